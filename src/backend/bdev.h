@@ -1,0 +1,113 @@
+/*
+ * Backends: the storage behind a namespace.  One ops table (open, submit, close); I/O is
+ * asynchronous and completes on the reactor that submitted it, through that reactor's
+ * io_uring (file, block) or at once (RAM, null).  The target core never names a backend.
+ *
+ *   ram    memory (anonymous mmap), zero-filled, data lost at exit
+ *   null   discards writes, reads return zeroes: for benchmarks
+ *   file   regular file or block device through io_uring, O_DIRECT where the file system
+ *          allows; deallocate / write-zeroes map to fallocate (file) or BLKDISCARD /
+ *          BLKZEROOUT (block device); flush maps to fdatasync
+ */
+#ifndef NVMF_BACKEND_BDEV_H
+#define NVMF_BACKEND_BDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "event/reactor.h"
+
+enum nvmf_bdev_kind {
+	NVMF_BDEV_RAM,
+	NVMF_BDEV_NULL,
+	NVMF_BDEV_FILE,   /* a regular file or a block device: decided at open */
+};
+
+enum nvmf_bdev_op {
+	NVMF_BIO_READ,
+	NVMF_BIO_WRITE,
+	NVMF_BIO_FLUSH,
+	NVMF_BIO_WRITE_ZEROES,
+	NVMF_BIO_DISCARD,
+};
+
+struct nvmf_bdev;
+
+/*
+ * One backend request.  Embedded in the target's request; must stay put until done() is
+ * called (always on the submitting reactor's thread, possibly from inside submit()).
+ */
+struct nvmf_bdev_io {
+	enum nvmf_bdev_op op;
+	uint64_t offset;        /* bytes */
+	uint64_t len;           /* bytes (READ/WRITE: the sum of iov) */
+	struct iovec *iov;
+	int iovcnt;
+	bool fua;               /* WRITE: durable before completion */
+	void (*done)(struct nvmf_bdev_io *io, int res); /* res: 0 or -errno */
+
+	/* backend-private */
+	struct nvmf_event ev;
+	struct nvmf_bdev *bdev;
+	uint64_t done_bytes;    /* short reads/writes are resubmitted for the rest */
+	int stage;
+};
+
+struct nvmf_bdev_ops {
+	const char *name;
+	/* Queue io on reactor r.  Never fails synchronously: errors come through io->done. */
+	void (*submit)(struct nvmf_bdev *b, struct nvmf_reactor *r, struct nvmf_bdev_io *io);
+	void (*close)(struct nvmf_bdev *b);
+};
+
+struct nvmf_bdev {
+	const struct nvmf_bdev_ops *ops;
+	enum nvmf_bdev_kind kind;
+	char *path;             /* file or device path; NULL for ram/null */
+	uint64_t size;          /* bytes, a multiple of block_size */
+	uint32_t block_size;    /* logical block: 512 or 4096 */
+	bool is_blockdev;
+	bool direct;            /* opened O_DIRECT: buffers and offsets must be aligned */
+	bool read_only;
+	bool has_discard;       /* deallocate really frees space */
+	bool write_cache;       /* volatile write cache present: flush means something */
+	int fd;                 /* -1 for ram/null */
+	uint8_t *mem;           /* ram: the data */
+};
+
+struct nvmf_bdev_params {
+	enum nvmf_bdev_kind kind;
+	const char *path;       /* FILE */
+	uint64_t size;          /* RAM/NULL: bytes; FILE: 0 = the file's size */
+	uint32_t block_size;    /* 0 = choose (512 for RAM/NULL, the device's for FILE) */
+	bool buffered;          /* FILE: do not use O_DIRECT */
+};
+
+/* Opens a backend; returns 0 or -errno with a reason in err. */
+int nvmf_bdev_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
+		   size_t errlen);
+void nvmf_bdev_close(struct nvmf_bdev *b);
+
+static inline void nvmf_bdev_submit(struct nvmf_bdev *b, struct nvmf_reactor *r,
+				    struct nvmf_bdev_io *io)
+{
+	io->bdev = b;
+	io->done_bytes = 0;
+	io->stage = 0;
+	b->ops->submit(b, r, io);
+}
+
+/* RAM only: the bytes at offset, so reads can be sent without a copy; NULL otherwise. */
+static inline void *nvmf_bdev_map(struct nvmf_bdev *b, uint64_t offset)
+{
+	return b->kind == NVMF_BDEV_RAM ? b->mem + offset : NULL;
+}
+
+/* Alignment buffers must have for this backend (O_DIRECT), 1 when none is needed. */
+static inline uint32_t nvmf_bdev_buf_align(const struct nvmf_bdev *b)
+{
+	return b->direct ? 4096 : 1;
+}
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * Reactor: one event loop per thread, built on one io_uring.  It owns the thread's sockets
+ * (readiness through poll requests), backend I/O (read/write/fsync/fallocate submitted to
+ * the same ring), timers and the messages other threads send it.  Nothing here takes a lock
+ * except the message queue, which is off the I/O path.
+ *
+ * Event-driven by default: with nothing to do the thread sleeps in io_uring_enter() and
+ * uses no CPU.  Busy-poll mode spins on the completion queue instead, for the lowest latency.
+ */
+#ifndef NVMF_EVENT_REACTOR_H
+#define NVMF_EVENT_REACTOR_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct nvmf_reactor;
+
+/*
+ * Completion target of an io_uring request: embed it in the owner and pass it as the
+ * request's user data (nvmf_reactor_sqe()).  fn gets the CQE's res and flags.
+ */
+struct nvmf_event {
+	void (*fn)(struct nvmf_event *ev, int res, uint32_t cqe_flags);
+};
+
+struct nvmf_timer {
+	uint64_t when_ns;       /* CLOCK_MONOTONIC deadline */
+	void (*fn)(struct nvmf_timer *t);
+	unsigned heap_idx;      /* position in the reactor's heap, valid while armed */
+	bool armed;
+};
+
+/* Work to run once at the end of the current loop iteration (e.g. flush a socket). */
+struct nvmf_deferred {
+	void (*fn)(struct nvmf_deferred *d);
+	struct nvmf_deferred *next;
+	bool queued;
+};
+
+struct nvmf_msg;
+
+struct nvmf_reactor {
+	struct io_uring ring;
+	unsigned id;
+	bool busy_poll;
+	atomic_bool stopping;
+	pthread_t thread;
+	uint64_t now_ns;        /* monotonic time, refreshed each iteration */
+
+	/* timers: binary min-heap on when_ns */
+	struct nvmf_timer **heap;
+	unsigned nheap, heap_cap;
+
+	/* deferred work of this iteration */
+	struct nvmf_deferred *deferred;
+
+	/* messages from other threads: a locked list and an eventfd to wake us */
+	pthread_mutex_t msg_lock;
+	struct nvmf_msg *msg_head, *msg_tail;
+	int efd;
+	uint64_t efd_val;
+	struct nvmf_event efd_ev;
+
+	/* called once when the thread starts, before the loop (may be NULL) */
+	void (*on_start)(struct nvmf_reactor *r, void *arg);
+	void *start_arg;
+
+	/* statistics */
+	uint64_t loops, events;
+};
+
+/* Create the ring in the calling thread and prepare the reactor (no thread started). */
+int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, bool busy_poll);
+void nvmf_reactor_fini(struct nvmf_reactor *r);
+
+/* Run the loop in the calling thread until nvmf_reactor_stop(). */
+void nvmf_reactor_run(struct nvmf_reactor *r);
+
+/*
+ * Start a thread that creates its ring, optionally pins itself to cpu (-1: no pinning),
+ * calls on_start and runs the loop.  Returns once the ring exists.
+ */
+int nvmf_reactor_start(struct nvmf_reactor *r, unsigned id, unsigned entries, bool busy_poll,
+		       int cpu);
+/* Thread-safe: ask the loop to return (nvmf_reactor_run) or the thread to end. */
+void nvmf_reactor_stop(struct nvmf_reactor *r);
+void nvmf_reactor_join(struct nvmf_reactor *r);
+
+/* The reactor running on this thread, or NULL. */
+struct nvmf_reactor *nvmf_reactor_self(void);
+
+/*
+ * A submission queue entry whose completion calls ev->fn.  Never NULL: a full ring is
+ * submitted to make room.
+ */
+struct io_uring_sqe *nvmf_reactor_sqe(struct nvmf_reactor *r, struct nvmf_event *ev);
+
+/* Cancel io_uring requests whose user data is ev (their completions still arrive). */
+void nvmf_reactor_cancel(struct nvmf_reactor *r, struct nvmf_event *ev);
+
+/* Timers (owner's thread only). */
+void nvmf_timer_arm(struct nvmf_reactor *r, struct nvmf_timer *t, uint64_t delay_ns);
+void nvmf_timer_cancel(struct nvmf_reactor *r, struct nvmf_timer *t);
+
+void nvmf_reactor_defer(struct nvmf_reactor *r, struct nvmf_deferred *d);
+
+/* Thread-safe: run fn(arg) on r's thread.  Returns 0 or -ENOMEM. */
+int nvmf_reactor_call(struct nvmf_reactor *r, void (*fn)(void *arg), void *arg);
+
+uint64_t nvmf_now_ns(void);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * Reactor: io_uring completions reach their event, timers fire in deadline order and can be
+ * cancelled, deferred work runs once per iteration, and other threads' messages arrive.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "event/reactor.h"
+
+static struct nvmf_reactor R;
+
+static int setup(void **state)
+{
+	(void)state;
+	return nvmf_reactor_init(&R, 0, 64, false);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nvmf_reactor_fini(&R);
+	return 0;
+}
+
+static int nop_count;
+
+static void on_nop(struct nvmf_event *ev, int res, uint32_t flags)
+{
+	(void)ev;
+	(void)flags;
+	assert_int_equal(res, 0);
+	if (++nop_count == 100)
+		nvmf_reactor_stop(&R);
+}
+
+static void completions(void **state)
+{
+	struct nvmf_event ev = { on_nop };
+
+	(void)state;
+	atomic_store(&R.stopping, false);
+	/* more than the ring holds: nvmf_reactor_sqe() must make room */
+	for (int i = 0; i < 100; i++)
+		io_uring_prep_nop(nvmf_reactor_sqe(&R, &ev));
+	nvmf_reactor_run(&R);
+	assert_int_equal(nop_count, 100);
+}
+
+static int fired[8], nfired;
+
+struct tagged_timer {
+	struct nvmf_timer t;
+	int tag;
+};
+
+static void on_tagged(struct nvmf_timer *t)
+{
+	struct tagged_timer *tt = (struct tagged_timer *)t;
+
+	fired[nfired++] = tt->tag;
+	if (tt->tag == 99)
+		nvmf_reactor_stop(&R);
+}
+
+static void timers_in_order(void **state)
+{
+	struct tagged_timer t[5];
+	static const uint64_t delay_ms[5] = { 30, 10, 20, 5, 40 };
+
+	(void)state;
+	nfired = 0;
+	atomic_store(&R.stopping, false);
+	for (int i = 0; i < 5; i++) {
+		t[i].t = (struct nvmf_timer){ .fn = on_tagged };
+		t[i].tag = i;
+		nvmf_timer_arm(&R, &t[i].t, delay_ms[i] * 1000000ull);
+	}
+	nvmf_timer_cancel(&R, &t[2].t); /* 20 ms: never fires */
+	t[4].tag = 99;                   /* the last one stops the loop */
+	nvmf_reactor_run(&R);
+	assert_int_equal(nfired, 4);
+	assert_int_equal(fired[0], 3);
+	assert_int_equal(fired[1], 1);
+	assert_int_equal(fired[2], 0);
+	assert_int_equal(fired[3], 99);
+	assert_false(t[2].t.armed);
+	assert_int_equal(R.nheap, 0);
+}
+
+static int deferred_runs;
+
+static void on_deferred(struct nvmf_deferred *d)
+{
+	(void)d;
+	deferred_runs++;
+	nvmf_reactor_stop(&R);
+}
+
+static void deferred_once(void **state)
+{
+	struct nvmf_deferred d = { .fn = on_deferred };
+
+	(void)state;
+	atomic_store(&R.stopping, false);
+	nvmf_reactor_defer(&R, &d);
+	nvmf_reactor_defer(&R, &d); /* queued twice, runs once */
+	nvmf_reactor_run(&R);
+	assert_int_equal(deferred_runs, 1);
+	assert_false(d.queued);
+}
+
+static int calls;
+static pthread_t caller_thread;
+
+static void on_call(void *arg)
+{
+	assert_ptr_equal(nvmf_reactor_self(), &R);
+	calls += (int)(intptr_t)arg;
+	if (calls == 1 + 2 + 3)
+		nvmf_reactor_stop(&R);
+}
+
+static void *caller(void *arg)
+{
+	(void)arg;
+	usleep(10000); /* the reactor is asleep in io_uring_enter by now */
+	for (intptr_t i = 1; i <= 3; i++)
+		nvmf_reactor_call(&R, on_call, (void *)i);
+	return NULL;
+}
+
+static void messages_from_threads(void **state)
+{
+	(void)state;
+	atomic_store(&R.stopping, false);
+	pthread_create(&caller_thread, NULL, caller, NULL);
+	nvmf_reactor_run(&R);
+	pthread_join(caller_thread, NULL);
+	assert_int_equal(calls, 6);
+}
+
+static atomic_int thread_started;
+
+static void on_start(struct nvmf_reactor *r, void *arg)
+{
+	(void)arg;
+	assert_ptr_equal(nvmf_reactor_self(), r);
+	atomic_store(&thread_started, 1);
+}
+
+static void reactor_thread(void **state)
+{
+	static struct nvmf_reactor t;
+
+	(void)state;
+	t.on_start = on_start;
+	assert_int_equal(nvmf_reactor_start(&t, 1, 32, false, -1), 0);
+	while (!atomic_load(&thread_started))
+		usleep(1000);
+	nvmf_reactor_stop(&t);
+	nvmf_reactor_join(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(completions),
+		cmocka_unit_test(timers_in_order),
+		cmocka_unit_test(deferred_once),
+		cmocka_unit_test(messages_from_threads),
+		cmocka_unit_test(reactor_thread),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
