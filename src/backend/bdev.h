@@ -52,6 +52,8 @@ struct nvmf_bdev_io {
 	struct nvmf_bdev *bdev;
 	uint64_t done_bytes;    /* short reads/writes are resubmitted for the rest */
 	int stage;
+	struct iovec iov_part;  /* file: the unfinished tail of one iov element after a short
+				 * transfer */
 };
 
 struct nvmf_bdev_ops {
@@ -109,5 +111,29 @@ static inline uint32_t nvmf_bdev_buf_align(const struct nvmf_bdev *b)
 {
 	return b->direct ? 4096 : 1;
 }
+
+/*
+ * For the backend implementations only (bdev.c, ram.c, null.c, file.c): each kind's open,
+ * which allocates the bdev (possibly embedded in a larger private struct) and fills it in,
+ * and the checks every submit starts with.
+ */
+int nvmf_bdev_ram_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
+		       size_t errlen);
+int nvmf_bdev_null_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
+			size_t errlen);
+int nvmf_bdev_file_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
+			size_t errlen);
+
+/* 0, or the -errno io must complete with: unknown op, range past the end, iov sum != len,
+ * a write to a read-only bdev. */
+int nvmf_bdev_check(const struct nvmf_bdev *b, const struct nvmf_bdev_io *io);
+
+/* Validates a requested block size (0 = default) into *bs: a power of two, 512..4096. */
+int nvmf_bdev_check_block_size(uint32_t req, uint32_t dflt, uint32_t *bs, char *err,
+			       size_t errlen);
+
+/* Where byte pos of an iov array falls: element *idx, *off bytes into it. */
+void nvmf_bdev_iov_seek(const struct iovec *iov, int iovcnt, uint64_t pos, int *idx,
+			size_t *off);
 
 #endif

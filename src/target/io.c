@@ -1,0 +1,342 @@
+/*
+ * NVM I/O commands: Read, Write (FUA), Compare, Flush, Write Zeroes, Dataset Management
+ * (deallocate).  Parsing checks the namespace and the LBA range; execution hands the work
+ * to the namespace's backend and completes on its callback.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "target/target.h"
+#include "util/log.h"
+
+#define RW_FUA (1u << 30)
+#define WZ_DEAC (1u << 25)
+#define DSM_AD (1u << 2)
+
+static struct nvmf_req *bio_req(struct nvmf_bdev_io *io)
+{
+	return (struct nvmf_req *)((char *)io - offsetof(struct nvmf_req, bio));
+}
+
+/* Backend errno -> NVMe status. */
+static uint16_t errno_status(int res, bool write)
+{
+	switch (res) {
+	case 0:
+		return 0;
+	case -EROFS:
+	case -EPERM:
+	case -EACCES:
+		return NVMF_SC_DNR(NVME_SC_NS_WRITE_PROTECTED);
+	case -EINVAL:
+		return NVMF_SC_DNR(NVME_SC_LBA_OUT_OF_RANGE);
+	case -ENOSPC:
+		return NVMF_SC_DNR(NVME_SC_CAPACITY_EXCEEDED);
+	case -ENOMEM:
+	case -EAGAIN:
+		return NVMF_SC(NVME_SC_INTERNAL);
+	default:
+		return NVME_STATUS(NVME_SCT_MEDIA,
+				   write ? NVME_SC_WRITE_FAULT : NVME_SC_UNRECOVERED_READ);
+	}
+}
+
+static void log_io_error(struct nvmf_req *req, int res)
+{
+	struct nvmf_sq *sq = req->sq;
+
+	log_err("%s: ctrl %u qid %u cid %u: nsid %u opcode 0x%02x failed: %s",
+		sq->ops->peer_name ? sq->ops->peer_name(sq) : "?",
+		sq->ctrl ? sq->ctrl->cntlid : 0, sq->qid, le16toh(req->cmd.cid), req->ns->nsid,
+		req->cmd.opcode, strerror(-res));
+}
+
+static void rw_done(struct nvmf_bdev_io *io, int res)
+{
+	struct nvmf_req *req = bio_req(io);
+	struct nvmf_sq_stats *st = &req->sq->stats;
+	bool write = io->op == NVMF_BIO_WRITE;
+
+	if (res) {
+		log_io_error(req, res);
+	} else if (write) {
+		atomic_fetch_add_explicit(&st->write_cmds, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&st->write_bytes, io->len, memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&st->read_cmds, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&st->read_bytes, io->len, memory_order_relaxed);
+	}
+	nvmf_req_complete(req, errno_status(res, write));
+}
+
+static uint64_t req_offset(const struct nvmf_req *req)
+{
+	uint64_t slba = ((uint64_t)le32toh(req->cmd.cdw11) << 32) | le32toh(req->cmd.cdw10);
+
+	return slba << req->ns->lba_shift;
+}
+
+static void execute_rw(struct nvmf_req *req)
+{
+	struct nvmf_bdev_io *io = &req->bio;
+	struct nvmf_bdev *b = req->ns->bdev;
+	bool write = req->dir == NVME_XFER_HOST_TO_CTRL;
+
+	io->op = write ? NVMF_BIO_WRITE : NVMF_BIO_READ;
+	io->offset = req_offset(req);
+	io->len = req->xfer_len;
+	io->fua = write && (le32toh(req->cmd.cdw12) & RW_FUA);
+	io->done = rw_done;
+	if (!write) {
+		void *mem = nvmf_bdev_map(b, io->offset);
+
+		if (mem) {
+			/* RAM: send straight from the namespace's memory, no copy */
+			req->iov[0].iov_base = mem;
+			req->iov[0].iov_len = req->xfer_len;
+			req->iovcnt = 1;
+			req->iov_borrowed = true;
+			rw_done(io, 0);
+			return;
+		}
+		if (nvmf_req_alloc_data(req)) {
+			nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+			return;
+		}
+	}
+	io->iov = req->iov;
+	io->iovcnt = req->iovcnt;
+	nvmf_bdev_submit(b, req->sq->reactor, io);
+}
+
+/* ------------------------------------------------------------------ compare */
+
+/*
+ * Compare reads the range into the buffers of a shadow request (priv links the two) and
+ * checks them against the host's data chunk by chunk.
+ */
+static void compare_done(struct nvmf_bdev_io *io, int res)
+{
+	struct nvmf_req *shadow = bio_req(io);
+	struct nvmf_req *req = shadow->priv;
+	uint16_t status = errno_status(res, false);
+
+	if (!status) {
+		size_t off = 0;
+
+		for (int i = 0; i < shadow->iovcnt && !status; i++) {
+			uint8_t tmp[4096];
+			size_t left = shadow->iov[i].iov_len;
+			const uint8_t *p = shadow->iov[i].iov_base;
+
+			while (left > 0) {
+				size_t n = left < sizeof(tmp) ? left : sizeof(tmp);
+
+				nvmf_req_copy_from(req, off, tmp, n);
+				if (memcmp(tmp, p, n) != 0) {
+					status = NVME_STATUS_NORETRY(NVME_SCT_MEDIA,
+								     NVME_SC_COMPARE_FAILURE);
+					break;
+				}
+				p += n;
+				off += n;
+				left -= n;
+			}
+		}
+	}
+	nvmf_req_free_data(shadow);
+	free(shadow);
+	req->priv = NULL;
+	nvmf_req_complete(req, status);
+}
+
+static void execute_compare(struct nvmf_req *req)
+{
+	struct nvmf_req *shadow = malloc(sizeof(*shadow));
+
+	if (!shadow) {
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
+	memset(shadow, 0, sizeof(*shadow));
+	shadow->xfer_len = req->xfer_len;
+	shadow->sq = req->sq;
+	shadow->ns = req->ns;
+	shadow->priv = req;
+	req->priv = shadow;
+	if (nvmf_req_alloc_data(shadow)) {
+		free(shadow);
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
+	shadow->bio.op = NVMF_BIO_READ;
+	shadow->bio.offset = req_offset(req);
+	shadow->bio.len = req->xfer_len;
+	shadow->bio.iov = shadow->iov;
+	shadow->bio.iovcnt = shadow->iovcnt;
+	shadow->bio.done = compare_done;
+	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, &shadow->bio);
+}
+
+/* ------------------------------------------------------------------ flush, zeroes, dsm */
+
+static void simple_done(struct nvmf_bdev_io *io, int res)
+{
+	struct nvmf_req *req = bio_req(io);
+
+	if (res)
+		log_io_error(req, res);
+	nvmf_req_complete(req, errno_status(res, io->op != NVMF_BIO_FLUSH));
+}
+
+static void execute_flush(struct nvmf_req *req)
+{
+	struct nvmf_bdev_io *io = &req->bio;
+
+	memset(io, 0, sizeof(*io));
+	io->op = NVMF_BIO_FLUSH;
+	io->done = simple_done;
+	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, io);
+}
+
+static void execute_write_zeroes(struct nvmf_req *req)
+{
+	struct nvmf_bdev_io *io = &req->bio;
+	uint32_t nlb = (le32toh(req->cmd.cdw12) & 0xFFFF) + 1;
+
+	memset(io, 0, sizeof(*io));
+	io->op = NVMF_BIO_WRITE_ZEROES;
+	io->offset = req_offset(req);
+	io->len = (uint64_t)nlb << req->ns->lba_shift;
+	io->done = simple_done;
+	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, io);
+}
+
+/* DSM deallocate: the ranges go to the backend one after another. */
+static void dsm_next(struct nvmf_req *req, unsigned idx);
+
+static void dsm_done(struct nvmf_bdev_io *io, int res)
+{
+	struct nvmf_req *req = bio_req(io);
+	unsigned idx = (unsigned)(uintptr_t)req->priv;
+
+	/* deallocate is advisory: a backend that cannot discard still succeeds */
+	if (res && res != -EOPNOTSUPP) {
+		log_io_error(req, res);
+		nvmf_req_complete(req, errno_status(res, true));
+		return;
+	}
+	dsm_next(req, idx + 1);
+}
+
+static void dsm_next(struct nvmf_req *req, unsigned idx)
+{
+	unsigned nr = (le32toh(req->cmd.cdw10) & 0xFF) + 1;
+	struct nvmf_ns *ns = req->ns;
+
+	while (idx < nr) {
+		struct nvme_dsm_range r;
+		uint64_t slba, len;
+
+		nvmf_req_copy_from(req, idx * sizeof(r), &r, sizeof(r));
+		slba = le64toh(r.slba);
+		len = le32toh(r.nlb);
+		if (len == 0) {
+			idx++;
+			continue;
+		}
+		if (slba >= ns->nblocks || len > ns->nblocks - slba) {
+			nvmf_req_complete(req, NVMF_SC_DNR(NVME_SC_LBA_OUT_OF_RANGE));
+			return;
+		}
+		memset(&req->bio, 0, sizeof(req->bio));
+		req->bio.op = NVMF_BIO_DISCARD;
+		req->bio.offset = slba << ns->lba_shift;
+		req->bio.len = len << ns->lba_shift;
+		req->bio.done = dsm_done;
+		/* the range index, for dsm_done (which may run inside submit) */
+		req->priv = (void *)(uintptr_t)idx;
+		nvmf_bdev_submit(ns->bdev, req->sq->reactor, &req->bio);
+		return;
+	}
+	nvmf_req_complete(req, 0);
+}
+
+static void execute_dsm(struct nvmf_req *req)
+{
+	if (!(le32toh(req->cmd.cdw11) & DSM_AD)) {
+		/* only hints (integral read/write): nothing to do */
+		nvmf_req_complete(req, 0);
+		return;
+	}
+	dsm_next(req, 0);
+}
+
+/* ------------------------------------------------------------------ parse */
+
+/* SLBA + NLB within the namespace; returns the byte length or a status via *status. */
+static uint64_t check_range(struct nvmf_req *req, uint16_t *status)
+{
+	uint64_t slba = ((uint64_t)le32toh(req->cmd.cdw11) << 32) | le32toh(req->cmd.cdw10);
+	uint64_t nlb = (le32toh(req->cmd.cdw12) & 0xFFFF) + 1ull;
+
+	if (slba >= req->ns->nblocks || nlb > req->ns->nblocks - slba) {
+		*status = NVMF_SC_DNR(NVME_SC_LBA_OUT_OF_RANGE);
+		return 0;
+	}
+	*status = 0;
+	return nlb << req->ns->lba_shift;
+}
+
+uint16_t nvmf_parse_io(struct nvmf_req *req)
+{
+	struct nvmf_sq *sq = req->sq;
+	uint8_t opc = req->cmd.opcode;
+	uint16_t status = 0;
+	uint64_t len;
+
+	req->ns = nvmf_subsys_find_ns(sq->ctrl->subsys, le32toh(req->cmd.nsid));
+	if (!req->ns)
+		return NVMF_SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT);
+
+	switch (opc) {
+	case NVME_NVM_READ:
+	case NVME_NVM_WRITE:
+	case NVME_NVM_COMPARE:
+		len = check_range(req, &status);
+		if (status)
+			return status;
+		if (len > NVMF_MAX_XFER)
+			return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
+		if (opc == NVME_NVM_WRITE && req->ns->bdev->read_only)
+			return NVMF_SC_DNR(NVME_SC_NS_WRITE_PROTECTED);
+		req->xfer_len = (uint32_t)len;
+		req->dir = opc == NVME_NVM_READ ? NVME_XFER_CTRL_TO_HOST : NVME_XFER_HOST_TO_CTRL;
+		req->execute = opc == NVME_NVM_COMPARE ? execute_compare : execute_rw;
+		return 0;
+	case NVME_NVM_FLUSH:
+		req->execute = execute_flush;
+		return 0;
+	case NVME_NVM_WRITE_ZEROES:
+		check_range(req, &status);
+		if (status)
+			return status;
+		if (req->ns->bdev->read_only)
+			return NVMF_SC_DNR(NVME_SC_NS_WRITE_PROTECTED);
+		req->execute = execute_write_zeroes;
+		return 0;
+	case NVME_NVM_DSM:
+		if (req->ns->bdev->read_only && (le32toh(req->cmd.cdw11) & DSM_AD))
+			return NVMF_SC_DNR(NVME_SC_NS_WRITE_PROTECTED);
+		req->xfer_len = ((le32toh(req->cmd.cdw10) & 0xFF) + 1) *
+				(uint32_t)sizeof(struct nvme_dsm_range);
+		req->dir = NVME_XFER_HOST_TO_CTRL;
+		req->execute = execute_dsm;
+		return 0;
+	default:
+		return NVMF_SC_DNR(NVME_SC_INVALID_OPCODE);
+	}
+}

@@ -1,0 +1,325 @@
+/*
+ * Target core: the shared types of subsystems, namespaces, ports, controllers, queues and
+ * requests, and the calls between the core and a transport.  The split follows nvmet:
+ *
+ *   transport: receives a command capsule into a request, calls nvmf_req_init() (parse,
+ *              decide data direction and length, pick the handler), moves the data, calls
+ *              req->execute(req);
+ *   core:      runs the command (fabrics.c, admin.c, io.c, discovery.c) and calls
+ *              nvmf_req_complete(), which hands the request back through
+ *              sq->ops->queue_response().
+ *
+ * Threads: every queue lives on one reactor for its whole life.  A controller's queues may
+ * sit on different reactors; what they share (CC/CSTS, keep-alive stamp, counters) is
+ * atomic, and controller life-cycle changes are serialised by tgt->lock (connect and
+ * teardown only, never per I/O).
+ */
+#ifndef NVMF_TARGET_TARGET_H
+#define NVMF_TARGET_TARGET_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "backend/bdev.h"
+#include "event/reactor.h"
+#include "proto/nvme_spec.h"
+#include "target/config.h"
+
+#define NVMF_NQN_BUF (NVMF_NQN_MAX_LEN + 1)
+
+/* Largest transfer of one command: MDTS = 8 (2^8 pages of 4 KiB = 1 MiB). */
+#define NVMF_MDTS 8
+#define NVMF_MAX_XFER (4096u << NVMF_MDTS)
+/* Data buffers are chunks of at most this size; a request holds up to NVMF_REQ_IOV. */
+#define NVMF_BUF_CHUNK (128u * 1024)
+#define NVMF_REQ_IOV (NVMF_MAX_XFER / NVMF_BUF_CHUNK)
+
+#define NVMF_AERL 4            /* outstanding Async Event Requests (AERL = 3) */
+#define NVMF_ERR_LOG_SLOTS 64  /* error log entries kept */
+#define NVMF_KAS_MS 1000       /* keep-alive granularity: KAS = 10 (x 100 ms) */
+#define NVMF_DISC_KATO_MS 120000 /* KATO a discovery controller gets when the host asks 0 */
+#define NVMF_CAP_TO 15         /* CAP.TO: 7.5 s */
+#define NVMF_MAX_NS_PER_SUBSYS 1024
+#define NVMF_ADMIN_ICD 8192    /* admin queue in-capsule data (NVME_TCP_ADMIN_CCSZ) */
+#define NVMF_IO_ICD_DEFAULT 16384 /* I/O queue in-capsule data default (nvmet-tcp) */
+
+struct nvmf_tgt;
+struct nvmf_ctrl;
+struct nvmf_sq;
+struct nvmf_req;
+
+/* ------------------------------------------------------------------ namespaces */
+
+struct nvmf_ns {
+	uint32_t nsid;
+	struct nvmf_bdev *bdev;
+	uint64_t nblocks;        /* capacity in logical blocks */
+	uint8_t lba_shift;       /* log2 of the logical block size */
+	uint8_t uuid[16];
+	uint8_t nguid[16];
+	bool has_nguid;
+	uint32_t anagrpid;
+	const struct nvmf_cfg_ns *cfg;
+};
+
+/* ------------------------------------------------------------------ subsystems */
+
+struct nvmf_subsys {
+	struct nvmf_tgt *tgt;
+	char nqn[NVMF_NQN_BUF];
+	bool is_discovery;       /* the discovery subsystem (well-known or unique NQN) */
+	bool allow_any_host;
+	char **allowed_hosts;    /* host NQNs (borrowed from the config) */
+	size_t nr_allowed_hosts;
+	char serial[NVMF_CFG_SERIAL_MAX + 1];
+	char model[NVMF_CFG_MODEL_MAX + 1];
+	char firmware[NVMF_CFG_FIRMWARE_MAX + 1];
+	uint32_t ieee_oui;
+	uint16_t vendor_id, subsys_vendor_id;
+	uint32_t vs;
+	uint16_t cntlid_min, cntlid_max, next_cntlid;
+	uint16_t qid_max;
+	bool tbkas;
+	struct nvmf_ns **ns;     /* sorted by nsid */
+	uint32_t nr_ns;
+	struct nvmf_ctrl *ctrls; /* live controllers, under tgt->lock */
+	const struct nvmf_cfg_subsys *cfg;
+};
+
+/* ------------------------------------------------------------------ ports */
+
+struct nvmf_port {
+	struct nvmf_tgt *tgt;
+	const struct nvmf_cfg_port *cfg;
+	uint16_t portid;
+	uint32_t io_icd;         /* in-capsule data size for I/O queues */
+	uint32_t max_queue_size; /* 16..1024 entries */
+	int listen_fd;
+	struct nvmf_event accept_ev;
+	struct nvmf_reactor *reactor; /* the one that accepts */
+	bool closing;
+};
+
+/* ------------------------------------------------------------------ transport ops */
+
+struct nvmf_transport_ops {
+	const char *name;
+	/* The request is done (status and result in req->cqe): send its data, then its CQE. */
+	void (*queue_response)(struct nvmf_req *req);
+	/* Tear the queue down (controller gone): called on the queue's reactor. */
+	void (*disconnect)(struct nvmf_sq *sq);
+	/* Describe the peer for logs ("127.0.0.1:50312"). */
+	const char *(*peer_name)(struct nvmf_sq *sq);
+	/* Connect succeeded: qid, size and icd_max are set; size the queue's resources. */
+	int (*sq_connected)(struct nvmf_sq *sq);
+	/*
+	 * Optional: the local IP address of the connection, numeric, without port or brackets.
+	 * The discovery log reports it for a port that listens on a wildcard address (nvmet's
+	 * disc_traddr).  Returns 0, or -errno (the configured address is used then).
+	 */
+	int (*local_addr)(struct nvmf_sq *sq, char *buf, size_t len);
+};
+
+/* ------------------------------------------------------------------ queues */
+
+/* Per-queue counters; summed over queues for the SMART log. */
+struct nvmf_sq_stats {
+	atomic_uint_fast64_t read_cmds, write_cmds, read_bytes, write_bytes;
+};
+
+struct nvmf_sq {
+	struct nvmf_tgt *tgt;
+	struct nvmf_port *port;
+	struct nvmf_reactor *reactor;
+	const struct nvmf_transport_ops *ops;
+	struct nvmf_ctrl *ctrl;  /* NULL until Connect succeeded */
+	uint16_t qid;
+	uint16_t size;           /* entries (sqsize + 1) */
+	uint16_t sqhd;
+	bool sqflow_disabled;    /* host asked to disable SQ flow control */
+	uint32_t icd_max;        /* in-capsule data this queue accepts */
+	struct nvmf_sq_stats stats;
+	struct nvmf_sq *ctrl_next; /* the controller's list of I/O queues (tgt->lock) */
+};
+
+/* ------------------------------------------------------------------ controllers */
+
+struct nvmf_aen {
+	uint32_t dw0;            /* NVME_AER_DW0() */
+};
+
+struct nvmf_ctrl {
+	struct nvmf_tgt *tgt;
+	struct nvmf_subsys *subsys;
+	struct nvmf_port *port;
+	struct nvmf_ctrl *next;  /* in subsys->ctrls */
+	uint16_t cntlid;
+	char hostnqn[NVMF_NQN_BUF];
+	uint8_t hostid[16];
+	atomic_int refs;
+
+	/* registers */
+	uint64_t cap;
+	_Atomic uint32_t cc;
+	_Atomic uint32_t csts;
+
+	/* queues: the admin queue and the I/O queues that connected (tgt->lock) */
+	struct nvmf_sq *admin_sq;
+	struct nvmf_sq *io_sqs;
+	uint16_t nr_io_queues;   /* granted by Set Features Number of Queues (0's based + 1) */
+	atomic_bool dying;
+
+	/* keep-alive: runs on the admin queue's reactor */
+	uint32_t kato_ms;
+	_Atomic uint64_t last_ka_ns;
+	struct nvmf_timer ka_timer;
+
+	/* admin-queue state (admin reactor only) */
+	struct nvmf_req *aer_reqs[NVMF_AERL];
+	unsigned nr_aer_reqs;
+	struct nvmf_aen pending_aen[8];
+	unsigned nr_pending_aen;
+	uint32_t aec;            /* Async Event Configuration feature */
+	uint32_t changed_ns[1024]; /* changed namespace list log */
+	unsigned nr_changed_ns;
+	bool changed_ns_overflow;
+	uint64_t err_count;
+	struct nvme_error_log_entry *err_log; /* NVMF_ERR_LOG_SLOTS */
+	unsigned err_head;
+	uint64_t disc_genctr_seen;
+	/* counters of I/O queues that are gone, kept for the SMART log */
+	uint64_t retired_stats[4];
+	pthread_mutex_t lock;    /* error log (any queue may add) */
+	/* admin.c state (admin reactor only) */
+	uint32_t aen_masked;     /* AEC bits of events reported, not yet re-armed by a log read */
+	uint16_t temp_thresh[2]; /* Temperature Threshold feature, kelvin: [0] over, [1] under */
+	bool temp_thresh_set[2]; /* false: the default applies */
+};
+
+/* ------------------------------------------------------------------ requests */
+
+struct nvmf_req {
+	struct nvme_sqe cmd;
+	struct nvme_cqe cqe;
+	struct nvmf_sq *sq;
+	struct nvmf_ns *ns;
+	uint32_t xfer_len;       /* bytes the command moves */
+	enum nvme_xfer_dir dir;  /* NONE, HOST_TO_CTRL, CTRL_TO_HOST */
+	bool in_capsule;         /* the H2C data came in the capsule */
+	struct iovec iov[NVMF_REQ_IOV];
+	int iovcnt;              /* data buffers: xfer_len bytes */
+	bool iov_borrowed;       /* iov points into the backend (RAM reads): nothing to free */
+	void (*execute)(struct nvmf_req *req);
+	struct nvmf_bdev_io bio;
+	uint64_t start_ns;
+	void *priv;              /* command-specific scratch (admin commands) */
+};
+
+/* ------------------------------------------------------------------ the target */
+
+struct nvmf_tgt {
+	struct nvmf_cfg *cfg;
+	struct nvmf_subsys **subsys;
+	size_t nr_subsys;
+	struct nvmf_subsys *disc_subsys;
+	struct nvmf_port **ports;
+	size_t nr_ports;
+	pthread_mutex_t lock;    /* controller life cycle, cntlid allocation */
+	_Atomic uint64_t genctr; /* discovery log generation */
+	struct nvmf_reactor *reactors;
+	unsigned nr_reactors;
+	atomic_uint next_reactor;
+	bool busy_poll;
+	atomic_int live_queues;
+};
+
+/* ------------------------------------------------------------------ core API */
+
+/* Status helpers. */
+#define NVMF_SC(sc) NVME_STATUS(NVME_SCT_GENERIC, sc)
+#define NVMF_SC_DNR(sc) NVME_STATUS_NORETRY(NVME_SCT_GENERIC, sc)
+#define NVMF_CMD_SC_DNR(sc) NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, sc)
+
+/*
+ * Parse the command in req->cmd for queue sq: checks the SGL, sets dir / xfer_len /
+ * execute and req->ns.  icd_len is the in-capsule data the PDU carried.  Returns 0, or an
+ * NVMe status (the transport then drops any data and completes the request with it).
+ */
+uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_len);
+
+/* Finish a request with status (and whatever the handler put in req->cqe.dw0/dw1). */
+void nvmf_req_complete(struct nvmf_req *req, uint16_t status);
+
+/*
+ * Data buffers: from the calling reactor's pool, xfer_len bytes as iovecs.  The transport
+ * allocates them for host-to-controller data; for controller-to-host data the handler does
+ * (nvmf_req_fill / nvmf_req_copy_to allocate on first use; RAM reads borrow the backend's
+ * memory instead).  The transport frees them once the response is sent.
+ */
+int nvmf_req_alloc_data(struct nvmf_req *req);
+void nvmf_req_free_data(struct nvmf_req *req);
+/* Copy between the request's data buffers and a flat buffer. */
+size_t nvmf_req_copy_to(struct nvmf_req *req, size_t off, const void *src, size_t len);
+size_t nvmf_req_copy_from(struct nvmf_req *req, size_t off, void *dst, size_t len);
+/* Fill the whole transfer (zeroes past len), for admin commands that return a structure. */
+void nvmf_req_fill(struct nvmf_req *req, const void *src, size_t len);
+
+/* The queue is gone (transport closed it): release the controller reference. */
+void nvmf_sq_destroy(struct nvmf_sq *sq);
+
+/* Per-command-set parsers (set execute / xfer_len / dir, or return a status). */
+uint16_t nvmf_parse_fabrics(struct nvmf_req *req);
+uint16_t nvmf_parse_admin(struct nvmf_req *req);
+uint16_t nvmf_parse_io(struct nvmf_req *req);
+uint16_t nvmf_parse_discovery(struct nvmf_req *req);
+
+/* Controllers (ctrl.c). */
+struct nvmf_ctrl *nvmf_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *admin_sq,
+				   const struct nvmf_connect_data *d, uint32_t kato_ms,
+				   uint16_t *status);
+struct nvmf_ctrl *nvmf_ctrl_find(struct nvmf_subsys *subsys, uint16_t cntlid,
+				 const char *hostnqn);
+void nvmf_ctrl_get(struct nvmf_ctrl *ctrl);
+void nvmf_ctrl_put(struct nvmf_ctrl *ctrl);
+/* Fatal error / keep-alive expiry / admin queue gone: CFS, then close every queue. */
+void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why);
+bool nvmf_ctrl_ready(const struct nvmf_ctrl *ctrl);
+uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc);
+void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl);
+/* Queue an asynchronous event; completes an outstanding AER if there is one. */
+void nvmf_ctrl_add_aen(struct nvmf_ctrl *ctrl, uint32_t dw0);
+void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t status);
+/* Namespace nsid changed: add it to the Changed Namespace List, raise the AEN (admin reactor). */
+void nvmf_ctrl_ns_changed(struct nvmf_ctrl *ctrl, uint32_t nsid);
+void nvmf_ctrl_fill_stats(struct nvmf_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
+			  uint64_t *rd_bytes, uint64_t *wr_bytes);
+
+/* Subsystems. */
+struct nvmf_subsys *nvmf_tgt_find_subsys(struct nvmf_tgt *tgt, const char *nqn);
+struct nvmf_ns *nvmf_subsys_find_ns(struct nvmf_subsys *subsys, uint32_t nsid);
+bool nvmf_subsys_host_allowed(const struct nvmf_subsys *subsys, const char *hostnqn);
+bool nvmf_port_has_subsys(const struct nvmf_port *port, const struct nvmf_subsys *subsys);
+
+/* Identify / log / discovery data builders (admin.c, discovery.c). */
+void nvmf_build_id_ctrl(struct nvmf_ctrl *ctrl, struct nvme_id_ctrl *id);
+/*
+ * Complete a Get Log Page with the window LPO / NUMD select from page (size bytes): Invalid
+ * Field for an unaligned offset or one past the end, zeroes past the end of the page.  On
+ * success with RAE clear, re-arms the asynchronous events in aec_bits.  Returns the status
+ * the request was completed with (admin.c; discovery.c uses it for the Discovery log).
+ */
+uint16_t nvmf_log_page_complete(struct nvmf_req *req, const void *page, size_t size,
+				uint32_t aec_bits);
+
+/* Target life cycle (tgt.c). */
+int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
+		    struct nvmf_tgt **out, char *err, size_t errlen);
+int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen);
+void nvmf_tgt_stop(struct nvmf_tgt *tgt);
+void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
+struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
+
+#endif

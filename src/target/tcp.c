@@ -1,0 +1,1019 @@
+/*
+ * NVMe/TCP transport, target side: listening ports, one connection per queue, the IC
+ * exchange, command capsules with in-capsule data, R2T + H2CData for larger writes,
+ * C2HData for reads (SUCCESS without a CapsuleResp when the host disabled SQ flow control),
+ * digests, and a C2HTermReq with the right FES on any protocol error.
+ *
+ * Each connection lives on one reactor.  Input: a multishot poll tells the socket is
+ * readable, then recv() drains it into a staging buffer that the PDU state machine parses
+ * (many small PDUs per syscall); large payloads are read straight into the request's
+ * buffers.  Output: PDUs are queued as iovecs and the queue is flushed once per loop
+ * iteration with one sendmsg().
+ *
+ * Request states (one place changes them: set_state):
+ *   FREE -> CAPSULE (header seen, in-capsule data arriving)
+ *        -> NEED_H2C (R2T queued, H2CData arriving) -> EXECUTING -> RESPONDING -> FREE
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proto/pdu_rx.h"
+#include "proto/pdu_tx.h"
+#include "target/target.h"
+#include "target/tcp.h"
+#include "util/log.h"
+
+#define RX_STAGING 32768
+#define DIRECT_READ_MIN 8192      /* payload left that is read straight into place */
+#define REQ_BLOCK 16              /* requests are allocated in blocks of this many */
+#define TX_BATCH_IOV 512          /* iovecs gathered into one sendmsg */
+#define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
+
+enum tcp_req_state {
+	REQ_FREE,
+	REQ_CAPSULE,
+	REQ_NEED_H2C,
+	REQ_EXECUTING,
+	REQ_RESPONDING,
+};
+
+struct tx_item {
+	struct tx_item *next;
+	struct iovec iov[NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV];
+	int cnt;
+	int idx;                 /* progress: first iovec not fully sent */
+	size_t off;              /* bytes of iov[idx] already sent */
+	struct tcp_req *release; /* request to free once this item is out (NULL: none) */
+};
+
+struct tcp_req {
+	struct nvmf_req req;
+	struct tcp_queue *q;
+	enum tcp_req_state state;
+	uint16_t ttag;
+	uint16_t init_status;    /* parse failed: complete with it once the capsule is in */
+	bool ddgst_err;
+	uint32_t h2c_done;       /* bytes of H2C data received */
+	struct iovec h2c_iov[NVMF_REQ_IOV];
+	struct nvmf_pdu_out out_a; /* R2T or C2HData */
+	struct nvmf_pdu_out out_b; /* CapsuleResp */
+	struct tx_item tx_a, tx_b;
+	struct tcp_req *next_free;
+};
+
+enum tcp_queue_state {
+	Q_WAIT_IC,
+	Q_LIVE,
+	Q_DRAINING,   /* no new commands: finish what is in flight, then close */
+	Q_CLOSING,    /* socket shut: waiting for io_uring and backends to let go */
+};
+
+struct tcp_queue {
+	struct nvmf_sq sq;
+	int fd;
+	char peer[64];
+	enum tcp_queue_state state;
+	struct nvmf_pdu_rx rx;
+	struct nvmf_pdu_tx_cfg txcfg;
+
+	struct nvmf_event poll_in_ev;
+	struct nvmf_event poll_out_ev;
+	bool poll_in_armed, poll_out_armed;
+	struct nvmf_deferred flush_work;
+	struct nvmf_deferred reap_work;
+	bool close_after_tx;      /* a TermReq is queued: close once it is out */
+
+	struct tx_item *tx_head, *tx_tail;
+	struct nvmf_pdu_out ctl_out; /* ICResp / C2HTermReq */
+	struct tx_item ctl_tx;
+
+	struct tcp_req **blocks;
+	unsigned nblocks, nreqs;
+	struct tcp_req *free_reqs;
+	unsigned busy_reqs;
+	struct tcp_req *cur;      /* the command whose capsule is being received */
+
+	uint8_t *staging;
+
+	struct tcp_queue *next;   /* the reactor's list of queues */
+};
+
+static __thread struct tcp_queue *reactor_queues;
+
+static const struct nvmf_transport_ops tcp_ops;
+
+static struct tcp_queue *sq_queue(struct nvmf_sq *sq)
+{
+	return (struct tcp_queue *)((char *)sq - offsetof(struct tcp_queue, sq));
+}
+
+static struct tcp_req *to_tcp_req(struct nvmf_req *req)
+{
+	return (struct tcp_req *)((char *)req - offsetof(struct tcp_req, req));
+}
+
+static void queue_close(struct tcp_queue *q, const char *why);
+static void queue_maybe_free(struct tcp_queue *q);
+static void flush_tx(struct nvmf_deferred *d);
+
+/* ------------------------------------------------------------------ requests */
+
+static int grow_reqs(struct tcp_queue *q, unsigned want)
+{
+	while (q->nreqs < want) {
+		struct tcp_req **nb = realloc(q->blocks, (q->nblocks + 1) * sizeof(*nb));
+		struct tcp_req *blk;
+
+		if (!nb)
+			return -ENOMEM;
+		q->blocks = nb;
+		blk = calloc(REQ_BLOCK, sizeof(*blk));
+		if (!blk)
+			return -ENOMEM;
+		q->blocks[q->nblocks++] = blk;
+		for (unsigned i = 0; i < REQ_BLOCK; i++) {
+			blk[i].q = q;
+			blk[i].ttag = (uint16_t)(q->nreqs + i);
+			blk[i].state = REQ_FREE;
+			blk[i].next_free = q->free_reqs;
+			q->free_reqs = &blk[i];
+		}
+		q->nreqs += REQ_BLOCK;
+	}
+	return 0;
+}
+
+static struct tcp_req *req_by_ttag(struct tcp_queue *q, uint16_t ttag)
+{
+	if (ttag >= q->nreqs)
+		return NULL;
+	return &q->blocks[ttag / REQ_BLOCK][ttag % REQ_BLOCK];
+}
+
+static struct tcp_req *req_get(struct tcp_queue *q)
+{
+	struct tcp_req *r = q->free_reqs;
+
+	if (!r)
+		return NULL;
+	q->free_reqs = r->next_free;
+	r->state = REQ_CAPSULE;
+	r->init_status = 0;
+	r->ddgst_err = false;
+	r->h2c_done = 0;
+	q->busy_reqs++;
+	return r;
+}
+
+static void req_put(struct tcp_req *r)
+{
+	struct tcp_queue *q = r->q;
+
+	nvmf_req_free_data(&r->req);
+	r->state = REQ_FREE;
+	r->next_free = q->free_reqs;
+	q->free_reqs = r;
+	q->busy_reqs--;
+	if (q->state == Q_DRAINING || q->state == Q_CLOSING)
+		nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
+}
+
+/* ------------------------------------------------------------------ output */
+
+static void tx_queue(struct tcp_queue *q, struct tx_item *t)
+{
+	t->next = NULL;
+	t->idx = 0;
+	t->off = 0;
+	if (q->tx_tail)
+		q->tx_tail->next = t;
+	else
+		q->tx_head = t;
+	q->tx_tail = t;
+	nvmf_reactor_defer(q->sq.reactor, &q->flush_work);
+}
+
+static void on_poll_out(struct nvmf_event *ev, int res, uint32_t flags)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)ev -
+						   offsetof(struct tcp_queue, poll_out_ev));
+
+	(void)flags;
+	q->poll_out_armed = false;
+	if (q->state == Q_CLOSING) {
+		queue_maybe_free(q);
+		return;
+	}
+	if (res < 0 && res != -ECANCELED) {
+		queue_close(q, strerror(-res));
+		return;
+	}
+	flush_tx(&q->flush_work);
+}
+
+static void arm_poll_out(struct tcp_queue *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (q->poll_out_armed)
+		return;
+	sqe = nvmf_reactor_sqe(q->sq.reactor, &q->poll_out_ev);
+	io_uring_prep_poll_add(sqe, q->fd, POLLOUT);
+	q->poll_out_armed = true;
+}
+
+/* One sendmsg for as much of the queued output as fits. */
+static void flush_tx(struct nvmf_deferred *d)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)d - offsetof(struct tcp_queue,
+									flush_work));
+
+	while (q->tx_head && q->state != Q_CLOSING) {
+		struct iovec iov[TX_BATCH_IOV];
+		struct msghdr msg = { .msg_iov = iov };
+		int n = 0;
+		ssize_t sent;
+
+		for (struct tx_item *t = q->tx_head; t && n < TX_BATCH_IOV; t = t->next) {
+			if (n + (t->cnt - t->idx) > TX_BATCH_IOV)
+				break;
+			for (int i = t->idx; i < t->cnt; i++) {
+				iov[n] = t->iov[i];
+				if (i == t->idx) {
+					iov[n].iov_base = (uint8_t *)iov[n].iov_base + t->off;
+					iov[n].iov_len -= t->off;
+				}
+				n++;
+			}
+		}
+		msg.msg_iovlen = (size_t)n;
+		sent = sendmsg(q->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				arm_poll_out(q);
+				return;
+			}
+			if (errno == EINTR)
+				continue;
+			queue_close(q, strerror(errno));
+			return;
+		}
+		/* retire what went out */
+		while (sent > 0 && q->tx_head) {
+			struct tx_item *t = q->tx_head;
+			size_t left = t->iov[t->idx].iov_len - t->off;
+
+			if ((size_t)sent < left) {
+				t->off += (size_t)sent;
+				sent = 0;
+				break;
+			}
+			sent -= (ssize_t)left;
+			t->off = 0;
+			if (++t->idx == t->cnt) {
+				q->tx_head = t->next;
+				if (!q->tx_head)
+					q->tx_tail = NULL;
+				if (t->release)
+					req_put(t->release);
+			}
+		}
+	}
+	if (!q->tx_head && q->close_after_tx)
+		queue_close(q, "protocol error");
+}
+
+/* Terminate the connection: C2HTermReq with the receive path's FES, then close. */
+static void send_term(struct tcp_queue *q)
+{
+	uint32_t len;
+	const void *bad = nvmf_pdu_rx_err_hdr(&q->rx, &len);
+	int cnt;
+
+	log_err("%s: qid %u: protocol error: %s (FES %u, offset %u) in %s at stream offset %llu",
+		q->peer, q->sq.qid, nvme_tcp_fes_name(q->rx.fes), q->rx.fes, q->rx.fei,
+		nvme_tcp_pdu_name(q->rx.hdr.h.ch.type), (unsigned long long)q->rx.stream_off);
+	cnt = nvmf_pdu_term(&q->ctl_out, NVME_TCP_C2H_TERM, q->rx.fes, q->rx.fei, bad, len,
+			    q->ctl_tx.iov, NVMF_PDU_OUT_EXTRA_IOV + 1);
+	if (cnt < 0) {
+		queue_close(q, "cannot build C2HTermReq");
+		return;
+	}
+	q->ctl_tx.cnt = cnt;
+	q->ctl_tx.release = NULL;
+	q->close_after_tx = true;
+	tx_queue(q, &q->ctl_tx);
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static void set_state(struct tcp_req *r, enum tcp_req_state s)
+{
+	r->state = s;
+}
+
+static void req_execute(struct tcp_req *r)
+{
+	set_state(r, REQ_EXECUTING);
+	r->req.start_ns = r->q->sq.reactor->now_ns;
+	r->req.execute(&r->req);
+}
+
+static void send_r2t(struct tcp_req *r)
+{
+	struct tcp_queue *q = r->q;
+	int cnt = nvmf_pdu_r2t(&r->out_a, &q->txcfg, le16toh(r->req.cmd.cid), r->ttag, 0,
+			       r->req.xfer_len, r->tx_a.iov,
+			       NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
+
+	r->tx_a.cnt = cnt;
+	r->tx_a.release = NULL;
+	set_state(r, REQ_NEED_H2C);
+	tx_queue(q, &r->tx_a);
+}
+
+/* The transport's half of completion: data (reads), then the response capsule. */
+static void tcp_queue_response(struct nvmf_req *req)
+{
+	struct tcp_req *r = to_tcp_req(req);
+	struct tcp_queue *q = r->q;
+	bool data = req->dir == NVME_XFER_CTRL_TO_HOST && req->xfer_len &&
+		    nvme_status_is_success(le16toh(req->cqe.status));
+	int cnt;
+
+	set_state(r, REQ_RESPONDING);
+	if (q->state == Q_CLOSING) {
+		req_put(r);
+		return;
+	}
+	if (data) {
+		/*
+		 * With SQ flow control off the host needs no SQHD: a clean read ends with
+		 * C2HData SUCCESS and no response capsule (one PDU instead of two).
+		 */
+		bool success = q->sq.sqflow_disabled && req->cqe.dw0 == 0 && req->cqe.dw1 == 0;
+
+		cnt = nvmf_pdu_c2h_data(&r->out_a, &q->txcfg, le16toh(req->cmd.cid), 0,
+					NVME_TCP_F_DATA_LAST |
+						(success ? NVME_TCP_F_DATA_SUCCESS : 0),
+					req->iov, req->iovcnt, r->tx_a.iov,
+					NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
+		if (cnt < 0) {
+			log_err("%s: qid %u cid %u: cannot build C2HData", q->peer, q->sq.qid,
+				le16toh(req->cmd.cid));
+			req->cqe.status = htole16(NVMF_SC(NVME_SC_INTERNAL));
+		} else {
+			r->tx_a.cnt = cnt;
+			r->tx_a.release = success ? r : NULL;
+			tx_queue(q, &r->tx_a);
+			if (success)
+				return;
+		}
+	}
+	cnt = nvmf_pdu_rsp(&r->out_b, &q->txcfg, &req->cqe, r->tx_b.iov,
+			   NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
+	r->tx_b.cnt = cnt;
+	r->tx_b.release = r;
+	tx_queue(q, &r->tx_b);
+}
+
+/* ------------------------------------------------------------------ PDU callbacks */
+
+static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
+{
+	struct tcp_req *r = req_get(q);
+	uint16_t status;
+
+	if (!r) {
+		/* more commands in flight than the queue has entries: the host is broken */
+		log_err("%s: qid %u: command beyond queue size %u", q->peer, q->sq.qid,
+			q->sq.size);
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_PDU_SEQUENCE, 0);
+	}
+	r->req.cmd = rx->hdr.h.cmd.sqe;
+	q->cur = r;
+	status = nvmf_req_init(&r->req, &q->sq, rx->data_len);
+	if (status) {
+		r->init_status = status;
+		return 0; /* any in-capsule data is dropped */
+	}
+	if (r->req.in_capsule) {
+		if (nvmf_req_alloc_data(&r->req)) {
+			r->init_status = NVMF_SC(NVME_SC_INTERNAL);
+			return 0;
+		}
+		nvmf_pdu_rx_set_dest(rx, r->req.iov, r->req.iovcnt);
+	}
+	return 0;
+}
+
+/* Point the H2CData payload at [datao, datao + datal) of the request's buffers. */
+static void h2c_dest(struct tcp_req *r, uint32_t datao, uint32_t datal)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->req.iovcnt && datal > 0; i++) {
+		size_t l = r->req.iov[i].iov_len;
+
+		if (datao >= l) {
+			datao -= (uint32_t)l;
+			continue;
+		}
+		r->h2c_iov[n].iov_base = (uint8_t *)r->req.iov[i].iov_base + datao;
+		r->h2c_iov[n].iov_len = l - datao < datal ? l - datao : datal;
+		datal -= (uint32_t)r->h2c_iov[n].iov_len;
+		datao = 0;
+		n++;
+	}
+	nvmf_pdu_rx_set_dest(&r->q->rx, r->h2c_iov, n);
+}
+
+static int on_h2c_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
+{
+	const struct nvme_tcp_data *h = &rx->hdr.h.data;
+	struct tcp_req *r = req_by_ttag(q, le16toh(h->ttag));
+	uint32_t datao = le32toh(h->datao), datal = le32toh(h->datal);
+
+	if (!r || r->state != REQ_NEED_H2C)
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+					offsetof(struct nvme_tcp_data, ttag));
+	if (le16toh(h->cccid) != le16toh(r->req.cmd.cid))
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+					offsetof(struct nvme_tcp_data, cccid));
+	if (datao != r->h2c_done)
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_OUT_OF_RANGE,
+					offsetof(struct nvme_tcp_data, datao));
+	if ((uint64_t)datao + datal > r->req.xfer_len)
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_OUT_OF_RANGE,
+					offsetof(struct nvme_tcp_data, datal));
+	h2c_dest(r, datao, datal);
+	return 0;
+}
+
+static int rx_on_header(void *ctx, struct nvmf_pdu_rx *rx)
+{
+	struct tcp_queue *q = ctx;
+
+	switch (rx->hdr.h.ch.type) {
+	case NVME_TCP_CMD:
+		return on_cmd_header(q, rx);
+	case NVME_TCP_H2C_DATA:
+		return on_h2c_header(q, rx);
+	default:
+		return 0;
+	}
+}
+
+static void on_icreq(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
+{
+	const struct nvme_tcp_icreq *ic = &rx->hdr.h.icreq;
+	bool hd = ic->dgst & NVME_TCP_HDGST_ENABLE, dd = ic->dgst & NVME_TCP_DDGST_ENABLE;
+	int cnt;
+
+	q->txcfg.hdgst = hd;
+	q->txcfg.ddgst = dd;
+	q->txcfg.pda = ic->hpda;
+	nvmf_pdu_rx_set_digests(rx, hd, dd);
+	cnt = nvmf_pdu_icresp(&q->ctl_out, 0, ic->dgst, MAXH2CDATA, q->ctl_tx.iov,
+			      NVMF_PDU_OUT_EXTRA_IOV + 1);
+	q->ctl_tx.cnt = cnt;
+	q->ctl_tx.release = NULL;
+	tx_queue(q, &q->ctl_tx);
+	q->state = Q_LIVE;
+	log_debug("%s: ICReq: hpda %u, digests %s%s", q->peer, ic->hpda, hd ? "header " : "",
+		  dd ? "data" : "");
+}
+
+static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
+{
+	struct tcp_req *r = q->cur;
+
+	q->cur = NULL;
+	if (r->init_status) {
+		nvmf_req_complete(&r->req, r->init_status);
+		return;
+	}
+	if (rx->ddgst_err) {
+		log_err("%s: qid %u cid %u: data digest error in command capsule", q->peer,
+			q->sq.qid, le16toh(r->req.cmd.cid));
+		nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_TRANSIENT_TRANSPORT));
+		return;
+	}
+	if (r->req.dir == NVME_XFER_HOST_TO_CTRL && !r->req.in_capsule && r->req.xfer_len) {
+		if (nvmf_req_alloc_data(&r->req)) {
+			nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_INTERNAL));
+			return;
+		}
+		send_r2t(r);
+		return;
+	}
+	req_execute(r);
+}
+
+static void on_h2c_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
+{
+	struct tcp_req *r = req_by_ttag(q, le16toh(rx->hdr.h.data.ttag));
+
+	r->h2c_done += rx->data_len;
+	if (rx->ddgst_err) {
+		log_err("%s: qid %u cid %u: data digest error in H2CData", q->peer, q->sq.qid,
+			le16toh(r->req.cmd.cid));
+		r->ddgst_err = true;
+	}
+	if (r->h2c_done < r->req.xfer_len)
+		return;
+	if (r->ddgst_err) {
+		set_state(r, REQ_EXECUTING);
+		nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_TRANSIENT_TRANSPORT));
+		return;
+	}
+	req_execute(r);
+}
+
+static int rx_on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
+{
+	struct tcp_queue *q = ctx;
+
+	switch (rx->hdr.h.ch.type) {
+	case NVME_TCP_ICREQ:
+		on_icreq(q, rx);
+		break;
+	case NVME_TCP_CMD:
+		on_cmd_pdu(q, rx);
+		break;
+	case NVME_TCP_H2C_DATA:
+		on_h2c_pdu(q, rx);
+		break;
+	case NVME_TCP_H2C_TERM:
+		log_warn("%s: qid %u: host terminated the connection: %s (FES %u)", q->peer,
+			 q->sq.qid, nvme_tcp_fes_name(le16toh(rx->hdr.h.term.fes)),
+			 le16toh(rx->hdr.h.term.fes));
+		return -ECONNRESET;
+	}
+	return 0;
+}
+
+static const struct nvmf_pdu_rx_ops rx_ops = {
+	.on_header = rx_on_header,
+	.on_pdu = rx_on_pdu,
+};
+
+/* ------------------------------------------------------------------ input */
+
+static void arm_poll_in(struct tcp_queue *q);
+
+/* Read and parse until the socket is empty. */
+static void read_input(struct tcp_queue *q)
+{
+	for (int budget = 64; budget > 0 && (q->state == Q_WAIT_IC || q->state == Q_LIVE);
+	     budget--) {
+		ssize_t n;
+		int rc;
+
+		if (nvmf_pdu_rx_data_left(&q->rx) >= DIRECT_READ_MIN) {
+			/* a large payload: read it where it belongs */
+			struct iovec iov[NVMF_REQ_IOV + 2];
+			int cnt = nvmf_pdu_rx_next(&q->rx, iov, NVMF_REQ_IOV + 2);
+
+			if (cnt < 0)
+				break;
+			n = readv(q->fd, iov, cnt);
+			if (n > 0) {
+				rc = nvmf_pdu_rx_done(&q->rx, (size_t)n);
+				goto parsed;
+			}
+		} else {
+			/* the parser always takes the whole buffer: it is empty here */
+			n = recv(q->fd, q->staging, RX_STAGING, MSG_DONTWAIT);
+			if (n > 0) {
+				ssize_t used = nvmf_pdu_rx_feed(&q->rx, q->staging, (size_t)n);
+
+				rc = used < 0 ? (int)used : 0;
+				goto parsed;
+			}
+		}
+		if (n == 0) {
+			queue_close(q, "connection closed by host");
+			return;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR)
+			continue;
+		queue_close(q, strerror(errno));
+		return;
+parsed:
+		if (rc == -EPROTO && q->rx.fes) {
+			send_term(q);
+			return;
+		}
+		if (rc < 0) {
+			queue_close(q, rc == -ECONNRESET ? "H2CTermReq" : strerror(-rc));
+			return;
+		}
+	}
+	/* budget used up with data possibly left: come back after others had their turn */
+	if (q->state == Q_LIVE || q->state == Q_WAIT_IC)
+		nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
+}
+
+static void on_poll_in(struct nvmf_event *ev, int res, uint32_t flags)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)ev - offsetof(struct tcp_queue,
+									 poll_in_ev));
+
+	if (!(flags & IORING_CQE_F_MORE))
+		q->poll_in_armed = false;
+	if (q->state == Q_CLOSING) {
+		queue_maybe_free(q);
+		return;
+	}
+	if (res < 0 && res != -ECANCELED) {
+		queue_close(q, strerror(-res));
+		return;
+	}
+	if (q->state == Q_WAIT_IC || q->state == Q_LIVE)
+		read_input(q);
+	if (!q->poll_in_armed && (q->state == Q_WAIT_IC || q->state == Q_LIVE))
+		arm_poll_in(q);
+}
+
+static void arm_poll_in(struct tcp_queue *q)
+{
+	struct io_uring_sqe *sqe = nvmf_reactor_sqe(q->sq.reactor, &q->poll_in_ev);
+
+	io_uring_prep_poll_multishot(sqe, q->fd, POLLIN | POLLRDHUP);
+	q->poll_in_armed = true;
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+/* Deferred: continue reading after a budget ran out, or finish a drain / close. */
+static void reap_work(struct nvmf_deferred *d)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)d - offsetof(struct tcp_queue,
+									reap_work));
+
+	switch (q->state) {
+	case Q_WAIT_IC:
+	case Q_LIVE:
+		read_input(q);
+		break;
+	case Q_DRAINING:
+		if (q->busy_reqs == 0 && !q->tx_head)
+			queue_close(q, "target shutting down");
+		break;
+	case Q_CLOSING:
+		queue_maybe_free(q);
+		break;
+	}
+}
+
+static void queue_maybe_free(struct tcp_queue *q)
+{
+	struct tcp_queue **pp;
+
+	/* io_uring polls and backend I/O still point at the queue: wait for them */
+	if (q->poll_in_armed || q->poll_out_armed)
+		return;
+	for (unsigned i = 0; i < q->nreqs; i++) {
+		struct tcp_req *r = req_by_ttag(q, (uint16_t)i);
+
+		if (r->state == REQ_EXECUTING)
+			return;
+	}
+	if (q->flush_work.queued || q->reap_work.queued)
+		return;
+	for (pp = &reactor_queues; *pp; pp = &(*pp)->next) {
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < q->nreqs; i++)
+		nvmf_req_free_data(&req_by_ttag(q, (uint16_t)i)->req);
+	nvmf_sq_destroy(&q->sq);
+	close(q->fd);
+	for (unsigned i = 0; i < q->nblocks; i++)
+		free(q->blocks[i]);
+	free(q->blocks);
+	free(q->staging);
+	free(q);
+}
+
+/* Requests parked in the controller (AERs) never finish on their own: let them go. */
+static void release_aers(struct tcp_queue *q)
+{
+	struct nvmf_ctrl *ctrl = q->sq.ctrl;
+
+	if (q->sq.qid != 0 || !ctrl || ctrl->admin_sq != &q->sq)
+		return;
+	for (unsigned i = 0; i < ctrl->nr_aer_reqs; i++)
+		req_put(to_tcp_req(ctrl->aer_reqs[i]));
+	ctrl->nr_aer_reqs = 0;
+}
+
+static void queue_close(struct tcp_queue *q, const char *why)
+{
+	if (q->state == Q_CLOSING)
+		return;
+	if (q->sq.ctrl)
+		log_info("%s: ctrl %u qid %u: closing: %s", q->peer, q->sq.ctrl->cntlid, q->sq.qid,
+			 why);
+	else
+		log_info("%s: closing: %s", q->peer, why);
+	q->state = Q_CLOSING;
+	shutdown(q->fd, SHUT_RDWR);
+	release_aers(q);
+	if (q->poll_in_armed)
+		nvmf_reactor_cancel(q->sq.reactor, &q->poll_in_ev);
+	if (q->poll_out_armed)
+		nvmf_reactor_cancel(q->sq.reactor, &q->poll_out_ev);
+	/* responses that were never sent: their requests are done */
+	while (q->tx_head) {
+		struct tx_item *t = q->tx_head;
+
+		q->tx_head = t->next;
+		if (t->release)
+			req_put(t->release);
+	}
+	q->tx_tail = NULL;
+	/* requests waiting for data will never get it */
+	for (unsigned i = 0; i < q->nreqs; i++) {
+		struct tcp_req *r = req_by_ttag(q, (uint16_t)i);
+
+		if (r->state == REQ_CAPSULE || r->state == REQ_NEED_H2C)
+			req_put(r);
+	}
+	nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
+}
+
+static int tcp_sq_connected(struct nvmf_sq *sq);
+
+static void tcp_disconnect(struct nvmf_sq *sq)
+{
+	queue_close(sq_queue(sq), "controller torn down");
+}
+
+static const char *tcp_peer_name(struct nvmf_sq *sq)
+{
+	return sq_queue(sq)->peer;
+}
+
+/* The local address the host reached us on (for wildcard ports in the discovery log). */
+static int tcp_local_addr(struct nvmf_sq *sq, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const void *a;
+
+	if (getsockname(sq_queue(sq)->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET)
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	else
+		return -EAFNOSUPPORT;
+	return inet_ntop(ss.ss_family, a, buf, (socklen_t)len) ? 0 : -errno;
+}
+
+static const struct nvmf_transport_ops tcp_ops = {
+	.name = "tcp",
+	.queue_response = tcp_queue_response,
+	.disconnect = tcp_disconnect,
+	.peer_name = tcp_peer_name,
+	.sq_connected = tcp_sq_connected,
+	.local_addr = tcp_local_addr,
+};
+
+static void describe_peer(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+			port = ntohs(s->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+			port = ntohs(s->sin6_port);
+		}
+	}
+	snprintf(buf, len, "%s:%u", host, port);
+}
+
+struct new_conn {
+	struct nvmf_port *port;
+	int fd;
+};
+
+/* On the queue's reactor: set the connection up and start reading. */
+static void queue_create(void *arg)
+{
+	struct new_conn *nc = arg;
+	struct nvmf_port *port = nc->port;
+	struct tcp_queue *q = calloc(1, sizeof(*q));
+	struct nvmf_pdu_rx_cfg rxcfg = {
+		.role = NVMF_PDU_ROLE_CONTROLLER,
+		.max_data = MAXH2CDATA,
+		/* until Connect says which queue this is, accept the larger of the two */
+		.max_icd = port->io_icd > NVMF_ADMIN_ICD ? port->io_icd : NVMF_ADMIN_ICD,
+		.pda = 0,
+	};
+	int one = 1;
+
+	if (!q || !(q->staging = malloc(RX_STAGING)) || grow_reqs(q, REQ_BLOCK)) {
+		log_err("out of memory for a new connection");
+		if (q) {
+			for (unsigned i = 0; i < q->nblocks; i++)
+				free(q->blocks[i]);
+			free(q->blocks);
+			free(q->staging);
+		}
+		free(q);
+		close(nc->fd);
+		free(nc);
+		return;
+	}
+	q->fd = nc->fd;
+	free(nc);
+	setsockopt(q->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	describe_peer(q->fd, q->peer, sizeof(q->peer));
+	q->sq.tgt = port->tgt;
+	q->sq.port = port;
+	q->sq.reactor = nvmf_reactor_self();
+	q->sq.ops = &tcp_ops;
+	q->sq.icd_max = rxcfg.max_icd;
+	q->state = Q_WAIT_IC;
+	q->poll_in_ev.fn = on_poll_in;
+	q->poll_out_ev.fn = on_poll_out;
+	q->flush_work.fn = flush_tx;
+	q->reap_work.fn = reap_work;
+	nvmf_pdu_rx_init(&q->rx, &rxcfg, &rx_ops, q);
+	q->next = reactor_queues;
+	reactor_queues = q;
+	atomic_fetch_add(&port->tgt->live_queues, 1);
+	log_debug("%s: connected to port %u", q->peer, port->portid);
+	arm_poll_in(q);
+}
+
+/* After Connect: size the request pool for the queue the host asked for. */
+static int tcp_sq_connected(struct nvmf_sq *sq)
+{
+	struct tcp_queue *q = sq_queue(sq);
+
+	q->rx.cfg.max_icd = sq->icd_max;
+	/* like nvmet: twice the queue size, for commands whose response is still going out */
+	return grow_reqs(q, 2u * sq->size);
+}
+
+/* ------------------------------------------------------------------ listening */
+
+static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
+{
+	struct nvmf_port *port = (struct nvmf_port *)((char *)ev - offsetof(struct nvmf_port,
+									    accept_ev));
+
+	if (!(flags & IORING_CQE_F_MORE) && !port->closing) {
+		/* the multishot accept ended (error or cancel): arm it again */
+		struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
+
+		io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	}
+	if (res < 0) {
+		if (res != -ECANCELED && res != -EINTR && res != -EAGAIN)
+			log_warn("port %u: accept: %s", port->portid, strerror(-res));
+		if (port->closing && !(flags & IORING_CQE_F_MORE)) {
+			close(port->listen_fd);
+			port->listen_fd = -1;
+		}
+		return;
+	}
+	if (port->closing) {
+		close(res);
+		return;
+	}
+	struct new_conn *nc = malloc(sizeof(*nc));
+	struct nvmf_reactor *r = nvmf_tgt_pick_reactor(port->tgt);
+
+	if (!nc) {
+		close(res);
+		return;
+	}
+	nc->port = port;
+	nc->fd = res;
+	if (r == nvmf_reactor_self())
+		queue_create(nc);
+	else if (nvmf_reactor_call(r, queue_create, nc)) {
+		close(res);
+		free(nc);
+	}
+}
+
+int nvmf_tcp_listen(struct nvmf_port *port, char *err, size_t errlen)
+{
+	const struct nvmf_cfg_port *c = port->cfg;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+	long svc = strtol(c->trsvcid, NULL, 10);
+
+	memset(&ss, 0, sizeof(ss));
+	if (c->adrfam == NVMF_CFG_ADRFAM_IPV6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons((uint16_t)svc);
+		if (inet_pton(AF_INET6, c->traddr, &s->sin6_addr) != 1) {
+			snprintf(err, errlen, "port %u: bad IPv6 address '%s'", port->portid,
+				 c->traddr);
+			return -EINVAL;
+		}
+		sl = sizeof(*s);
+	} else {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons((uint16_t)svc);
+		if (inet_pton(AF_INET, c->traddr, &s->sin_addr) != 1) {
+			snprintf(err, errlen, "port %u: bad IPv4 address '%s'", port->portid,
+				 c->traddr);
+			return -EINVAL;
+		}
+		sl = sizeof(*s);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "port %u: socket: %s", port->portid, strerror(errno));
+		return -errno;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "port %u: cannot listen on %s:%s: %s", port->portid,
+			 c->traddr, c->trsvcid, strerror(e));
+		close(fd);
+		return -e;
+	}
+	port->listen_fd = fd;
+	port->accept_ev.fn = on_accept;
+	return 0;
+}
+
+/* On the port's reactor: start accepting. */
+void nvmf_tcp_port_start(void *arg)
+{
+	struct nvmf_port *port = arg;
+	struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
+
+	io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	log_info("listening on %s:%s (port %u)", port->cfg->traddr, port->cfg->trsvcid,
+		 port->portid);
+}
+
+/* On the port's reactor: stop accepting. */
+void nvmf_tcp_port_stop(void *arg)
+{
+	struct nvmf_port *port = arg;
+
+	port->closing = true;
+	nvmf_reactor_cancel(port->reactor, &port->accept_ev);
+}
+
+/* On each reactor: let every queue finish its commands, then close. */
+void nvmf_tcp_drain_reactor(void *arg)
+{
+	(void)arg;
+	for (struct tcp_queue *q = reactor_queues; q; q = q->next) {
+		if (q->state == Q_WAIT_IC || q->state == Q_LIVE) {
+			q->state = Q_DRAINING;
+			release_aers(q);
+			if (q->poll_in_armed)
+				nvmf_reactor_cancel(q->sq.reactor, &q->poll_in_ev);
+			nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
+		}
+	}
+}
+
+bool nvmf_tcp_reactor_idle(void)
+{
+	return reactor_queues == NULL;
+}

@@ -1,0 +1,191 @@
+/*
+ * nvmf-target: the user-space NVMe/TCP target.
+ *
+ *   nvmf-target --config /etc/nvmet/config.json     # what `nvmetcli save` wrote
+ *   nvmf-target --ram 1G [--listen ADDR:PORT] [--nqn NQN]
+ *   nvmf-target --file PATH [--size SIZE] | --device /dev/X | --null SIZE
+ *
+ * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
+ * backends, exit 0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "target/config.h"
+#include "target/target.h"
+#include "util/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nvmf-target --config FILE\n"
+		"       nvmf-target (--ram SIZE | --null SIZE | --file PATH [--size SIZE] |\n"
+		"                    --device DEV) [--listen ADDR[:PORT]] [--nqn NQN]\n"
+		"options:\n"
+		"  --config FILE     JSON as written by `nvmetcli save` (/etc/nvmet/config.json)\n"
+		"  --ram SIZE        serve SIZE bytes of memory (1G, 512M, ...)\n"
+		"  --null SIZE       a namespace that discards writes and reads zeroes\n"
+		"  --file PATH       serve a regular file (created with --size if missing)\n"
+		"  --size SIZE       size of the --file namespace\n"
+		"  --device DEV      serve a block device\n"
+		"  --listen A[:P]    address to listen on (default 127.0.0.1:4420)\n"
+		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
+		"  --cpus N          number of reactors (default: all cores)\n"
+		"  --poll            busy-poll instead of sleeping when idle\n"
+		"  -v, --verbose     debug logging\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'C' },
+		{ "ram", required_argument, NULL, 'r' },
+		{ "null", required_argument, NULL, 'z' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "nqn", required_argument, NULL, 'n' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "poll", no_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct nvmf_cfg_quick quick = { .backend = NVMF_BACKEND_AUTO };
+	const char *config = NULL, *size_arg = NULL;
+	struct nvmf_cfg *cfg = NULL;
+	struct nvmf_tgt *tgt = NULL;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = ncpus > 0 ? (unsigned)ncpus : 1;
+	bool poll = false, have_ns = false;
+	char err[512];
+	sigset_t sigs;
+	int c, sig, rc;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			config = optarg;
+			break;
+		case 'r':
+		case 'z':
+			quick.backend = c == 'r' ? NVMF_BACKEND_RAM : NVMF_BACKEND_NULL;
+			if (nvmf_cfg_parse_size(optarg, &quick.size)) {
+				fprintf(stderr, "nvmf-target: bad size '%s'\n", optarg);
+				return 2;
+			}
+			have_ns = true;
+			break;
+		case 'f':
+			quick.backend = NVMF_BACKEND_FILE;
+			quick.path = optarg;
+			have_ns = true;
+			break;
+		case 's':
+			size_arg = optarg;
+			break;
+		case 'd':
+			quick.backend = NVMF_BACKEND_BLOCK;
+			quick.path = optarg;
+			have_ns = true;
+			break;
+		case 'l':
+			quick.listen = optarg;
+			break;
+		case 'n':
+			quick.nqn = optarg;
+			break;
+		case 'c':
+			cpus = (unsigned)strtoul(optarg, NULL, 10);
+			if (cpus == 0 || cpus > 1024) {
+				fprintf(stderr, "nvmf-target: --cpus wants 1..1024\n");
+				return 2;
+			}
+			break;
+		case 'p':
+			poll = true;
+			break;
+		case 'v':
+			nvmf_log_threshold = NVMF_LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || (!config && !have_ns) || (config && have_ns)) {
+		usage(stderr);
+		return 2;
+	}
+	if (size_arg && (quick.backend != NVMF_BACKEND_FILE ||
+			 nvmf_cfg_parse_size(size_arg, &quick.size))) {
+		fprintf(stderr, "nvmf-target: --size goes with --file and wants a size\n");
+		return 2;
+	}
+
+	if (config) {
+		rc = nvmf_cfg_load_file(config, &cfg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "nvmf-target: %s\n", err);
+			return 1;
+		}
+	} else {
+		cfg = nvmf_cfg_quickstart(&quick, err, sizeof(err));
+		if (!cfg) {
+			fprintf(stderr, "nvmf-target: %s\n", err);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < cfg->nr_warnings; i++)
+		log_warn("%s", cfg->warnings[i]);
+
+	/* Signals go to this thread only: the reactors never see them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = nvmf_tgt_create(cfg, cpus, poll, &tgt, err, sizeof(err));
+	if (rc == 0)
+		rc = nvmf_tgt_start(tgt, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "nvmf-target: %s\n", err);
+		if (tgt) {
+			nvmf_tgt_stop(tgt);
+			nvmf_tgt_destroy(tgt);
+		}
+		nvmf_cfg_free(cfg);
+		return 1;
+	}
+	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s)%s",
+		 tgt->nr_subsys, tgt->nr_ports, tgt->nr_reactors, poll ? ", busy-polling" : "");
+	if (!config) {
+		const struct nvmf_cfg_port *p = &cfg->ports[0];
+
+		printf("Connect a Linux host with:\n"
+		       "  nvme discover -t tcp -a %s -s %s\n"
+		       "  nvme connect -t tcp -a %s -s %s -n %s\n",
+		       p->traddr, p->trsvcid, p->traddr, p->trsvcid, cfg->subsystems[0].nqn);
+		fflush(stdout);
+	}
+
+	do {
+		rc = sigwait(&sigs, &sig);
+	} while (rc == EINTR);
+	log_info("%s: stopping", strsignal(sig));
+	nvmf_tgt_stop(tgt);
+	nvmf_tgt_destroy(tgt);
+	nvmf_cfg_free(cfg);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* Start and stop an nvmf-target process for integration tests (see target_proc.h). */
+#include "target_proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+uint16_t tp_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int can_connect(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int ok;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
+{
+	const char *bin = getenv("NVMF_TARGET");
+	const char *args[32];
+	int n = 0;
+
+	if (!bin)
+		bin = "build-san/src/tools/nvmf-target";
+	t->port = port;
+	snprintf(t->log, sizeof(t->log), "/tmp/nvmf-target-test-%d-%u.log", (int)getpid(), port);
+	args[n++] = bin;
+	for (int i = 0; argv[i] && n < 31; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	t->pid = fork();
+	if (t->pid < 0)
+		return -errno;
+	if (t->pid == 0) {
+		int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(bin, (char *const *)args);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		int st;
+
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			t->pid = 0;
+			return -ECHILD;
+		}
+		if (can_connect(port))
+			return 0;
+		usleep(10000);
+	}
+	tp_stop(t);
+	return -ETIMEDOUT;
+}
+
+int tp_stop(struct target_proc *t)
+{
+	int st = 0;
+
+	if (t->pid <= 0)
+		return -1;
+	kill(t->pid, SIGTERM);
+	for (int i = 0; i < 1500; i++) {
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			t->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		usleep(10000);
+	}
+	kill(t->pid, SIGKILL);
+	waitpid(t->pid, &st, 0);
+	t->pid = 0;
+	return -1;
+}
+
+int tp_log_count(const struct target_proc *t, const char *s)
+{
+	FILE *f = fopen(t->log, "r");
+	char line[2048];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, s))
+			n++;
+	fclose(f);
+	return n;
+}

@@ -1,0 +1,29 @@
+/* Start and stop an nvmf-target process for integration tests. */
+#ifndef NVMF_TEST_TARGET_PROC_H
+#define NVMF_TEST_TARGET_PROC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct target_proc {
+	pid_t pid;
+	uint16_t port;
+	char log[256];  /* the target's stderr goes here */
+};
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+uint16_t tp_free_port(void);
+
+/*
+ * Run $NVMF_TARGET (the binary under test) with argv (NULL-terminated, without the program
+ * name) and wait until it accepts on 127.0.0.1:port.  Returns 0 or -errno.
+ */
+int tp_start(struct target_proc *t, uint16_t port, const char *const *argv);
+
+/* SIGTERM, wait; returns the exit status (0 = clean) or -1 if it had to be killed. */
+int tp_stop(struct target_proc *t);
+
+/* Count lines of the target's log that contain s. */
+int tp_log_count(const struct target_proc *t, const char *s);
+
+#endif

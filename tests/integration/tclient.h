@@ -1,0 +1,84 @@
+/*
+ * A small blocking NVMe/TCP host for the target's integration tests, built on the protocol
+ * library: one connection = one queue, one command at a time (plus raw byte access for
+ * malformed-PDU tests).  Not the product host (that is libnvmf): it favours being easy to
+ * reason about over speed.
+ */
+#ifndef NVMF_TEST_TCLIENT_H
+#define NVMF_TEST_TCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/pdu_rx.h"
+#include "proto/pdu_tx.h"
+
+#define TC_HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:5a1c0e6e-0000-4000-8000-00000000c0de"
+
+struct tclient {
+	int fd;
+	struct nvmf_pdu_rx rx;
+	struct nvmf_pdu_tx_cfg tx;
+	uint32_t maxh2cdata;
+	uint16_t next_cid;
+	uint16_t cntlid;
+	uint16_t qid;
+	uint32_t icd_max;       /* in-capsule data we may send on this queue */
+	bool sqflow_disabled;
+	/* what the last tc_recv_pdu() saw */
+	struct {
+		uint8_t type;
+		union nvme_tcp_hdr hdr;
+		uint32_t data_len;
+		bool ddgst_err;
+	} last;
+	/* read data lands here (set by tc_cmd) */
+	uint8_t *rd_buf;
+	uint32_t rd_len;
+	uint8_t term_data[128];
+	struct iovec dest;      /* where the PDU being received puts its data */
+	uint8_t staging[65536];
+	size_t stg_len, stg_off;
+};
+
+/* TCP connect + ICReq/ICResp.  Returns 0 or -errno. */
+int tc_open(struct tclient *c, const char *addr, uint16_t port, bool hdgst, bool ddgst);
+void tc_close(struct tclient *c);
+
+/* Receive one PDU (blocking, timeout_ms): 0, -ETIMEDOUT, -ECONNRESET (EOF), -EPROTO. */
+int tc_recv_pdu(struct tclient *c, int timeout_ms);
+
+/* Send raw bytes. */
+int tc_send(struct tclient *c, const void *buf, size_t len);
+
+/*
+ * One command, synchronously: data (len bytes) goes in capsule when it fits, else through
+ * R2T/H2CData; read data comes back into data.  cqe gets the completion (synthesised for
+ * C2HData with SUCCESS).  Returns 0 (see cqe status) or -errno on a transport failure.
+ */
+int tc_cmd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len, bool write,
+	   struct nvme_cqe *cqe);
+
+/* Fabrics Connect; returns the CQE status (host order) or -errno. */
+int tc_connect(struct tclient *c, uint16_t qid, uint16_t sqsize, const char *subnqn,
+	       const char *hostnqn, uint16_t cntlid, uint32_t kato_ms, uint8_t cattr,
+	       struct nvme_cqe *cqe);
+int tc_prop_get(struct tclient *c, uint32_t off, bool eight, uint64_t *val);
+int tc_prop_set(struct tclient *c, uint32_t off, uint32_t val);
+/* Property Set CC (EN=1, IOSQES 6, IOCQES 4) and wait for CSTS.RDY. */
+int tc_enable(struct tclient *c);
+/* Admin connect + enable in one go; returns 0 or a status / -errno. */
+int tc_admin_setup(struct tclient *c, const char *addr, uint16_t port, const char *subnqn,
+		   bool hdgst, bool ddgst);
+int tc_io_setup(struct tclient *c, const char *addr, uint16_t port, const char *subnqn,
+		uint16_t cntlid, uint16_t qid, bool hdgst, bool ddgst);
+
+/* Commands built for tests. */
+void tc_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid);
+int tc_rw(struct tclient *c, bool write, uint32_t nsid, uint64_t slba, uint32_t nlb,
+	  void *buf, uint32_t len, bool fua, uint16_t *status);
+int tc_identify(struct tclient *c, uint8_t cns, uint32_t nsid, uint8_t csi, void *buf,
+		uint16_t *status);
+
+#endif

@@ -1,0 +1,689 @@
+/*
+ * nvmf-target end to end, spoken to by a test host built on the protocol library: Connect,
+ * properties, admin and I/O commands, in-capsule and R2T writes, reads, digests, many
+ * queues, discovery, keep-alive expiry, host access control, and malformed PDUs answered
+ * with a C2HTermReq while another connection keeps working.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tclient.h"
+#include "target_proc.h"
+
+#define NQN "nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart"
+#define ADDR "127.0.0.1"
+#define RAM_BLOCKS (64u * 1024 * 1024 / 512)
+
+static struct target_proc T;
+
+static int group_setup(void **state)
+{
+	char listen[64];
+	const char *argv[] = { "--ram", "64M", "--listen", listen, "--cpus", "2", NULL };
+
+	(void)state;
+	snprintf(listen, sizeof(listen), "%s:%u", ADDR, tp_free_port());
+	return tp_start(&T, (uint16_t)atoi(strchr(listen, ':') + 1), argv);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	/* a clean SIGTERM shutdown is part of the contract: exit status 0 */
+	return tp_stop(&T) == 0 ? 0 : -1;
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)((i * 2654435761u + seed) >> 13);
+}
+
+/* An admin queue and one I/O queue on the shared target. */
+struct session {
+	struct tclient admin, io;
+};
+
+static void session_open(struct session *s, bool hd, bool dd)
+{
+	assert_int_equal(tc_admin_setup(&s->admin, ADDR, T.port, NQN, hd, dd), 0);
+	assert_int_equal(tc_io_setup(&s->io, ADDR, T.port, NQN, s->admin.cntlid, 1, hd, dd), 0);
+}
+
+static void session_close(struct session *s)
+{
+	tc_close(&s->io);
+	tc_close(&s->admin);
+}
+
+static uint16_t admin_cmd(struct tclient *c, struct nvme_sqe *sqe, void *buf, uint32_t len,
+			  bool write, struct nvme_cqe *cqe)
+{
+	struct nvme_cqe tmp;
+
+	assert_int_equal(tc_cmd(c, sqe, buf, len, write, cqe ? cqe : &tmp), 0);
+	return le16toh((cqe ? cqe : &tmp)->status) & ~1u;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void connect_and_properties(void **state)
+{
+	struct tclient c;
+	struct nvme_cqe cqe;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+	assert_int_equal(c.maxh2cdata % 4, 0);
+	/* commands before Connect: sequence error */
+	assert_int_not_equal(tc_prop_get(&c, NVME_REG_CAP, true, &v), 0);
+	assert_int_equal(tc_connect(&c, 0, 31, NQN, TC_HOSTNQN, 0xFFFF, 0, 0, &cqe), 0);
+	assert_true(c.cntlid >= 1 && c.cntlid <= 0xFFEF);
+	assert_int_equal(tc_prop_get(&c, NVME_REG_CAP, true, &v), 0);
+	assert_int_equal(v & 0xFFFF, 1023);                 /* MQES */
+	assert_true(v & NVME_CAP_BIT_CSS_NVM);
+	assert_int_equal(tc_prop_get(&c, NVME_REG_VS, false, &v), 0);
+	assert_int_equal(v, 0x020100);
+	assert_int_equal(tc_prop_get(&c, NVME_REG_CSTS, false, &v), 0);
+	assert_int_equal(v & NVME_CSTS_RDY, 0);
+	/* admin commands before CC.EN: sequence error */
+	{
+		uint8_t id[4096];
+		uint16_t st;
+
+		assert_int_equal(tc_identify(&c, NVME_CNS_CTRL, 0, 0, id, &st), 0);
+		assert_int_equal(nvme_status_sc(st), NVME_SC_CMD_SEQ_ERROR);
+	}
+	assert_int_equal(tc_enable(&c), 0);
+	/* unsupported property and size: invalid field */
+	assert_int_equal(nvme_status_sc((uint16_t)tc_prop_get(&c, 0x30, false, &v)),
+			 NVME_SC_INVALID_FIELD);
+	assert_int_equal(nvme_status_sc((uint16_t)tc_prop_set(&c, NVME_REG_CSTS, 1)),
+			 NVME_SC_INVALID_FIELD);
+	/* shutdown notification completes at once */
+	assert_int_equal(tc_prop_set(&c, NVME_REG_CC,
+				     NVME_CC_EN | (1u << NVME_CC_SHN_SHIFT) |
+					     (6u << NVME_CC_IOSQES_SHIFT) |
+					     (4u << NVME_CC_IOCQES_SHIFT)),
+			 0);
+	assert_int_equal(tc_prop_get(&c, NVME_REG_CSTS, false, &v), 0);
+	assert_int_equal((v >> NVME_CSTS_SHST_SHIFT) & 3, 2);
+	/* disable: not ready any more */
+	assert_int_equal(tc_prop_set(&c, NVME_REG_CC, 0), 0);
+	assert_int_equal(tc_prop_get(&c, NVME_REG_CSTS, false, &v), 0);
+	assert_int_equal(v & NVME_CSTS_RDY, 0);
+	tc_close(&c);
+}
+
+static void connect_errors(void **state)
+{
+	struct tclient c;
+	struct nvme_cqe cqe;
+	int st;
+
+	(void)state;
+	assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+	st = tc_connect(&c, 0, 31, "nqn.2014-08.org.example:nope", TC_HOSTNQN, 0xFFFF, 0, 0, &cqe);
+	assert_int_equal(nvme_status_sct((uint16_t)st), NVME_SCT_CMD_SPECIFIC);
+	assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
+	/* IATTR: in the data; IPO: offset of SUBNQN */
+	assert_int_equal(le32toh(cqe.dw0), (1u << 16) | 256);
+	/* I/O queue for a controller that does not exist */
+	st = tc_connect(&c, 1, 31, NQN, TC_HOSTNQN, 0x4242, 0, 0, &cqe);
+	assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(le32toh(cqe.dw0), (1u << 16) | 16);
+	/* sqsize 0 */
+	st = tc_connect(&c, 0, 0, NQN, TC_HOSTNQN, 0xFFFF, 0, 0, &cqe);
+	assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
+	assert_int_equal(le32toh(cqe.dw0), 44);
+	tc_close(&c);
+}
+
+static void identify(void **state)
+{
+	struct session s;
+	uint8_t buf[4096];
+	struct nvme_id_ctrl *id = (struct nvme_id_ctrl *)buf;
+	struct nvme_id_ns *ns = (struct nvme_id_ns *)buf;
+	uint16_t st;
+
+	(void)state;
+	session_open(&s, false, false);
+	assert_int_equal(tc_identify(&s.admin, NVME_CNS_CTRL, 0, 0, buf, &st), 0);
+	assert_int_equal(st, 0);
+	assert_memory_equal(id->mn, "Linux ", 6);
+	assert_int_equal(id->cntrltype, 1);
+	assert_int_equal(le16toh(id->cntlid), s.admin.cntlid);
+	assert_int_equal(le32toh(id->ioccsz), (64 + 16384) / 16);
+	assert_string_equal(id->subnqn, NQN);
+	assert_int_equal(tc_identify(&s.admin, NVME_CNS_NS, 1, 0, buf, &st), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(le64toh(ns->nsze), RAM_BLOCKS);
+	assert_int_equal(tc_identify(&s.admin, NVME_CNS_NS, 2, 0, buf, &st), 0);
+	assert_int_equal(st, 0); /* inactive NSID: zeroed data */
+	assert_int_equal(le64toh(ns->nsze), 0);
+	assert_int_equal(tc_identify(&s.admin, NVME_CNS_ACTIVE_NS_LIST, 0, 0, buf, &st), 0);
+	assert_int_equal(le32toh(((uint32_t *)buf)[0]), 1);
+	assert_int_equal(le32toh(((uint32_t *)buf)[1]), 0);
+	assert_int_equal(tc_identify(&s.admin, 0x55, 0, 0, buf, &st), 0);
+	assert_int_equal(nvme_status_sc(st), NVME_SC_INVALID_FIELD);
+	session_close(&s);
+}
+
+/* Write then read back through in-capsule data, R2T and the largest transfer. */
+static void rw_roundtrip(bool hd, bool dd)
+{
+	static const uint32_t sizes[] = { 512, 4096, 16384, 16896, 65536, 131072 + 512,
+					  1024 * 1024 };
+	struct session s;
+	uint8_t *w = malloc(1 << 20), *r = malloc(1 << 20);
+	uint16_t st;
+
+	session_open(&s, hd, dd);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint32_t len = sizes[i];
+		uint64_t slba = 1000 + i * 4096;
+
+		fill(w, len, (uint32_t)(i + 17 * hd + 31 * dd));
+		memset(r, 0, len);
+		assert_int_equal(tc_rw(&s.io, true, 1, slba, len / 512, w, len, i == 2, &st), 0);
+		assert_int_equal(st, 0);
+		assert_int_equal(tc_rw(&s.io, false, 1, slba, len / 512, r, len, false, &st), 0);
+		assert_int_equal(st, 0);
+		assert_memory_equal(w, r, len);
+	}
+	session_close(&s);
+	free(w);
+	free(r);
+}
+
+static void rw_plain(void **state)
+{
+	(void)state;
+	rw_roundtrip(false, false);
+}
+
+static void rw_digests(void **state)
+{
+	(void)state;
+	rw_roundtrip(true, true);
+	rw_roundtrip(true, false);
+}
+
+static void io_errors(void **state)
+{
+	struct session s;
+	uint8_t buf[4096];
+	struct nvme_sqe sqe;
+	uint16_t st;
+
+	(void)state;
+	session_open(&s, false, false);
+	assert_int_equal(tc_rw(&s.io, false, 1, RAM_BLOCKS - 4, 8, buf, 4096, false, &st), 0);
+	assert_int_equal(nvme_status_sc(st), NVME_SC_LBA_OUT_OF_RANGE);
+	assert_true(st & NVME_STATUS_DNR);
+	assert_int_equal(tc_rw(&s.io, false, 9, 0, 8, buf, 4096, false, &st), 0);
+	assert_int_equal(nvme_status_sc(st), NVME_SC_INVALID_NS_OR_FORMAT);
+	tc_sqe(&sqe, 0x7E, 1);
+	assert_int_equal(nvme_status_sc(admin_cmd(&s.io, &sqe, NULL, 0, false, NULL)),
+			 NVME_SC_INVALID_OPCODE);
+	/* the SGL length disagrees with NLB */
+	assert_int_equal(tc_rw(&s.io, true, 1, 0, 8, buf, 2048, false, &st), 0);
+	assert_int_equal(nvme_status_sc(st), NVME_SC_DATA_SGL_LEN_INVALID);
+	/* the failures are in the error log, newest first */
+	{
+		uint8_t log[64];
+
+		tc_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, 0);
+		sqe.cdw10 = htole32(NVME_LID_ERROR | ((64 / 4 - 1) << 16));
+		assert_int_equal(admin_cmd(&s.admin, &sqe, log, sizeof(log), false, NULL), 0);
+		assert_true(le64toh(*(uint64_t *)log) >= 4); /* error count */
+	}
+	session_close(&s);
+}
+
+static void flush_zeroes_dsm_compare(void **state)
+{
+	struct session s;
+	uint8_t w[8192], r[8192];
+	struct nvme_sqe sqe;
+	struct nvme_dsm_range range;
+	uint16_t st;
+
+	(void)state;
+	session_open(&s, false, false);
+	fill(w, sizeof(w), 7);
+	assert_int_equal(tc_rw(&s.io, true, 1, 50000, 16, w, sizeof(w), false, &st), 0);
+	tc_sqe(&sqe, NVME_NVM_FLUSH, 1);
+	assert_int_equal(admin_cmd(&s.io, &sqe, NULL, 0, false, NULL), 0);
+	/* compare: equal, then different */
+	tc_sqe(&sqe, NVME_NVM_COMPARE, 1);
+	sqe.cdw10 = htole32(50000);
+	sqe.cdw12 = htole32(15);
+	assert_int_equal(admin_cmd(&s.io, &sqe, w, sizeof(w), true, NULL), 0);
+	w[100] ^= 1;
+	tc_sqe(&sqe, NVME_NVM_COMPARE, 1);
+	sqe.cdw10 = htole32(50000);
+	sqe.cdw12 = htole32(15);
+	st = admin_cmd(&s.io, &sqe, w, sizeof(w), true, NULL);
+	assert_int_equal(nvme_status_sct(st), NVME_SCT_MEDIA);
+	assert_int_equal(nvme_status_sc(st), NVME_SC_COMPARE_FAILURE);
+	/* write zeroes over the first 8 blocks */
+	tc_sqe(&sqe, NVME_NVM_WRITE_ZEROES, 1);
+	sqe.cdw10 = htole32(50000);
+	sqe.cdw12 = htole32(7);
+	assert_int_equal(admin_cmd(&s.io, &sqe, NULL, 0, false, NULL), 0);
+	assert_int_equal(tc_rw(&s.io, false, 1, 50000, 16, r, sizeof(r), false, &st), 0);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(r[i], 0);
+	w[100] ^= 1;
+	assert_memory_equal(r + 4096, w + 4096, 4096);
+	/* deallocate the other 8: RAM reads zeroes afterwards */
+	memset(&range, 0, sizeof(range));
+	range.slba = htole64(50008);
+	range.nlb = htole32(8);
+	tc_sqe(&sqe, NVME_NVM_DSM, 1);
+	sqe.cdw10 = htole32(0);
+	sqe.cdw11 = htole32(1u << 2);
+	assert_int_equal(admin_cmd(&s.io, &sqe, &range, sizeof(range), true, NULL), 0);
+	assert_int_equal(tc_rw(&s.io, false, 1, 50000, 16, r, sizeof(r), false, &st), 0);
+	for (int i = 0; i < 8192; i++)
+		assert_int_equal(r[i], 0);
+	/* a range past the end */
+	range.slba = htole64(RAM_BLOCKS - 1);
+	range.nlb = htole32(2);
+	tc_sqe(&sqe, NVME_NVM_DSM, 1);
+	sqe.cdw11 = htole32(1u << 2);
+	assert_int_equal(nvme_status_sc(admin_cmd(&s.io, &sqe, &range, sizeof(range), true, NULL)),
+			 NVME_SC_LBA_OUT_OF_RANGE);
+	session_close(&s);
+}
+
+static void smart_counts_io(void **state)
+{
+	struct session s;
+	uint8_t buf[4096], log[512];
+	struct nvme_sqe sqe;
+	uint16_t st;
+
+	(void)state;
+	session_open(&s, false, false);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(tc_rw(&s.io, true, 1, 0, 8, buf, 4096, false, &st), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tc_rw(&s.io, false, 1, 0, 8, buf, 4096, false, &st), 0);
+	tc_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, 0xFFFFFFFF);
+	sqe.cdw10 = htole32(NVME_LID_SMART | ((512 / 4 - 1) << 16));
+	assert_int_equal(admin_cmd(&s.admin, &sqe, log, sizeof(log), false, NULL), 0);
+	assert_int_equal(le64toh(*(uint64_t *)(log + 64)), 3);  /* host read commands */
+	assert_int_equal(le64toh(*(uint64_t *)(log + 80)), 10); /* host write commands */
+	assert_int_equal(le64toh(*(uint64_t *)(log + 48)), 1);  /* data units written, rounded up */
+	session_close(&s);
+}
+
+struct worker {
+	uint16_t cntlid, qid;
+	int errors;
+	int first_rc;      /* first failure: -errno, NVMe status, or 1 for a data mismatch */
+};
+
+static void worker_fail(struct worker *wk, int rc)
+{
+	if (!wk->errors++)
+		wk->first_rc = rc;
+}
+
+static void *queue_worker(void *arg)
+{
+	struct worker *wk = arg;
+	struct tclient c;
+	uint8_t w[32768], r[32768];
+	uint16_t st;
+
+	int rc = tc_io_setup(&c, ADDR, T.port, NQN, wk->cntlid, wk->qid, wk->qid & 1, wk->qid & 2);
+
+	if (rc) {
+		worker_fail(wk, rc);
+		return NULL;
+	}
+	for (int i = 0; i < 50; i++) {
+		uint64_t slba = 60000 + wk->qid * 1000 + (uint64_t)(i % 10) * 64;
+
+		fill(w, sizeof(w), wk->qid * 100u + (uint32_t)i);
+		rc = tc_rw(&c, true, 1, slba, 64, w, sizeof(w), false, &st);
+		if (!rc && st)
+			rc = st;
+		if (!rc)
+			rc = tc_rw(&c, false, 1, slba, 64, r, sizeof(r), false, &st);
+		if (!rc && st)
+			rc = st;
+		if (!rc && memcmp(w, r, sizeof(w)) != 0)
+			rc = 1;
+		if (rc)
+			worker_fail(wk, rc);
+	}
+	tc_close(&c);
+	return NULL;
+}
+
+static void many_queues(void **state)
+{
+	struct tclient admin;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	struct worker wk[8];
+	pthread_t th[8];
+
+	(void)state;
+	assert_int_equal(tc_admin_setup(&admin, ADDR, T.port, NQN, false, false), 0);
+	tc_sqe(&sqe, NVME_ADM_SET_FEATURES, 0);
+	sqe.cdw10 = htole32(NVME_FID_NUM_QUEUES);
+	sqe.cdw11 = htole32((7u << 16) | 7u);
+	assert_int_equal(admin_cmd(&admin, &sqe, NULL, 0, false, &cqe), 0);
+	assert_int_equal(le32toh(cqe.dw0), (7u << 16) | 7u);
+	for (int i = 0; i < 8; i++) {
+		wk[i] = (struct worker){ admin.cntlid, (uint16_t)(i + 1), 0, 0 };
+		pthread_create(&th[i], NULL, queue_worker, &wk[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 8; i++) {
+		if (wk[i].errors)
+			fprintf(stderr, "queue %u: %d errors, first %d\n", wk[i].qid, wk[i].errors,
+				wk[i].first_rc);
+		assert_int_equal(wk[i].errors, 0);
+	}
+	/* a ninth queue is beyond what was granted */
+	{
+		struct tclient c;
+		int st;
+
+		assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+		st = tc_connect(&c, 9, 31, NQN, TC_HOSTNQN, admin.cntlid, 0, 0, &cqe);
+		assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
+		tc_close(&c);
+	}
+	tc_close(&admin);
+}
+
+static void sqflow_disabled_success(void **state)
+{
+	struct tclient admin, io;
+	struct nvme_cqe cqe;
+	uint8_t buf[8192];
+	uint16_t st;
+
+	(void)state;
+	assert_int_equal(tc_admin_setup(&admin, ADDR, T.port, NQN, false, false), 0);
+	assert_int_equal(tc_open(&io, ADDR, T.port, false, false), 0);
+	assert_int_equal(tc_connect(&io, 1, 63, NQN, TC_HOSTNQN, admin.cntlid, 0,
+				    NVMF_CONNECT_CATTR_DISABLE_SQFLOW, &cqe), 0);
+	assert_int_equal(le16toh(cqe.sqhd), 0);
+	io.icd_max = 16384;
+	assert_int_equal(tc_rw(&io, false, 1, 0, 16, buf, sizeof(buf), false, &st), 0);
+	assert_int_equal(st, 0);
+	/* the read ended with C2HData SUCCESS and no response capsule */
+	assert_int_equal(io.last.type, NVME_TCP_C2H_DATA);
+	assert_true(io.last.hdr.ch.flags & NVME_TCP_F_DATA_SUCCESS);
+	tc_close(&io);
+	tc_close(&admin);
+}
+
+static void discovery(void **state)
+{
+	struct tclient c;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	uint8_t log[3072];
+	const struct nvmf_disc_log_hdr *h = (const void *)log;
+	const struct nvmf_disc_log_entry *e = (const void *)(log + 1024);
+
+	(void)state;
+	assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+	assert_int_equal(tc_connect(&c, 0, 31, NVMF_DISCOVERY_NQN, TC_HOSTNQN, 0xFFFF, 0, 0, &cqe),
+			 0);
+	assert_int_equal(tc_enable(&c), 0);
+	tc_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, 0);
+	sqe.cdw10 = htole32(0x70 | ((sizeof(log) / 4 - 1) << 16));
+	assert_int_equal(admin_cmd(&c, &sqe, log, sizeof(log), false, NULL), 0);
+	assert_int_equal(le64toh(h->numrec), 2);
+	assert_int_equal(e[0].subtype, 3); /* the current discovery subsystem */
+	assert_int_equal(e[1].subtype, 2);
+	assert_int_equal(e[1].trtype, 3);
+	assert_string_equal(e[1].subnqn, NQN);
+	assert_string_equal(e[1].traddr, ADDR);
+	assert_int_equal(atoi(e[1].trsvcid), T.port);
+	/* I/O commands do not exist on a discovery controller */
+	tc_sqe(&sqe, NVME_ADM_SET_FEATURES, 0);
+	sqe.cdw10 = htole32(NVME_FID_NUM_QUEUES);
+	assert_int_not_equal(admin_cmd(&c, &sqe, NULL, 0, false, NULL), 0);
+	tc_close(&c);
+}
+
+/* Malformed PDU on one connection: C2HTermReq with FES/FEI, then close; others go on. */
+static void expect_term(const void *bad, size_t len, uint16_t fes, uint32_t fei, bool live)
+{
+	struct session s;
+	struct tclient c;
+	uint8_t w[4096], r[4096];
+	uint16_t st;
+
+	session_open(&s, false, false);
+	if (live) {
+		assert_int_equal(tc_io_setup(&c, ADDR, T.port, NQN, s.admin.cntlid, 2, false, false),
+				 0);
+	} else {
+		assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+	}
+	assert_int_equal(tc_send(&c, bad, len), 0);
+	assert_int_equal(tc_recv_pdu(&c, 5000), 0);
+	assert_int_equal(c.last.type, NVME_TCP_C2H_TERM);
+	assert_int_equal(le16toh(c.last.hdr.term.fes), fes);
+	assert_int_equal(le32toh(c.last.hdr.term.fei), fei);
+	assert_true(c.last.data_len >= 8);
+	assert_memory_equal(c.term_data, bad, 8);
+	assert_int_equal(tc_recv_pdu(&c, 5000), -ECONNRESET);
+	tc_close(&c);
+	/* the other connection of the same controller keeps working */
+	fill(w, sizeof(w), 99);
+	assert_int_equal(tc_rw(&s.io, true, 1, 7, 8, w, sizeof(w), false, &st), 0);
+	assert_int_equal(tc_rw(&s.io, false, 1, 7, 8, r, sizeof(r), false, &st), 0);
+	assert_memory_equal(w, r, sizeof(w));
+	session_close(&s);
+}
+
+static void malformed_pdus(void **state)
+{
+	uint8_t pdu[256];
+	struct nvme_tcp_ch *ch = (struct nvme_tcp_ch *)pdu;
+
+	(void)state;
+	/* wrong hlen on a command */
+	memset(pdu, 0, sizeof(pdu));
+	ch->type = NVME_TCP_CMD;
+	ch->hlen = 70;
+	ch->plen = htole32(72);
+	expect_term(pdu, 72, NVME_TCP_FES_INVALID_HEADER, 2, true);
+	/* unknown PDU type */
+	ch->type = 0x0B;
+	ch->hlen = 24;
+	ch->plen = htole32(24);
+	expect_term(pdu, 24, NVME_TCP_FES_INVALID_HEADER, 0, true);
+	/* a PDU the controller never receives */
+	ch->type = NVME_TCP_R2T;
+	expect_term(pdu, 24, NVME_TCP_FES_INVALID_HEADER, 0, true);
+	/* header digest flag without negotiation */
+	ch->type = NVME_TCP_CMD;
+	ch->flags = NVME_TCP_F_HDGST;
+	ch->hlen = 72;
+	ch->plen = htole32(76);
+	expect_term(pdu, 76, NVME_TCP_FES_INVALID_HEADER, 1, true);
+	/* oversize in-capsule data */
+	ch->flags = 0;
+	ch->pdo = 72;
+	ch->plen = htole32(72 + 65536);
+	expect_term(pdu, 72, NVME_TCP_FES_DATA_LIMIT, 4, true);
+	/* H2CData for a transfer tag that was never given out */
+	memset(pdu, 0, sizeof(pdu));
+	{
+		struct nvme_tcp_data *d = (struct nvme_tcp_data *)pdu;
+
+		d->ch.type = NVME_TCP_H2C_DATA;
+		d->ch.hlen = 24;
+		d->ch.pdo = 24;
+		d->ch.plen = htole32(24 + 512);
+		d->ttag = htole16(77);
+		d->datal = htole32(512);
+		expect_term(pdu, 24, NVME_TCP_FES_INVALID_HEADER, 10, true);
+	}
+	/* a command before the IC exchange: fresh socket, raw */
+	{
+		struct session s;
+		struct tclient c;
+		int fd;
+
+		session_open(&s, false, false);
+		assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+		tc_close(&c);
+		(void)fd;
+		session_close(&s);
+	}
+}
+
+/* H2CData at the wrong offset, after a real R2T. */
+static void h2c_wrong_offset(void **state)
+{
+	struct session s;
+	struct tclient *c;
+	struct nvme_sqe sqe;
+	struct nvmf_pdu_out out;
+	struct iovec iov[8], d;
+	uint8_t data[65536];
+	int cnt;
+
+	(void)state;
+	session_open(&s, false, false);
+	c = &s.io;
+	tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+	sqe.cid = htole16(500);
+	sqe.flags = NVME_CMD_FLAGS_SGL;
+	sqe.cdw12 = htole32(127);
+	sqe.dptr.sgl.length = htole32(sizeof(data));
+	sqe.dptr.sgl.id = NVME_SGL_ID_TRANSPORT;
+	cnt = nvmf_pdu_cmd(&out, &c->tx, &sqe, NULL, 0, iov, 8);
+	for (int i = 0; i < cnt; i++)
+		assert_int_equal(tc_send(c, iov[i].iov_base, iov[i].iov_len), 0);
+	assert_int_equal(tc_recv_pdu(c, 5000), 0);
+	assert_int_equal(c->last.type, NVME_TCP_R2T);
+	assert_int_equal(le32toh(c->last.hdr.r2t.r2tl), sizeof(data));
+	d.iov_base = data;
+	d.iov_len = 4096;
+	cnt = nvmf_pdu_h2c_data(&out, &c->tx, 500, le16toh(c->last.hdr.r2t.ttag), 4096, false,
+				&d, 1, iov, 8);
+	for (int i = 0; i < cnt; i++)
+		assert_int_equal(tc_send(c, iov[i].iov_base, iov[i].iov_len), 0);
+	assert_int_equal(tc_recv_pdu(c, 5000), 0);
+	assert_int_equal(c->last.type, NVME_TCP_C2H_TERM);
+	assert_int_equal(le16toh(c->last.hdr.term.fes), NVME_TCP_FES_DATA_OUT_OF_RANGE);
+	assert_int_equal(le32toh(c->last.hdr.term.fei), 12);
+	session_close(&s);
+}
+
+static void bad_data_digest(void **state)
+{
+	struct session s;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	struct nvmf_pdu_out out;
+	struct iovec iov[8], d;
+	uint8_t data[4096], pdu[4096 + 100];
+	size_t len = 0;
+	int cnt;
+
+	(void)state;
+	session_open(&s, true, true);
+	tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+	sqe.cid = htole16(900);
+	sqe.flags = NVME_CMD_FLAGS_SGL;
+	sqe.cdw12 = htole32(7);
+	sqe.dptr.sgl.length = htole32(sizeof(data));
+	sqe.dptr.sgl.id = NVME_SGL_ID_ICD;
+	d.iov_base = data;
+	d.iov_len = sizeof(data);
+	cnt = nvmf_pdu_cmd(&out, &s.io.tx, &sqe, &d, 1, iov, 8);
+	for (int i = 0; i < cnt; i++) {
+		memcpy(pdu + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	pdu[len - 1] ^= 0x55; /* corrupt the data digest */
+	assert_int_equal(tc_send(&s.io, pdu, len), 0);
+	assert_int_equal(tc_recv_pdu(&s.io, 5000), 0);
+	assert_int_equal(s.io.last.type, NVME_TCP_RSP);
+	cqe = s.io.last.hdr.rsp.cqe;
+	assert_int_equal(nvme_status_sc(le16toh(cqe.status)), NVME_SC_TRANSIENT_TRANSPORT);
+	/* the connection is still usable */
+	{
+		uint16_t st;
+
+		assert_int_equal(tc_rw(&s.io, false, 1, 0, 8, data, sizeof(data), false, &st), 0);
+		assert_int_equal(st, 0);
+	}
+	session_close(&s);
+}
+
+static void keep_alive_expiry(void **state)
+{
+	struct tclient c;
+	struct nvme_cqe cqe;
+	struct nvme_sqe sqe;
+
+	(void)state;
+	assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+	assert_int_equal(tc_connect(&c, 0, 31, NQN, TC_HOSTNQN, 0xFFFF, 1000, 0, &cqe), 0);
+	assert_int_equal(tc_enable(&c), 0);
+	/* keep-alives keep it up past KATO */
+	for (int i = 0; i < 4; i++) {
+		usleep(400000);
+		tc_sqe(&sqe, NVME_ADM_KEEP_ALIVE, 0);
+		assert_int_equal(admin_cmd(&c, &sqe, NULL, 0, false, NULL), 0);
+	}
+	/* silence: the controller is torn down and the connection closed */
+	assert_int_equal(tc_recv_pdu(&c, 5000), -ECONNRESET);
+	tc_close(&c);
+	assert_true(tp_log_count(&T, "keep-alive timeout") >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(connect_and_properties),
+		cmocka_unit_test(connect_errors),
+		cmocka_unit_test(identify),
+		cmocka_unit_test(rw_plain),
+		cmocka_unit_test(rw_digests),
+		cmocka_unit_test(io_errors),
+		cmocka_unit_test(flush_zeroes_dsm_compare),
+		cmocka_unit_test(smart_counts_io),
+		cmocka_unit_test(many_queues),
+		cmocka_unit_test(sqflow_disabled_success),
+		cmocka_unit_test(discovery),
+		cmocka_unit_test(malformed_pdus),
+		cmocka_unit_test(h2c_wrong_offset),
+		cmocka_unit_test(bad_data_digest),
+		cmocka_unit_test(keep_alive_expiry),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
