@@ -83,10 +83,12 @@ static void complete_dw0(struct nvmf_req *req, uint32_t dw0, uint16_t status)
 	nvmf_req_complete(req, status);
 }
 
-/* The highest NSID of the subsystem, 0 without namespaces (subsys->ns is sorted). */
+/* The highest NSID of the subsystem, 0 without namespaces (the view is sorted). */
 static uint32_t max_nsid(const struct nvmf_subsys *s)
 {
-	return s->nr_ns ? s->ns[s->nr_ns - 1]->nsid : 0;
+	const struct nvmf_subsys_view *v = nvmf_subsys_view(s);
+
+	return v->nr_ns ? v->ns[v->nr_ns - 1]->nsid : 0;
 }
 
 /* ------------------------------------------------------------------ Identify */
@@ -231,7 +233,7 @@ static void identify_ctrl(struct nvmf_req *req)
 /* Active NSIDs greater than CDW1.NSID, ascending, at most 1024 (CNS 02h, 07h). */
 static void identify_active_list(struct nvmf_req *req)
 {
-	const struct nvmf_subsys *s = req_ctrl(req)->subsys;
+	const struct nvmf_subsys_view *v = nvmf_subsys_view(req_ctrl(req)->subsys);
 	uint32_t start = le32toh(req->cmd.nsid);
 	struct nvme_ns_list list;
 	unsigned n = 0;
@@ -241,9 +243,9 @@ static void identify_active_list(struct nvmf_req *req)
 		return;
 	}
 	memset(&list, 0, sizeof(list));
-	for (uint32_t i = 0; i < s->nr_ns && n < 1024; i++) {
-		if (s->ns[i]->nsid > start)
-			list.nsid[n++] = htole32(s->ns[i]->nsid);
+	for (uint32_t i = 0; i < v->nr_ns && n < 1024; i++) {
+		if (v->ns[i]->nsid > start)
+			list.nsid[n++] = htole32(v->ns[i]->nsid);
 	}
 	nvmf_req_fill(req, &list, sizeof(list));
 	nvmf_req_complete(req, 0);
@@ -519,8 +521,8 @@ void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t 
 				 le32toh(req->cmd.cdw10));
 	e->nsid = req->cmd.nsid;
 	/* nvmet reports the port's transport on every entry */
-	if (ctrl->port && ctrl->port->cfg)
-		e->trtype = (uint8_t)ctrl->port->cfg->trtype;
+	if (ctrl->port && nvmf_port_cfg(ctrl->port))
+		e->trtype = (uint8_t)nvmf_port_cfg(ctrl->port)->trtype;
 	ctrl->err_head = (ctrl->err_head + 1) % NVMF_ERR_LOG_SLOTS;
 	pthread_mutex_unlock(&ctrl->lock);
 }

@@ -47,7 +47,7 @@ static void copy_field(char *dst, size_t dstlen, const char *src)
 static void port_entry(struct nvmf_disc_log_entry *e, const struct nvmf_port *port,
 		       const char *traddr, const char *nqn, uint8_t subtype)
 {
-	const struct nvmf_cfg_port *c = port->cfg;
+	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
 
 	e->trtype = (uint8_t)c->trtype;
 	e->adrfam = (uint8_t)c->adrfam;
@@ -89,28 +89,33 @@ static bool referral_listed(const struct nvmf_cfg_referral *r)
 }
 
 /* The NVM subsystem linked to the port as its i-th link, if this host may use it. */
-static struct nvmf_subsys *listed_subsys(const struct nvmf_ctrl *ctrl, size_t i)
+static struct nvmf_subsys *listed_subsys(const struct nvmf_ctrl *ctrl,
+					  const struct nvmf_cfg_port *c, size_t i)
 {
-	struct nvmf_subsys *s = nvmf_tgt_find_subsys(ctrl->tgt, ctrl->port->cfg->subsystems[i]);
+	struct nvmf_subsys *s = nvmf_tgt_find_subsys(ctrl->tgt, c->subsystems[i]);
 
 	if (!s || s->is_discovery || !nvmf_subsys_host_allowed(s, ctrl->hostnqn))
 		return NULL;
 	return s;
 }
 
-/* The whole log for this controller's host and port; NULL when out of memory. */
+/*
+ * The whole log for this controller's host and port; NULL when out of memory.  Called
+ * with tgt->lock held: a configuration reload swaps what is read here under that lock,
+ * so counting and filling the entries see the same configuration.
+ */
 static struct nvmf_disc_log_hdr *build_log(struct nvmf_req *req, size_t *size)
 {
 	struct nvmf_ctrl *ctrl = req->sq->ctrl;
 	const struct nvmf_port *port = ctrl->port;
-	const struct nvmf_cfg_port *c = port->cfg;
+	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
 	const char *traddr = c->traddr;
 	char local[NVMF_TRADDR_LEN];
 	struct nvmf_disc_log_hdr *hdr;
 	uint64_t n = 1, i = 0;
 
 	for (size_t k = 0; k < c->nr_subsystems; k++)
-		n += listed_subsys(ctrl, k) != NULL;
+		n += listed_subsys(ctrl, c, k) != NULL;
 	for (size_t k = 0; k < c->nr_referrals; k++)
 		n += referral_listed(&c->referrals[k]);
 	*size = sizeof(*hdr) + n * sizeof(hdr->entries[0]);
@@ -126,7 +131,7 @@ static struct nvmf_disc_log_hdr *build_log(struct nvmf_req *req, size_t *size)
 	port_entry(&hdr->entries[i++], port, traddr, ctrl->subsys->nqn,
 		   NVMF_SUBTYPE_DISCOVERY_CURRENT);
 	for (size_t k = 0; k < c->nr_subsystems; k++) {
-		const struct nvmf_subsys *s = listed_subsys(ctrl, k);
+		const struct nvmf_subsys *s = listed_subsys(ctrl, c, k);
 
 		if (s)
 			port_entry(&hdr->entries[i++], port, traddr, s->nqn, NVMF_SUBTYPE_NVME);
@@ -146,11 +151,13 @@ static void log_discovery(struct nvmf_req *req)
 	struct nvmf_disc_log_hdr *hdr;
 	size_t size;
 
-	if (!req->sq->ctrl->port || !req->sq->ctrl->port->cfg) {
+	if (!req->sq->ctrl->port || !nvmf_port_cfg(req->sq->ctrl->port)) {
 		nvmf_req_complete(req, NVMF_SC_DNR(NVME_SC_INVALID_FIELD));
 		return;
 	}
+	pthread_mutex_lock(&req->sq->ctrl->tgt->lock);
 	hdr = build_log(req, &size);
+	pthread_mutex_unlock(&req->sq->ctrl->tgt->lock);
 	if (!hdr) {
 		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
 		return;

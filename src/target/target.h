@@ -67,13 +67,25 @@ struct nvmf_ns {
 
 /* ------------------------------------------------------------------ subsystems */
 
+/*
+ * What a configuration reload may change in a subsystem, as one immutable snapshot: a
+ * reload builds a new view and swaps the pointer; old views stay allocated until the
+ * target exits, so a reactor that loaded the old pointer keeps a valid (if stale) view.
+ */
+struct nvmf_subsys_view {
+	bool allow_any_host;
+	char *const *allowed_hosts; /* host NQNs (borrowed from the config) */
+	size_t nr_allowed_hosts;
+	uint32_t nr_ns;
+	struct nvmf_ns *ns[];    /* sorted by nsid */
+};
+
 struct nvmf_subsys {
 	struct nvmf_tgt *tgt;
 	char nqn[NVMF_NQN_BUF];
 	bool is_discovery;       /* the discovery subsystem (well-known or unique NQN) */
-	bool allow_any_host;
-	char **allowed_hosts;    /* host NQNs (borrowed from the config) */
-	size_t nr_allowed_hosts;
+	struct nvmf_subsys_view *view; /* nvmf_subsys_view() to read it */
+	bool removed;            /* gone from the configuration: no new connections */
 	char serial[NVMF_CFG_SERIAL_MAX + 1];
 	char model[NVMF_CFG_MODEL_MAX + 1];
 	char firmware[NVMF_CFG_FIRMWARE_MAX + 1];
@@ -83,17 +95,20 @@ struct nvmf_subsys {
 	uint16_t cntlid_min, cntlid_max, next_cntlid;
 	uint16_t qid_max;
 	bool tbkas;
-	struct nvmf_ns **ns;     /* sorted by nsid */
-	uint32_t nr_ns;
 	struct nvmf_ctrl *ctrls; /* live controllers, under tgt->lock */
 	const struct nvmf_cfg_subsys *cfg;
 };
+
+static inline const struct nvmf_subsys_view *nvmf_subsys_view(const struct nvmf_subsys *s)
+{
+	return __atomic_load_n(&s->view, __ATOMIC_ACQUIRE);
+}
 
 /* ------------------------------------------------------------------ ports */
 
 struct nvmf_port {
 	struct nvmf_tgt *tgt;
-	const struct nvmf_cfg_port *cfg;
+	const struct nvmf_cfg_port *cfg; /* swapped by a reload: read with nvmf_port_cfg() */
 	uint16_t portid;
 	uint32_t io_icd;         /* in-capsule data size for I/O queues */
 	uint32_t max_queue_size; /* 16..1024 entries */
@@ -102,6 +117,11 @@ struct nvmf_port {
 	struct nvmf_reactor *reactor; /* the one that accepts */
 	bool closing;
 };
+
+static inline const struct nvmf_cfg_port *nvmf_port_cfg(const struct nvmf_port *p)
+{
+	return __atomic_load_n(&p->cfg, __ATOMIC_ACQUIRE);
+}
 
 /* ------------------------------------------------------------------ transport ops */
 
@@ -220,10 +240,15 @@ struct nvmf_req {
 
 /* ------------------------------------------------------------------ the target */
 
+/* The subsystems, swapped whole by a reload like the subsystem views. */
+struct nvmf_subsys_list {
+	size_t nr;
+	struct nvmf_subsys *s[];
+};
+
 struct nvmf_tgt {
-	struct nvmf_cfg *cfg;
-	struct nvmf_subsys **subsys;
-	size_t nr_subsys;
+	struct nvmf_cfg *cfg;    /* the configuration in force (replaced by a reload) */
+	struct nvmf_subsys_list *subsys; /* nvmf_tgt_subsys() to read it */
 	struct nvmf_subsys *disc_subsys;
 	struct nvmf_port **ports;
 	size_t nr_ports;
@@ -234,7 +259,23 @@ struct nvmf_tgt {
 	atomic_uint next_reactor;
 	bool busy_poll;
 	atomic_int live_queues;
+	/* every namespace and subsystem ever built (reloads add to them), for teardown */
+	struct nvmf_ns **all_ns;
+	size_t nr_all_ns;
+	struct nvmf_subsys **all_subsys;
+	size_t nr_all_subsys;
+	/* what reloads replaced, freed when the target is destroyed */
+	void **retired;
+	size_t nr_retired;
+	struct nvmf_cfg **old_cfgs;
+	size_t nr_old_cfgs;
+	const char *config_path; /* --config FILE, for reloads (NULL: quick start) */
 };
+
+static inline const struct nvmf_subsys_list *nvmf_tgt_subsys(const struct nvmf_tgt *t)
+{
+	return __atomic_load_n(&t->subsys, __ATOMIC_ACQUIRE);
+}
 
 /* ------------------------------------------------------------------ core API */
 
@@ -314,12 +355,31 @@ void nvmf_build_id_ctrl(struct nvmf_ctrl *ctrl, struct nvme_id_ctrl *id);
 uint16_t nvmf_log_page_complete(struct nvmf_req *req, const void *page, size_t size,
 				uint32_t aec_bits);
 
+/* Building blocks shared by creation and reload (tgt.c). */
+int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct nvmf_cfg_ns *c,
+		     struct nvmf_ns **out, char *err, size_t errlen);
+struct nvmf_subsys_view *nvmf_subsys_view_new(const struct nvmf_cfg_subsys *c, uint32_t max_ns);
+void nvmf_subsys_view_sort(struct nvmf_subsys_view *v);
+int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
+			  struct nvmf_subsys **out, char *err, size_t errlen);
+int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
+			struct nvmf_port **out);
+bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c);
+void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg);
+
 /* Target life cycle (tgt.c). */
 int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
 		    struct nvmf_tgt **out, char *err, size_t errlen);
 int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen);
 void nvmf_tgt_stop(struct nvmf_tgt *tgt);
 void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
+/*
+ * Re-read the configuration file and apply what changed (reload.c): namespaces added or
+ * removed, allowed hosts, port links, referrals, new subsystems and ports.  Controllers
+ * hear of it by Async Events (namespace attribute changed, discovery log changed).
+ * Returns 0, or -errno with the reason in err (the running configuration stays).
+ */
+int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen);
 struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
 
 #endif

@@ -929,7 +929,7 @@ static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
 
 int nvmf_tcp_listen(struct nvmf_port *port, char *err, size_t errlen)
 {
-	const struct nvmf_cfg_port *c = port->cfg;
+	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1;
@@ -985,7 +985,8 @@ void nvmf_tcp_port_start(void *arg)
 	struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
 
 	io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	log_info("listening on %s:%s (port %u)", port->cfg->traddr, port->cfg->trsvcid,
+	log_info("listening on %s:%s (port %u)", nvmf_port_cfg(port)->traddr,
+		 nvmf_port_cfg(port)->trsvcid,
 		 port->portid);
 }
 

@@ -45,24 +45,27 @@ static void derive_uuid(const char *nqn, uint32_t nsid, uint8_t uuid[16])
 
 struct nvmf_subsys *nvmf_tgt_find_subsys(struct nvmf_tgt *tgt, const char *nqn)
 {
+	const struct nvmf_subsys_list *l = nvmf_tgt_subsys(tgt);
+
 	if (strcmp(nqn, NVMF_DISCOVERY_NQN) == 0 || strcmp(nqn, tgt->disc_subsys->nqn) == 0)
 		return tgt->disc_subsys;
-	for (size_t i = 0; i < tgt->nr_subsys; i++)
-		if (strcmp(tgt->subsys[i]->nqn, nqn) == 0)
-			return tgt->subsys[i];
+	for (size_t i = 0; i < l->nr; i++)
+		if (strcmp(l->s[i]->nqn, nqn) == 0)
+			return l->s[i];
 	return NULL;
 }
 
 struct nvmf_ns *nvmf_subsys_find_ns(struct nvmf_subsys *subsys, uint32_t nsid)
 {
-	uint32_t lo = 0, hi = subsys->nr_ns;
+	const struct nvmf_subsys_view *v = nvmf_subsys_view(subsys);
+	uint32_t lo = 0, hi = v->nr_ns;
 
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 
-		if (subsys->ns[mid]->nsid == nsid)
-			return subsys->ns[mid];
-		if (subsys->ns[mid]->nsid < nsid)
+		if (v->ns[mid]->nsid == nsid)
+			return v->ns[mid];
+		if (v->ns[mid]->nsid < nsid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -72,8 +75,9 @@ struct nvmf_ns *nvmf_subsys_find_ns(struct nvmf_subsys *subsys, uint32_t nsid)
 
 bool nvmf_subsys_host_allowed(const struct nvmf_subsys *subsys, const char *hostnqn)
 {
-	const struct nvmf_cfg *cfg = subsys->tgt->cfg;
+	const struct nvmf_cfg *cfg = __atomic_load_n(&subsys->tgt->cfg, __ATOMIC_ACQUIRE);
 	const struct nvmf_cfg_host *h = nvmf_cfg_find_host(cfg, hostnqn);
+	const struct nvmf_subsys_view *v = nvmf_subsys_view(subsys);
 
 	/*
 	 * A host configured with a DH-HMAC-CHAP secret must authenticate; until in-band
@@ -81,20 +85,26 @@ bool nvmf_subsys_host_allowed(const struct nvmf_subsys *subsys, const char *host
 	 */
 	if (h && h->dhchap_key[0] && !subsys->is_discovery)
 		return false;
-	if (subsys->allow_any_host)
+	if (subsys->removed)
+		return false;
+	if (v->allow_any_host)
 		return true;
-	for (size_t i = 0; i < subsys->nr_allowed_hosts; i++)
-		if (strcmp(subsys->allowed_hosts[i], hostnqn) == 0)
+	for (size_t i = 0; i < v->nr_allowed_hosts; i++)
+		if (strcmp(v->allowed_hosts[i], hostnqn) == 0)
 			return true;
 	return false;
 }
 
 bool nvmf_port_has_subsys(const struct nvmf_port *port, const struct nvmf_subsys *subsys)
 {
+	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
+
 	if (subsys->is_discovery)
 		return true; /* the discovery controller answers on every port, as nvmet's */
-	for (size_t i = 0; i < port->cfg->nr_subsystems; i++)
-		if (strcmp(port->cfg->subsystems[i], subsys->nqn) == 0)
+	if (subsys->removed)
+		return false;
+	for (size_t i = 0; i < c->nr_subsystems; i++)
+		if (strcmp(c->subsystems[i], subsys->nqn) == 0)
 			return true;
 	return false;
 }
@@ -113,16 +123,24 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src);
 }
 
-static int open_ns(struct nvmf_subsys *s, const struct nvmf_cfg_ns *c, struct nvmf_ns **out,
-		   char *err, size_t errlen)
+int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct nvmf_cfg_ns *c,
+		     struct nvmf_ns **out, char *err, size_t errlen)
 {
 	struct nvmf_bdev_params p = { 0 };
 	struct nvmf_ns *ns = calloc(1, sizeof(*ns));
+	struct nvmf_ns **all;
 	char why[256];
 	int rc;
 
-	if (!ns)
+	all = realloc(tgt->all_ns, (tgt->nr_all_ns + 1) * sizeof(*all));
+	if (!ns || !all) {
+		free(ns);
+		if (all)
+			tgt->all_ns = all;
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
+	tgt->all_ns = all;
 	switch (c->backend) {
 	case NVMF_BACKEND_RAM:
 		p.kind = NVMF_BDEV_RAM;
@@ -156,6 +174,7 @@ static int open_ns(struct nvmf_subsys *s, const struct nvmf_cfg_ns *c, struct nv
 		memcpy(ns->nguid, c->nguid, 16);
 	ns->anagrpid = c->ana_grpid ? c->ana_grpid : 1;
 	ns->cfg = c;
+	tgt->all_ns[tgt->nr_all_ns++] = ns;
 	*out = ns;
 	return 0;
 }
@@ -167,29 +186,57 @@ static int ns_cmp(const void *a, const void *b)
 	return x->nsid < y->nsid ? -1 : x->nsid > y->nsid;
 }
 
+struct nvmf_subsys_view *nvmf_subsys_view_new(const struct nvmf_cfg_subsys *c, uint32_t max_ns)
+{
+	struct nvmf_subsys_view *v = calloc(1, sizeof(*v) + max_ns * sizeof(v->ns[0]));
+
+	if (!v)
+		return NULL;
+	if (c) {
+		v->allow_any_host = c->allow_any_host;
+		v->allowed_hosts = c->allowed_hosts;
+		v->nr_allowed_hosts = c->nr_allowed_hosts;
+	}
+	return v;
+}
+
+void nvmf_subsys_view_sort(struct nvmf_subsys_view *v)
+{
+	qsort(v->ns, v->nr_ns, sizeof(v->ns[0]), ns_cmp);
+}
+
 static struct nvmf_subsys *subsys_new(struct nvmf_tgt *tgt, const char *nqn)
 {
 	struct nvmf_subsys *s = calloc(1, sizeof(*s));
+	struct nvmf_subsys **all = realloc(tgt->all_subsys,
+					   (tgt->nr_all_subsys + 1) * sizeof(*all));
 
-	if (!s)
+	if (!s || !all) {
+		free(s);
+		if (all)
+			tgt->all_subsys = all;
 		return NULL;
+	}
+	tgt->all_subsys = all;
+	tgt->all_subsys[tgt->nr_all_subsys++] = s;
 	s->tgt = tgt;
 	copy_str(s->nqn, sizeof(s->nqn), nqn);
 	return s;
 }
 
-static int build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
-			struct nvmf_subsys **out, char *err, size_t errlen)
+int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
+			  struct nvmf_subsys **out, char *err, size_t errlen)
 {
 	struct nvmf_subsys *s = subsys_new(tgt, c->nqn);
+	struct nvmf_subsys_view *v;
 	int rc;
 
-	if (!s)
+	*out = NULL;
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	s->cfg = c;
-	s->allow_any_host = c->allow_any_host;
-	s->allowed_hosts = c->allowed_hosts;
-	s->nr_allowed_hosts = c->nr_allowed_hosts;
 	if (c->serial[0])
 		copy_str(s->serial, sizeof(s->serial), c->serial);
 	else
@@ -206,45 +253,38 @@ static int build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
 	s->next_cntlid = c->cntlid_min;
 	s->qid_max = c->qid_max;
 	s->tbkas = c->tbkas;
-	s->ns = calloc(c->nr_namespaces ? c->nr_namespaces : 1, sizeof(*s->ns));
-	if (!s->ns) {
-		free(s);
+	v = nvmf_subsys_view_new(c, (uint32_t)c->nr_namespaces);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	s->view = v;
 	for (size_t i = 0; i < c->nr_namespaces; i++) {
 		if (!c->namespaces[i].enable)
 			continue;
-		rc = open_ns(s, &c->namespaces[i], &s->ns[s->nr_ns], err, errlen);
-		if (rc) {
-			*out = s;
+		rc = nvmf_tgt_open_ns(tgt, s, &c->namespaces[i], &v->ns[v->nr_ns], err, errlen);
+		if (rc)
 			return rc;
-		}
-		s->nr_ns++;
+		v->nr_ns++;
 	}
-	qsort(s->ns, s->nr_ns, sizeof(*s->ns), ns_cmp);
+	nvmf_subsys_view_sort(v);
 	*out = s;
 	return 0;
 }
 
-static void subsys_free(struct nvmf_subsys *s)
-{
-	if (!s)
-		return;
-	for (uint32_t i = 0; i < s->nr_ns; i++) {
-		nvmf_bdev_close(s->ns[i]->bdev);
-		free(s->ns[i]);
-	}
-	free(s->ns);
-	free(s);
-}
-
-static int build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
-		      struct nvmf_port **out)
+int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
+			struct nvmf_port **out)
 {
 	struct nvmf_port *p = calloc(1, sizeof(*p));
+	struct nvmf_port **ports = realloc(tgt->ports, (tgt->nr_ports + 1) * sizeof(*ports));
 
-	if (!p)
+	if (!p || !ports) {
+		free(p);
+		if (ports)
+			tgt->ports = ports;
 		return -ENOMEM;
+	}
+	tgt->ports = ports;
 	p->tgt = tgt;
 	p->cfg = c;
 	p->portid = c->portid;
@@ -254,55 +294,21 @@ static int build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 	p->max_queue_size = c->max_queue_size < 0 ? NVMF_CFG_QUEUE_SIZE_MAX
 						  : (uint32_t)c->max_queue_size;
 	p->listen_fd = -1;
+	tgt->ports[tgt->nr_ports++] = p;
 	*out = p;
 	return 0;
 }
 
-int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
-		    struct nvmf_tgt **out, char *err, size_t errlen)
+/* Whether the target serves this configured port (TCP, enabled, not TLS yet). */
+bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c)
 {
-	struct nvmf_tgt *tgt = calloc(1, sizeof(*tgt));
-	int rc = -ENOMEM;
+	return c->enabled && c->trtype == NVMF_CFG_TRTYPE_TCP && c->tsas != NVMF_CFG_TSAS_TLS13;
+}
 
-	*out = NULL;
-	if (!tgt)
-		goto fail_msg;
-	tgt->cfg = cfg;
-	tgt->busy_poll = busy_poll;
-	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
-	pthread_mutex_init(&tgt->lock, NULL);
-	atomic_init(&tgt->genctr, 1);
-
-	tgt->disc_subsys = subsys_new(tgt, cfg->discovery_nqn[0] ? cfg->discovery_nqn
-								: NVMF_DISCOVERY_NQN);
-	if (!tgt->disc_subsys)
-		goto fail_msg;
-	tgt->disc_subsys->is_discovery = true;
-	tgt->disc_subsys->allow_any_host = true;
-	copy_str(tgt->disc_subsys->model, sizeof(tgt->disc_subsys->model), NVMF_CFG_DEFAULT_MODEL);
-	copy_str(tgt->disc_subsys->firmware, sizeof(tgt->disc_subsys->firmware), NVMF_VERSION);
-	snprintf(tgt->disc_subsys->serial, sizeof(tgt->disc_subsys->serial), "%016llx",
-		 (unsigned long long)fnv1a(0xcbf29ce484222325ull, "discovery", 9));
-	tgt->disc_subsys->vs = NVMF_CFG_DEFAULT_VS;
-	tgt->disc_subsys->cntlid_min = NVMF_CFG_CNTLID_MIN;
-	tgt->disc_subsys->cntlid_max = NVMF_CFG_CNTLID_MAX;
-	tgt->disc_subsys->next_cntlid = NVMF_CFG_CNTLID_MIN;
-	tgt->disc_subsys->tbkas = true;
-	tgt->disc_subsys->ns = calloc(1, sizeof(struct nvmf_ns *));
-	if (!tgt->disc_subsys->ns)
-		goto fail_msg;
-
-	tgt->subsys = calloc(cfg->nr_subsystems ? cfg->nr_subsystems : 1, sizeof(*tgt->subsys));
-	tgt->ports = calloc(cfg->nr_ports ? cfg->nr_ports : 1, sizeof(*tgt->ports));
-	if (!tgt->subsys || !tgt->ports)
-		goto fail_msg;
+/* Warn about what the configuration asks for that is not served (yet). */
+void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg)
+{
 	for (size_t i = 0; i < cfg->nr_subsystems; i++) {
-		rc = build_subsys(tgt, &cfg->subsystems[i], &tgt->subsys[tgt->nr_subsys], err,
-				  errlen);
-		if (tgt->subsys[tgt->nr_subsys])
-			tgt->nr_subsys++;
-		if (rc)
-			goto fail;
 		for (size_t h = 0; h < cfg->subsystems[i].nr_allowed_hosts; h++) {
 			const struct nvmf_cfg_host *host =
 				nvmf_cfg_find_host(cfg, cfg->subsystems[i].allowed_hosts[h]);
@@ -316,18 +322,64 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
 	for (size_t i = 0; i < cfg->nr_ports; i++) {
 		const struct nvmf_cfg_port *c = &cfg->ports[i];
 
-		if (!c->enabled || c->trtype != NVMF_CFG_TRTYPE_TCP)
-			continue;
-		if (c->tsas == NVMF_CFG_TSAS_TLS13) {
-			/* serving it in the clear would be a silent downgrade */
+		/* serving a TLS port in the clear would be a silent downgrade */
+		if (c->enabled && c->trtype == NVMF_CFG_TRTYPE_TCP && !nvmf_tgt_serves_port(c))
 			log_warn("port %u (%s:%s): TLS is not served yet: port not started",
 				 c->portid, c->traddr, c->trsvcid);
-			continue;
-		}
-		rc = build_port(tgt, c, &tgt->ports[tgt->nr_ports]);
+	}
+}
+
+int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
+		    struct nvmf_tgt **out, char *err, size_t errlen)
+{
+	struct nvmf_tgt *tgt = calloc(1, sizeof(*tgt));
+	struct nvmf_subsys *d;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (!tgt)
+		goto fail_msg;
+	tgt->cfg = cfg;
+	tgt->busy_poll = busy_poll;
+	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
+	pthread_mutex_init(&tgt->lock, NULL);
+	atomic_init(&tgt->genctr, 1);
+
+	d = subsys_new(tgt, cfg->discovery_nqn[0] ? cfg->discovery_nqn : NVMF_DISCOVERY_NQN);
+	if (!d || !(d->view = nvmf_subsys_view_new(NULL, 0)))
+		goto fail_msg;
+	tgt->disc_subsys = d;
+	d->is_discovery = true;
+	d->view->allow_any_host = true;
+	copy_str(d->model, sizeof(d->model), NVMF_CFG_DEFAULT_MODEL);
+	copy_str(d->firmware, sizeof(d->firmware), NVMF_VERSION);
+	snprintf(d->serial, sizeof(d->serial), "%016llx",
+		 (unsigned long long)fnv1a(0xcbf29ce484222325ull, "discovery", 9));
+	d->vs = NVMF_CFG_DEFAULT_VS;
+	d->cntlid_min = NVMF_CFG_CNTLID_MIN;
+	d->cntlid_max = NVMF_CFG_CNTLID_MAX;
+	d->next_cntlid = NVMF_CFG_CNTLID_MIN;
+	d->tbkas = true;
+
+	tgt->subsys = calloc(1, sizeof(*tgt->subsys) +
+				     (cfg->nr_subsystems + 1) * sizeof(tgt->subsys->s[0]));
+	if (!tgt->subsys)
+		goto fail_msg;
+	for (size_t i = 0; i < cfg->nr_subsystems; i++) {
+		rc = nvmf_tgt_build_subsys(tgt, &cfg->subsystems[i],
+					   &tgt->subsys->s[tgt->subsys->nr], err, errlen);
 		if (rc)
+			goto fail;
+		tgt->subsys->nr++;
+	}
+	nvmf_tgt_warn_unserved(cfg);
+	for (size_t i = 0; i < cfg->nr_ports; i++) {
+		struct nvmf_port *p;
+
+		if (!nvmf_tgt_serves_port(&cfg->ports[i]))
+			continue;
+		if (nvmf_tgt_build_port(tgt, &cfg->ports[i], &p))
 			goto fail_msg;
-		tgt->nr_ports++;
 	}
 	if (tgt->nr_ports == 0) {
 		snprintf(err, errlen, "no TCP port to serve (a port needs a linked subsystem)");
@@ -396,13 +448,11 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 		nvmf_reactor_join(&tgt->reactors[i]);
 	}
 	/* 4. what was acknowledged is on stable storage */
-	for (size_t s = 0; s < tgt->nr_subsys; s++) {
-		for (uint32_t n = 0; n < tgt->subsys[s]->nr_ns; n++) {
-			struct nvmf_bdev *b = tgt->subsys[s]->ns[n]->bdev;
+	for (size_t n = 0; n < tgt->nr_all_ns; n++) {
+		struct nvmf_bdev *b = tgt->all_ns[n]->bdev;
 
-			if (b->fd >= 0 && !b->read_only && fdatasync(b->fd) < 0)
-				log_err("%s: flush at shutdown: %s", b->path, strerror(errno));
-		}
+		if (b->fd >= 0 && !b->read_only && fdatasync(b->fd) < 0)
+			log_err("%s: flush at shutdown: %s", b->path, strerror(errno));
 	}
 	for (size_t i = 0; i < tgt->nr_ports; i++) {
 		if (tgt->ports[i]->listen_fd >= 0) {
@@ -416,13 +466,27 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 {
 	if (!tgt)
 		return;
-	for (size_t i = 0; i < tgt->nr_subsys; i++)
-		subsys_free(tgt->subsys[i]);
+	for (size_t i = 0; i < tgt->nr_all_ns; i++) {
+		nvmf_bdev_close(tgt->all_ns[i]->bdev);
+		free(tgt->all_ns[i]);
+	}
+	free(tgt->all_ns);
+	for (size_t i = 0; i < tgt->nr_all_subsys; i++) {
+		free(tgt->all_subsys[i]->view);
+		free(tgt->all_subsys[i]);
+	}
+	free(tgt->all_subsys);
 	free(tgt->subsys);
 	for (size_t i = 0; i < tgt->nr_ports; i++)
 		free(tgt->ports[i]);
 	free(tgt->ports);
-	subsys_free(tgt->disc_subsys);
+	for (size_t i = 0; i < tgt->nr_retired; i++)
+		free(tgt->retired[i]);
+	free(tgt->retired);
+	/* the configuration in force belongs to the caller; replaced ones are ours */
+	for (size_t i = 0; i < tgt->nr_old_cfgs; i++)
+		nvmf_cfg_free(tgt->old_cfgs[i]);
+	free(tgt->old_cfgs);
 	free(tgt->reactors);
 	pthread_mutex_destroy(&tgt->lock);
 	free(tgt);

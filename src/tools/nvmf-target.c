@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s)%s",
-		 tgt->nr_subsys, tgt->nr_ports, tgt->nr_reactors, poll ? ", busy-polling" : "");
+		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, poll ? ", busy-polling" : "");
 	if (!config) {
 		const struct nvmf_cfg_port *p = &cfg->ports[0];
 

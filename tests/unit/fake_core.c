@@ -124,23 +124,24 @@ struct nvmf_subsys *nvmf_tgt_find_subsys(struct nvmf_tgt *tgt, const char *nqn)
 	if (tgt->disc_subsys &&
 	    (strcmp(nqn, NVMF_DISCOVERY_NQN) == 0 || strcmp(nqn, tgt->disc_subsys->nqn) == 0))
 		return tgt->disc_subsys;
-	for (size_t i = 0; i < tgt->nr_subsys; i++)
-		if (strcmp(tgt->subsys[i]->nqn, nqn) == 0)
-			return tgt->subsys[i];
+	for (size_t i = 0; i < tgt->subsys->nr; i++)
+		if (strcmp(tgt->subsys->s[i]->nqn, nqn) == 0)
+			return tgt->subsys->s[i];
 	return NULL;
 }
 
-/* subsys->ns is sorted by NSID. */
+/* The view's namespaces are sorted by NSID. */
 struct nvmf_ns *nvmf_subsys_find_ns(struct nvmf_subsys *subsys, uint32_t nsid)
 {
-	uint32_t lo = 0, hi = subsys->nr_ns;
+	const struct nvmf_subsys_view *v = subsys->view;
+	uint32_t lo = 0, hi = v->nr_ns;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (subsys->ns[mid]->nsid == nsid)
-			return subsys->ns[mid];
-		if (subsys->ns[mid]->nsid < nsid)
+		if (v->ns[mid]->nsid == nsid)
+			return v->ns[mid];
+		if (v->ns[mid]->nsid < nsid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -151,10 +152,12 @@ struct nvmf_ns *nvmf_subsys_find_ns(struct nvmf_subsys *subsys, uint32_t nsid)
 /* The allow-list only (the real one also refuses hosts that must authenticate). */
 bool nvmf_subsys_host_allowed(const struct nvmf_subsys *subsys, const char *hostnqn)
 {
-	if (subsys->allow_any_host)
+	const struct nvmf_subsys_view *v = subsys->view;
+
+	if (v->allow_any_host)
 		return true;
-	for (size_t i = 0; i < subsys->nr_allowed_hosts; i++)
-		if (strcmp(subsys->allowed_hosts[i], hostnqn) == 0)
+	for (size_t i = 0; i < v->nr_allowed_hosts; i++)
+		if (strcmp(v->allowed_hosts[i], hostnqn) == 0)
 			return true;
 	return false;
 }

@@ -38,7 +38,6 @@ struct fx {
 	struct nvmf_cfg_referral referrals[3];
 	struct nvmf_port port;
 	struct nvmf_subsys sub1, sub2, big, disc;
-	struct nvmf_subsys *subsys_list[3];
 	char *sub2_hosts[1];
 	struct nvmf_bdev bdev[2];
 	struct nvmf_ns ns[2], *ns_list[2];
@@ -76,11 +75,21 @@ static const struct nvmf_transport_ops ops = {
 	.local_addr = local_addr,
 };
 
+/* A subsystem view with room for nr namespaces (freed in teardown). */
+static struct nvmf_subsys_view *new_view(bool any, uint32_t nr)
+{
+	struct nvmf_subsys_view *v = calloc(1, sizeof(*v) + nr * sizeof(v->ns[0]));
+
+	assert_non_null(v);
+	v->allow_any_host = any;
+	return v;
+}
+
 static void init_subsys(struct nvmf_subsys *s, const char *nqn)
 {
 	s->tgt = &F->tgt;
 	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
-	s->allow_any_host = true;
+	s->view = new_view(true, 0);
 	snprintf(s->serial, sizeof(s->serial), "SN123");
 	snprintf(s->model, sizeof(s->model), "Linux");
 	snprintf(s->firmware, sizeof(s->firmware), "1.2.3");
@@ -152,13 +161,16 @@ static int setup(void **state)
 	F->ns_list[1] = &F->ns[1];
 
 	init_subsys(&F->sub1, NQN1);
-	F->sub1.ns = F->ns_list;
-	F->sub1.nr_ns = 2;
+	free(F->sub1.view);
+	F->sub1.view = new_view(true, 2);
+	F->sub1.view->ns[0] = F->ns_list[0];
+	F->sub1.view->ns[1] = F->ns_list[1];
+	F->sub1.view->nr_ns = 2;
 	init_subsys(&F->sub2, NQN2);
-	F->sub2.allow_any_host = false;
+	F->sub2.view->allow_any_host = false;
 	F->sub2_hosts[0] = OTHER_HOSTNQN;
-	F->sub2.allowed_hosts = F->sub2_hosts;
-	F->sub2.nr_allowed_hosts = 1;
+	F->sub2.view->allowed_hosts = F->sub2_hosts;
+	F->sub2.view->nr_allowed_hosts = 1;
 
 	/* many namespaces, NSIDs 3, 6, 9, ...: more than one Identify list holds */
 	init_subsys(&F->big, NQN_BIG);
@@ -171,17 +183,21 @@ static int setup(void **state)
 						 .nblocks = 2048, .lba_shift = 9 };
 		F->big_list[i] = &F->big_ns[i];
 	}
-	F->big.ns = F->big_list;
-	F->big.nr_ns = BIG_NS;
+	free(F->big.view);
+	F->big.view = new_view(true, BIG_NS);
+	for (int i = 0; i < BIG_NS; i++)
+		F->big.view->ns[i] = F->big_list[i];
+	F->big.view->nr_ns = BIG_NS;
 
 	init_subsys(&F->disc, DISC_NQN);
 	F->disc.is_discovery = true;
 	snprintf(F->disc.model, sizeof(F->disc.model), "nvmf-tcp discovery");
-	F->subsys_list[0] = &F->sub1;
-	F->subsys_list[1] = &F->sub2;
-	F->subsys_list[2] = &F->big;
-	F->tgt.subsys = F->subsys_list;
-	F->tgt.nr_subsys = 3;
+	F->tgt.subsys = calloc(1, sizeof(*F->tgt.subsys) + 3 * sizeof(F->tgt.subsys->s[0]));
+	assert_non_null(F->tgt.subsys);
+	F->tgt.subsys->s[0] = &F->sub1;
+	F->tgt.subsys->s[1] = &F->sub2;
+	F->tgt.subsys->s[2] = &F->big;
+	F->tgt.subsys->nr = 3;
 	F->tgt.disc_subsys = &F->disc;
 
 	/* one TCP port: vol1 and vol2 linked, plus a name that matches no subsystem */
@@ -228,6 +244,11 @@ static int teardown(void **state)
 	pthread_mutex_destroy(&F->tgt.lock);
 	free(F->big_ns);
 	free(F->big_list);
+	free(F->sub1.view);
+	free(F->sub2.view);
+	free(F->big.view);
+	free(F->disc.view);
+	free(F->tgt.subsys);
 	free(F);
 	return 0;
 }
