@@ -367,7 +367,7 @@ int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c);
 void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg);
 
-/* Target life cycle (tgt.c). */
+/* Target life cycle (tgt.c).  create takes ownership of cfg, also when it fails. */
 int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
 		    struct nvmf_tgt **out, char *err, size_t errlen);
 int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen);

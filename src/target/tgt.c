@@ -337,8 +337,11 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
 	int rc = -ENOMEM;
 
 	*out = NULL;
-	if (!tgt)
-		goto fail_msg;
+	if (!tgt) {
+		nvmf_cfg_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	tgt->cfg = cfg;
 	tgt->busy_poll = busy_poll;
 	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
@@ -483,9 +486,10 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 	for (size_t i = 0; i < tgt->nr_retired; i++)
 		free(tgt->retired[i]);
 	free(tgt->retired);
-	/* the configuration in force belongs to the caller; replaced ones are ours */
+	/* the target owns the configuration in force and every one it replaced */
 	for (size_t i = 0; i < tgt->nr_old_cfgs; i++)
 		nvmf_cfg_free(tgt->old_cfgs[i]);
+	nvmf_cfg_free(tgt->cfg);
 	free(tgt->old_cfgs);
 	free(tgt->reactors);
 	pthread_mutex_destroy(&tgt->lock);

@@ -6,7 +6,8 @@
  *   nvmf-target --file PATH [--size SIZE] | --device /dev/X | --null SIZE
  *
  * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
- * backends, exit 0.
+ * backends, exit 0.  SIGHUP: reload the --config file (hosts hear of changes through
+ * asynchronous events).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -152,40 +153,49 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* from here the target owns cfg (and frees it, also when creation fails) */
 	rc = nvmf_tgt_create(cfg, cpus, poll, &tgt, err, sizeof(err));
-	if (rc == 0)
+	if (rc == 0) {
+		tgt->config_path = config;
 		rc = nvmf_tgt_start(tgt, err, sizeof(err));
+	}
 	if (rc) {
 		fprintf(stderr, "nvmf-target: %s\n", err);
 		if (tgt) {
 			nvmf_tgt_stop(tgt);
 			nvmf_tgt_destroy(tgt);
 		}
-		nvmf_cfg_free(cfg);
 		return 1;
 	}
 	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s)%s",
 		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, poll ? ", busy-polling" : "");
 	if (!config) {
-		const struct nvmf_cfg_port *p = &cfg->ports[0];
+		const struct nvmf_cfg_port *p = &tgt->cfg->ports[0];
 
 		printf("Connect a Linux host with:\n"
 		       "  nvme discover -t tcp -a %s -s %s\n"
 		       "  nvme connect -t tcp -a %s -s %s -n %s\n",
-		       p->traddr, p->trsvcid, p->traddr, p->trsvcid, cfg->subsystems[0].nqn);
+		       p->traddr, p->trsvcid, p->traddr, p->trsvcid, tgt->cfg->subsystems[0].nqn);
 		fflush(stdout);
 	}
 
-	do {
+	for (;;) {
 		rc = sigwait(&sigs, &sig);
-	} while (rc == EINTR);
+		if (rc == EINTR)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		/* SIGHUP: re-read the configuration, keep running either way */
+		if (nvmf_tgt_reload(tgt, err, sizeof(err)))
+			log_err("reload failed, configuration unchanged: %s", err);
+	}
 	log_info("%s: stopping", strsignal(sig));
 	nvmf_tgt_stop(tgt);
 	nvmf_tgt_destroy(tgt);
-	nvmf_cfg_free(cfg);
 	log_info("stopped");
 	return 0;
 }

@@ -240,6 +240,34 @@ int tc_cmd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len, bo
 	}
 }
 
+int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid)
+{
+	struct nvmf_pdu_out out;
+	struct iovec iov[IOVMAX];
+	int cnt;
+
+	*cid = c->next_cid++;
+	sqe->cid = htole16(*cid);
+	sqe->flags = NVME_CMD_FLAGS_SGL;
+	sqe->dptr.sgl.addr = 0;
+	sqe->dptr.sgl.length = 0;
+	sqe->dptr.sgl.id = NVME_SGL_ID_TRANSPORT;
+	cnt = nvmf_pdu_cmd(&out, &c->tx, sqe, NULL, 0, iov, IOVMAX);
+	return send_iov(c, iov, cnt);
+}
+
+int tc_wait_rsp(struct tclient *c, uint16_t cid, int timeout_ms, struct nvme_cqe *cqe)
+{
+	int rc = tc_recv_pdu(c, timeout_ms);
+
+	if (rc)
+		return rc;
+	if (c->last.type != NVME_TCP_RSP || le16toh(c->last.hdr.rsp.cqe.cid) != cid)
+		return -EPROTO;
+	*cqe = c->last.hdr.rsp.cqe;
+	return 0;
+}
+
 void tc_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid)
 {
 	memset(sqe, 0, sizeof(*sqe));

@@ -60,6 +60,11 @@ int tc_send(struct tclient *c, const void *buf, size_t len);
 int tc_cmd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len, bool write,
 	   struct nvme_cqe *cqe);
 
+/* Send a command without data and return at once (for AERs); its cid in *cid. */
+int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid);
+/* Wait for the response capsule of cid (other PDUs are an error). */
+int tc_wait_rsp(struct tclient *c, uint16_t cid, int timeout_ms, struct nvme_cqe *cqe);
+
 /* Fabrics Connect; returns the CQE status (host order) or -errno. */
 int tc_connect(struct tclient *c, uint16_t qid, uint16_t sqsize, const char *subnqn,
 	       const char *hostnqn, uint16_t cntlid, uint32_t kato_ms, uint8_t cattr,

@@ -13,6 +13,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,9 @@
 #define OTHER_HOST "nqn.2014-08.org.nvmexpress:uuid:00000000-1111-2222-3333-444444444444"
 #define UNIQUE_DISC "nqn.2024-01.io.nvmf-tcp.test:discovery"
 
-static char cfg_path[128], img_path[128];
+static char cfg_path[128], img_path[128], img2_path[128];
+/* what write_config() puts in: the second namespace, and what port B links (open/closed) */
+static bool with_ns4, port_b_linked = true;
 static uint16_t port_a, port_b;
 
 static void write_config(void)
@@ -50,18 +53,21 @@ static void write_config(void)
 		"   \"subsystems\": [\"%s\", \"%s\"]},\n"
 		"  {\"portid\": 2, \"addr\": {\"trtype\": \"tcp\", \"adrfam\": \"ipv4\",\n"
 		"    \"traddr\": \"%s\", \"trsvcid\": \"%u\"},\n"
-		"   \"subsystems\": [\"%s\"]}\n"
+		"   \"subsystems\": [%s%s%s]}\n"
 		" ],\n"
 		" \"subsystems\": [\n"
 		"  {\"nqn\": \"%s\", \"attr\": {\"allow_any_host\": \"1\", \"serial\": \"SERIAL-OPEN-1\",\n"
 		"    \"model\": \"nvmf-tcp test\"},\n"
-		"   \"namespaces\": [{\"nsid\": 3, \"enable\": 1, \"device\": {\"path\": \"%s\"}}]},\n"
+		"   \"namespaces\": [{\"nsid\": 3, \"enable\": 1, \"device\": {\"path\": \"%s\"}}%s%s%s]},\n"
 		"  {\"nqn\": \"%s\", \"attr\": {\"allow_any_host\": \"0\"}, \"allowed_hosts\": [\"%s\"],\n"
 		"   \"namespaces\": []}\n"
 		" ]\n"
 		"}\n",
 		UNIQUE_DISC, TC_HOSTNQN, OTHER_HOST, ADDR, port_a, OPEN_NQN, CLOSED_NQN, ADDR, port_b,
-		OPEN_NQN, OPEN_NQN, img_path, CLOSED_NQN, OTHER_HOST);
+		"\"", port_b_linked ? OPEN_NQN : CLOSED_NQN, "\"",
+		OPEN_NQN, img_path,
+		with_ns4 ? ", {\"nsid\": 4, \"enable\": 1, \"device\": {\"path\": \"" : "",
+		with_ns4 ? img2_path : "", with_ns4 ? "\"}}" : "", CLOSED_NQN, OTHER_HOST);
 	fclose(f);
 }
 
@@ -72,8 +78,13 @@ static int setup(void **state)
 	(void)state;
 	snprintf(cfg_path, sizeof(cfg_path), "/tmp/nvmf-test-%d.json", (int)getpid());
 	snprintf(img_path, sizeof(img_path), "/var/tmp/nvmf-test-%d.img", (int)getpid());
+	snprintf(img2_path, sizeof(img2_path), "/var/tmp/nvmf-test-%d-2.img", (int)getpid());
 	fd = open(img_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, 16 << 20) < 0)
+		return -1;
+	close(fd);
+	fd = open(img2_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 8 << 20) < 0)
 		return -1;
 	close(fd);
 	port_a = tp_free_port();
@@ -89,6 +100,7 @@ static int teardown(void **state)
 	(void)state;
 	unlink(cfg_path);
 	unlink(img_path);
+	unlink(img2_path);
 	return 0;
 }
 
@@ -288,6 +300,94 @@ static void bad_config_refused(void **state)
 	unlink(bad);
 }
 
+/* SIGHUP: a namespace appears and port B loses its link; the hosts are told. */
+static void reload_sends_events(void **state)
+{
+	struct target_proc t;
+	struct tclient a, d;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	uint16_t aer_a, aer_d, st;
+	uint8_t buf[4096];
+	uint64_t genctr;
+
+	(void)state;
+	with_ns4 = false;
+	port_b_linked = true;
+	write_config();
+	start(&t);
+	/* an I/O controller and a discovery controller, each with an AER outstanding */
+	assert_int_equal(tc_admin_setup(&a, ADDR, port_a, OPEN_NQN, false, false), 0);
+	tc_sqe(&sqe, NVME_ADM_ASYNC_EVENT, 0);
+	assert_int_equal(tc_submit(&a, &sqe, &aer_a), 0);
+	assert_int_equal(tc_admin_setup(&d, ADDR, port_a, NVMF_DISCOVERY_NQN, false, false), 0);
+	tc_sqe(&sqe, NVME_ADM_SET_FEATURES, 0);
+	sqe.cdw10 = htole32(NVME_FID_ASYNC_EVENT);
+	sqe.cdw11 = htole32(NVME_AEC_DISC_LOG_CHANGE);
+	assert_int_equal(tc_cmd(&d, &sqe, NULL, 0, false, &cqe), 0);
+	assert_int_equal(le16toh(cqe.status) & ~1u, 0);
+	tc_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, 0);
+	sqe.cdw10 = htole32(0x70 | ((1024 / 4 - 1) << 16));
+	assert_int_equal(tc_cmd(&d, &sqe, buf, 1024, false, &cqe), 0);
+	genctr = le64toh(((struct nvmf_disc_log_hdr *)buf)->genctr);
+	tc_sqe(&sqe, NVME_ADM_ASYNC_EVENT, 0);
+	assert_int_equal(tc_submit(&d, &sqe, &aer_d), 0);
+	/* nothing happens without a change */
+	assert_int_equal(tc_wait_rsp(&a, aer_a, 300, &cqe), -ETIMEDOUT);
+
+	with_ns4 = true;
+	port_b_linked = false;
+	write_config();
+	kill(t.pid, SIGHUP);
+
+	assert_int_equal(tc_wait_rsp(&a, aer_a, 5000, &cqe), 0);
+	assert_int_equal(le32toh(cqe.dw0), NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
+							NVME_AER_NOTICE_NS_CHANGED,
+							NVME_LID_CHANGED_NS));
+	tc_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, 0);
+	sqe.cdw10 = htole32(NVME_LID_CHANGED_NS | ((4096 / 4 - 1) << 16));
+	assert_int_equal(tc_cmd(&a, &sqe, buf, 4096, false, &cqe), 0);
+	assert_int_equal(le32toh(((uint32_t *)buf)[0]), 4);
+	assert_int_equal(le32toh(((uint32_t *)buf)[1]), 0);
+	assert_int_equal(tc_identify(&a, NVME_CNS_ACTIVE_NS_LIST, 0, 0, buf, &st), 0);
+	assert_int_equal(le32toh(((uint32_t *)buf)[0]), 3);
+	assert_int_equal(le32toh(((uint32_t *)buf)[1]), 4);
+
+	assert_int_equal(tc_wait_rsp(&d, aer_d, 5000, &cqe), 0);
+	assert_int_equal(le32toh(cqe.dw0), NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
+							NVME_AER_NOTICE_DISC_CHANGED,
+							NVME_LID_DISCOVERY));
+	tc_sqe(&sqe, NVME_ADM_GET_LOG_PAGE, 0);
+	sqe.cdw10 = htole32(0x70 | ((1024 / 4 - 1) << 16));
+	assert_int_equal(tc_cmd(&d, &sqe, buf, 1024, false, &cqe), 0);
+	assert_int_equal(le64toh(((struct nvmf_disc_log_hdr *)buf)->genctr), genctr + 1);
+	tc_close(&d);
+	tc_close(&a);
+	/* port B now links only the subsystem this host may not use */
+	{
+		uint8_t log[3072];
+
+		get_disc_log(port_b, NVMF_DISCOVERY_NQN, log, sizeof(log));
+		assert_int_equal(le64toh(((struct nvmf_disc_log_hdr *)log)->numrec), 1);
+	}
+	/* a broken config is refused; the target keeps what it had */
+	{
+		FILE *f = fopen(cfg_path, "w");
+
+		fputs("{ \"ports\": [ }", f);
+		fclose(f);
+		kill(t.pid, SIGHUP);
+		usleep(300000);
+		assert_true(tp_log_count(&t, "reload failed") >= 1);
+		assert_int_equal(tc_admin_setup(&a, ADDR, port_a, OPEN_NQN, false, false), 0);
+		tc_close(&a);
+	}
+	assert_int_equal(tp_stop(&t), 0);
+	with_ns4 = false;
+	port_b_linked = true;
+	write_config();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +395,7 @@ int main(void)
 		cmocka_unit_test(allowed_hosts),
 		cmocka_unit_test(file_keeps_data_across_restart),
 		cmocka_unit_test(bad_config_refused),
+		cmocka_unit_test(reload_sends_events),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,429 @@
+/*
+ * Configuration reload (SIGHUP): re-read the --config file and apply what changed while
+ * hosts stay connected, the way an admin edits nvmet's configfs under a live target.
+ *
+ *   namespaces added / removed / re-pointed  -> "namespace attribute changed" events
+ *   allowed hosts, port links, referrals,
+ *   subsystems and ports added or removed    -> discovery log generation + events
+ *   a subsystem that disappears              -> its controllers are torn down
+ *
+ * New state is built first without locks; the swap happens under tgt->lock; what was
+ * replaced stays allocated until the target exits (reactors may still hold pointers).
+ * Identity fields of a live subsystem (serial, model, ...) are not changed, as nvmet
+ * makes them read-only once a host has seen them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "target/target.h"
+#include "target/tcp.h"
+#include "util/log.h"
+
+#define MAX_CHANGED 1024
+
+static int retire(struct nvmf_tgt *tgt, void *p)
+{
+	void **r = realloc(tgt->retired, (tgt->nr_retired + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	tgt->retired = r;
+	tgt->retired[tgt->nr_retired++] = p;
+	return 0;
+}
+
+/* The same storage as before: reuse the open namespace. */
+static bool same_backing(const struct nvmf_cfg_ns *a, const struct nvmf_cfg_ns *b)
+{
+	return a->backend == b->backend && a->size == b->size && strcmp(a->path, b->path) == 0 &&
+	       a->has_uuid == b->has_uuid && memcmp(a->uuid, b->uuid, 16) == 0 &&
+	       a->has_nguid == b->has_nguid && memcmp(a->nguid, b->nguid, 16) == 0;
+}
+
+static struct nvmf_ns *view_find(const struct nvmf_subsys_view *v, uint32_t nsid)
+{
+	for (uint32_t i = 0; i < v->nr_ns; i++)
+		if (v->ns[i]->nsid == nsid)
+			return v->ns[i];
+	return NULL;
+}
+
+struct subsys_plan {
+	struct nvmf_subsys *s;        /* existing or newly built */
+	const struct nvmf_cfg_subsys *cfg;
+	struct nvmf_subsys_view *view; /* the new view (NULL for a new subsystem: built in) */
+	bool is_new;
+	uint32_t changed[MAX_CHANGED];
+	unsigned nr_changed;
+	bool changed_overflow;
+};
+
+static void note_changed(struct subsys_plan *p, uint32_t nsid)
+{
+	if (p->nr_changed < MAX_CHANGED)
+		p->changed[p->nr_changed++] = nsid;
+	else
+		p->changed_overflow = true;
+}
+
+/* The new view of an existing subsystem: keep namespaces whose backing did not change. */
+static int plan_existing(struct nvmf_tgt *tgt, struct subsys_plan *p, char *err, size_t errlen)
+{
+	const struct nvmf_subsys_view *old = nvmf_subsys_view(p->s);
+	const struct nvmf_cfg_subsys *c = p->cfg;
+	struct nvmf_subsys_view *v = nvmf_subsys_view_new(c, (uint32_t)c->nr_namespaces);
+	int rc;
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nr_namespaces; i++) {
+		const struct nvmf_cfg_ns *nc = &c->namespaces[i];
+		struct nvmf_ns *ns;
+
+		if (!nc->enable)
+			continue;
+		ns = view_find(old, nc->nsid);
+		if (ns && same_backing(ns->cfg, nc)) {
+			v->ns[v->nr_ns++] = ns;
+			continue;
+		}
+		rc = nvmf_tgt_open_ns(tgt, p->s, nc, &v->ns[v->nr_ns], err, errlen);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+		v->nr_ns++;
+		note_changed(p, nc->nsid);
+	}
+	for (uint32_t i = 0; i < old->nr_ns; i++)
+		if (!view_find(v, old->ns[i]->nsid))
+			note_changed(p, old->ns[i]->nsid);
+	nvmf_subsys_view_sort(v);
+	p->view = v;
+	if (strcmp(c->serial, p->s->cfg->serial) || strcmp(c->model, p->s->cfg->model))
+		log_warn("reload: %s: serial/model cannot change while the subsystem exists; "
+			 "kept", c->nqn);
+	return 0;
+}
+
+/* Everything that shows in a discovery log, as text: a change means a new genctr. */
+static char *disc_fingerprint(const struct nvmf_cfg *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < cfg->nr_ports; i++) {
+		const struct nvmf_cfg_port *p = &cfg->ports[i];
+
+		if (!nvmf_tgt_serves_port(p))
+			continue;
+		fprintf(f, "port %u %s %s %d|", p->portid, p->traddr, p->trsvcid, p->treq);
+		for (size_t k = 0; k < p->nr_subsystems; k++)
+			fprintf(f, "link %s|", p->subsystems[k]);
+		for (size_t k = 0; k < p->nr_referrals; k++) {
+			const struct nvmf_cfg_referral *r = &p->referrals[k];
+
+			fprintf(f, "ref %d %d %u %s %s %d %d|", r->trtype, r->adrfam, r->portid,
+				r->traddr, r->trsvcid, r->treq, r->enable);
+		}
+	}
+	for (size_t i = 0; i < cfg->nr_subsystems; i++) {
+		const struct nvmf_cfg_subsys *s = &cfg->subsystems[i];
+
+		fprintf(f, "subsys %s %d|", s->nqn, s->allow_any_host);
+		for (size_t k = 0; k < s->nr_allowed_hosts; k++)
+			fprintf(f, "host %s|", s->allowed_hosts[k]);
+	}
+	fclose(f);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ events */
+
+struct aen_msg {
+	struct nvmf_ctrl *ctrl; /* a reference is held */
+	uint32_t nsids[MAX_CHANGED];
+	unsigned nr;
+	bool overflow;
+	bool disc;
+};
+
+/* On the controller's admin reactor, where its event state lives. */
+static void deliver_aen(void *arg)
+{
+	struct aen_msg *m = arg;
+
+	if (!atomic_load(&m->ctrl->dying) && m->ctrl->admin_sq) {
+		if (m->disc) {
+			nvmf_ctrl_add_aen(m->ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
+								NVME_AER_NOTICE_DISC_CHANGED,
+								NVME_LID_DISCOVERY));
+		} else {
+			/* more than the list holds: the log says "rescan everything" */
+			if (m->overflow)
+				m->ctrl->changed_ns_overflow = true;
+			for (unsigned i = 0; i < m->nr; i++)
+				nvmf_ctrl_ns_changed(m->ctrl, m->nsids[i]);
+		}
+	}
+	nvmf_ctrl_put(m->ctrl);
+	free(m);
+}
+
+/* Post an event message to every live controller of s (tgt->lock held). */
+static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, bool disc)
+{
+	for (struct nvmf_ctrl *c = s->ctrls; c; c = c->next) {
+		struct aen_msg *m;
+
+		if (atomic_load(&c->dying) || !c->admin_sq)
+			continue;
+		m = calloc(1, sizeof(*m));
+		if (!m) {
+			log_err("reload: ctrl %u: out of memory for an event", c->cntlid);
+			continue;
+		}
+		nvmf_ctrl_get(c);
+		m->ctrl = c;
+		m->disc = disc;
+		if (p) {
+			memcpy(m->nsids, p->changed, p->nr_changed * sizeof(p->changed[0]));
+			m->nr = p->nr_changed;
+			m->overflow = p->changed_overflow;
+		}
+		if (nvmf_reactor_call(c->admin_sq->reactor, deliver_aen, m)) {
+			nvmf_ctrl_put(c);
+			free(m);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ ports */
+
+static struct nvmf_port *find_port(struct nvmf_tgt *tgt, uint16_t portid)
+{
+	for (size_t i = 0; i < tgt->nr_ports; i++)
+		if (tgt->ports[i]->portid == portid && !tgt->ports[i]->closing)
+			return tgt->ports[i];
+	return NULL;
+}
+
+static bool same_address(const struct nvmf_cfg_port *a, const struct nvmf_cfg_port *b)
+{
+	return a->adrfam == b->adrfam && strcmp(a->traddr, b->traddr) == 0 &&
+	       strcmp(a->trsvcid, b->trsvcid) == 0;
+}
+
+static void port_stop(struct nvmf_port *p)
+{
+	log_info("reload: port %u (%s:%s) removed", p->portid, nvmf_port_cfg(p)->traddr,
+		 nvmf_port_cfg(p)->trsvcid);
+	nvmf_reactor_call(p->reactor, nvmf_tcp_port_stop, p);
+}
+
+static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char *err,
+		      size_t errlen)
+{
+	struct nvmf_port *p;
+	int rc = nvmf_tgt_build_port(tgt, c, &p);
+
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	rc = nvmf_tcp_listen(p, err, errlen);
+	if (rc) {
+		p->closing = true; /* never started: stays unused until exit */
+		return rc;
+	}
+	p->reactor = nvmf_tgt_pick_reactor(tgt);
+	nvmf_reactor_call(p->reactor, nvmf_tcp_port_start, p);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reload */
+
+int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
+{
+	const struct nvmf_subsys_list *old_list = nvmf_tgt_subsys(tgt);
+	struct nvmf_cfg *ncfg = NULL;
+	struct subsys_plan *plans = NULL;
+	struct nvmf_subsys_list *list = NULL;
+	char *fp_old = NULL, *fp_new = NULL;
+	bool disc_changed;
+	size_t n;
+	int rc;
+
+	if (!tgt->config_path) {
+		snprintf(err, errlen, "started without --config: nothing to reload");
+		return -EINVAL;
+	}
+	rc = nvmf_cfg_load_file(tgt->config_path, &ncfg, err, errlen);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < ncfg->nr_warnings; i++)
+		log_warn("%s", ncfg->warnings[i]);
+	if (strcmp(ncfg->discovery_nqn, tgt->cfg->discovery_nqn) != 0)
+		log_warn("reload: the discovery NQN cannot change while running; kept %s",
+			 tgt->disc_subsys->nqn);
+
+	/* 1. build: new subsystems and new views, no lock (reactors keep running) */
+	n = ncfg->nr_subsystems;
+	plans = calloc(n ? n : 1, sizeof(*plans));
+	list = calloc(1, sizeof(*list) + (n ? n : 1) * sizeof(list->s[0]));
+	if (!plans || !list) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct subsys_plan *p = &plans[i];
+
+		p->cfg = &ncfg->subsystems[i];
+		for (size_t k = 0; k < old_list->nr; k++)
+			if (strcmp(old_list->s[k]->nqn, p->cfg->nqn) == 0)
+				p->s = old_list->s[k];
+		if (p->s) {
+			rc = plan_existing(tgt, p, err, errlen);
+		} else {
+			p->is_new = true;
+			rc = nvmf_tgt_build_subsys(tgt, p->cfg, &p->s, err, errlen);
+		}
+		if (rc)
+			goto fail;
+		list->s[list->nr++] = p->s;
+	}
+	fp_old = disc_fingerprint(tgt->cfg);
+	fp_new = disc_fingerprint(ncfg);
+	disc_changed = !fp_old || !fp_new || strcmp(fp_old, fp_new) != 0;
+	nvmf_tgt_warn_unserved(ncfg);
+
+	/* 2. swap, under the lock connects and discovery reads take */
+	pthread_mutex_lock(&tgt->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct subsys_plan *p = &plans[i];
+
+		if (p->is_new)
+			continue;
+		retire(tgt, p->s->view);
+		p->s->cfg = p->cfg;
+		__atomic_store_n(&p->s->view, p->view, __ATOMIC_RELEASE);
+		p->view = NULL;
+	}
+	for (size_t k = 0; k < old_list->nr; k++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < list->nr; i++)
+			kept |= list->s[i] == old_list->s[k];
+		if (!kept)
+			old_list->s[k]->removed = true;
+	}
+	retire(tgt, (void *)old_list);
+	__atomic_store_n(&tgt->subsys, list, __ATOMIC_RELEASE);
+	list = NULL;
+	/* ports that stay get the new configuration (links, referrals) */
+	for (size_t i = 0; i < ncfg->nr_ports; i++) {
+		struct nvmf_port *p = find_port(tgt, ncfg->ports[i].portid);
+
+		if (p && nvmf_tgt_serves_port(&ncfg->ports[i]) &&
+		    same_address(nvmf_port_cfg(p), &ncfg->ports[i]))
+			__atomic_store_n(&p->cfg, &ncfg->ports[i], __ATOMIC_RELEASE);
+	}
+	{
+		struct nvmf_cfg **olds = realloc(tgt->old_cfgs,
+						 (tgt->nr_old_cfgs + 1) * sizeof(*olds));
+
+		if (olds) {
+			tgt->old_cfgs = olds;
+			tgt->old_cfgs[tgt->nr_old_cfgs++] = tgt->cfg;
+		} else {
+			retire(tgt, tgt->cfg); /* the struct at least; its strings leak */
+		}
+	}
+	__atomic_store_n(&tgt->cfg, ncfg, __ATOMIC_RELEASE);
+	if (disc_changed)
+		atomic_fetch_add(&tgt->genctr, 1);
+
+	/* 3. tell the hosts */
+	for (size_t i = 0; i < n; i++)
+		if (!plans[i].is_new && (plans[i].nr_changed || plans[i].changed_overflow))
+			notify_ctrls(plans[i].s, &plans[i], false);
+	if (disc_changed)
+		notify_ctrls(tgt->disc_subsys, NULL, true);
+	pthread_mutex_unlock(&tgt->lock);
+
+	for (size_t k = 0; k < old_list->nr; k++) {
+		struct nvmf_subsys *s = old_list->s[k];
+
+		if (!s->removed)
+			continue;
+		log_info("reload: subsystem %s removed", s->nqn);
+		for (;;) {
+			struct nvmf_ctrl *victim = NULL;
+
+			pthread_mutex_lock(&tgt->lock);
+			for (struct nvmf_ctrl *c = s->ctrls; c && !victim; c = c->next)
+				if (!atomic_load(&c->dying)) {
+					victim = c;
+					nvmf_ctrl_get(c);
+				}
+			pthread_mutex_unlock(&tgt->lock);
+			if (!victim)
+				break;
+			nvmf_ctrl_fatal(victim, "subsystem removed from the configuration");
+			nvmf_ctrl_put(victim);
+		}
+	}
+
+	/* 4. ports that come and go */
+	for (size_t i = 0; i < tgt->nr_ports; i++) {
+		struct nvmf_port *p = tgt->ports[i];
+		bool kept = false;
+
+		if (p->closing)
+			continue;
+		for (size_t k = 0; k < ncfg->nr_ports; k++)
+			kept |= ncfg->ports[k].portid == p->portid &&
+				nvmf_tgt_serves_port(&ncfg->ports[k]) &&
+				same_address(nvmf_port_cfg(p), &ncfg->ports[k]);
+		if (!kept)
+			port_stop(p);
+	}
+	for (size_t k = 0; k < ncfg->nr_ports; k++) {
+		char perr[256];
+
+		if (!nvmf_tgt_serves_port(&ncfg->ports[k]) || find_port(tgt, ncfg->ports[k].portid))
+			continue;
+		if (port_start(tgt, &ncfg->ports[k], perr, sizeof(perr)))
+			log_err("reload: %s", perr);
+	}
+
+	log_info("configuration reloaded from %s%s", tgt->config_path,
+		 disc_changed ? " (discovery log changed)" : "");
+	for (size_t i = 0; i < n; i++)
+		if (plans[i].nr_changed)
+			log_info("reload: %s: %u namespace(s) changed", plans[i].s->nqn,
+				 plans[i].nr_changed);
+	free(fp_old);
+	free(fp_new);
+	free(plans);
+	return 0;
+fail:
+	/* namespaces and subsystems already built stay registered and are freed at exit */
+	if (plans)
+		for (size_t i = 0; i < n; i++)
+			free(plans[i].view);
+	free(plans);
+	free(list);
+	free(fp_old);
+	free(fp_new);
+	nvmf_cfg_free(ncfg);
+	return rc;
+}
