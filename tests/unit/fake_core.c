@@ -1,8 +1,8 @@
 /*
  * A stand-in for the target core functions admin.c and discovery.c call, so their unit
  * test links without core.c, ctrl.c and tgt.c (no reactors, no sockets).  Each fake keeps
- * the semantics target.h documents; data buffers are one malloc'ed iovec.  The test reads
- * and sets the fake_* variables below.
+ * the semantics target.h documents; data buffers come from the real req_data.c.  The test
+ * reads and sets the fake_* variables below.
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -16,77 +16,6 @@ unsigned fake_keep_alive_calls;
 uint64_t fake_stats[4];
 
 /* ------------------------------------------------------------------ requests */
-
-int nvmf_req_alloc_data(struct nvmf_req *req)
-{
-	req->iovcnt = 0;
-	req->iov_borrowed = false;
-	if (req->xfer_len == 0)
-		return 0;
-	/* garbage, not zeroes: handlers must fill every byte they return */
-	req->iov[0].iov_base = malloc(req->xfer_len);
-	if (!req->iov[0].iov_base)
-		return -1;
-	memset(req->iov[0].iov_base, 0xA5, req->xfer_len);
-	req->iov[0].iov_len = req->xfer_len;
-	req->iovcnt = 1;
-	return 0;
-}
-
-void nvmf_req_free_data(struct nvmf_req *req)
-{
-	for (int i = 0; i < req->iovcnt; i++)
-		free(req->iov[i].iov_base);
-	req->iovcnt = 0;
-}
-
-static size_t copy_iov(struct nvmf_req *req, size_t off, void *flat, size_t len, bool to_req)
-{
-	size_t done = 0;
-
-	for (int i = 0; i < req->iovcnt && done < len; i++) {
-		size_t l = req->iov[i].iov_len, n;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		n = l - off < len - done ? l - off : len - done;
-		if (to_req)
-			memcpy((uint8_t *)req->iov[i].iov_base + off, (uint8_t *)flat + done, n);
-		else
-			memcpy((uint8_t *)flat + done, (uint8_t *)req->iov[i].iov_base + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-size_t nvmf_req_copy_to(struct nvmf_req *req, size_t off, const void *src, size_t len)
-{
-	if (req->iovcnt == 0 && req->xfer_len && nvmf_req_alloc_data(req))
-		return 0;
-	return copy_iov(req, off, (void *)(uintptr_t)src, len, true);
-}
-
-size_t nvmf_req_copy_from(struct nvmf_req *req, size_t off, void *dst, size_t len)
-{
-	return copy_iov(req, off, dst, len, false);
-}
-
-void nvmf_req_fill(struct nvmf_req *req, const void *src, size_t len)
-{
-	if (req->iovcnt == 0 && req->xfer_len && nvmf_req_alloc_data(req))
-		return;
-	if (len > req->xfer_len)
-		len = req->xfer_len;
-	copy_iov(req, 0, (void *)(uintptr_t)src, len, true);
-	for (size_t off = len; off < req->xfer_len; off++) {
-		static const uint8_t zero;
-
-		copy_iov(req, off, (void *)(uintptr_t)&zero, 1, true);
-	}
-}
 
 /* As core.c: the status goes into the CQE, failures into the error log, then the transport. */
 void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
