@@ -58,6 +58,13 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 			 le16toh(d->cntlid), d->hostnqn);
 		return invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
 	}
+	/* the host identifier belongs to the association: every queue must carry the same */
+	if (memcmp(ctrl->hostid, d->hostid, sizeof(ctrl->hostid)) != 0) {
+		log_warn("%s: I/O queue %u for ctrl %u: host ID differs from the admin queue's",
+			 peer(sq), qid, ctrl->cntlid);
+		status = invalid_param(req, true, offsetof(struct nvmf_connect_data, hostid));
+		goto put;
+	}
 	if (!nvmf_ctrl_ready(ctrl)) {
 		status = NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
 		goto put;

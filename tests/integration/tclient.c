@@ -291,7 +291,7 @@ int tc_connect(struct tclient *c, uint16_t qid, uint16_t sqsize, const char *sub
 	cmd.sqsize = htole16(sqsize);
 	cmd.kato = htole32(kato_ms);
 	cmd.cattr = cattr;
-	memset(d.hostid, 0x5a, sizeof(d.hostid));
+	memset(d.hostid, c->hostid_byte ? c->hostid_byte : 0x5a, sizeof(d.hostid));
 	d.cntlid = htole16(cntlid);
 	strncpy(d.subnqn, subnqn, sizeof(d.subnqn) - 1);
 	strncpy(d.hostnqn, hostnqn, sizeof(d.hostnqn) - 1);

@@ -26,6 +26,7 @@ struct tclient {
 	uint16_t qid;
 	uint32_t icd_max;       /* in-capsule data we may send on this queue */
 	bool sqflow_disabled;
+	uint8_t hostid_byte;    /* the host ID tc_connect() sends: 16 times this byte (0: 0x5a) */
 	/* what the last tc_recv_pdu() saw */
 	struct {
 		uint8_t type;

@@ -144,6 +144,18 @@ static void connect_errors(void **state)
 	st = tc_connect(&c, 1, 31, NQN, TC_HOSTNQN, 0x4242, 0, 0, &cqe);
 	assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
 	assert_int_equal(le32toh(cqe.dw0), (1u << 16) | 16);
+	/* an I/O queue whose host ID is not the admin queue's */
+	{
+		struct tclient a;
+
+		assert_int_equal(tc_admin_setup(&a, ADDR, T.port, NQN, false, false), 0);
+		c.hostid_byte = 0x77;
+		st = tc_connect(&c, 1, 31, NQN, TC_HOSTNQN, a.cntlid, 0, 0, &cqe);
+		assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
+		assert_int_equal(le32toh(cqe.dw0), (1u << 16) | 0);
+		c.hostid_byte = 0;
+		tc_close(&a);
+	}
 	/* sqsize 0 */
 	st = tc_connect(&c, 0, 0, NQN, TC_HOSTNQN, 0xFFFF, 0, 0, &cqe);
 	assert_int_equal(nvme_status_sc((uint16_t)st), NVMF_SC_CONNECT_INVALID_PARAM);
