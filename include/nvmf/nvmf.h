@@ -1,0 +1,207 @@
+/*
+ * libnvmf — a user-space NVMe/TCP host.
+ *
+ * Connect to any NVMe/TCP controller (nvmf-target, the Linux kernel's nvmet-tcp, SPDK),
+ * discover subsystems, and do I/O with an asynchronous submit + callback API:
+ *
+ *   struct nvmf_ctrl_opts o;
+ *   nvmf_ctrl_opts_init(&o);
+ *   o.traddr = "127.0.0.1"; o.subnqn = "nqn...";
+ *   nvmf_ctrl_connect(&o, &ctrl);                 // admin queue, enable, identify, I/O queues
+ *   struct nvmf_qpair *q = nvmf_ctrl_qpair(ctrl, 0);
+ *   nvmf_read(q, 1, lba, nlb, buf, done_cb, arg);  // returns at once
+ *   while (...) nvmf_qpair_poll(q, 0);             // callbacks run from here
+ *
+ * Threads: each I/O queue pair (one TCP connection) belongs to the thread that polls it;
+ * no locks on the I/O path.  Different queue pairs may be used from different threads.
+ * The admin queue (keep-alive, async events, reconnects) runs on a thread of the library.
+ *
+ * Connection loss: every reconnect_delay seconds the library tries to reconnect until
+ * ctrl_loss_tmo; commands in flight are resubmitted on the new association, never
+ * dropped; callers see an error only when the controller is given up.
+ */
+#ifndef NVMF_NVMF_H
+#define NVMF_NVMF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct nvme_sqe;
+struct nvme_cqe;
+struct nvmf_ctrl;
+struct nvmf_qpair;
+
+/* ------------------------------------------------------------------ options */
+
+struct nvmf_ctrl_opts {
+	const char *traddr;          /* address of the controller */
+	const char *trsvcid;         /* port; NULL: "4420" ("8009" for discovery) */
+	const char *subnqn;          /* NULL: the well-known discovery NQN */
+	const char *hostnqn;         /* NULL: /etc/nvme/hostnqn, else generated */
+	const char *hostid;          /* UUID text; NULL: /etc/nvme/hostid, else derived */
+	const char *host_traddr;     /* local address to connect from (NULL: any) */
+	unsigned nr_io_queues;       /* 0: none (discovery) ; default 1 */
+	unsigned queue_size;         /* I/O queue entries, 16..1024; default 128 */
+	unsigned admin_queue_size;   /* default 32 */
+	unsigned kato_ms;            /* keep-alive timeout; default 5000, 0: none */
+	int reconnect_delay_s;       /* default 10 */
+	int ctrl_loss_tmo_s;         /* default 600; -1: retry forever; 0: never reconnect */
+	bool hdgst;                  /* header digest (nvme connect -g) */
+	bool ddgst;                  /* data digest (nvme connect -G) */
+	bool disable_sqflow;         /* ask the controller to disable SQ flow control */
+	unsigned io_timeout_ms;      /* a command older than this fails the connection
+					(then reconnect + retry); default 30000, 0: none */
+};
+
+void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o);
+
+/* ------------------------------------------------------------------ controllers */
+
+/*
+ * Connect: TCP + ICReq, Fabrics Connect of the admin queue, CC.EN and wait for CSTS.RDY
+ * (within CAP.TO), Identify controller, Set Features Number of Queues, then the I/O
+ * queues (each its own TCP connection).  Returns 0 or a negative errno;
+ * nvmf_strerror_last() then says what failed.
+ */
+int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out);
+/* Last error text of this thread's failed nvmf_ctrl_connect(), for messages. */
+const char *nvmf_strerror_last(void);
+
+/* Shut down cleanly (CC.SHN, wait SHST), close every queue, free.  Queue pairs must not
+ * be polled any more by then. */
+void nvmf_ctrl_disconnect(struct nvmf_ctrl *c);
+
+/* Identify Controller data (4096 bytes, struct nvme_id_ctrl), as read at connect. */
+const void *nvmf_ctrl_id(const struct nvmf_ctrl *c);
+uint16_t nvmf_ctrl_cntlid(const struct nvmf_ctrl *c);
+const char *nvmf_ctrl_subnqn(const struct nvmf_ctrl *c);
+const char *nvmf_ctrl_hostnqn(const struct nvmf_ctrl *c);
+
+/* Active namespaces (ascending NSIDs) into nsids[max]; returns the count or -errno. */
+int nvmf_ctrl_list_ns(struct nvmf_ctrl *c, uint32_t *nsids, unsigned max);
+
+struct nvmf_ns_info {
+	uint32_t nsid;
+	uint64_t nblocks;
+	uint32_t block_size;
+	bool read_only;
+	uint8_t nguid[16];
+	uint8_t uuid[16];
+	bool has_uuid;
+};
+int nvmf_ctrl_ns_info(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns_info *info);
+
+unsigned nvmf_ctrl_nr_qpairs(const struct nvmf_ctrl *c);
+struct nvmf_qpair *nvmf_ctrl_qpair(struct nvmf_ctrl *c, unsigned idx);
+/* Largest transfer of one command (MDTS), in bytes. */
+uint32_t nvmf_ctrl_max_xfer(const struct nvmf_ctrl *c);
+
+enum nvmf_ctrl_state {
+	NVMF_CTRL_LIVE,
+	NVMF_CTRL_RECONNECTING,
+	NVMF_CTRL_DEAD,            /* given up (ctrl_loss_tmo) or disconnected */
+};
+enum nvmf_ctrl_state nvmf_ctrl_state(const struct nvmf_ctrl *c);
+unsigned nvmf_ctrl_reconnects(const struct nvmf_ctrl *c); /* successful reconnects so far */
+
+/*
+ * Admin command, synchronous (any thread): data (len bytes) to (write) or from the
+ * controller.  cqe (may be NULL) gets the completion.  Returns the NVMe status field
+ * (0 = success, bit 0 clear) or a negative errno.
+ */
+int nvmf_admin_cmd(struct nvmf_ctrl *c, struct nvme_sqe *sqe, void *data, uint32_t len,
+		   bool write, struct nvme_cqe *cqe);
+int nvmf_identify(struct nvmf_ctrl *c, uint8_t cns, uint32_t nsid, uint8_t csi, void *buf4k);
+int nvmf_get_log_page(struct nvmf_ctrl *c, uint8_t lid, uint32_t nsid, uint64_t offset,
+		      void *buf, uint32_t len);
+
+/* ------------------------------------------------------------------ I/O */
+
+/*
+ * Completion callback: status is the NVMe status field of the CQE (0 = success) or a
+ * negative errno when the command could not be carried out (controller given up).
+ */
+typedef void (*nvmf_io_cb)(void *arg, int status, const struct nvme_cqe *cqe);
+
+#define NVMF_IO_FUA (1u << 0)        /* write: force unit access */
+#define NVMF_IO_DEAC (1u << 1)       /* write zeroes: deallocate */
+
+/*
+ * Submit; returns 0, -EAGAIN when the queue is full (poll, then retry) or -errno.
+ * Buffers must stay valid until the callback.  lba / nlb in logical blocks.
+ */
+int nvmf_read(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb, void *buf,
+	      nvmf_io_cb cb, void *arg);
+int nvmf_write(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
+	       const void *buf, unsigned flags, nvmf_io_cb cb, void *arg);
+int nvmf_readv(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
+	       const struct iovec *iov, int iovcnt, nvmf_io_cb cb, void *arg);
+int nvmf_writev(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
+		const struct iovec *iov, int iovcnt, unsigned flags, nvmf_io_cb cb, void *arg);
+int nvmf_flush(struct nvmf_qpair *q, uint32_t nsid, nvmf_io_cb cb, void *arg);
+int nvmf_write_zeroes(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
+		      unsigned flags, nvmf_io_cb cb, void *arg);
+/* Dataset Management, deallocate one range. */
+int nvmf_deallocate(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
+		    nvmf_io_cb cb, void *arg);
+/* Any I/O command; the library fills CID and the SGL. */
+int nvmf_io_raw(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
+		int iovcnt, bool write, nvmf_io_cb cb, void *arg);
+
+/*
+ * Progress: send what was submitted, receive completions, run callbacks (at most max;
+ * 0 = no limit).  Never blocks.  Returns the number of completions, or -ENOTCONN while
+ * the controller reconnects (commands stay queued), -ENODEV once it is given up.
+ */
+int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max);
+/* Block until a completion arrives or timeout_ms passes (-1: forever), then poll. */
+int nvmf_qpair_wait(struct nvmf_qpair *q, int timeout_ms);
+/* A file descriptor that becomes readable when nvmf_qpair_poll() has work (event loops). */
+int nvmf_qpair_fd(const struct nvmf_qpair *q);
+unsigned nvmf_qpair_depth(const struct nvmf_qpair *q);    /* commands it can hold */
+unsigned nvmf_qpair_inflight(const struct nvmf_qpair *q); /* submitted, not completed */
+
+/* Synchronous helpers on top (they poll q until done). */
+int nvmf_read_sync(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb, void *buf);
+int nvmf_write_sync(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
+		    const void *buf, unsigned flags);
+int nvmf_flush_sync(struct nvmf_qpair *q, uint32_t nsid);
+
+/* ------------------------------------------------------------------ discovery */
+
+struct nvmf_disc_entry {
+	uint8_t trtype, adrfam, subtype, treq;
+	uint16_t portid, cntlid, asqsz, eflags;
+	char trsvcid[33];
+	char traddr[257];
+	char subnqn[257];
+	uint8_t sectype;             /* TCP: 0 none, 1 TLS 1.2, 2 TLS 1.3 */
+};
+
+/*
+ * Read the whole discovery log of the controller at o (o->subnqn NULL: well-known NQN;
+ * o->trsvcid NULL: 8009), retrying while its generation counter changes under us.
+ * *entries is malloc'ed; free() it.  With follow_referrals, referred discovery
+ * controllers are read too (each once) and their entries appended.
+ */
+int nvmf_discover(const struct nvmf_ctrl_opts *o, bool follow_referrals,
+		  struct nvmf_disc_entry **entries, unsigned *count, uint64_t *genctr);
+
+/* ------------------------------------------------------------------ host identity */
+
+/* This host's NQN and ID: /etc/nvme/hostnqn and /etc/nvme/hostid when present, else the
+ * form `nvme gen-hostnqn` makes (nqn.2014-08.org.nvmexpress:uuid:<uuid>). */
+int nvmf_default_hostnqn(char *buf, size_t len);
+int nvmf_default_hostid(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * libnvmf internals: queue pairs (one TCP connection each), host requests and the
+ * controller they belong to.  The public API is include/nvmf/nvmf.h.
+ *
+ * Request states (hreq_set_state is the one place they change):
+ *   FREE -> QUEUED (built, waiting to go out, or waiting for a reconnect)
+ *        -> SENT (capsule on the wire; data moves by R2T/H2CData or C2HData)
+ *        -> FREE when its response arrives and the callback ran
+ */
+#ifndef NVMF_HOST_HOST_H
+#define NVMF_HOST_HOST_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nvmf/nvmf.h"
+#include "proto/nvme_spec.h"
+#include "proto/pdu_rx.h"
+#include "proto/pdu_tx.h"
+
+#define HREQ_IOV 32                /* scatter list entries of one command */
+#define HOST_STAGING 65536
+#define HOST_DIRECT_READ 8192      /* C2H payload left that is read straight into place */
+#define HOST_TX_IOV 256
+
+enum hreq_state {
+	HREQ_FREE,
+	HREQ_QUEUED,
+	HREQ_SENT,
+};
+
+struct hreq;
+
+/* An outgoing PDU: header storage + the iovecs that describe it. */
+struct htx {
+	struct htx *next;
+	struct hreq *owner;          /* the H2CData's request; NULL for other PDUs */
+	struct nvmf_pdu_out out;
+	struct iovec iov[HREQ_IOV + NVMF_PDU_OUT_EXTRA_IOV];
+	int cnt, idx;
+	size_t off;
+};
+
+struct hreq {
+	struct nvmf_qpair *q;
+	uint16_t cid;
+	enum hreq_state state;
+	struct nvme_sqe sqe;
+	struct iovec iov[HREQ_IOV];
+	int iovcnt;
+	uint32_t len;
+	bool write;
+	bool in_capsule;
+	bool ddgst_err;
+	uint32_t c2h_bytes;
+	nvmf_io_cb cb;
+	void *arg;
+	uint64_t sent_ns;
+	struct htx cmd_tx;           /* the command capsule */
+	struct htx data_tx;          /* the H2CData being sent for the current R2T */
+	uint32_t r2t_off, r2t_left;  /* what the current R2T still asks for */
+	uint16_t r2t_ttag;
+	struct iovec chunk[HREQ_IOV];
+	struct nvme_dsm_range dsm_range; /* nvmf_deallocate()'s data */
+	struct hreq *next;           /* free list / queued list */
+	bool no_timeout;             /* AER: outstanding for as long as it likes */
+	/* synchronous waiters */
+	int *sync_status;
+	struct nvme_cqe *sync_cqe;
+};
+
+enum qpair_state {
+	QP_LIVE,
+	QP_DOWN,        /* connection lost: commands wait for the reconnect */
+	QP_DEAD,        /* controller given up */
+};
+
+struct nvmf_qpair {
+	struct nvmf_ctrl *ctrl;
+	uint16_t qid;
+	unsigned size;               /* queue entries (sqsize + 1) */
+	unsigned depth;              /* commands we keep in flight at most */
+	int fd;                      /* the socket, -1 when down */
+	int epfd;                    /* stable fd for event loops: contains the socket */
+	enum qpair_state state;
+	uint64_t generation;         /* controller association this connection belongs to */
+	struct nvmf_pdu_rx rx;
+	struct nvmf_pdu_tx_cfg tx;
+	uint32_t maxh2cdata;
+	uint32_t icd_max;            /* in-capsule data we may send */
+	bool sqflow_disabled;
+	struct hreq *reqs;
+	struct hreq *free_reqs;
+	struct hreq *queued_head, *queued_tail; /* built, not yet on the wire */
+	unsigned inflight;            /* on the wire */
+	unsigned busy;                /* submitted, not completed */
+	uint64_t completed;          /* commands completed, ever */
+	struct htx *tx_head, *tx_tail;
+	struct htx ctl_tx;           /* ICReq / H2CTermReq */
+	uint8_t *staging;
+	uint64_t last_timeout_scan_ns;
+	char err[640];
+};
+
+struct admin_call;
+
+struct nvmf_ctrl {
+	struct nvmf_ctrl_opts opts;
+	char traddr[257], trsvcid[33], subnqn[257], hostnqn[257], host_traddr[257];
+	uint8_t hostid[16];
+	struct nvmf_qpair admin;     /* owned by the admin thread */
+	struct nvmf_qpair *io;       /* nr_io queue pairs */
+	unsigned nr_io;
+	uint16_t cntlid;
+	uint64_t cap;
+	uint8_t id[4096];            /* Identify Controller */
+	uint32_t max_xfer;
+	_Atomic int state;           /* enum nvmf_ctrl_state */
+	_Atomic uint64_t generation; /* bumped by each successful (re)connect */
+	atomic_uint reconnects;
+	atomic_bool need_reconnect;  /* a queue lost its connection */
+	uint64_t lost_ns;            /* when the current outage began */
+
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stopping;
+	int wake_fd;                 /* eventfd: admin calls, reconnect requests, stop */
+	pthread_mutex_t lock;        /* admin_calls */
+	struct admin_call *calls;
+	/* admin-thread state */
+	bool aer_outstanding;
+	bool aer_resubmit;           /* an event arrived: ask for the next one */
+	uint8_t aen_log;             /* log page to read after an event (0: none) */
+	uint64_t next_ka_ns;
+	uint16_t ka_cid;
+	bool ka_outstanding;
+	uint64_t ka_sent_ns;
+	/*
+	 * Namespace block sizes for the flat-buffer I/O calls, filled at connect and on a
+	 * miss; entries are written once per slot (atomics, no lock on the I/O path).
+	 */
+	_Atomic uint64_t ns_cache[16];   /* nsid << 32 | block size */
+};
+
+/* qpair.c */
+int hq_init(struct nvmf_qpair *q, struct nvmf_ctrl *c, uint16_t qid, unsigned size);
+void hq_fini(struct nvmf_qpair *q);
+/* Open the TCP connection, IC exchange, Fabrics Connect (blocking, timeout_ms). */
+int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, int timeout_ms);
+void hq_close(struct nvmf_qpair *q, const char *why);
+/* Queue a command (sqe without CID/SGL) with data; -EAGAIN when full. */
+int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
+	      int iovcnt, uint32_t len, bool write, nvmf_io_cb cb, void *arg,
+	      struct hreq **out);
+/* Send, receive, complete: like nvmf_qpair_poll() but without reconnect handling. */
+int hq_progress(struct nvmf_qpair *q);
+/* Fail every queued and sent command with status (controller given up). */
+void hq_fail_all(struct nvmf_qpair *q, int status);
+/* Wait for the socket to be readable (or timeout). */
+int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms);
+
+/* ctrl.c */
+/* Logical block size of a namespace (cached from Identify), 0 if it does not exist. */
+uint32_t hctrl_block_size(struct nvmf_ctrl *c, uint32_t nsid);
+void hctrl_connection_lost(struct nvmf_ctrl *c, struct nvmf_qpair *q, const char *why);
+uint64_t host_now_ns(void);
+void host_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* hostid.c */
+int host_parse_uuid(const char *s, uint8_t out[16]);
+
+#endif
