@@ -582,6 +582,14 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out)
 			c->io[i].generation = c->admin.generation;
 		}
 	}
+	/* block sizes for the flat-buffer I/O calls, while the admin queue is ours alone */
+	if (c->nr_io) {
+		uint32_t nsids[16];
+		int n = nvmf_ctrl_list_ns(c, nsids, 16);
+
+		for (int i = 0; i < n && i < 16; i++)
+			hctrl_block_size(c, nsids[i]);
+	}
 	atomic_store(&c->state, NVMF_CTRL_LIVE);
 	rc = pthread_create(&c->thread, NULL, admin_thread, c);
 	if (rc) {
@@ -850,13 +858,23 @@ int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max)
 		}
 		q->generation = gen;
 	}
-	return hq_progress(q);
+	/* a connection that just broke: its commands wait for the reconnect */
+	{
+		int rc = hq_progress(q);
+
+		return rc < 0 ? -ENOTCONN : rc;
+	}
 }
 
 int nvmf_qpair_wait(struct nvmf_qpair *q, int timeout_ms)
 {
 	int rc = nvmf_qpair_poll(q, 0);
 
+	if (rc == -ENOTCONN) {
+		/* reconnecting: nothing to wait on but time */
+		usleep(timeout_ms < 0 || timeout_ms > 100 ? 100000 : (useconds_t)timeout_ms * 1000);
+		return nvmf_qpair_poll(q, 0);
+	}
 	if (rc != 0)
 		return rc;
 	if (q->state == QP_LIVE)

@@ -72,6 +72,7 @@ struct hreq {
 };
 
 enum qpair_state {
+	QP_CONNECTING,  /* Connect on the wire: nothing else may go out yet */
 	QP_LIVE,
 	QP_DOWN,        /* connection lost: commands wait for the reconnect */
 	QP_DEAD,        /* controller given up */

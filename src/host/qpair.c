@@ -28,7 +28,7 @@
 
 static struct hreq *req_by_cid(struct nvmf_qpair *q, uint16_t cid)
 {
-	return cid < q->depth ? &q->reqs[cid] : NULL;
+	return cid <= q->depth ? &q->reqs[cid] : NULL;
 }
 
 static void hreq_set_state(struct hreq *r, enum hreq_state s)
@@ -49,18 +49,22 @@ int hq_init(struct nvmf_qpair *q, struct nvmf_ctrl *c, uint16_t qid, unsigned si
 	q->fd = -1;
 	q->state = QP_DOWN;
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
-	q->reqs = calloc(q->depth, sizeof(*q->reqs));
+	/* one more than the depth: the Connect's own slot, free even when every other
+	 * command waits for a reconnect */
+	q->reqs = calloc(q->depth + 1, sizeof(*q->reqs));
 	q->staging = malloc(HOST_STAGING);
 	if (q->epfd < 0 || !q->reqs || !q->staging) {
 		hq_fini(q);
 		return -ENOMEM;
 	}
-	for (unsigned i = q->depth; i-- > 0;) {
+	for (unsigned i = q->depth + 1; i-- > 0;) {
 		struct hreq *r = &q->reqs[i];
 
 		r->q = q;
 		r->cid = (uint16_t)i;
 		r->data_tx.owner = r;
+		if (i == q->depth)
+			continue; /* the Connect slot */
 		r->next = q->free_reqs;
 		q->free_reqs = r;
 	}
@@ -173,6 +177,17 @@ static void issue(struct nvmf_qpair *q, struct hreq *r)
 	tx_append(q, &r->cmd_tx);
 }
 
+/* The head of the queue goes out whatever the state (the Connect). */
+static void issue_queued_one(struct nvmf_qpair *q)
+{
+	struct hreq *r = q->queued_head;
+
+	q->queued_head = r->next;
+	if (!q->queued_head)
+		q->queued_tail = NULL;
+	issue(q, r);
+}
+
 static void issue_queued(struct nvmf_qpair *q)
 {
 	while (q->queued_head && q->state == QP_LIVE) {
@@ -185,19 +200,11 @@ static void issue_queued(struct nvmf_qpair *q)
 	}
 }
 
-int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
-	      int iovcnt, uint32_t len, bool write, nvmf_io_cb cb, void *arg,
-	      struct hreq **out)
+/* Fill r with the command and queue it (or put it on the wire). */
+static void prepare(struct nvmf_qpair *q, struct hreq *r, const struct nvme_sqe *sqe,
+		    const struct iovec *iov, int iovcnt, uint32_t len, bool write,
+		    nvmf_io_cb cb, void *arg)
 {
-	struct hreq *r = q->free_reqs;
-
-	if (q->state == QP_DEAD)
-		return -ENODEV;
-	if (iovcnt > HREQ_IOV || iovcnt < 0)
-		return -EINVAL;
-	if (!r)
-		return -EAGAIN;
-	q->free_reqs = r->next;
 	q->busy++;
 	r->sqe = *sqe;
 	r->sqe.cid = htole16(r->cid);
@@ -227,6 +234,22 @@ int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iov
 			q->queued_head = r;
 		q->queued_tail = r;
 	}
+}
+
+int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
+	      int iovcnt, uint32_t len, bool write, nvmf_io_cb cb, void *arg,
+	      struct hreq **out)
+{
+	struct hreq *r = q->free_reqs;
+
+	if (q->state == QP_DEAD)
+		return -ENODEV;
+	if (iovcnt > HREQ_IOV || iovcnt < 0)
+		return -EINVAL;
+	if (!r)
+		return -EAGAIN;
+	q->free_reqs = r->next;
+	prepare(q, r, sqe, iov, iovcnt, len, write, cb, arg);
 	if (out)
 		*out = r;
 	return 0;
@@ -249,8 +272,10 @@ static void complete(struct nvmf_qpair *q, struct hreq *r, int status,
 	q->completed++;
 	q->busy--;
 	hreq_set_state(r, HREQ_FREE);
-	r->next = q->free_reqs;
-	q->free_reqs = r;
+	if (r->cid != q->depth) {
+		r->next = q->free_reqs;
+		q->free_reqs = r;
+	}
 	if (cb)
 		cb(arg, status, cqe);
 }
@@ -483,7 +508,7 @@ int hq_progress(struct nvmf_qpair *q)
 	uint64_t before = q->completed;
 	int rc;
 
-	if (q->state != QP_LIVE)
+	if (q->state != QP_LIVE && q->state != QP_CONNECTING)
 		return 0;
 	issue_queued(q);
 	rc = flush_tx(q);
@@ -532,7 +557,7 @@ void hq_close(struct nvmf_qpair *q, const char *why)
 	}
 	if (q->state == QP_LIVE && q->qid)
 		hctrl_connection_lost(q->ctrl, q, why);
-	if (q->state == QP_LIVE)
+	if (q->state == QP_LIVE || q->state == QP_CONNECTING)
 		q->state = QP_DOWN;
 	q->tx_head = q->tx_tail = NULL;
 	/* commands on the wire go back to the queue, ahead of those never sent */
@@ -742,10 +767,21 @@ int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, int time
 
 	/* the Connect goes in capsule: every controller takes 8 KiB on any queue's Connect */
 	q->icd_max = NVMF_ADMIN_ICD;
-	q->state = QP_LIVE;
-	rc = hq_submit(q, (struct nvme_sqe *)&cmd, &iov, 1, sizeof(d), true, NULL, NULL, &r);
-	if (rc)
-		goto fail;
+	/*
+	 * The Connect goes alone, in its own slot, ahead of the commands that wait for
+	 * this connection: they follow once it succeeded (QP_CONNECTING holds them).
+	 */
+	q->state = QP_CONNECTING;
+	r = &q->reqs[q->depth];
+	{
+		struct hreq *waiting = q->queued_head, *waiting_tail = q->queued_tail;
+
+		q->queued_head = q->queued_tail = NULL;
+		prepare(q, r, (struct nvme_sqe *)&cmd, &iov, 1, sizeof(d), true, NULL, NULL);
+		issue_queued_one(q);
+		q->queued_head = waiting;
+		q->queued_tail = waiting_tail;
+	}
 	r->sync_status = &status;
 	r->sync_cqe = &cqe;
 	deadline = host_now_ns() + (uint64_t)timeout_ms * 1000000ull;
@@ -771,6 +807,7 @@ int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, int time
 	}
 	if (q->qid == 0)
 		c->cntlid = (uint16_t)le32toh(cqe.dw0);
+	q->state = QP_LIVE;
 	q->sqflow_disabled = cmd.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
 	if (q->qid) {
 		const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
@@ -788,12 +825,12 @@ fail:
 		q->fd = -1;
 	}
 	/* the Connect itself is not retried: drop it */
-	for (unsigned i = 0; i < q->depth; i++)
-		if (q->reqs[i].state == HREQ_SENT && q->reqs[i].sync_status == &status) {
-			q->reqs[i].sync_status = NULL;
-			q->reqs[i].sync_cqe = NULL;
-			complete(q, &q->reqs[i], -ECONNABORTED, NULL);
-		}
+	r = &q->reqs[q->depth];
+	if (r->state != HREQ_FREE) {
+		r->sync_status = NULL;
+		r->sync_cqe = NULL;
+		complete(q, r, -ECONNABORTED, NULL);
+	}
 	q->inflight = 0;
 	q->state = QP_DOWN;
 	/* commands that were on the wire wait for the next try */
