@@ -280,6 +280,12 @@ void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why)
 {
 	struct nvmf_tgt *tgt = ctrl->tgt;
 	struct nvmf_sq *targets[NVMF_CFG_QID_MAX + 2];
+	/*
+	 * Each queue's reactor, read under the lock: once it is dropped, a queue may leave
+	 * the lists and be freed by its own reactor at any moment, so nothing below may
+	 * dereference targets[i] (disconnect_on_reactor checks it is still listed first).
+	 */
+	struct nvmf_reactor *owners[NVMF_CFG_QID_MAX + 2];
 	unsigned n = 0;
 
 	if (atomic_exchange(&ctrl->dying, true))
@@ -288,11 +294,15 @@ void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why)
 	log_info("ctrl %u: host %s: tearing down (%s)", ctrl->cntlid, ctrl_host(ctrl), why);
 
 	pthread_mutex_lock(&tgt->lock);
-	if (ctrl->admin_sq)
+	if (ctrl->admin_sq) {
+		owners[n] = ctrl->admin_sq->reactor;
 		targets[n++] = ctrl->admin_sq;
+	}
 	for (struct nvmf_sq *s = ctrl->io_sqs; s && n < sizeof(targets) / sizeof(targets[0]);
-	     s = s->ctrl_next)
+	     s = s->ctrl_next) {
+		owners[n] = s->reactor;
 		targets[n++] = s;
+	}
 	pthread_mutex_unlock(&tgt->lock);
 
 	for (unsigned i = 0; i < n; i++) {
@@ -305,7 +315,7 @@ void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why)
 		nvmf_ctrl_get(ctrl);
 		m->ctrl = ctrl;
 		m->sq = targets[i];
-		if (nvmf_reactor_call(targets[i]->reactor, disconnect_on_reactor, m)) {
+		if (nvmf_reactor_call(owners[i], disconnect_on_reactor, m)) {
 			nvmf_ctrl_put(ctrl);
 			free(m);
 		}

@@ -331,8 +331,16 @@ uint16_t nvmf_parse_io(struct nvmf_req *req)
 	case NVME_NVM_DSM:
 		if (req->ns->bdev->read_only && (le32toh(req->cmd.cdw11) & DSM_AD))
 			return NVMF_SC_DNR(NVME_SC_NS_WRITE_PROTECTED);
-		req->xfer_len = ((le32toh(req->cmd.cdw10) & 0xFF) + 1) *
-				(uint32_t)sizeof(struct nvme_dsm_range);
+		/*
+		 * The SGL may describe more than the NR + 1 ranges: the Linux host always sends
+		 * NVME_DSM_MAX_RANGES ranges' worth (4 KiB) whatever NR says. Take the whole
+		 * payload and read only NR + 1 ranges of it, as nvmet does
+		 * (nvmet_check_data_len_lte); a payload too short for NR + 1 ranges is refused.
+		 */
+		len = ((le32toh(req->cmd.cdw10) & 0xFF) + 1) * sizeof(struct nvme_dsm_range);
+		if (le32toh(req->cmd.dptr.sgl.length) < len)
+			return NVMF_SC_DNR(NVME_SC_DATA_SGL_LEN_INVALID);
+		req->xfer_len = le32toh(req->cmd.dptr.sgl.length);
 		req->dir = NVME_XFER_HOST_TO_CTRL;
 		req->execute = execute_dsm;
 		return 0;

@@ -256,6 +256,7 @@ struct nvmf_tgt {
 	_Atomic uint64_t genctr; /* discovery log generation */
 	struct nvmf_reactor *reactors;
 	unsigned nr_reactors;
+	unsigned nr_started;     /* reactors whose thread runs */
 	atomic_uint next_reactor;
 	bool busy_poll;
 	atomic_int live_queues;

@@ -422,6 +422,7 @@ int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen)
 			snprintf(err, errlen, "reactor %u: io_uring: %s", i, strerror(-rc));
 			return rc;
 		}
+		tgt->nr_started = i + 1;
 	}
 	for (size_t i = 0; i < tgt->nr_ports; i++) {
 		tgt->ports[i]->reactor = &tgt->reactors[i % tgt->nr_reactors];
@@ -437,8 +438,9 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 		if (tgt->ports[i]->reactor)
 			nvmf_reactor_call(tgt->ports[i]->reactor, nvmf_tcp_port_stop,
 					  tgt->ports[i]);
-	/* 2. every queue finishes what it has in flight, then closes */
-	for (unsigned i = 0; i < tgt->nr_reactors; i++)
+	/* 2. every queue finishes what it has in flight, then closes (only reactors that
+	 * started: a start that failed half-way stops here too) */
+	for (unsigned i = 0; i < tgt->nr_started; i++)
 		nvmf_reactor_call(&tgt->reactors[i], nvmf_tcp_drain_reactor, NULL);
 	for (int waited = 0; atomic_load(&tgt->live_queues) > 0 && waited < 10000; waited += 10)
 		usleep(10000);
@@ -446,7 +448,7 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 		log_warn("%d queue(s) still open after 10 s, stopping anyway",
 			 atomic_load(&tgt->live_queues));
 	/* 3. reactors end */
-	for (unsigned i = 0; i < tgt->nr_reactors; i++) {
+	for (unsigned i = 0; i < tgt->nr_started; i++) {
 		nvmf_reactor_stop(&tgt->reactors[i]);
 		nvmf_reactor_join(&tgt->reactors[i]);
 	}

@@ -313,6 +313,24 @@ static void flush_zeroes_dsm_compare(void **state)
 	assert_int_equal(tc_rw(&s.io, false, 1, 50000, 16, r, sizeof(r), false, &st), 0);
 	for (int i = 0; i < 8192; i++)
 		assert_int_equal(r[i], 0);
+	/* the Linux host: NR = 0 (one range) in a 4 KiB payload (NVME_DSM_MAX_RANGES ranges) */
+	assert_int_equal(tc_rw(&s.io, true, 1, 50000, 16, w, sizeof(w), false, &st), 0);
+	memset(r, 0, 4096);
+	range.slba = htole64(50000);
+	range.nlb = htole32(16);
+	memcpy(r, &range, sizeof(range));
+	tc_sqe(&sqe, NVME_NVM_DSM, 1);
+	sqe.cdw11 = htole32(1u << 2);
+	assert_int_equal(admin_cmd(&s.io, &sqe, r, 4096, true, NULL), 0);
+	assert_int_equal(tc_rw(&s.io, false, 1, 50000, 16, r, sizeof(r), false, &st), 0);
+	for (int i = 0; i < 8192; i++)
+		assert_int_equal(r[i], 0);
+	/* a payload shorter than NR + 1 ranges */
+	tc_sqe(&sqe, NVME_NVM_DSM, 1);
+	sqe.cdw10 = htole32(1);
+	sqe.cdw11 = htole32(1u << 2);
+	assert_int_equal(nvme_status_sc(admin_cmd(&s.io, &sqe, &range, sizeof(range), true, NULL)),
+			 NVME_SC_DATA_SGL_LEN_INVALID);
 	/* a range past the end */
 	range.slba = htole64(RAM_BLOCKS - 1);
 	range.nlb = htole32(2);

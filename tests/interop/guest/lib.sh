@@ -114,3 +114,54 @@ khost_disconnect() {
 	nvme disconnect -n "$1" >&2 || die "nvme disconnect -n $1 failed"
 	wait_for 10 nvme_gone "$1" || die "$1 still connected after disconnect"
 }
+
+# khost_connect_port PORT NQN [nvme connect flags...]: khost_connect to 127.0.0.1:PORT.
+khost_connect_port() {
+	local port=$1 nqn=$2 dev; shift 2
+	nvme connect -t tcp -a 127.0.0.1 -s "$port" -n "$nqn" "$@" >&2 ||
+		die "nvme connect -s $port -n $nqn $* failed"
+	wait_for 10 nvme_ns_dev "$nqn" >/dev/null || die "no namespace block device for $nqn"
+	dev=$(nvme_ns_dev "$nqn")
+	echo "$dev"
+}
+
+# nvme_ctrl_name NQN: prints the controller (nvmeX) of the connected subsystem NQN. With
+# native multipath the block device's nvme<A>n<B> names the subsystem instance, not the
+# controller, so the controller comes from the subsystem's sysfs directory.
+nvme_ctrl_name() {
+	local s c
+	for s in /sys/class/nvme-subsystem/*; do
+		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$1" ] || continue
+		for c in "$s"/nvme*; do
+			c=${c##*/}
+			if [[ $c =~ ^nvme[0-9]+$ ]]; then
+				echo "$c"
+				return 0
+			fi
+		done
+	done
+	return 1
+}
+
+# tcp_listening PORT: something listens on TCP PORT (any address, IPv4 or IPv6).
+tcp_listening() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	grep -Eq "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# proc_cpu_ticks PID: user + system CPU time of process PID (all its threads), in clock ticks.
+proc_cpu_ticks() {
+	local stat
+	stat=$(cat "/proc/$1/stat") || return 1
+	stat=${stat##*) }   # past "pid (comm) ": field 3 (state) onwards
+	awk '{ print $12 + $13 }' <<<"$stat"   # utime, stime: fields 14 and 15
+}
+
+# read_is_zero DEV OFFSET LENGTH: the LENGTH bytes at OFFSET of DEV read back as zeroes
+# (O_DIRECT: from the device, not the page cache). OFFSET and LENGTH: multiples of 4 KiB.
+read_is_zero() {
+	local dev=$1 off=$2 len=$3
+	cmp -s -n "$len" <(dd if="$dev" bs=4096 skip=$((off / 4096)) count=$((len / 4096)) \
+		iflag=direct status=none) /dev/zero
+}
