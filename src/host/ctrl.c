@@ -83,21 +83,35 @@ static int admin_sync(struct nvmf_ctrl *c, struct nvme_sqe *sqe, void *data, uin
 		return rc;
 	r->sync_status = &status;
 	r->sync_cqe = cqe;
+	rc = 0;
 	while (status == -EINPROGRESS) {
 		rc = hq_progress(q);
 		if (rc < 0)
-			return rc;
+			break;
+		rc = 0;
 		if (status != -EINPROGRESS)
 			break;
-		if (q->state != QP_LIVE)
-			return -ENOTCONN;
+		if (q->state != QP_LIVE) {
+			rc = -ENOTCONN;
+			break;
+		}
 		if (host_now_ns() > deadline) {
 			hq_close(q, "admin command timed out");
-			return -ETIMEDOUT;
+			rc = -ETIMEDOUT;
+			break;
 		}
 		hq_wait_readable(q, 50);
 	}
-	return status;
+	if (status == -EINPROGRESS) {
+		/*
+		 * Given up with the command still queued (the connection went down): it must
+		 * never write to this returned frame; reconnect() drops it before the next
+		 * association (it is not replayed there).
+		 */
+		r->sync_status = NULL;
+		r->sync_cqe = NULL;
+	}
+	return rc ? rc : status;
 }
 
 static void sqe_init(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid)
@@ -446,6 +460,14 @@ static void reconnect(struct nvmf_ctrl *c)
 				    1000))
 			return;
 		atomic_store(&c->need_reconnect, false);
+		/*
+		 * The admin commands of the lost association (the AER, a keep-alive, a
+		 * synchronous command given up) end here with an error rather than go out on
+		 * the new one: replayed, they would reach the controller right after the
+		 * Connect, before CC.EN (nvmet fails them: "got cmd 12 while CC.EN == 0").
+		 * The AER is asked again once the controller is live.
+		 */
+		hq_fail_all(&c->admin, -ECONNABORTED);
 		rc = setup_admin(c);
 		if (rc == 0) {
 			atomic_store(&c->generation, c->admin.generation);

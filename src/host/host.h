@@ -85,6 +85,7 @@ struct nvmf_qpair {
 	unsigned depth;              /* commands we keep in flight at most */
 	int fd;                      /* the socket, -1 when down */
 	int epfd;                    /* stable fd for event loops: contains the socket */
+	bool epfd_out;               /* the socket is in epfd for EPOLLOUT too (output waits) */
 	enum qpair_state state;
 	uint64_t generation;         /* controller association this connection belongs to */
 	struct nvmf_pdu_rx rx;

@@ -503,6 +503,21 @@ parsed:
 	return (int)(q->rx.pdus - before);
 }
 
+/*
+ * nvmf_qpair_fd() must wake its owner for output that waits for room in the socket, not
+ * only for input: with EPOLLOUT registered exactly while something is left to send.
+ */
+static void watch_output(struct nvmf_qpair *q)
+{
+	bool want = q->tx_head != NULL;
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0u), .data.ptr = q };
+
+	if (q->fd < 0 || want == q->epfd_out)
+		return;
+	if (epoll_ctl(q->epfd, EPOLL_CTL_MOD, q->fd, &ev) == 0)
+		q->epfd_out = want;
+}
+
 int hq_progress(struct nvmf_qpair *q)
 {
 	uint64_t before = q->completed;
@@ -521,6 +536,7 @@ int hq_progress(struct nvmf_qpair *q)
 		hq_close(q, q->err[0] ? q->err : strerror(-rc));
 		return rc;
 	}
+	watch_output(q);
 	/* the controller stopped answering: treat the connection as broken (then retry) */
 	if (q->ctrl->opts.io_timeout_ms && q->inflight) {
 		uint64_t now = host_now_ns();
@@ -749,6 +765,7 @@ int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, int time
 		goto fail;
 	ev.data.ptr = q;
 	epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->fd, &ev);
+	q->epfd_out = false;
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.opcode = NVME_OPC_FABRICS;

@@ -1,0 +1,141 @@
+/*
+ * nvmf disconnect / disconnect-all: SIGTERM the daemons holding the controllers (they
+ * remove their block devices, shut the controller down cleanly and delete their state
+ * file) and wait for them to be gone.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/nvmf.h"
+
+#define EXIT_WAIT_MS 30000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Signal every selected daemon, then wait for all of them.  Returns how many went. */
+static int stop_daemons(struct ctrl_state *s, int n, const bool *sel, bool *failed)
+{
+	uint64_t deadline = now_ms() + EXIT_WAIT_MS;
+	int gone = 0;
+
+	*failed = false;
+	for (int i = 0; i < n; i++)
+		if (sel[i] && kill(s[i].pid, SIGTERM) && errno != ESRCH) {
+			cli_err("%s: pid %d: %s", s[i].name, (int)s[i].pid, strerror(errno));
+			*failed = true;
+		}
+	for (int i = 0; i < n; i++) {
+		char path[512];
+
+		if (!sel[i])
+			continue;
+		while (pid_alive(s[i].pid) && now_ms() < deadline)
+			usleep(10000);
+		if (pid_alive(s[i].pid)) {
+			cli_err("%s (pid %d) did not exit within %d s; see %s", s[i].name, (int)s[i].pid,
+				EXIT_WAIT_MS / 1000, s[i].log);
+			*failed = true;
+			continue;
+		}
+		/* a daemon that died without cleaning up leaves its state file: drop it */
+		if (!state_path(path, sizeof(path), s[i].name, ".json"))
+			unlink(path);
+		gone++;
+	}
+	return gone;
+}
+
+int cmd_disconnect(int argc, char **argv)
+{
+	const char *nqn = NULL, *dev = NULL;
+	const struct cli_opt opts[] = {
+		{ "nqn", 'n', CLI_STR, &nqn, "NQN", "disconnect every controller of subsystem NQN" },
+		{ "device", 'd', CLI_STR, &dev, "DEV", "disconnect controller DEV (nvmfN)" },
+		CLI_END,
+	};
+	struct ctrl_state *s = NULL;
+	bool *sel = NULL, failed = false;
+	int n, rc, gone, hits = 0;
+
+	rc = cli_parse("-n NQN | -d nvmfN", "Disconnect a subsystem's controllers, or one "
+		       "controller: their block devices go away first.", opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : EXIT_USAGE;
+	if (!nqn && !dev) {
+		cli_err("neither device name [--device | -d] nor NQN [--nqn | -n] provided");
+		cli_usage(stderr, "-n NQN | -d nvmfN", NULL, opts);
+		return EXIT_USAGE;
+	}
+	if (dev && !strncmp(dev, "/dev/", 5))
+		dev += 5;
+	n = states_live(&s);
+	if (n < 0) {
+		cli_err("%s: %s", run_dir(), strerror(-n));
+		return 1;
+	}
+	sel = calloc((size_t)n + 1, sizeof(*sel));
+	if (!sel) {
+		states_free(s, n);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		sel[i] = (nqn && !strcmp(s[i].subnqn, nqn)) || (dev && !strcmp(s[i].name, dev));
+		hits += sel[i];
+	}
+	if (dev && !hits) {
+		cli_err("did not find controller %s", dev);
+		free(sel);
+		states_free(s, n);
+		return 1;
+	}
+	gone = stop_daemons(s, n, sel, &failed);
+	if (nqn)
+		printf("NQN:%s disconnected %d controller(s)\n", nqn, gone);
+	free(sel);
+	states_free(s, n);
+	return failed ? 1 : 0;
+}
+
+int cmd_disconnect_all(int argc, char **argv)
+{
+	const char *transport = NULL;
+	const struct cli_opt opts[] = {
+		{ "transport", 't', CLI_STR, &transport, "TRTYPE", "only controllers of TRTYPE" },
+		CLI_END,
+	};
+	struct ctrl_state *s = NULL;
+	bool *sel, failed = false;
+	int n, rc;
+
+	rc = cli_parse("[-t tcp]", "Disconnect every controller.", opts, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : EXIT_USAGE;
+	n = states_live(&s);
+	if (n < 0) {
+		cli_err("%s: %s", run_dir(), strerror(-n));
+		return 1;
+	}
+	sel = calloc((size_t)n + 1, sizeof(*sel));
+	if (!sel) {
+		states_free(s, n);
+		return 1;
+	}
+	/* every controller here is tcp */
+	for (int i = 0; i < n; i++)
+		sel[i] = !transport || !strcmp(transport, "tcp");
+	stop_daemons(s, n, sel, &failed);
+	free(sel);
+	states_free(s, n);
+	return failed ? 1 : 0;
+}
