@@ -165,3 +165,45 @@ read_is_zero() {
 	cmp -s -n "$len" <(dd if="$dev" bs=4096 skip=$((off / 4096)) count=$((len / 4096)) \
 		iflag=direct status=none) /dev/zero
 }
+
+# knvmet_port_unlink NQN [PORTID] / knvmet_port_link NQN [PORTID]: take subsystem NQN off
+# port PORTID (its last subsystem: the listener stops, and nvmet deletes the controllers
+# connected through that port), or put it back (the listener starts again).
+knvmet_port_unlink() {
+	rm "$NVMET/ports/${2:-1}/subsystems/$1"
+}
+knvmet_port_link() {
+	ln -s "$NVMET/subsystems/$1" "$NVMET/ports/${2:-1}/subsystems/$1"
+}
+
+# reap_run STATUS CMD [ARGS...]: runs CMD under a python3 sub-reaper
+# (prctl(PR_SET_CHILD_SUBREAPER)), which adopts whatever CMD leaves behind (a daemon whose
+# parent exited) and appends each exit status to the file STATUS as it happens: "cmd RC"
+# for CMD itself, then "PID RC" for every adopted process (RC: exit code, 128+N for signal
+# N). Returns once no process is left; CMD's stdio is the caller's. Run it in the
+# background to learn a daemon's real exit status (`nvmf connect`'s daemon, say).
+reap_run() {
+	local st=$1 py=python3; shift
+	[ ! -x /usr/bin/python3 ] || py=/usr/bin/python3
+	"$py" -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(36, 1, 0, 0, 0):  # PR_SET_CHILD_SUBREAPER
+    sys.exit("reap_run: prctl: " + os.strerror(ctypes.get_errno()))
+st = open(sys.argv[1], "a", buffering=1)
+cmd = os.fork()
+if cmd == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as e:
+        print("reap_run: %s: %s" % (sys.argv[2], e.strerror), file=sys.stderr)
+    os._exit(127)
+while True:
+    try:
+        pid, ws = os.wait()
+    except ChildProcessError:
+        break
+    rc = os.waitstatus_to_exitcode(ws)
+    st.write("%s %d\n" % ("cmd" if pid == cmd else pid, 128 - rc if rc < 0 else rc))
+' "$st" "$@"
+}
