@@ -576,6 +576,7 @@ static void read_input(struct tcp_queue *q)
 {
 	for (int budget = 64; budget > 0 && (q->state == Q_WAIT_IC || q->state == Q_LIVE);
 	     budget--) {
+		bool drained = false;
 		ssize_t n;
 		int rc;
 
@@ -588,6 +589,7 @@ static void read_input(struct tcp_queue *q)
 				break;
 			n = readv(q->fd, iov, cnt);
 			if (n > 0) {
+				drained = (size_t)n < nvmf_iov_len(iov, cnt);
 				rc = nvmf_pdu_rx_done(&q->rx, (size_t)n);
 				goto parsed;
 			}
@@ -597,6 +599,7 @@ static void read_input(struct tcp_queue *q)
 			if (n > 0) {
 				ssize_t used = nvmf_pdu_rx_feed(&q->rx, q->staging, (size_t)n);
 
+				drained = n < RX_STAGING;
 				rc = used < 0 ? (int)used : 0;
 				goto parsed;
 			}
@@ -620,6 +623,12 @@ parsed:
 			queue_close(q, rc == -ECONNRESET ? "H2CTermReq" : strerror(-rc));
 			return;
 		}
+		/*
+		 * A short read emptied the socket: skip the recv() that would only say EAGAIN
+		 * (a syscall per batch); data that arrives later wakes the multishot poll.
+		 */
+		if (drained)
+			return;
 	}
 	/* budget used up with data possibly left: come back after others had their turn */
 	if (q->state == Q_LIVE || q->state == Q_WAIT_IC)
