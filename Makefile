@@ -15,5 +15,10 @@ run: build
 test: deps
 	@scripts/run-tests
 
+# Performance against the socket floor and SPDK's figures (bench/README.md); not part of test.
+bench: deps
+	@scripts/build release
+	@bench/run
+
 clean:
 	rm -rf build build-san build-fuzz build.log build-san.log build-fuzz.log
