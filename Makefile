@@ -19,6 +19,9 @@ test: deps
 bench: deps
 	@scripts/build release
 	@bench/run
+	@echo "fio through the libnvmf engine (ioengine=external):"
+	@bench/fio-engine.sh --start-target --only randread-4k-qd32
+	@bench/fio-engine.sh --start-target --only randwrite-4k-qd32
 
 clean:
 	rm -rf build build-san build-fuzz build.log build-san.log build-fuzz.log
