@@ -12,23 +12,6 @@
 #include "proto/nvme_spec.h"
 #include "tools/nvmf.h"
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int identify_cmd(int argc, char **argv, bool ns)
 {
 	struct fabrics_args a;
@@ -98,7 +81,7 @@ static int identify_cmd(int argc, char **argv, bool ns)
 			o.subnqn);
 		rc = 1;
 	} else if (fmt == OUT_BINARY) {
-		rc = write_all(1, buf, 4096) ? 1 : 0;
+		rc = cli_write_all(1, buf, 4096) ? 1 : 0;
 	} else {
 		if (ns)
 			print_id_ns(buf, nsid, fmt);
@@ -192,7 +175,7 @@ int cmd_get_log(int argc, char **argv)
 		cli_err("%s:%s: Get Log Page 0x%02x: %s", o.traddr, o.trsvcid, lid, str_status(rc));
 		rc = 1;
 	} else if (raw) {
-		rc = write_all(1, buf, len) ? 1 : 0;
+		rc = cli_write_all(1, buf, len) ? 1 : 0;
 	} else {
 		printf("Device:%s:%s log_id:%02x namespace_id:%#x\n", o.traddr, o.trsvcid, lid, nsid);
 		print_hex(buf, len);

@@ -42,21 +42,6 @@ static ssize_t read_full(int fd, uint8_t *p, size_t len)
 	return (ssize_t)got;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int io_cmd(int argc, char **argv, bool wr)
 {
 	struct fabrics_args a;
@@ -216,7 +201,7 @@ static int io_cmd(int argc, char **argv, bool wr)
 			rc = 1;
 			break;
 		}
-		if (!wr && (rc = write_full(fd, buf, want))) {
+		if (!wr && (rc = cli_write_all(fd, buf, want))) {
 			cli_err("%s: %s", io.data ? io.data : "stdout", strerror(-rc));
 			rc = 1;
 			break;

@@ -395,6 +395,23 @@ struct verb {
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
+int cli_write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static const struct verb verbs[] = {
 	{ "discover", cmd_discover, "Discover NVMe/TCP subsystems (read a discovery log)" },
 	{ "connect", cmd_connect, "Connect a subsystem; its namespaces become block devices" },

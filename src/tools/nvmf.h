@@ -204,4 +204,7 @@ const char *bin_suffix(double *v);
 /* Trim a space-padded wire string into dst. */
 void wire_trim(char *dst, size_t dlen, const char *src, size_t slen);
 
+/* Write all of buf to fd (retrying short writes); 0 or -errno. */
+int cli_write_all(int fd, const void *buf, size_t len);
+
 #endif
