@@ -407,7 +407,8 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 		return 0; /* any in-capsule data is dropped */
 	}
 	if (r->req.in_capsule) {
-		if (nvmf_req_alloc_data(&r->req)) {
+		/* the handler may already have pointed the data at its final place (RAM) */
+		if (!r->req.iovcnt && nvmf_req_alloc_data(&r->req)) {
 			r->init_status = NVMF_SC(NVME_SC_INTERNAL);
 			return 0;
 		}
@@ -509,7 +510,7 @@ static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 		return;
 	}
 	if (r->req.dir == NVME_XFER_HOST_TO_CTRL && !r->req.in_capsule && r->req.xfer_len) {
-		if (nvmf_req_alloc_data(&r->req)) {
+		if (!r->req.iovcnt && nvmf_req_alloc_data(&r->req)) {
 			nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_INTERNAL));
 			return;
 		}
