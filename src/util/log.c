@@ -1,4 +1,4 @@
-/* Log lines: "<time> <level> <message>", written with one write() so threads don't interleave. */
+/* Log lines: "<UTC time> <level>: <message>", one write() each so threads don't interleave. */
 #include "util/log.h"
 
 #include <stdarg.h>
@@ -18,9 +18,13 @@ void nvmf_log(enum nvmf_log_level level, const char *fmt, ...)
 
 	if (level > nvmf_log_threshold)
 		return;
+	struct tm tm;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(line, sizeof(line), "%lld.%03ld %s: ", (long long)ts.tv_sec,
-		     ts.tv_nsec / 1000000, names[level]);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, ts.tv_nsec / 1000000, names[level]);
 	va_start(ap, fmt);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

@@ -66,7 +66,7 @@ tgt_start() {
 			sleep 0.1
 		done
 	done
-	step "    $name: pid $TGT_PID listening on ${ports// /, }: $(grep -m1 'ready:' "$TGT_LOG" | sed 's/^[0-9.]* info: //')"
+	step "    $name: pid $TGT_PID listening on ${ports// /, }: $(grep -m1 'ready:' "$TGT_LOG" | sed 's/^[0-9T:.Z-]* info: //')"
 }
 
 # tgt_stop: SIGTERM; the target must exit 0 within 15 s, its log clean of sanitizer reports.
@@ -276,7 +276,7 @@ qc=$(cat "/sys/class/nvme/$ctrl/queue_count")
 step "    connected: $dev (controller $ctrl, queue_count $qc)"
 [ "$qc" -eq 3 ] || tdie "queue_count $qc, want 3 (admin + 2 I/O queues)"
 since=$(log_since "$mark")
-grep -E 'ICReq|queue [0-9]+ connected' <<<"$since" | sed 's/^[0-9.]* /    target: /' >&2 || true
+grep -E 'ICReq|queue [0-9]+ connected' <<<"$since" | sed 's/^[0-9T:.Z-]* /    target: /' >&2 || true
 [ "$(grep -c 'ICReq: hpda 0, digests header data' <<<"$since")" -eq 3 ] ||
 	tdie "the target did not see header + data digests on 3 connections"
 grep -q 'I/O queue 2 connected' <<<"$since" || tdie "the target log shows no I/O queue 2"
