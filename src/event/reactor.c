@@ -357,6 +357,11 @@ void nvmf_reactor_run(struct nvmf_reactor *r)
 			log_err("reactor %u: io_uring wait: %s", r->id, strerror(-rc));
 			abort();
 		}
+		/*
+		 * The wait may have lasted seconds: events are stamped with the time they are
+		 * handled (traffic-based keep-alive relies on it), not the time we fell asleep.
+		 */
+		r->now_ns = nvmf_now_ns();
 		reap(r);
 	}
 }

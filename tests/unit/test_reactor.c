@@ -117,10 +117,13 @@ static void deferred_once(void **state)
 
 static int calls;
 static pthread_t caller_thread;
+static _Atomic uint64_t sent_ns;
 
 static void on_call(void *arg)
 {
 	assert_ptr_equal(nvmf_reactor_self(), &R);
+	/* the loop's clock was read after the wait, not before it fell asleep */
+	assert_true(R.now_ns >= atomic_load(&sent_ns));
 	calls += (int)(intptr_t)arg;
 	if (calls == 1 + 2 + 3)
 		nvmf_reactor_stop(&R);
@@ -130,6 +133,7 @@ static void *caller(void *arg)
 {
 	(void)arg;
 	usleep(10000); /* the reactor is asleep in io_uring_enter by now */
+	atomic_store(&sent_ns, nvmf_now_ns());
 	for (intptr_t i = 1; i <= 3; i++)
 		nvmf_reactor_call(&R, on_call, (void *)i);
 	return NULL;
