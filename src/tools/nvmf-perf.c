@@ -45,7 +45,7 @@
 #define VERIFY_MAX_UNITS (1ull << 20)
 #define VERIFY_MAX_BYTES (4ull << 30)
 #define VERIFY_RECENT 4096          /* units last written, that mixed reads favour */
-#define DRAIN_TIMEOUT_S 60
+#define DRAIN_TIMEOUT_S 20          /* after the end: a reconnect (10 s delay) may still land */
 #define MAX_REPORTED_ERRORS 5
 
 enum op { OP_READ, OP_WRITE, OP_READBACK };
@@ -67,6 +67,8 @@ struct perf_cfg {
 	int latency_level;           /* -L, -LL */
 	const char *json;
 	unsigned kato_ms;
+	int reconnect_delay_s;       /* -1: the library's default (10) */
+	int ctrl_loss_tmo_s;         /* -2: the library's default (600); -1: for ever */
 	uint64_t seed;
 	bool seed_set;
 };
@@ -483,6 +485,11 @@ static void io_done(void *arg, int status, const struct nvme_cqe *cqe)
 	if (status) {
 		w->errors++;
 		report_io_error(w, t, status);
+		if (status == -ENODEV) {
+			/* the controller was given up: no point in submitting more */
+			w->dead = true;
+			stop(w, now);
+		}
 	}
 	if (w->vstate && verify_done(w, t, status, now))
 		return;
@@ -704,6 +711,10 @@ static void usage(FILE *f)
 		"      --poll               busy-poll the queue pairs (default, as spdk_nvme_perf)\n"
 		"      --no-poll            sleep until completions arrive (nvmf_qpair_wait)\n"
 		"      --json FILE          results as JSON too ('-': standard output)\n"
+		"      --reconnect-delay S  seconds between reconnect attempts (default 10)\n"
+		"      --ctrl-loss-tmo S    give the controller up after S seconds without it\n"
+		"                           (default 600; 0: at once; -1: never); I/Os still\n"
+		"                           queued then fail and count as errors\n"
 		"      --disable-sqflow     ask the controller to disable SQ flow control (reads\n"
 		"                           then complete with C2HData SUCCESS, no response PDU)\n"
 		"  -h, --help\n");
@@ -914,6 +925,8 @@ enum {
 	OPT_JSON,
 	OPT_SEED,
 	OPT_NO_SQFLOW,
+	OPT_RECONNECT_DELAY,
+	OPT_CTRL_LOSS_TMO,
 };
 
 static const struct option long_opts[] = {
@@ -937,6 +950,8 @@ static const struct option long_opts[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "disable-sqflow", no_argument, NULL, OPT_NO_SQFLOW },
+	{ "reconnect-delay", required_argument, NULL, OPT_RECONNECT_DELAY },
+	{ "ctrl-loss-tmo", required_argument, NULL, OPT_CTRL_LOSS_TMO },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -955,6 +970,8 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 	c->mix = 50;
 	c->poll = true;
 	c->kato_ms = 5000;
+	c->reconnect_delay_s = -1;
+	c->ctrl_loss_tmo_s = -2; /* the library's */
 	optind = 0; /* glibc: start over, whatever parsed argv before */
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "r:q:o:w:M:t:a:c:P:n:HIk:LVh", long_opts, NULL)) !=
@@ -1034,6 +1051,19 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			c->json = optarg;
+			break;
+		case OPT_RECONNECT_DELAY:
+			if (parse_u64(optarg, 3600, &v) || !v)
+				return bad("--reconnect-delay %s: seconds (1..3600)", optarg);
+			c->reconnect_delay_s = (int)v;
+			break;
+		case OPT_CTRL_LOSS_TMO:
+			if (!strcmp(optarg, "-1"))
+				c->ctrl_loss_tmo_s = -1;
+			else if (parse_u64(optarg, 86400, &v))
+				return bad("--ctrl-loss-tmo %s: seconds, or -1 for ever", optarg);
+			else
+				c->ctrl_loss_tmo_s = (int)v;
 			break;
 		case OPT_NO_SQFLOW:
 			c->no_sqflow = true;
@@ -1223,7 +1253,6 @@ static void free_workers(struct perf *p)
 
 static int run_workers(struct perf *p)
 {
-	unsigned started = 0;
 	int rc = 0;
 
 	pthread_mutex_init(&p->gate.m, NULL);
@@ -1247,7 +1276,6 @@ static int run_workers(struct perf *p)
 			break;
 		}
 		w->started = true;
-		started++;
 	}
 	if (!rc && gate_wait(&p->gate)) {
 		printf("Initialization complete. Launching workers.\n");
@@ -1260,7 +1288,6 @@ static int run_workers(struct perf *p)
 		p->workers[i].finished = true;
 	pthread_cond_destroy(&p->gate.c);
 	pthread_mutex_destroy(&p->gate.m);
-	(void)started;
 	return rc;
 }
 
@@ -1296,7 +1323,7 @@ static void worker_result(const struct perf *p, const struct worker *w, struct r
 		r->mibps = r->iops * p->cfg.io_size / (1024.0 * 1024.0);
 	}
 	if (w->hist.count) {
-		r->mean = ticks_to_us(0) + perf_hist_mean(&w->hist) * 1e6 / g_tick_hz;
+		r->mean = perf_hist_mean(&w->hist) * 1e6 / g_tick_hz;
 		r->min = ticks_to_us(w->hist.min);
 		r->max = ticks_to_us(w->hist.max);
 	}
@@ -1536,6 +1563,10 @@ static int connect_ctrl(struct perf *p)
 	o.ddgst = c->ddgst;
 	o.kato_ms = c->kato_ms;
 	o.disable_sqflow = c->no_sqflow;
+	if (c->reconnect_delay_s > 0)
+		o.reconnect_delay_s = c->reconnect_delay_s;
+	if (c->ctrl_loss_tmo_s != -2)
+		o.ctrl_loss_tmo_s = c->ctrl_loss_tmo_s;
 	printf("Initializing NVMe Controllers\n");
 	fflush(stdout);
 	rc = nvmf_ctrl_connect(&o, &p->ctrl);
@@ -1591,7 +1622,8 @@ int nvmf_perf_main(int argc, char **argv)
 	if (!p || !all) {
 		free(p);
 		free(all);
-		return bad("out of memory") ? 1 : 1;
+		bad("out of memory");
+		return 1;
 	}
 	perf_hist_init(all);
 	rc = parse_args(&p->cfg, argc, argv);
