@@ -8,10 +8,12 @@
  * While a connection's answers are not all sent it is not read (EPOLLOUT only), which is the
  * back-pressure a real target applies.  TCP_NODELAY on every connection.
  *
- * usage: floor-server [-l ADDR:PORT] [-c CPU[,CPU...]] [--poll]
+ * usage: floor-server [-l ADDR:PORT] [-c CPU[,CPU...]] [--poll | --spin-us N]
  *   -l       listen address (default 127.0.0.1:4470)
  *   -c       pin thread i to the i-th CPU of the list (default: no pinning, one thread)
  *   --poll   busy-poll epoll (timeout 0) instead of sleeping in it, as nvmf-target --poll
+ *   --spin-us N  keep polling N us after the last event before sleeping (default 50, as
+ *            nvmf-target's reactors; 0: sleep at once)
  * Stops on SIGTERM / SIGINT.
  */
 #define _GNU_SOURCE
@@ -33,6 +35,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_THREADS 64
@@ -67,6 +70,15 @@ static struct worker g_workers[MAX_THREADS];
 static unsigned g_nworkers = 1;
 static int g_listen_fd = -1;
 static bool g_poll;
+static uint64_t g_spin_ns = 50000;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 static atomic_uint g_next;
 static volatile sig_atomic_t g_stop;
 static uint8_t *g_data; /* read data, FLOOR_MAX_IO bytes */
@@ -295,8 +307,15 @@ static void *worker_main(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 			fprintf(stderr, "floor-server: cannot pin to CPU %d\n", w->cpu);
 	}
+	uint64_t last_ns = 0;
+
 	while (!g_stop) {
-		int n = epoll_wait(w->epfd, ev, 256, g_poll ? 0 : 200);
+		uint64_t now = now_ns();
+		bool spin = g_poll || now - last_ns < g_spin_ns;
+		int n = epoll_wait(w->epfd, ev, 256, spin ? 0 : 200);
+
+		if (n > 0)
+			last_ns = spin ? now : now_ns();
 
 		for (int i = 0; i < n; i++) {
 			struct conn *c = ev[i].data.ptr;
@@ -358,8 +377,10 @@ int main(int argc, char **argv)
 			cpus = argv[++i];
 		} else if (!strcmp(argv[i], "--poll")) {
 			g_poll = true;
+		} else if (!strcmp(argv[i], "--spin-us") && i + 1 < argc) {
+			g_spin_ns = strtoull(argv[++i], NULL, 10) * 1000ull;
 		} else {
-			fprintf(stderr, "usage: floor-server [-l ADDR:PORT] [-c CPU[,CPU...]] [--poll]\n");
+			fprintf(stderr, "usage: floor-server [-l ADDR:PORT] [-c CPU[,CPU...]] [--poll | --spin-us N]\n");
 			return 2;
 		}
 	}

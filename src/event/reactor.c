@@ -256,12 +256,13 @@ static int ring_init(struct nvmf_reactor *r, unsigned entries)
 	return rc;
 }
 
-int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, bool busy_poll)
+int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, uint32_t spin_us)
 {
 	int rc;
 
 	r->id = id;
-	r->busy_poll = busy_poll;
+	r->spin_ns = spin_us == NVMF_REACTOR_SPIN_FOREVER ? UINT64_MAX : spin_us * 1000ull;
+	r->last_event_ns = 0;
 	atomic_store(&r->stopping, false);
 	r->heap = NULL;
 	r->nheap = r->heap_cap = 0;
@@ -322,6 +323,8 @@ static void reap(struct nvmf_reactor *r)
 		}
 	}
 	r->events += n;
+	if (n)
+		r->last_event_ns = r->now_ns;
 }
 
 void nvmf_reactor_run(struct nvmf_reactor *r)
@@ -336,7 +339,7 @@ void nvmf_reactor_run(struct nvmf_reactor *r)
 		run_deferred(r);
 		r->now_ns = nvmf_now_ns();
 		run_timers(r);
-		if (r->deferred || r->busy_poll) {
+		if (r->deferred || r->now_ns - r->last_event_ns < r->spin_ns) {
 			ts.tv_sec = 0;
 			ts.tv_nsec = 0;
 			tsp = &ts;
@@ -378,7 +381,7 @@ void nvmf_reactor_stop(struct nvmf_reactor *r)
 struct start_ctx {
 	struct nvmf_reactor *r;
 	unsigned id, entries;
-	bool busy_poll;
+	uint32_t spin_us;
 	int cpu;
 	int rc;
 	pthread_mutex_t lock;
@@ -400,7 +403,7 @@ static void *reactor_thread(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
 			log_warn("reactor %u: cannot pin to cpu %d", c->id, c->cpu);
 	}
-	rc = nvmf_reactor_init(r, c->id, c->entries, c->busy_poll);
+	rc = nvmf_reactor_init(r, c->id, c->entries, c->spin_us);
 	pthread_mutex_lock(&c->lock);
 	c->rc = rc;
 	c->done = true;
@@ -416,10 +419,10 @@ static void *reactor_thread(void *arg)
 	return NULL;
 }
 
-int nvmf_reactor_start(struct nvmf_reactor *r, unsigned id, unsigned entries, bool busy_poll,
+int nvmf_reactor_start(struct nvmf_reactor *r, unsigned id, unsigned entries, uint32_t spin_us,
 		       int cpu)
 {
-	struct start_ctx c = { .r = r, .id = id, .entries = entries, .busy_poll = busy_poll,
+	struct start_ctx c = { .r = r, .id = id, .entries = entries, .spin_us = spin_us,
 			       .cpu = cpu };
 	int rc;
 

@@ -45,7 +45,15 @@ struct nvmf_msg;
 struct nvmf_reactor {
 	struct io_uring ring;
 	unsigned id;
-	bool busy_poll;
+	/*
+	 * How long the loop keeps polling (io_uring without waiting) after the last event
+	 * before it sleeps: a request that follows within the window is picked up without a
+	 * wake-up, whose cost (scheduler, IPI) is most of an event-driven round trip at QD1.
+	 * 0: sleep at once; NVMF_REACTOR_SPIN_FOREVER: busy-poll.  Idle, the loop sleeps
+	 * either way once the window has passed, so an idle target uses no CPU.
+	 */
+	uint64_t spin_ns;
+	uint64_t last_event_ns;
 	atomic_bool stopping;
 	pthread_t thread;
 	uint64_t now_ns;        /* monotonic time, refreshed each iteration */
@@ -72,8 +80,14 @@ struct nvmf_reactor {
 	uint64_t loops, events;
 };
 
-/* Create the ring in the calling thread and prepare the reactor (no thread started). */
-int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, bool busy_poll);
+#define NVMF_REACTOR_SPIN_FOREVER UINT32_MAX /* spin_us: never sleep */
+#define NVMF_REACTOR_SPIN_DEFAULT 50         /* spin_us: as net.core.busy_poll's usual 50 */
+
+/*
+ * Create the ring in the calling thread and prepare the reactor (no thread started).
+ * spin_us: see spin_ns above (0, microseconds, or NVMF_REACTOR_SPIN_FOREVER).
+ */
+int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, uint32_t spin_us);
 void nvmf_reactor_fini(struct nvmf_reactor *r);
 
 /* Run the loop in the calling thread until nvmf_reactor_stop(). */
@@ -83,7 +97,7 @@ void nvmf_reactor_run(struct nvmf_reactor *r);
  * Start a thread that creates its ring, optionally pins itself to cpu (-1: no pinning),
  * calls on_start and runs the loop.  Returns once the ring exists.
  */
-int nvmf_reactor_start(struct nvmf_reactor *r, unsigned id, unsigned entries, bool busy_poll,
+int nvmf_reactor_start(struct nvmf_reactor *r, unsigned id, unsigned entries, uint32_t spin_us,
 		       int cpu);
 /* Thread-safe: ask the loop to return (nvmf_reactor_run) or the thread to end. */
 void nvmf_reactor_stop(struct nvmf_reactor *r);

@@ -258,7 +258,7 @@ struct nvmf_tgt {
 	unsigned nr_reactors;
 	unsigned nr_started;     /* reactors whose thread runs */
 	atomic_uint next_reactor;
-	bool busy_poll;
+	uint32_t spin_us;        /* reactors' polling window (reactor.h) */
 	atomic_int live_queues;
 	/* every namespace and subsystem ever built (reloads add to them), for teardown */
 	struct nvmf_ns **all_ns;
@@ -369,7 +369,7 @@ bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c);
 void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg);
 
 /* Target life cycle (tgt.c).  create takes ownership of cfg, also when it fails. */
-int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
+int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
 		    struct nvmf_tgt **out, char *err, size_t errlen);
 int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen);
 void nvmf_tgt_stop(struct nvmf_tgt *tgt);

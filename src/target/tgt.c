@@ -329,7 +329,7 @@ void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg)
 	}
 }
 
-int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
+int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
 		    struct nvmf_tgt **out, char *err, size_t errlen)
 {
 	struct nvmf_tgt *tgt = calloc(1, sizeof(*tgt));
@@ -343,7 +343,7 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, bool busy_poll,
 		return -ENOMEM;
 	}
 	tgt->cfg = cfg;
-	tgt->busy_poll = busy_poll;
+	tgt->spin_us = spin_us;
 	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
 	pthread_mutex_init(&tgt->lock, NULL);
 	atomic_init(&tgt->genctr, 1);
@@ -417,7 +417,7 @@ int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	for (unsigned i = 0; i < tgt->nr_reactors; i++) {
 		int cpu = ncpu > 0 && tgt->nr_reactors <= (unsigned)ncpu ? (int)i : -1;
 
-		rc = nvmf_reactor_start(&tgt->reactors[i], i, 4096, tgt->busy_poll, cpu);
+		rc = nvmf_reactor_start(&tgt->reactors[i], i, 4096, tgt->spin_us, cpu);
 		if (rc) {
 			snprintf(err, errlen, "reactor %u: io_uring: %s", i, strerror(-rc));
 			return rc;

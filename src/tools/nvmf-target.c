@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
 		"  --cpus N          number of reactors (default: all cores)\n"
 		"  --poll            busy-poll instead of sleeping when idle\n"
+		"  --spin-us N       keep polling N microseconds after the last event before\n"
+		"                    sleeping (default 50; 0: sleep at once)\n"
 		"  -v, --verbose     debug logging\n");
 }
 
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
 		{ "nqn", required_argument, NULL, 'n' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "poll", no_argument, NULL, 'p' },
+		{ "spin-us", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -65,6 +68,7 @@ int main(int argc, char **argv)
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned cpus = ncpus > 0 ? (unsigned)ncpus : 1;
 	bool poll = false, have_ns = false;
+	uint32_t spin_us = NVMF_REACTOR_SPIN_DEFAULT;
 	char err[512];
 	sigset_t sigs;
 	int c, sig, rc;
@@ -112,6 +116,17 @@ int main(int argc, char **argv)
 		case 'p':
 			poll = true;
 			break;
+		case 'S': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v > 1000000) {
+				fprintf(stderr, "nvmf-target: --spin-us wants 0..1000000\n");
+				return 2;
+			}
+			spin_us = (uint32_t)v;
+			break;
+		}
 		case 'v':
 			nvmf_log_threshold = NVMF_LOG_DEBUG;
 			break;
@@ -158,7 +173,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* from here the target owns cfg (and frees it, also when creation fails) */
-	rc = nvmf_tgt_create(cfg, cpus, poll, &tgt, err, sizeof(err));
+	rc = nvmf_tgt_create(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us, &tgt, err,
+			     sizeof(err));
 	if (rc == 0) {
 		tgt->config_path = config;
 		rc = nvmf_tgt_start(tgt, err, sizeof(err));
@@ -171,8 +187,13 @@ int main(int argc, char **argv)
 		}
 		return 1;
 	}
-	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s)%s",
-		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, poll ? ", busy-polling" : "");
+	if (poll)
+		log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), "
+			 "busy-polling", nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors);
+	else
+		log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), "
+			 "polling %u us after activity, asleep when idle",
+			 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, spin_us);
 	if (!config) {
 		const struct nvmf_cfg_port *p = &tgt->cfg->ports[0];
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "event/reactor.h"
@@ -171,6 +172,63 @@ static void reactor_thread(void **state)
 	nvmf_reactor_join(&t);
 }
 
+static atomic_int call_seen;
+
+static void on_spin_call(void *arg)
+{
+	(void)arg;
+	atomic_store(&call_seen, 1);
+}
+
+static uint64_t loops_of(struct nvmf_reactor *r)
+{
+	return __atomic_load_n(&r->loops, __ATOMIC_RELAXED);
+}
+
+/* Loop iterations of a reactor thread with this spin window, in the 5 ms after one event
+ * (*after) and over 50 ms once the window has passed (*idle). */
+static void spin_case(uint32_t spin_us, uint64_t *after, uint64_t *idle)
+{
+	static struct nvmf_reactor t;
+	uint64_t a, b;
+
+	memset(&t, 0, sizeof(t));
+	atomic_store(&call_seen, 0);
+	assert_int_equal(nvmf_reactor_start(&t, 2, 32, spin_us, -1), 0);
+	usleep(20000 + spin_us); /* settled: asleep */
+	assert_int_equal(nvmf_reactor_call(&t, on_spin_call, NULL), 0);
+	while (!atomic_load(&call_seen))
+		usleep(100);
+	a = loops_of(&t);
+	usleep(5000);
+	*after = loops_of(&t) - a;
+	usleep(spin_us + 20000);
+	a = loops_of(&t);
+	usleep(50000);
+	b = loops_of(&t);
+	*idle = b - a;
+	nvmf_reactor_stop(&t);
+	nvmf_reactor_join(&t);
+}
+
+/*
+ * The spin window: after an event the loop keeps polling instead of sleeping (many
+ * iterations), and once the window is over it sleeps (none) - an idle target costs nothing.
+ * Without a window the loop sleeps right after the event.
+ */
+static void spin_window(void **state)
+{
+	uint64_t after, idle;
+
+	(void)state;
+	spin_case(100000, &after, &idle);
+	assert_true(after > 20);
+	assert_true(idle <= 1);
+	spin_case(0, &after, &idle);
+	assert_true(after <= 2);
+	assert_true(idle <= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +237,7 @@ int main(void)
 		cmocka_unit_test(deferred_once),
 		cmocka_unit_test(messages_from_threads),
 		cmocka_unit_test(reactor_thread),
+		cmocka_unit_test(spin_window),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
