@@ -168,6 +168,12 @@ int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms);
 uint32_t hctrl_block_size(struct nvmf_ctrl *c, uint32_t nsid);
 void hctrl_connection_lost(struct nvmf_ctrl *c, struct nvmf_qpair *q, const char *why);
 uint64_t host_now_ns(void);
+/*
+ * The same clock at tick resolution (1-4 ms), without reading the TSC: for per-command
+ * timeout stamps, which are compared in milliseconds.  Never mix the two clocks in one
+ * comparison: the coarse one lags.
+ */
+uint64_t host_coarse_ns(void);
 void host_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* hostid.c */

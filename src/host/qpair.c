@@ -171,7 +171,7 @@ static void issue(struct nvmf_qpair *q, struct hreq *r)
 	r->c2h_bytes = 0;
 	r->r2t_left = 0;
 	r->ddgst_err = false;
-	r->sent_ns = host_now_ns();
+	r->sent_ns = host_coarse_ns();
 	hreq_set_state(r, HREQ_SENT);
 	q->inflight++;
 	tx_append(q, &r->cmd_tx);
@@ -453,12 +453,22 @@ static void send_term(struct nvmf_qpair *q)
 	}
 }
 
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
 /* Receive until the socket is empty.  Returns completions, or -errno if the link is gone. */
 static int receive(struct nvmf_qpair *q)
 {
 	uint64_t before = q->rx.pdus;
 
 	for (int budget = 64; budget > 0; budget--) {
+		bool drained = false;
 		ssize_t n;
 		int rc;
 
@@ -470,6 +480,7 @@ static int receive(struct nvmf_qpair *q)
 				return cnt;
 			n = readv(q->fd, iov, cnt);
 			if (n > 0) {
+				drained = (size_t)n < iov_total(iov, cnt);
 				rc = nvmf_pdu_rx_done(&q->rx, (size_t)n);
 				goto parsed;
 			}
@@ -478,6 +489,7 @@ static int receive(struct nvmf_qpair *q)
 			if (n > 0) {
 				ssize_t used = nvmf_pdu_rx_feed(&q->rx, q->staging, (size_t)n);
 
+				drained = n < HOST_STAGING;
 				rc = used < 0 ? (int)used : 0;
 				goto parsed;
 			}
@@ -499,6 +511,13 @@ parsed:
 		}
 		if (rc < 0)
 			return rc;
+		/*
+		 * A short read emptied the socket: the recv() after it would only say EAGAIN.
+		 * Returning now also lets the caller send the commands its completions
+		 * submitted a syscall sooner.
+		 */
+		if (drained)
+			break;
 	}
 	return (int)(q->rx.pdus - before);
 }
@@ -539,7 +558,7 @@ int hq_progress(struct nvmf_qpair *q)
 	watch_output(q);
 	/* the controller stopped answering: treat the connection as broken (then retry) */
 	if (q->ctrl->opts.io_timeout_ms && q->inflight) {
-		uint64_t now = host_now_ns();
+		uint64_t now = host_coarse_ns();
 
 		if (now - q->last_timeout_scan_ns > TIMEOUT_SCAN_NS) {
 			uint64_t limit = (uint64_t)q->ctrl->opts.io_timeout_ms * 1000000ull;
