@@ -2,6 +2,11 @@
  * RAM backend: the namespace is an anonymous private mapping, zero-filled and reserved
  * lazily (MAP_NORESERVE), so a large RAM namespace costs memory only where it was
  * written.  Every request is a memcpy/memset and completes inside submit().
+ *
+ * Small pages, on purpose: with MADV_HUGEPAGE a first write into untouched space faults in
+ * and zeroes 2 MiB (and may compact memory first); fio's 4k randwrite QD32 on a fresh
+ * namespace then showed p99.9 of 6-19 ms against 0.4-3.5 ms, for ~10 % cheaper copies
+ * once everything is written.
  */
 #include "backend/bdev.h"
 
@@ -14,8 +19,6 @@
 
 /* Below this, giving pages back is not worth the madvise() and the faults that follow. */
 #define RAM_RELEASE_MIN (256 * 1024)
-/* Below this, huge pages would not save TLB misses worth their zeroing cost. */
-#define RAM_HUGE_MIN (8u << 20)
 
 static void ram_copy(struct nvmf_bdev_io *io, uint8_t *mem, bool to_mem)
 {
@@ -123,17 +126,6 @@ int nvmf_bdev_ram_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out,
 		free(b);
 		return rc;
 	}
-	/*
-	 * Transparent huge pages where the system allows them (Debian's default is "madvise"):
-	 * random 4 KiB I/O over a large namespace otherwise misses the TLB on nearly every
-	 * request (a 512 MiB namespace is 131072 small pages, 256 huge ones).  Memory is then
-	 * reserved in 2 MiB steps as the namespace is written.  Advice only: without THP the
-	 * namespace works the same.
-	 */
-#ifdef MADV_HUGEPAGE
-	if (p->size >= RAM_HUGE_MIN)
-		(void)madvise(mem, p->size, MADV_HUGEPAGE);
-#endif
 	b->ops = &ram_ops;
 	b->kind = NVMF_BDEV_RAM;
 	b->size = p->size;

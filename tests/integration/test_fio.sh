@@ -2,7 +2,7 @@
 # fio with the libnvmf ioengine (src/fio, libnvmf-fio.so) against a real nvmf-target on
 # loopback: data written and verified (crc32c) through job files as users write them, a
 # 128k sequential read, digests with commands split at MDTS in threads, trim and flush,
-# discovery of the subsystem, the refusal of an NQN with unescaped colons, and a target
+# discovery of the subsystem, a job paced by rate_iops and thinktime, the refusal of an NQN with unescaped colons, and a target
 # that dies mid-job.  TAP output.
 #
 # Environment (set by meson): NVMF_TARGET, NVMF_FIO_ENGINE (empty when the engine was not
@@ -81,7 +81,7 @@ fi
 trid="trtype=tcp adrfam=ipv4 traddr=127.0.0.1 trsvcid=$port"
 n=0
 failed=0
-echo "1..8"
+echo "1..9"
 
 # check NAME EXPECT(0|fail) GREP-PATTERN FIO-ARGS...: one fio run, one TAP line
 check() {
@@ -167,7 +167,14 @@ check "two files in one job, randread 16k, kato=2 queue_size=32" 0 'err= 0' \
 check "unescaped NQN refused with a hint" fail "write the colons of NQNs" --name=bad \
 	--ioengine="external:$engine" --filename="$trid subnqn=$nqn ns=1" --rw=read --size=1M
 
-# 7: the target saw nothing wrong and stops cleanly
+# 7: fio paced by rate_iops and thinktime sleeps between submissions, with commands
+# queued: the engine must have sent them (it defers sends while others are in flight)
+check "rate_iops=500 and thinktime, iodepth=8, randwrite + verify" 0 'err= 0' \
+	--name=paced --ioengine="external:$engine" --filename="$trid subnqn=$nqn_esc ns=1" \
+	--rw=randwrite --bs=4k --iodepth=8 --size=1M --rate_iops=500 --thinktime=2000 \
+	--thinktime_blocks=16 --verify=crc32c --do_verify=1 --verify_fatal=1
+
+# 8: the target saw nothing wrong and stops cleanly
 n=$((n + 1))
 kill -TERM "$tgt_pid"
 wait "$tgt_pid"
@@ -181,7 +188,7 @@ else
 	failed=$((failed + 1))
 fi
 
-# 8: the target dies mid-job and stays away: after ctrl_loss_tmo the I/O fails (ENODEV)
+# 9: the target dies mid-job and stays away: after ctrl_loss_tmo the I/O fails (ENODEV)
 # and fio ends, instead of waiting forever
 if start_target; then
 	( sleep 2; kill -KILL "$tgt_pid" ) &
