@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/crc32c.h"
+#include "proto/memcpy_nt.h"
 
 #define CH_LEN ((uint32_t)sizeof(struct nvme_tcp_ch))
 
@@ -66,6 +67,7 @@ static void start_pdu(struct nvmf_pdu_rx *rx)
 	rx->dst_cnt = 0;
 	rx->dst_idx = 0;
 	rx->dst_off = 0;
+	rx->dst_nt = false;
 }
 
 void nvmf_pdu_rx_init(struct nvmf_pdu_rx *rx, const struct nvmf_pdu_rx_cfg *cfg,
@@ -90,6 +92,13 @@ void nvmf_pdu_rx_set_dest(struct nvmf_pdu_rx *rx, const struct iovec *iov, int i
 	rx->dst_cnt = iovcnt;
 	rx->dst_idx = 0;
 	rx->dst_off = 0;
+	rx->dst_nt = false;
+}
+
+void nvmf_pdu_rx_set_dest_nt(struct nvmf_pdu_rx *rx, const struct iovec *iov, int iovcnt)
+{
+	nvmf_pdu_rx_set_dest(rx, iov, iovcnt);
+	rx->dst_nt = !rx->has_ddgst;
 }
 
 /* Header bytes received so far for the current PDU (without its digest). */
@@ -545,7 +554,10 @@ ssize_t nvmf_pdu_rx_feed(struct nvmf_pdu_rx *rx, const void *buf, size_t len)
 
 			if (c > len - consumed - n)
 				c = len - consumed - n;
-			memcpy(iov[i].iov_base, p + consumed + n, c);
+			if (rx->dst_nt && rx->state == NVMF_RX_DATA)
+				nvmf_memcpy_nt(iov[i].iov_base, p + consumed + n, c);
+			else
+				memcpy(iov[i].iov_base, p + consumed + n, c);
 			n += c;
 			if (c < iov[i].iov_len)
 				break;

@@ -107,6 +107,7 @@ struct nvmf_pdu_rx {
 	int dst_cnt;
 	int dst_idx;
 	size_t dst_off;
+	bool dst_nt;          /* copy into dst bypassing the caches (set_dest_nt) */
 	uint8_t scratch[256]; /* padding and dropped data land here */
 
 	/* set when the stream failed with a protocol error */
@@ -123,6 +124,12 @@ void nvmf_pdu_rx_set_digests(struct nvmf_pdu_rx *rx, bool hdgst, bool ddgst);
 
 /* From on_header: receive this PDU's data into iov (kept by pointer until on_pdu). */
 void nvmf_pdu_rx_set_dest(struct nvmf_pdu_rx *rx, const struct iovec *iov, int iovcnt);
+/*
+ * The same for data that will not be read soon (write data landing in a RAM namespace):
+ * what nvmf_pdu_rx_feed() copies goes with non-temporal stores (memcpy_nt.h), unless a
+ * data digest is to be computed - that reads the destination back, best from the cache.
+ */
+void nvmf_pdu_rx_set_dest_nt(struct nvmf_pdu_rx *rx, const struct iovec *iov, int iovcnt);
 
 /* Stop the stream with a TermReq status; returns -EPROTO for the caller to return. */
 int nvmf_pdu_rx_fail(struct nvmf_pdu_rx *rx, uint16_t fes, uint32_t fei);

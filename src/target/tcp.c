@@ -386,6 +386,20 @@ static void tcp_queue_response(struct nvmf_req *req)
 	tx_queue(q, &r->tx_b);
 }
 
+/*
+ * Write data goes where the request wants it; into a RAM namespace (borrowed buffers) it is
+ * stored past the caches: nobody reads it soon, and copying into cold memory otherwise
+ * first reads every line (4k randwrite QD32: ~30 % of the target in that copy).
+ */
+static void set_data_dest(struct nvmf_pdu_rx *rx, const struct nvmf_req *req,
+			  const struct iovec *iov, int cnt)
+{
+	if (req->iov_borrowed)
+		nvmf_pdu_rx_set_dest_nt(rx, iov, cnt);
+	else
+		nvmf_pdu_rx_set_dest(rx, iov, cnt);
+}
+
 /* ------------------------------------------------------------------ PDU callbacks */
 
 static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
@@ -412,7 +426,7 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 			r->init_status = NVMF_SC(NVME_SC_INTERNAL);
 			return 0;
 		}
-		nvmf_pdu_rx_set_dest(rx, r->req.iov, r->req.iovcnt);
+		set_data_dest(&r->q->rx, &r->req, r->req.iov, r->req.iovcnt);
 	}
 	return 0;
 }
@@ -435,7 +449,7 @@ static void h2c_dest(struct tcp_req *r, uint32_t datao, uint32_t datal)
 		datao = 0;
 		n++;
 	}
-	nvmf_pdu_rx_set_dest(&r->q->rx, r->h2c_iov, n);
+	set_data_dest(&r->q->rx, &r->req, r->h2c_iov, n);
 }
 
 static int on_h2c_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)

@@ -61,6 +61,8 @@ struct recorder {
 	uint8_t *cur;
 	struct iovec cur_iov[3];
 	bool no_dest;        /* leave data without destination (dropped) */
+	bool nt_dest;        /* destination given with nvmf_pdu_rx_set_dest_nt() */
+	int nt_seen;         /* headers after which the receiver copies non-temporally */
 	bool negotiate;      /* on ICReq/ICResp, switch on the digests it names */
 	int pause_every;     /* on_pdu returns PAUSE every Nth PDU */
 	uint16_t hdr_fes;    /* on_header fails with this FES (0 = never) */
@@ -83,7 +85,11 @@ static inline int rec_on_header(void *ctx, struct nvmf_pdu_rx *rx)
 		r->cur_iov[0] = (struct iovec){ r->cur, a };
 		r->cur_iov[1] = (struct iovec){ r->cur + a, b - a };
 		r->cur_iov[2] = (struct iovec){ r->cur + b, rx->data_len - b };
-		nvmf_pdu_rx_set_dest(rx, r->cur_iov, 3);
+		if (r->nt_dest)
+			nvmf_pdu_rx_set_dest_nt(rx, r->cur_iov, 3);
+		else
+			nvmf_pdu_rx_set_dest(rx, r->cur_iov, 3);
+		r->nt_seen += rx->dst_nt;
 	}
 	return 0;
 }
