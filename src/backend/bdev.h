@@ -100,10 +100,29 @@ static inline void nvmf_bdev_submit(struct nvmf_bdev *b, struct nvmf_reactor *r,
 	b->ops->submit(b, r, io);
 }
 
-/* RAM only: the bytes at offset, so reads can be sent without a copy; NULL otherwise. */
+/* RAM only: the bytes at offset, so writes can be received in place; NULL otherwise. */
 static inline void *nvmf_bdev_map(struct nvmf_bdev *b, uint64_t offset)
 {
 	return b->kind == NVMF_BDEV_RAM ? b->mem + offset : NULL;
+}
+
+/* Zeroes that are never written (null.c): what a null namespace reads. */
+#define NVMF_BDEV_ZEROES_LEN (128u * 1024)
+extern const uint8_t nvmf_bdev_zeroes[NVMF_BDEV_ZEROES_LEN];
+
+/*
+ * Where the len bytes at offset can be sent from without a copy: the namespace (RAM), or
+ * shared zeroes (null, up to NVMF_BDEV_ZEROES_LEN); NULL when they must be read.  Only to
+ * be read from.
+ */
+static inline const void *nvmf_bdev_map_read(const struct nvmf_bdev *b, uint64_t offset,
+					     uint64_t len)
+{
+	if (b->kind == NVMF_BDEV_RAM)
+		return b->mem + offset;
+	if (b->kind == NVMF_BDEV_NULL && len <= NVMF_BDEV_ZEROES_LEN)
+		return nvmf_bdev_zeroes;
+	return NULL;
 }
 
 /* Alignment buffers must have for this backend (O_DIRECT), 1 when none is needed. */

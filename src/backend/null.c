@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Never written: its pages stay the kernel's zero page, always in cache. */
+const uint8_t nvmf_bdev_zeroes[NVMF_BDEV_ZEROES_LEN];
+
 static void null_submit(struct nvmf_bdev *b, struct nvmf_reactor *r, struct nvmf_bdev_io *io)
 {
 	int rc = nvmf_bdev_check(b, io);

@@ -96,11 +96,12 @@ static void execute_rw(struct nvmf_req *req)
 		return;
 	}
 	if (!write) {
-		void *mem = nvmf_bdev_map(b, io->offset);
+		const void *mem = nvmf_bdev_map_read(b, io->offset, io->len);
 
 		if (mem) {
-			/* RAM: send straight from the namespace's memory, no copy */
-			req->iov[0].iov_base = mem;
+			/* RAM: send straight from the namespace's memory, no copy (null: from
+			 * shared zeroes); the transport only reads iov_base */
+			req->iov[0].iov_base = (void *)mem;
 			req->iov[0].iov_len = req->xfer_len;
 			req->iovcnt = 1;
 			req->iov_borrowed = true;

@@ -695,6 +695,49 @@ static void keep_alive_expiry(void **state)
 	assert_true(tp_log_count(&T, "keep-alive timeout") >= 1);
 }
 
+/*
+ * A null namespace: writes succeed and are dropped, reads return zeroes at every size -
+ * sent from shared zeroes up to 128 KiB, zero-filled buffers above - with and without
+ * digests (the data digest is over what is sent).
+ */
+static void null_namespace(void **state)
+{
+	static const uint32_t sizes[] = { 512, 4096, 131072, 131072 + 512, 1024 * 1024 };
+	struct target_proc n;
+	char listen[64];
+	const char *argv[] = { "--null", "64M", "--listen", listen, "--cpus", "1", NULL };
+	uint8_t *w = malloc(1 << 20), *r = malloc(1 << 20), *zero = calloc(1, 1 << 20);
+	uint16_t port = tp_free_port();
+
+	(void)state;
+	snprintf(listen, sizeof(listen), "%s:%u", ADDR, port);
+	assert_int_equal(tp_start(&n, port, argv), 0);
+	for (int dg = 0; dg < 2; dg++) {
+		struct tclient admin, io;
+		uint16_t st;
+
+		assert_int_equal(tc_admin_setup(&admin, ADDR, port, NQN, dg, dg), 0);
+		assert_int_equal(tc_io_setup(&io, ADDR, port, NQN, admin.cntlid, 1, dg, dg), 0);
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			uint32_t len = sizes[i];
+
+			fill(w, len, (uint32_t)i);
+			memset(r, 0xA5, len);
+			assert_int_equal(tc_rw(&io, true, 1, 8, len / 512, w, len, false, &st), 0);
+			assert_int_equal(st, 0);
+			assert_int_equal(tc_rw(&io, false, 1, 8, len / 512, r, len, false, &st), 0);
+			assert_int_equal(st, 0);
+			assert_memory_equal(r, zero, len);
+		}
+		tc_close(&io);
+		tc_close(&admin);
+	}
+	assert_int_equal(tp_stop(&n), 0);
+	free(w);
+	free(r);
+	free(zero);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +756,7 @@ int main(void)
 		cmocka_unit_test(h2c_wrong_offset),
 		cmocka_unit_test(bad_data_digest),
 		cmocka_unit_test(keep_alive_expiry),
+		cmocka_unit_test(null_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
