@@ -93,6 +93,7 @@ struct nvmf_ctrl *nvmf_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *a
 	ctrl->cntlid = (uint16_t)id;
 	ctrl->next = subsys->ctrls;
 	subsys->ctrls = ctrl;
+	atomic_fetch_add(&tgt->live_ctrls, 1);
 	pthread_mutex_unlock(&tgt->lock);
 
 	atomic_store(&ctrl->last_ka_ns, nvmf_now_ns());
@@ -151,6 +152,7 @@ void nvmf_ctrl_put(struct nvmf_ctrl *ctrl)
 	pthread_mutex_destroy(&ctrl->lock);
 	free(ctrl->err_log);
 	free(ctrl);
+	atomic_fetch_sub(&tgt->live_ctrls, 1);
 }
 
 bool nvmf_ctrl_ready(const struct nvmf_ctrl *ctrl)

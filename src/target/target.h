@@ -260,6 +260,7 @@ struct nvmf_tgt {
 	atomic_uint next_reactor;
 	uint32_t spin_us;        /* reactors' polling window (reactor.h) */
 	atomic_int live_queues;
+	atomic_int live_ctrls;   /* created and not yet released (shutdown waits for 0) */
 	/* every namespace and subsystem ever built (reloads add to them), for teardown */
 	struct nvmf_ns **all_ns;
 	size_t nr_all_ns;

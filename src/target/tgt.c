@@ -442,11 +442,18 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 	 * started: a start that failed half-way stops here too) */
 	for (unsigned i = 0; i < tgt->nr_started; i++)
 		nvmf_reactor_call(&tgt->reactors[i], nvmf_tcp_drain_reactor, NULL);
-	for (int waited = 0; atomic_load(&tgt->live_queues) > 0 && waited < 10000; waited += 10)
+	/*
+	 * ... and every controller is released: the last queue of a controller can close
+	 * while the messages that tear the controller down are still on their way to other
+	 * reactors (a host that disconnects just before SIGTERM); stopping those reactors
+	 * first would drop the messages and the controller with them.
+	 */
+	for (int waited = 0; (atomic_load(&tgt->live_queues) > 0 ||
+			      atomic_load(&tgt->live_ctrls) > 0) && waited < 10000; waited += 10)
 		usleep(10000);
-	if (atomic_load(&tgt->live_queues) > 0)
-		log_warn("%d queue(s) still open after 10 s, stopping anyway",
-			 atomic_load(&tgt->live_queues));
+	if (atomic_load(&tgt->live_queues) > 0 || atomic_load(&tgt->live_ctrls) > 0)
+		log_warn("%d queue(s) and %d controller(s) still open after 10 s, stopping anyway",
+			 atomic_load(&tgt->live_queues), atomic_load(&tgt->live_ctrls));
 	/* 3. reactors end */
 	for (unsigned i = 0; i < tgt->nr_started; i++) {
 		nvmf_reactor_stop(&tgt->reactors[i]);
