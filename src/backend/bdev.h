@@ -74,6 +74,7 @@ struct nvmf_bdev {
 	bool read_only;
 	bool has_discard;       /* deallocate really frees space */
 	bool write_cache;       /* volatile write cache present: flush means something */
+	bool prealloc;          /* RAM: all memory reserved at open, kept until close */
 	int fd;                 /* -1 for ram/null */
 	uint8_t *mem;           /* ram: the data */
 };
@@ -84,6 +85,9 @@ struct nvmf_bdev_params {
 	uint64_t size;          /* RAM/NULL: bytes; FILE: 0 = the file's size */
 	uint32_t block_size;    /* 0 = choose (512 for RAM/NULL, the device's for FILE) */
 	bool buffered;          /* FILE: do not use O_DIRECT */
+	bool prealloc;          /* RAM: reserve and fault in everything at open, on huge
+				 * pages where the system has them (as SPDK's malloc bdev on
+				 * hugepages): no page fault on the I/O path, memory = size */
 };
 
 /* Opens a backend; returns 0 or -errno with a reason in err. */

@@ -3,10 +3,15 @@
  * lazily (MAP_NORESERVE), so a large RAM namespace costs memory only where it was
  * written.  Every request is a memcpy/memset and completes inside submit().
  *
- * Small pages, on purpose: with MADV_HUGEPAGE a first write into untouched space faults in
- * and zeroes 2 MiB (and may compact memory first); fio's 4k randwrite QD32 on a fresh
- * namespace then showed p99.9 of 6-19 ms against 0.4-3.5 ms, for ~10 % cheaper copies
- * once everything is written.
+ * Lazily, small pages by default: with MADV_HUGEPAGE a first write into untouched space
+ * faults in and zeroes 2 MiB (and may compact memory first); fio's 4k randwrite QD32 on a
+ * fresh namespace then showed p99.9 of 6-19 ms against 0.4-3.5 ms.
+ *
+ * prealloc (nvmf-target --prealloc) does what SPDK's malloc bdev on hugepages does: the
+ * whole namespace is faulted in at open, on transparent huge pages where the system allows
+ * them, and kept until close - no page fault on the I/O path, fewer TLB misses (4k randread
+ * QD32 A/B +10 %), and a namespace that does not fit fails at start instead of the target
+ * being killed later.  Deallocate then zeroes instead of giving memory back.
  */
 #include "backend/bdev.h"
 
@@ -42,7 +47,7 @@ static void ram_zero(struct nvmf_bdev *b, uint64_t off, uint64_t len)
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = (off + pg - 1) & ~(pg - 1), end = (off + len) & ~(pg - 1);
 
-	if (len >= RAM_RELEASE_MIN && end > start &&
+	if (!b->prealloc && len >= RAM_RELEASE_MIN && end > start &&
 	    madvise(b->mem + start, end - start, MADV_DONTNEED) == 0) {
 		memset(b->mem + off, 0, start - off);
 		memset(b->mem + end, 0, off + len - end);
@@ -82,6 +87,24 @@ static void ram_close(struct nvmf_bdev *b)
 	free(b);
 }
 
+/* Fault the whole mapping in now, on huge pages where THP allows. 0 or -errno. */
+static int ram_prealloc(uint8_t *mem, uint64_t size)
+{
+#ifdef MADV_HUGEPAGE
+	(void)madvise(mem, size, MADV_HUGEPAGE); /* advice: small pages work the same */
+#endif
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(mem, size, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno; /* ENOMEM: does not fit */
+#endif
+	/* kernels before 5.14: touch every page (an anonymous page reads as zero anyway) */
+	for (uint64_t off = 0; off < size; off += 4096)
+		mem[off] = 0;
+	return 0;
+}
+
 static const struct nvmf_bdev_ops ram_ops = {
 	.name = "ram",
 	.submit = ram_submit,
@@ -118,13 +141,24 @@ int nvmf_bdev_ram_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out,
 		return -ENOMEM;
 	}
 	mem = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		   MAP_PRIVATE | MAP_ANONYMOUS | (p->prealloc ? 0 : MAP_NORESERVE), -1, 0);
 	if (mem == MAP_FAILED) {
 		rc = -errno;
 		snprintf(err, errlen, "ram: cannot map %llu bytes: %s",
 			 (unsigned long long)p->size, strerror(-rc));
 		free(b);
 		return rc;
+	}
+	if (p->prealloc) {
+		rc = ram_prealloc(mem, p->size);
+		if (rc) {
+			snprintf(err, errlen, "ram: cannot reserve %llu bytes (--prealloc): %s",
+				 (unsigned long long)p->size, strerror(-rc));
+			munmap(mem, p->size);
+			free(b);
+			return rc;
+		}
+		b->prealloc = true;
 	}
 	b->ops = &ram_ops;
 	b->kind = NVMF_BDEV_RAM;

@@ -1943,6 +1943,7 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	ns->enable = true;
 	ns->backend = q->backend;
 	ns->size = q->size;
+	ns->prealloc = q->prealloc && q->backend == NVMF_BACKEND_RAM;
 	ns->ana_grpid = 1;
 	if (set_str(c, &ns->path, q->path ? q->path : ""))
 		return -ENOMEM;

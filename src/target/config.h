@@ -178,6 +178,7 @@ struct nvmf_cfg_ns {
 	enum nvmf_cfg_backend backend;
 	char *path;			/* device.path; "" for RAM and NULL */
 	uint64_t size;			/* RAM / NULL only: bytes */
+	bool prealloc;			/* RAM only: reserve it all at start (--prealloc) */
 	uint8_t uuid[16];
 	bool has_uuid;			/* false: the target generates one, as nvmet does */
 	uint8_t nguid[16];
@@ -246,6 +247,7 @@ struct nvmf_cfg_quick {
 	enum nvmf_cfg_backend backend;	/* RAM / NULL (size), FILE / BLOCK / AUTO (path) */
 	const char *path;		/* --file PATH or --device /dev/X */
 	uint64_t size;			/* --ram SIZE in bytes, a multiple of 512 */
+	bool prealloc;			/* --prealloc: RAM reserved at start, on huge pages */
 	const char *listen;		/* "ADDR[:PORT]" or "[V6ADDR][:PORT]", NULL = 127.0.0.1:4420 */
 	const char *nqn;		/* NULL = NVMF_CFG_QUICK_NQN */
 };

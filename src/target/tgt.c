@@ -145,6 +145,7 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	case NVMF_BACKEND_RAM:
 		p.kind = NVMF_BDEV_RAM;
 		p.size = c->size;
+		p.prealloc = c->prealloc;
 		break;
 	case NVMF_BACKEND_NULL:
 		p.kind = NVMF_BDEV_NULL;

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"  --null SIZE       a namespace that discards writes and reads zeroes\n"
 		"  --file PATH       serve a regular file (created with --size if missing)\n"
 		"  --size SIZE       size of the --file namespace\n"
+		"  --prealloc        --ram: reserve all of it at start, on huge pages (no page\n"
+		"                    faults during I/O; default: memory taken as written)\n"
 		"  --device DEV      serve a block device\n"
 		"  --listen A[:P]    address to listen on (default 127.0.0.1:4420)\n"
 		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "poll", no_argument, NULL, 'p' },
 		{ "spin-us", required_argument, NULL, 'S' },
+		{ "prealloc", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -116,6 +119,9 @@ int main(int argc, char **argv)
 		case 'p':
 			poll = true;
 			break;
+		case 'P':
+			quick.prealloc = true;
+			break;
 		case 'S': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -145,6 +151,10 @@ int main(int argc, char **argv)
 	if (size_arg && (quick.backend != NVMF_BACKEND_FILE ||
 			 nvmf_cfg_parse_size(size_arg, &quick.size))) {
 		fprintf(stderr, "nvmf-target: --size goes with --file and wants a size\n");
+		return 2;
+	}
+	if (quick.prealloc && (config || quick.backend != NVMF_BACKEND_RAM)) {
+		fprintf(stderr, "nvmf-target: --prealloc goes with --ram\n");
 		return 2;
 	}
 
