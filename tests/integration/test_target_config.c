@@ -300,6 +300,51 @@ static void bad_config_refused(void **state)
 	unlink(bad);
 }
 
+/* Command-line mistakes: usage status 2 and the reason, before anything is opened. */
+static void bad_options_refused(void **state)
+{
+	static const struct {
+		const char *argv[6];
+		const char *why;
+	} cases[] = {
+		{ { "--null", "1M", "--prealloc", NULL }, "--prealloc goes with --ram" },
+		{ { "--ram", "1M", "--spin-us", "x", NULL }, "--spin-us wants" },
+		{ { "--ram", "1M", "--spin-us", "2000000", NULL }, "--spin-us wants" },
+		{ { "--ram", "1M", "--cpus", "0", NULL }, "--cpus wants" },
+	};
+	char out[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(run_capture(cases[i].argv, out, sizeof(out)), 2);
+		assert_non_null(strstr(out, cases[i].why));
+	}
+}
+
+/* A RAM namespace that cannot be reserved fails at start, naming the namespace. */
+static void prealloc_too_large_refused(void **state)
+{
+	const char *argv[] = { "--ram", "64T", "--prealloc", "--listen", "127.0.0.1:1", NULL };
+	char out[4096];
+	FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+	int mode = 0;
+
+	(void)state;
+	if (f) {
+		if (fscanf(f, "%d", &mode) != 1)
+			mode = 0;
+		fclose(f);
+	}
+	if (mode == 1) {
+		/* "always overcommit": the map would succeed and populating it exhaust memory */
+		print_message("skipped: vm.overcommit_memory=1\n");
+		skip();
+	}
+	assert_int_equal(run_capture(argv, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "cannot"));
+	assert_non_null(strstr(out, "namespace 1"));
+}
+
 /* SIGHUP: a namespace appears and port B loses its link; the hosts are told. */
 static void reload_sends_events(void **state)
 {
@@ -395,6 +440,8 @@ int main(void)
 		cmocka_unit_test(allowed_hosts),
 		cmocka_unit_test(file_keeps_data_across_restart),
 		cmocka_unit_test(bad_config_refused),
+		cmocka_unit_test(bad_options_refused),
+		cmocka_unit_test(prealloc_too_large_refused),
 		cmocka_unit_test(reload_sends_events),
 	};
 
