@@ -762,23 +762,24 @@ static enum fio_q_status nf_queue(struct thread_data *td, struct io_u *io_u)
 	return FIO_Q_QUEUED;
 }
 
-/* Poll every open queue pair once: sends what was queued, runs completion callbacks.
- * Returns the number of queue pairs still alive. */
+/* Poll one queue pair: sends what was queued, runs completion callbacks.  Returns
+ * whether it is still alive. */
+static bool nf_poll_one(struct nf_file *nf)
+{
+	nf->unpolled = 0;
+	if (nvmf_qpair_poll(nf->q, 0) == -ENODEV)
+		nf->dead = true;
+	return !nf->dead;
+}
+
+/* Poll every open queue pair once.  Returns the number of queue pairs still alive. */
 static unsigned nf_poll_all(struct nf_td *ntd)
 {
 	unsigned alive = 0;
 
-	for (unsigned i = 0; i < ntd->nr_open; i++) {
-		struct nf_file *nf = ntd->open[i];
-
-		if (nf->dead)
-			continue;
-		nf->unpolled = 0;
-		if (nvmf_qpair_poll(nf->q, 0) == -ENODEV)
-			nf->dead = true;
-		else
-			alive++;
-	}
+	for (unsigned i = 0; i < ntd->nr_open; i++)
+		if (!ntd->open[i]->dead)
+			alive += nf_poll_one(ntd->open[i]);
 	return alive;
 }
 
@@ -799,11 +800,8 @@ static int nf_commit(struct thread_data *td)
 	for (unsigned i = 0; i < ntd->nr_open; i++) {
 		struct nf_file *nf = ntd->open[i];
 
-		if (nf->unpolled && !nf->dead && nvmf_qpair_inflight(nf->q) <= nf->unpolled) {
-			nf->unpolled = 0;
-			if (nvmf_qpair_poll(nf->q, 0) == -ENODEV)
-				nf->dead = true;
-		}
+		if (nf->unpolled && !nf->dead && nvmf_qpair_inflight(nf->q) <= nf->unpolled)
+			nf_poll_one(nf);
 	}
 	/* fio's submit-batch statistics are the engine's to count */
 	if (ntd->queued) {

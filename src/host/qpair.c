@@ -453,15 +453,6 @@ static void send_term(struct nvmf_qpair *q)
 	}
 }
 
-static size_t iov_total(const struct iovec *iov, int cnt)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < cnt; i++)
-		n += iov[i].iov_len;
-	return n;
-}
-
 /* Receive until the socket is empty.  Returns completions, or -errno if the link is gone. */
 static int receive(struct nvmf_qpair *q)
 {
@@ -480,7 +471,7 @@ static int receive(struct nvmf_qpair *q)
 				return cnt;
 			n = readv(q->fd, iov, cnt);
 			if (n > 0) {
-				drained = (size_t)n < iov_total(iov, cnt);
+				drained = (size_t)n < nvmf_iov_len(iov, cnt);
 				rc = nvmf_pdu_rx_done(&q->rx, (size_t)n);
 				goto parsed;
 			}

@@ -426,7 +426,7 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 			r->init_status = NVMF_SC(NVME_SC_INTERNAL);
 			return 0;
 		}
-		set_data_dest(&r->q->rx, &r->req, r->req.iov, r->req.iovcnt);
+		set_data_dest(rx, &r->req, r->req.iov, r->req.iovcnt);
 	}
 	return 0;
 }

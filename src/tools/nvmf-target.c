@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	unsigned cpus = ncpus > 0 ? (unsigned)ncpus : 1;
 	bool poll = false, have_ns = false;
 	uint32_t spin_us = NVMF_REACTOR_SPIN_DEFAULT;
-	char err[512];
+	char err[512], mode[64];
 	sigset_t sigs;
 	int c, sig, rc;
 
@@ -198,12 +198,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (poll)
-		log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), "
-			 "busy-polling", nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors);
+		snprintf(mode, sizeof(mode), "busy-polling");
 	else
-		log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), "
-			 "polling %u us after activity, asleep when idle",
-			 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, spin_us);
+		snprintf(mode, sizeof(mode), "polling %u us after activity, asleep when idle",
+			 spin_us);
+	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), %s",
+		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, mode);
 	if (!config) {
 		const struct nvmf_cfg_port *p = &tgt->cfg->ports[0];
 
