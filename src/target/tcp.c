@@ -4,11 +4,11 @@
  * C2HData for reads (SUCCESS without a CapsuleResp when the host disabled SQ flow control),
  * digests, and a C2HTermReq with the right FES on any protocol error.
  *
- * Each connection lives on one reactor.  Input: a multishot poll tells the socket is
- * readable, then recv() drains it into a staging buffer that the PDU state machine parses
- * (many small PDUs per syscall); large payloads are read straight into the request's
- * buffers.  Output: PDUs are queued as iovecs and the queue is flushed once per loop
- * iteration with one sendmsg().
+ * Each connection lives on one reactor and is a struct nvmf_conn (src/conn: socket ops,
+ * output queue, receive loop, TermReq).  Input: a multishot poll tells the socket is
+ * readable, then nvmf_conn_receive() drains it; large payloads land straight in the
+ * request's buffers.  Output: PDUs are queued on the connection and flushed once per loop
+ * iteration (a deferred work item) with one sendmsg().
  *
  * Request states (one place changes them: set_state):
  *   FREE -> CAPSULE (header seen, in-capsule data arriving)
@@ -26,16 +26,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proto/pdu_rx.h"
-#include "proto/pdu_tx.h"
+#include "conn/conn.h"
 #include "target/target.h"
 #include "target/tcp.h"
 #include "util/log.h"
 
-#define RX_STAGING 32768
-#define DIRECT_READ_MIN 8192      /* payload left that is read straight into place */
 #define REQ_BLOCK 16              /* requests are allocated in blocks of this many */
-#define TX_BATCH_IOV 512          /* iovecs gathered into one sendmsg */
+#define RX_BUDGET 64              /* reads per readiness event before others get a turn */
+#define TX_IOV (NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
 
 enum tcp_req_state {
@@ -44,15 +42,6 @@ enum tcp_req_state {
 	REQ_NEED_H2C,
 	REQ_EXECUTING,
 	REQ_RESPONDING,
-};
-
-struct tx_item {
-	struct tx_item *next;
-	struct iovec iov[NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV];
-	int cnt;
-	int idx;                 /* progress: first iovec not fully sent */
-	size_t off;              /* bytes of iov[idx] already sent */
-	struct tcp_req *release; /* request to free once this item is out (NULL: none) */
 };
 
 struct tcp_req {
@@ -66,7 +55,8 @@ struct tcp_req {
 	struct iovec h2c_iov[NVMF_REQ_IOV];
 	struct nvmf_pdu_out out_a; /* R2T or C2HData */
 	struct nvmf_pdu_out out_b; /* CapsuleResp */
-	struct tx_item tx_a, tx_b;
+	struct nvmf_conn_tx tx_a, tx_b;
+	struct iovec iov_a[TX_IOV], iov_b[TX_IOV];
 	struct tcp_req *next_free;
 };
 
@@ -79,30 +69,23 @@ enum tcp_queue_state {
 
 struct tcp_queue {
 	struct nvmf_sq sq;
-	int fd;
-	char peer[64];
+	struct nvmf_conn conn;
 	enum tcp_queue_state state;
-	struct nvmf_pdu_rx rx;
-	struct nvmf_pdu_tx_cfg txcfg;
 
 	struct nvmf_event poll_in_ev;
 	struct nvmf_event poll_out_ev;
 	bool poll_in_armed, poll_out_armed;
 	struct nvmf_deferred flush_work;
 	struct nvmf_deferred reap_work;
-	bool close_after_tx;      /* a TermReq is queued: close once it is out */
-
-	struct tx_item *tx_head, *tx_tail;
-	struct nvmf_pdu_out ctl_out; /* ICResp / C2HTermReq */
-	struct tx_item ctl_tx;
+	struct nvmf_pdu_out ctl_out; /* ICResp */
+	struct iovec ctl_iov[NVMF_PDU_OUT_EXTRA_IOV + 1];
+	struct nvmf_conn_tx ctl_tx;
 
 	struct tcp_req **blocks;
 	unsigned nblocks, nreqs;
 	struct tcp_req *free_reqs;
 	unsigned busy_reqs;
 	struct tcp_req *cur;      /* the command whose capsule is being received */
-
-	uint8_t *staging;
 
 	struct tcp_queue *next;   /* the reactor's list of queues */
 };
@@ -144,6 +127,8 @@ static int grow_reqs(struct tcp_queue *q, unsigned want)
 			blk[i].q = q;
 			blk[i].ttag = (uint16_t)(q->nreqs + i);
 			blk[i].state = REQ_FREE;
+			blk[i].tx_a.iov = blk[i].iov_a;
+			blk[i].tx_b.iov = blk[i].iov_b;
 			blk[i].next_free = q->free_reqs;
 			q->free_reqs = &blk[i];
 		}
@@ -189,17 +174,27 @@ static void req_put(struct tcp_req *r)
 
 /* ------------------------------------------------------------------ output */
 
-static void tx_queue(struct tcp_queue *q, struct tx_item *t)
+/* Queue a PDU (cnt: its builder's result) and flush at the end of this loop iteration. */
+static int tx_queue(struct tcp_queue *q, struct nvmf_conn_tx *t, int cnt)
 {
-	t->next = NULL;
-	t->idx = 0;
-	t->off = 0;
-	if (q->tx_tail)
-		q->tx_tail->next = t;
-	else
-		q->tx_head = t;
-	q->tx_tail = t;
-	nvmf_reactor_defer(q->sq.reactor, &q->flush_work);
+	int rc = nvmf_conn_queue(&q->conn, t, cnt);
+
+	if (rc == 0)
+		nvmf_reactor_defer(q->sq.reactor, &q->flush_work);
+	return rc;
+}
+
+/* A response (or a C2HData with SUCCESS) is out, or dropped with the connection. */
+static void tx_a_release(struct nvmf_conn_tx *t, int err)
+{
+	(void)err;
+	req_put((struct tcp_req *)((char *)t - offsetof(struct tcp_req, tx_a)));
+}
+
+static void tx_b_release(struct nvmf_conn_tx *t, int err)
+{
+	(void)err;
+	req_put((struct tcp_req *)((char *)t - offsetof(struct tcp_req, tx_b)));
 }
 
 static void on_poll_out(struct nvmf_event *ev, int res, uint32_t flags)
@@ -227,91 +222,45 @@ static void arm_poll_out(struct tcp_queue *q)
 	if (q->poll_out_armed)
 		return;
 	sqe = nvmf_reactor_sqe(q->sq.reactor, &q->poll_out_ev);
-	io_uring_prep_poll_add(sqe, q->fd, POLLOUT);
+	io_uring_prep_poll_add(sqe, q->conn.fd, POLLOUT);
 	q->poll_out_armed = true;
 }
 
-/* One sendmsg for as much of the queued output as fits. */
+/* Deferred: one sendmsg for as much of the queued output as fits. */
 static void flush_tx(struct nvmf_deferred *d)
 {
 	struct tcp_queue *q = (struct tcp_queue *)((char *)d - offsetof(struct tcp_queue,
 									flush_work));
+	int rc;
 
-	while (q->tx_head && q->state != Q_CLOSING) {
-		struct iovec iov[TX_BATCH_IOV];
-		struct msghdr msg = { .msg_iov = iov };
-		int n = 0;
-		ssize_t sent;
-
-		for (struct tx_item *t = q->tx_head; t && n < TX_BATCH_IOV; t = t->next) {
-			if (n + (t->cnt - t->idx) > TX_BATCH_IOV)
-				break;
-			for (int i = t->idx; i < t->cnt; i++) {
-				iov[n] = t->iov[i];
-				if (i == t->idx) {
-					iov[n].iov_base = (uint8_t *)iov[n].iov_base + t->off;
-					iov[n].iov_len -= t->off;
-				}
-				n++;
-			}
-		}
-		msg.msg_iovlen = (size_t)n;
-		sent = sendmsg(q->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (sent < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				arm_poll_out(q);
-				return;
-			}
-			if (errno == EINTR)
-				continue;
-			queue_close(q, strerror(errno));
-			return;
-		}
-		/* retire what went out */
-		while (sent > 0 && q->tx_head) {
-			struct tx_item *t = q->tx_head;
-			size_t left = t->iov[t->idx].iov_len - t->off;
-
-			if ((size_t)sent < left) {
-				t->off += (size_t)sent;
-				sent = 0;
-				break;
-			}
-			sent -= (ssize_t)left;
-			t->off = 0;
-			if (++t->idx == t->cnt) {
-				q->tx_head = t->next;
-				if (!q->tx_head)
-					q->tx_tail = NULL;
-				if (t->release)
-					req_put(t->release);
-			}
-		}
+	if (q->state == Q_CLOSING)
+		return;
+	rc = nvmf_conn_flush(&q->conn);
+	if (rc == NVMF_CONN_BLOCKED) {
+		arm_poll_out(q);
+		return;
 	}
-	if (!q->tx_head && q->close_after_tx)
+	if (rc < 0) {
+		queue_close(q, strerror(-rc));
+		return;
+	}
+	if (q->conn.close_after_tx)
 		queue_close(q, "protocol error");
 }
 
 /* Terminate the connection: C2HTermReq with the receive path's FES, then close. */
 static void send_term(struct tcp_queue *q)
 {
-	uint32_t len;
-	const void *bad = nvmf_pdu_rx_err_hdr(&q->rx, &len);
-	int cnt;
+	const struct nvmf_pdu_rx *rx = &q->conn.rx;
 
 	log_err("%s: qid %u: protocol error: %s (FES %u, offset %u) in %s at stream offset %llu",
-		q->peer, q->sq.qid, nvme_tcp_fes_name(q->rx.fes), q->rx.fes, q->rx.fei,
-		nvme_tcp_pdu_name(q->rx.hdr.h.ch.type), (unsigned long long)q->rx.stream_off);
-	cnt = nvmf_pdu_term(&q->ctl_out, NVME_TCP_C2H_TERM, q->rx.fes, q->rx.fei, bad, len,
-			    q->ctl_tx.iov, NVMF_PDU_OUT_EXTRA_IOV + 1);
-	if (cnt < 0) {
+		q->conn.peer, q->sq.qid, nvme_tcp_fes_name(rx->fes), rx->fes, rx->fei,
+		nvme_tcp_pdu_name(rx->hdr.h.ch.type), (unsigned long long)rx->stream_off);
+	if (nvmf_conn_queue_term(&q->conn)) {
 		queue_close(q, "cannot build C2HTermReq");
 		return;
 	}
-	q->ctl_tx.cnt = cnt;
-	q->ctl_tx.release = NULL;
-	q->close_after_tx = true;
-	tx_queue(q, &q->ctl_tx);
+	nvmf_reactor_defer(q->sq.reactor, &q->flush_work);
 }
 
 /* ------------------------------------------------------------------ commands */
@@ -331,14 +280,16 @@ static void req_execute(struct tcp_req *r)
 static void send_r2t(struct tcp_req *r)
 {
 	struct tcp_queue *q = r->q;
-	int cnt = nvmf_pdu_r2t(&r->out_a, &q->txcfg, le16toh(r->req.cmd.cid), r->ttag, 0,
-			       r->req.xfer_len, r->tx_a.iov,
-			       NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
+	int cnt = nvmf_pdu_r2t(&r->out_a, &q->conn.txcfg, le16toh(r->req.cmd.cid), r->ttag, 0,
+			       r->req.xfer_len, r->tx_a.iov, TX_IOV);
 
-	r->tx_a.cnt = cnt;
-	r->tx_a.release = NULL;
 	set_state(r, REQ_NEED_H2C);
-	tx_queue(q, &r->tx_a);
+	r->tx_a.done = NULL;
+	if (tx_queue(q, &r->tx_a, cnt)) {
+		log_err("%s: qid %u cid %u: cannot build R2T", q->conn.peer, q->sq.qid,
+			le16toh(r->req.cmd.cid));
+		queue_close(q, "cannot build R2T");
+	}
 }
 
 /* The transport's half of completion: data (reads), then the response capsule. */
@@ -362,28 +313,27 @@ static void tcp_queue_response(struct nvmf_req *req)
 		 */
 		bool success = q->sq.sqflow_disabled && req->cqe.dw0 == 0 && req->cqe.dw1 == 0;
 
-		cnt = nvmf_pdu_c2h_data(&r->out_a, &q->txcfg, le16toh(req->cmd.cid), 0,
+		cnt = nvmf_pdu_c2h_data(&r->out_a, &q->conn.txcfg, le16toh(req->cmd.cid), 0,
 					NVME_TCP_F_DATA_LAST |
 						(success ? NVME_TCP_F_DATA_SUCCESS : 0),
-					req->iov, req->iovcnt, r->tx_a.iov,
-					NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
-		if (cnt < 0) {
-			log_err("%s: qid %u cid %u: cannot build C2HData", q->peer, q->sq.qid,
-				le16toh(req->cmd.cid));
+					req->iov, req->iovcnt, r->tx_a.iov, TX_IOV);
+		r->tx_a.done = success ? tx_a_release : NULL;
+		if (tx_queue(q, &r->tx_a, cnt)) {
+			log_err("%s: qid %u cid %u: cannot build C2HData", q->conn.peer,
+				q->sq.qid, le16toh(req->cmd.cid));
 			req->cqe.status = htole16(NVMF_SC(NVME_SC_INTERNAL));
-		} else {
-			r->tx_a.cnt = cnt;
-			r->tx_a.release = success ? r : NULL;
-			tx_queue(q, &r->tx_a);
-			if (success)
-				return;
+		} else if (success) {
+			return;
 		}
 	}
-	cnt = nvmf_pdu_rsp(&r->out_b, &q->txcfg, &req->cqe, r->tx_b.iov,
-			   NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
-	r->tx_b.cnt = cnt;
-	r->tx_b.release = r;
-	tx_queue(q, &r->tx_b);
+	cnt = nvmf_pdu_rsp(&r->out_b, &q->conn.txcfg, &req->cqe, r->tx_b.iov, TX_IOV);
+	r->tx_b.done = tx_b_release;
+	if (tx_queue(q, &r->tx_b, cnt)) {
+		log_err("%s: qid %u cid %u: cannot build CapsuleResp", q->conn.peer, q->sq.qid,
+			le16toh(req->cmd.cid));
+		req_put(r);
+		queue_close(q, "cannot build CapsuleResp");
+	}
 }
 
 /*
@@ -409,7 +359,7 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 
 	if (!r) {
 		/* more commands in flight than the queue has entries: the host is broken */
-		log_err("%s: qid %u: command beyond queue size %u", q->peer, q->sq.qid,
+		log_err("%s: qid %u: command beyond queue size %u", q->conn.peer, q->sq.qid,
 			q->sq.size);
 		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_PDU_SEQUENCE, 0);
 	}
@@ -434,22 +384,11 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 /* Point the H2CData payload at [datao, datao + datal) of the request's buffers. */
 static void h2c_dest(struct tcp_req *r, uint32_t datao, uint32_t datal)
 {
-	int n = 0;
+	int n = nvmf_iov_slice(r->req.iov, r->req.iovcnt, datao, datal, r->h2c_iov,
+			       NVMF_REQ_IOV);
 
-	for (int i = 0; i < r->req.iovcnt && datal > 0; i++) {
-		size_t l = r->req.iov[i].iov_len;
-
-		if (datao >= l) {
-			datao -= (uint32_t)l;
-			continue;
-		}
-		r->h2c_iov[n].iov_base = (uint8_t *)r->req.iov[i].iov_base + datao;
-		r->h2c_iov[n].iov_len = l - datao < datal ? l - datao : datal;
-		datal -= (uint32_t)r->h2c_iov[n].iov_len;
-		datao = 0;
-		n++;
-	}
-	set_data_dest(&r->q->rx, &r->req, r->h2c_iov, n);
+	/* on_h2c_header checked the range against xfer_len, which the buffers hold */
+	set_data_dest(&r->q->conn.rx, &r->req, r->h2c_iov, n < 0 ? 0 : n);
 }
 
 static int on_h2c_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
@@ -494,18 +433,19 @@ static void on_icreq(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	bool hd = ic->dgst & NVME_TCP_HDGST_ENABLE, dd = ic->dgst & NVME_TCP_DDGST_ENABLE;
 	int cnt;
 
-	q->txcfg.hdgst = hd;
-	q->txcfg.ddgst = dd;
-	q->txcfg.pda = ic->hpda;
+	q->conn.txcfg.hdgst = hd;
+	q->conn.txcfg.ddgst = dd;
+	q->conn.txcfg.pda = ic->hpda;
 	nvmf_pdu_rx_set_digests(rx, hd, dd);
 	cnt = nvmf_pdu_icresp(&q->ctl_out, 0, ic->dgst, MAXH2CDATA, q->ctl_tx.iov,
 			      NVMF_PDU_OUT_EXTRA_IOV + 1);
-	q->ctl_tx.cnt = cnt;
-	q->ctl_tx.release = NULL;
-	tx_queue(q, &q->ctl_tx);
+	if (tx_queue(q, &q->ctl_tx, cnt)) {
+		queue_close(q, "cannot build ICResp");
+		return;
+	}
 	q->state = Q_LIVE;
-	log_debug("%s: ICReq: hpda %u, digests %s%s", q->peer, ic->hpda, hd ? "header " : "",
-		  dd ? "data" : "");
+	log_debug("%s: ICReq: hpda %u, digests %s%s", q->conn.peer, ic->hpda,
+		  hd ? "header " : "", dd ? "data" : "");
 }
 
 static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
@@ -518,7 +458,7 @@ static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 		return;
 	}
 	if (rx->ddgst_err) {
-		log_err("%s: qid %u cid %u: data digest error in command capsule", q->peer,
+		log_err("%s: qid %u cid %u: data digest error in command capsule", q->conn.peer,
 			q->sq.qid, le16toh(r->req.cmd.cid));
 		nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_TRANSIENT_TRANSPORT));
 		return;
@@ -540,7 +480,7 @@ static void on_h2c_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 
 	r->h2c_done += rx->data_len;
 	if (rx->ddgst_err) {
-		log_err("%s: qid %u cid %u: data digest error in H2CData", q->peer, q->sq.qid,
+		log_err("%s: qid %u cid %u: data digest error in H2CData", q->conn.peer, q->sq.qid,
 			le16toh(r->req.cmd.cid));
 		r->ddgst_err = true;
 	}
@@ -569,7 +509,7 @@ static int rx_on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 		on_h2c_pdu(q, rx);
 		break;
 	case NVME_TCP_H2C_TERM:
-		log_warn("%s: qid %u: host terminated the connection: %s (FES %u)", q->peer,
+		log_warn("%s: qid %u: host terminated the connection: %s (FES %u)", q->conn.peer,
 			 q->sq.qid, nvme_tcp_fes_name(le16toh(rx->hdr.h.term.fes)),
 			 le16toh(rx->hdr.h.term.fes));
 		return -ECONNRESET;
@@ -589,64 +529,19 @@ static void arm_poll_in(struct tcp_queue *q);
 /* Read and parse until the socket is empty. */
 static void read_input(struct tcp_queue *q)
 {
-	for (int budget = 64; budget > 0 && (q->state == Q_WAIT_IC || q->state == Q_LIVE);
-	     budget--) {
-		bool drained = false;
-		ssize_t n;
-		int rc;
+	int rc = nvmf_conn_receive(&q->conn, RX_BUDGET);
 
-		if (nvmf_pdu_rx_data_left(&q->rx) >= DIRECT_READ_MIN) {
-			/* a large payload: read it where it belongs */
-			struct iovec iov[NVMF_REQ_IOV + 2];
-			int cnt = nvmf_pdu_rx_next(&q->rx, iov, NVMF_REQ_IOV + 2);
-
-			if (cnt < 0)
-				break;
-			n = readv(q->fd, iov, cnt);
-			if (n > 0) {
-				drained = (size_t)n < nvmf_iov_len(iov, cnt);
-				rc = nvmf_pdu_rx_done(&q->rx, (size_t)n);
-				goto parsed;
-			}
-		} else {
-			/* the parser always takes the whole buffer: it is empty here */
-			n = recv(q->fd, q->staging, RX_STAGING, MSG_DONTWAIT);
-			if (n > 0) {
-				ssize_t used = nvmf_pdu_rx_feed(&q->rx, q->staging, (size_t)n);
-
-				drained = n < RX_STAGING;
-				rc = used < 0 ? (int)used : 0;
-				goto parsed;
-			}
-		}
-		if (n == 0) {
-			queue_close(q, "connection closed by host");
-			return;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		if (errno == EINTR)
-			continue;
-		queue_close(q, strerror(errno));
+	if (rc == -EPROTO && q->conn.rx.fes) {
+		send_term(q);
 		return;
-parsed:
-		if (rc == -EPROTO && q->rx.fes) {
-			send_term(q);
-			return;
-		}
-		if (rc < 0) {
-			queue_close(q, rc == -ECONNRESET ? "H2CTermReq" : strerror(-rc));
-			return;
-		}
-		/*
-		 * A short read emptied the socket: skip the recv() that would only say EAGAIN
-		 * (a syscall per batch); data that arrives later wakes the multishot poll.
-		 */
-		if (drained)
-			return;
+	}
+	if (rc < 0) {
+		queue_close(q, rc == -ENOTCONN ? "connection closed by host"
+					       : rc == -ECONNRESET ? "H2CTermReq" : strerror(-rc));
+		return;
 	}
 	/* budget used up with data possibly left: come back after others had their turn */
-	if (q->state == Q_LIVE || q->state == Q_WAIT_IC)
+	if (rc == NVMF_CONN_MORE && (q->state == Q_LIVE || q->state == Q_WAIT_IC))
 		nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
 }
 
@@ -675,7 +570,7 @@ static void arm_poll_in(struct tcp_queue *q)
 {
 	struct io_uring_sqe *sqe = nvmf_reactor_sqe(q->sq.reactor, &q->poll_in_ev);
 
-	io_uring_prep_poll_multishot(sqe, q->fd, POLLIN | POLLRDHUP);
+	io_uring_prep_poll_multishot(sqe, q->conn.fd, POLLIN | POLLRDHUP);
 	q->poll_in_armed = true;
 }
 
@@ -693,7 +588,7 @@ static void reap_work(struct nvmf_deferred *d)
 		read_input(q);
 		break;
 	case Q_DRAINING:
-		if (q->busy_reqs == 0 && !q->tx_head)
+		if (q->busy_reqs == 0 && !nvmf_conn_tx_pending(&q->conn))
 			queue_close(q, "target shutting down");
 		break;
 	case Q_CLOSING:
@@ -726,11 +621,10 @@ static void queue_maybe_free(struct tcp_queue *q)
 	for (unsigned i = 0; i < q->nreqs; i++)
 		nvmf_req_free_data(&req_by_ttag(q, (uint16_t)i)->req);
 	nvmf_sq_destroy(&q->sq);
-	close(q->fd);
+	nvmf_conn_close(&q->conn);
 	for (unsigned i = 0; i < q->nblocks; i++)
 		free(q->blocks[i]);
 	free(q->blocks);
-	free(q->staging);
 	free(q);
 }
 
@@ -751,26 +645,19 @@ static void queue_close(struct tcp_queue *q, const char *why)
 	if (q->state == Q_CLOSING)
 		return;
 	if (q->sq.ctrl)
-		log_info("%s: ctrl %u qid %u: closing: %s", q->peer, q->sq.ctrl->cntlid, q->sq.qid,
-			 why);
+		log_info("%s: ctrl %u qid %u: closing: %s", q->conn.peer, q->sq.ctrl->cntlid,
+			 q->sq.qid, why);
 	else
-		log_info("%s: closing: %s", q->peer, why);
+		log_info("%s: closing: %s", q->conn.peer, why);
 	q->state = Q_CLOSING;
-	shutdown(q->fd, SHUT_RDWR);
+	nvmf_conn_shutdown(&q->conn);
 	release_aers(q);
 	if (q->poll_in_armed)
 		nvmf_reactor_cancel(q->sq.reactor, &q->poll_in_ev);
 	if (q->poll_out_armed)
 		nvmf_reactor_cancel(q->sq.reactor, &q->poll_out_ev);
 	/* responses that were never sent: their requests are done */
-	while (q->tx_head) {
-		struct tx_item *t = q->tx_head;
-
-		q->tx_head = t->next;
-		if (t->release)
-			req_put(t->release);
-	}
-	q->tx_tail = NULL;
+	nvmf_conn_drop_tx(&q->conn);
 	/* requests waiting for data will never get it */
 	for (unsigned i = 0; i < q->nreqs; i++) {
 		struct tcp_req *r = req_by_ttag(q, (uint16_t)i);
@@ -790,7 +677,7 @@ static void tcp_disconnect(struct nvmf_sq *sq)
 
 static const char *tcp_peer_name(struct nvmf_sq *sq)
 {
-	return sq_queue(sq)->peer;
+	return sq_queue(sq)->conn.peer;
 }
 
 /* The local address the host reached us on (for wildcard ports in the discovery log). */
@@ -800,7 +687,7 @@ static int tcp_local_addr(struct nvmf_sq *sq, char *buf, size_t len)
 	socklen_t sl = sizeof(ss);
 	const void *a;
 
-	if (getsockname(sq_queue(sq)->fd, (struct sockaddr *)&ss, &sl) < 0)
+	if (getsockname(sq_queue(sq)->conn.fd, (struct sockaddr *)&ss, &sl) < 0)
 		return -errno;
 	if (ss.ss_family == AF_INET)
 		a = &((struct sockaddr_in *)&ss)->sin_addr;
@@ -819,29 +706,6 @@ static const struct nvmf_transport_ops tcp_ops = {
 	.sq_connected = tcp_sq_connected,
 	.local_addr = tcp_local_addr,
 };
-
-static void describe_peer(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
-			port = ntohs(s->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-
-			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
-			port = ntohs(s->sin6_port);
-		}
-	}
-	snprintf(buf, len, "%s:%u", host, port);
-}
 
 struct new_conn {
 	struct nvmf_port *port;
@@ -863,23 +727,23 @@ static void queue_create(void *arg)
 	};
 	int one = 1;
 
-	if (!q || !(q->staging = malloc(RX_STAGING)) || grow_reqs(q, REQ_BLOCK)) {
+	if (!q || nvmf_conn_init(&q->conn, nc->fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q) ||
+	    grow_reqs(q, REQ_BLOCK)) {
 		log_err("out of memory for a new connection");
 		if (q) {
 			for (unsigned i = 0; i < q->nblocks; i++)
 				free(q->blocks[i]);
 			free(q->blocks);
-			free(q->staging);
+			free(q->conn.staging);
 		}
 		free(q);
 		close(nc->fd);
 		free(nc);
 		return;
 	}
-	q->fd = nc->fd;
 	free(nc);
-	setsockopt(q->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	describe_peer(q->fd, q->peer, sizeof(q->peer));
+	setsockopt(q->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	q->ctl_tx.iov = q->ctl_iov;
 	q->sq.tgt = port->tgt;
 	q->sq.port = port;
 	q->sq.reactor = nvmf_reactor_self();
@@ -890,11 +754,10 @@ static void queue_create(void *arg)
 	q->poll_out_ev.fn = on_poll_out;
 	q->flush_work.fn = flush_tx;
 	q->reap_work.fn = reap_work;
-	nvmf_pdu_rx_init(&q->rx, &rxcfg, &rx_ops, q);
 	q->next = reactor_queues;
 	reactor_queues = q;
 	atomic_fetch_add(&port->tgt->live_queues, 1);
-	log_debug("%s: connected to port %u", q->peer, port->portid);
+	log_debug("%s: connected to port %u", q->conn.peer, port->portid);
 	arm_poll_in(q);
 }
 
@@ -903,7 +766,7 @@ static int tcp_sq_connected(struct nvmf_sq *sq)
 {
 	struct tcp_queue *q = sq_queue(sq);
 
-	q->rx.cfg.max_icd = sq->icd_max;
+	q->conn.rx.cfg.max_icd = sq->icd_max;
 	/* like nvmet: twice the queue size, for commands whose response is still going out */
 	return grow_reqs(q, 2u * sq->size);
 }

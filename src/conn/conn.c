@@ -1,0 +1,262 @@
+/* The connection layer's output queue, receive loop and TermReq: see conn.h. */
+#include "conn/conn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+int nvmf_conn_init(struct nvmf_conn *c, int fd, const struct nvmf_sock_ops *sock,
+		   const struct nvmf_pdu_rx_cfg *rxcfg, const struct nvmf_pdu_rx_ops *rx_ops,
+		   void *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->sock = sock;
+	c->staging = malloc(NVMF_CONN_STAGING);
+	if (!c->staging)
+		return -ENOMEM;
+	nvmf_pdu_rx_init(&c->rx, rxcfg, rx_ops, ctx);
+	nvmf_sock_describe(fd, false, c->peer, sizeof(c->peer));
+	return 0;
+}
+
+void nvmf_conn_shutdown(struct nvmf_conn *c)
+{
+	if (c->shut)
+		return;
+	c->shut = true;
+	if (c->fd >= 0)
+		c->sock->shutdown(c);
+}
+
+void nvmf_conn_close(struct nvmf_conn *c)
+{
+	nvmf_conn_shutdown(c);
+	nvmf_conn_drop_tx(c);
+	if (c->fd >= 0)
+		c->sock->close(c);
+	c->fd = -1;
+	free(c->staging);
+	c->staging = NULL;
+}
+
+/* ------------------------------------------------------------------ output */
+
+int nvmf_conn_queue(struct nvmf_conn *c, struct nvmf_conn_tx *tx, int cnt)
+{
+	if (cnt < 1)
+		return -EINVAL;
+	/* a PDU still on the queue would be linked twice: the list would lose the rest */
+	if (tx->queued)
+		return -EBUSY;
+	tx->cnt = cnt;
+	tx->next = NULL;
+	tx->idx = 0;
+	tx->off = 0;
+	tx->queued = true;
+	if (c->tx_tail)
+		c->tx_tail->next = tx;
+	else
+		c->tx_head = tx;
+	c->tx_tail = tx;
+	return 0;
+}
+
+/* Unlink the head; its done may queue more output (the next H2CData of an R2T). */
+static void retire_head(struct nvmf_conn *c, int err)
+{
+	struct nvmf_conn_tx *t = c->tx_head;
+
+	c->tx_head = t->next;
+	if (!c->tx_head)
+		c->tx_tail = NULL;
+	t->queued = false;
+	if (t->done)
+		t->done(t, err);
+}
+
+/* Gather queued PDUs into iov (whole PDUs, the first one from where it stopped). */
+static int gather(const struct nvmf_conn *c, struct iovec *iov, int max)
+{
+	int n = 0;
+
+	for (const struct nvmf_conn_tx *t = c->tx_head; t; t = t->next) {
+		if (n + (t->cnt - t->idx) > max)
+			break;
+		for (int i = t->idx; i < t->cnt; i++) {
+			iov[n] = t->iov[i];
+			if (i == t->idx) {
+				iov[n].iov_base = (uint8_t *)iov[n].iov_base + t->off;
+				iov[n].iov_len -= t->off;
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
+int nvmf_conn_flush(struct nvmf_conn *c)
+{
+	while (c->tx_head) {
+		struct iovec iov[NVMF_CONN_TX_BATCH_IOV];
+		int n = gather(c, iov, NVMF_CONN_TX_BATCH_IOV);
+		ssize_t sent;
+
+		if (c->shut)
+			return -EPIPE;
+		sent = c->sock->writev(c, iov, n);
+		if (sent == -EAGAIN)
+			return NVMF_CONN_BLOCKED;
+		if (sent == -EINTR)
+			continue;
+		if (sent < 0)
+			return (int)sent;
+		c->tx_bytes += (uint64_t)sent;
+		/* retire what went out */
+		while (sent > 0 && c->tx_head) {
+			struct nvmf_conn_tx *t = c->tx_head;
+			size_t left = t->iov[t->idx].iov_len - t->off;
+
+			if ((size_t)sent < left) {
+				t->off += (size_t)sent;
+				break;
+			}
+			sent -= (ssize_t)left;
+			t->off = 0;
+			if (++t->idx == t->cnt)
+				retire_head(c, 0);
+		}
+	}
+	return 0;
+}
+
+void nvmf_conn_drop_tx(struct nvmf_conn *c)
+{
+	while (c->tx_head)
+		retire_head(c, -ECANCELED);
+}
+
+/* ------------------------------------------------------------------ input */
+
+/* Parse staged bytes left by a pause. */
+static int feed_staged(struct nvmf_conn *c)
+{
+	ssize_t used = nvmf_pdu_rx_feed(&c->rx, c->staging + c->stage_off, c->stage_len);
+
+	if (used < 0) {
+		c->stage_len = 0; /* the stream is over: nothing after the error is parsed */
+		return (int)used;
+	}
+	c->stage_off += (uint32_t)used;
+	c->stage_len -= (uint32_t)used;
+	return c->stage_len ? NVMF_CONN_PAUSED : 0;
+}
+
+int nvmf_conn_receive(struct nvmf_conn *c, int budget)
+{
+	/* a TermReq is on its way out: what the peer sends now is not read */
+	if (c->close_after_tx)
+		return NVMF_CONN_DRAINED;
+	if (c->stage_len) {
+		int rc = feed_staged(c);
+
+		if (rc)
+			return rc;
+	}
+	for (; budget > 0 && !c->shut; budget--) {
+		bool drained = false;
+		ssize_t n;
+		int rc = 0;
+
+		if (nvmf_pdu_rx_data_left(&c->rx) >= NVMF_CONN_DIRECT_READ) {
+			/* a large payload: read it where it belongs */
+			struct iovec iov[NVMF_CONN_RX_IOV];
+			int cnt = nvmf_pdu_rx_next(&c->rx, iov, NVMF_CONN_RX_IOV);
+
+			if (cnt < 0)
+				return cnt;
+			n = c->sock->readv(c, iov, cnt);
+			if (n > 0) {
+				drained = (size_t)n < nvmf_iov_len(iov, cnt);
+				c->rx_bytes += (uint64_t)n;
+				rc = nvmf_pdu_rx_done(&c->rx, (size_t)n);
+				if (rc == NVMF_PDU_RX_PAUSE)
+					return NVMF_CONN_PAUSED;
+			}
+		} else {
+			n = c->sock->recv(c, c->staging, NVMF_CONN_STAGING);
+			if (n > 0) {
+				drained = n < NVMF_CONN_STAGING;
+				c->rx_bytes += (uint64_t)n;
+				c->stage_off = 0;
+				c->stage_len = (uint32_t)n;
+				rc = feed_staged(c);
+				if (rc == NVMF_CONN_PAUSED)
+					return rc;
+			}
+		}
+		if (n == 0)
+			return -ENOTCONN;
+		if (n == -EAGAIN)
+			return NVMF_CONN_DRAINED;
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			return (int)n;
+		if (rc < 0)
+			return rc;
+		/*
+		 * A short read emptied the socket: skip the recv() that would only say EAGAIN
+		 * (a syscall per batch); data that arrives later makes the fd readable again.
+		 */
+		if (drained)
+			return NVMF_CONN_DRAINED;
+	}
+	return c->shut ? NVMF_CONN_DRAINED : NVMF_CONN_MORE;
+}
+
+int nvmf_conn_queue_term(struct nvmf_conn *c)
+{
+	bool controller = c->rx.cfg.role == NVMF_PDU_ROLE_CONTROLLER;
+	uint32_t len;
+	const void *bad = nvmf_pdu_rx_err_hdr(&c->rx, &len);
+	int cnt, rc;
+
+	cnt = nvmf_pdu_term(&c->term_out, controller ? NVME_TCP_C2H_TERM : NVME_TCP_H2C_TERM,
+			    c->rx.fes, c->rx.fei, bad, len, c->term_iov,
+			    NVMF_PDU_OUT_EXTRA_IOV + 1);
+	c->term_tx.iov = c->term_iov;
+	c->term_tx.done = NULL;
+	rc = nvmf_conn_queue(c, &c->term_tx, cnt);
+	if (rc)
+		return rc;
+	c->close_after_tx = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ iovecs */
+
+int nvmf_iov_slice(const struct iovec *src, int cnt, size_t off, size_t len,
+		   struct iovec *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < cnt && len > 0; i++) {
+		size_t l = src[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		if (n == max)
+			return -EINVAL;
+		out[n].iov_base = (uint8_t *)src[i].iov_base + off;
+		out[n].iov_len = l - off < len ? l - off : len;
+		len -= out[n].iov_len;
+		off = 0;
+		n++;
+	}
+	return len ? -EINVAL : n;
+}
