@@ -12,6 +12,7 @@ int nvmf_conn_init(struct nvmf_conn *c, int fd, const struct nvmf_sock_ops *sock
 		   void *ctx)
 {
 	memset(c, 0, sizeof(*c));
+	/* set first: a failed init is still closed by nvmf_conn_close() */
 	c->fd = fd;
 	c->sock = sock;
 	c->staging = malloc(NVMF_CONN_STAGING);

@@ -6,6 +6,8 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #include "host/host.h"
 
 #define CONNECT_TIMEOUT_MS 10000  /* the kernel host waits 10 s for an ICResp */
+/* CC.IOSQES / IOCQES: 64-byte SQEs, 16-byte CQEs */
+#define CC_ENTRY_SIZES ((NVME_SQES_LOG2 << NVME_CC_IOSQES_SHIFT) | \
+			(NVME_CQES_LOG2 << NVME_CC_IOCQES_SHIFT))
 
 static __thread char last_error[256];
 
@@ -95,7 +100,7 @@ static int admin_sync(struct nvmf_ctrl *c, struct nvme_sqe *sqe, void *data, uin
 	r->sync_cqe = cqe;
 	rc = 0;
 	while (status == -EINPROGRESS) {
-		rc = hq_progress(q);
+		rc = hq_progress(q, 0);
 		if (rc < 0)
 			break;
 		rc = 0;
@@ -166,7 +171,7 @@ static int prop_set(struct nvmf_ctrl *c, uint32_t off, uint32_t val)
 static bool is_discovery(const struct nvmf_ctrl *c)
 {
 	return strcmp(c->subnqn, NVMF_DISCOVERY_NQN) == 0 ||
-	       ((const struct nvme_id_ctrl *)c->id)->cntrltype == 2;
+	       ((const struct nvme_id_ctrl *)c->id)->cntrltype == NVME_CNTRLTYPE_DISCOVERY;
 }
 
 /*
@@ -192,7 +197,7 @@ static int setup_admin(struct nvmf_ctrl *c)
 		host_set_error("Property Get CAP: %d", rc);
 		goto fail;
 	}
-	cc = NVME_CC_EN | (6u << NVME_CC_IOSQES_SHIFT) | (4u << NVME_CC_IOCQES_SHIFT);
+	cc = NVME_CC_EN | CC_ENTRY_SIZES;
 	rc = prop_set(c, NVME_REG_CC, cc);
 	if (rc) {
 		host_set_error("Property Set CC.EN: status 0x%x", rc);
@@ -417,25 +422,18 @@ static bool nap(struct nvmf_ctrl *c, uint64_t ms)
 
 	while (!atomic_load(&c->stopping)) {
 		uint64_t now = host_now_ns();
-		struct epoll_event ev;
-		int ep;
+		struct pollfd p = { .fd = c->wake_fd, .events = POLLIN };
+		uint64_t v;
 
 		if (now >= end)
 			return true;
-		ep = epoll_create1(EPOLL_CLOEXEC);
-		if (ep < 0)
-			return true;
-		ev.events = EPOLLIN;
-		ev.data.u32 = 0;
-		epoll_ctl(ep, EPOLL_CTL_ADD, c->wake_fd, &ev);
-		epoll_wait(ep, &ev, 1, (int)((end - now) / 1000000ull) + 1);
-		close(ep);
-		{
-			uint64_t v;
-
-			if (read(c->wake_fd, &v, sizeof(v)) < 0) {
-				/* nothing pending */
-			}
+		if (poll(&p, 1, (int)((end - now) / 1000000ull) + 1) < 0 && errno != EINTR) {
+			fprintf(stderr, "nvmf: %s: admin thread: poll: %s\n", c->subnqn,
+				strerror(errno));
+			return !atomic_load(&c->stopping);
+		}
+		if (read(c->wake_fd, &v, sizeof(v)) < 0) {
+			/* nothing pending */
 		}
 		if (c->calls)
 			run_calls(c); /* the controller is down: they fail or wait */
@@ -495,23 +493,23 @@ static void reconnect(struct nvmf_ctrl *c)
 static void *admin_thread(void *arg)
 {
 	struct nvmf_ctrl *c = arg;
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = c->admin_ep;
 
-	ev.data.u32 = 1;
-	epoll_ctl(ep, EPOLL_CTL_ADD, c->wake_fd, &ev);
-	ev.data.u32 = 2;
-	epoll_ctl(ep, EPOLL_CTL_ADD, c->admin.epfd, &ev);
 	submit_aer(c);
 	while (!atomic_load(&c->stopping)) {
 		struct epoll_event evs[2];
-		uint64_t now = host_now_ns();
+		uint64_t now;
 		int timeout = c->opts.kato_ms ? (int)(c->opts.kato_ms / 4) : 1000;
 		uint64_t v;
 
-		if (c->admin.tx_head)
+		if (nvmf_conn_tx_pending(&c->admin.conn))
 			timeout = 1;
-		epoll_wait(ep, evs, 2, timeout);
+		if (epoll_wait(ep, evs, 2, timeout) < 0 && errno != EINTR) {
+			/* cannot wait for events: keep the controller alive by the clock */
+			fprintf(stderr, "nvmf: %s: admin thread: epoll_wait: %s\n", c->subnqn,
+				strerror(errno));
+			usleep((useconds_t)timeout * 1000);
+		}
 		if (read(c->wake_fd, &v, sizeof(v)) < 0) {
 			/* not woken by the eventfd */
 		}
@@ -524,14 +522,58 @@ static void *admin_thread(void *arg)
 			submit_aer(c);
 		}
 		run_calls(c);
-		hq_progress(&c->admin);
+		hq_progress(&c->admin, 0);
 		handle_aen(c);
 		now = host_now_ns();
 		keep_alive(c, now);
-		hq_progress(&c->admin);
+		hq_progress(&c->admin, 0);
 	}
-	close(ep);
 	return NULL;
+}
+
+/* The admin thread's wait set: its wake-up eventfd and the admin queue pair's fd. */
+static int admin_epoll(struct nvmf_ctrl *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	c->admin_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (c->admin_ep < 0)
+		return -errno;
+	ev.data.u32 = 1;
+	if (epoll_ctl(c->admin_ep, EPOLL_CTL_ADD, c->wake_fd, &ev) < 0)
+		return -errno;
+	ev.data.u32 = 2;
+	if (epoll_ctl(c->admin_ep, EPOLL_CTL_ADD, c->admin.epfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Resolve the addresses once: reconnecting must never wait for a name lookup. */
+static int resolve(struct nvmf_ctrl *c)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(c->traddr, c->trsvcid, &hints, &res);
+
+	if (rc) {
+		host_set_error("%s:%s: %s", c->traddr, c->trsvcid, gai_strerror(rc));
+		return -EINVAL;
+	}
+	memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
+	c->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (c->host_traddr[0]) {
+		hints.ai_family = c->addr.ss_family;
+		rc = getaddrinfo(c->host_traddr, NULL, &hints, &res);
+		if (rc) {
+			host_set_error("host address %s: %s", c->host_traddr, gai_strerror(rc));
+			return -EINVAL;
+		}
+		memcpy(&c->local_addr, res->ai_addr, res->ai_addrlen);
+		c->local_addr_len = res->ai_addrlen;
+		freeaddrinfo(res);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ public: controller */
@@ -587,11 +629,20 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out)
 	c->opts.host_traddr = c->host_traddr[0] ? c->host_traddr : NULL;
 	c->nr_io = strcmp(c->subnqn, NVMF_DISCOVERY_NQN) ? o->nr_io_queues : 0;
 	pthread_mutex_init(&c->lock, NULL);
+	c->admin_ep = -1;
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0 || hq_init(&c->admin, c, 0, c->opts.admin_queue_size)) {
 		rc = -ENOMEM;
 		goto fail;
 	}
+	rc = admin_epoll(c);
+	if (rc) {
+		host_set_error("epoll: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = resolve(c);
+	if (rc)
+		goto fail;
 	rc = setup_admin(c);
 	if (rc)
 		goto fail;
@@ -640,6 +691,8 @@ fail:
 		hq_fini(&c->io[i]);
 	free(c->io);
 	hq_fini(&c->admin);
+	if (c->admin_ep >= 0)
+		close(c->admin_ep);
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
@@ -659,14 +712,15 @@ void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 	fail_calls(c);
 	/* a normal shutdown: the controller flushes, then reports SHST complete */
 	if (c->admin.state == QP_LIVE && atomic_load(&c->state) == NVMF_CTRL_LIVE) {
-		uint32_t cc = NVME_CC_EN | (1u << NVME_CC_SHN_SHIFT) |
-			      (6u << NVME_CC_IOSQES_SHIFT) | (4u << NVME_CC_IOCQES_SHIFT);
+		uint32_t cc = NVME_CC_EN | (NVME_CC_SHN_NORMAL << NVME_CC_SHN_SHIFT) |
+			      CC_ENTRY_SIZES;
 		uint64_t csts = 0;
 
 		if (prop_set(c, NVME_REG_CC, cc) == 0) {
 			for (int i = 0; i < 100; i++) {
 				if (prop_get(c, NVME_REG_CSTS, false, &csts) ||
-				    ((csts >> NVME_CSTS_SHST_SHIFT) & NVME_CSTS_SHST_MASK) == 2)
+				    ((csts >> NVME_CSTS_SHST_SHIFT) & NVME_CSTS_SHST_MASK) ==
+					    NVME_CSTS_SHST_COMPLETE)
 					break;
 				usleep(10000);
 			}
@@ -680,6 +734,7 @@ void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 	free(c->io);
 	hq_fail_all(&c->admin, -ENODEV);
 	hq_fini(&c->admin);
+	close(c->admin_ep);
 	close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -869,33 +924,36 @@ int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max)
 	struct nvmf_ctrl *c = q->ctrl;
 	enum nvmf_ctrl_state st = (enum nvmf_ctrl_state)atomic_load(&c->state);
 	uint64_t gen = atomic_load(&c->generation);
+	int rc;
 
-	(void)max;
 	if (st == NVMF_CTRL_DEAD) {
 		if (q->state != QP_DEAD) {
+			hq_close(q, "controller given up");
 			q->state = QP_DEAD;
 			hq_fail_all(q, -ENODEV);
 		}
 		return -ENODEV;
 	}
 	/* the controller was re-associated: this connection belongs to the old one */
-	if (q->state == QP_LIVE && q->generation != gen && st == NVMF_CTRL_LIVE)
+	if (q->state != QP_DOWN && q->generation != gen && st == NVMF_CTRL_LIVE)
 		hq_close(q, "controller reconnected");
 	if (q->state == QP_DOWN) {
 		if (st != NVMF_CTRL_LIVE)
 			return -ENOTCONN;
-		if (hq_connect(q, c->cntlid, 0, CONNECT_TIMEOUT_MS)) {
+		/* a connect that goes on in the background, advanced by the polls below */
+		if (hq_connect_start(q, c->cntlid, 0, CONNECT_TIMEOUT_MS)) {
 			hctrl_connection_lost(c, q, q->err);
 			return -ENOTCONN;
 		}
 		q->generation = gen;
 	}
-	/* a connection that just broke: its commands wait for the reconnect */
-	{
-		int rc = hq_progress(q);
-
+	rc = hq_progress(q, max);
+	if (q->state == QP_LIVE)
 		return rc < 0 ? -ENOTCONN : rc;
-	}
+	/* this queue could not (re)connect: the controller reconnects as a whole */
+	if (q->state == QP_DOWN && q->connect_rc != -EINPROGRESS && q->connect_rc != 0)
+		hctrl_connection_lost(c, q, q->err);
+	return -ENOTCONN;
 }
 
 int nvmf_qpair_wait(struct nvmf_qpair *q, int timeout_ms)
@@ -903,16 +961,17 @@ int nvmf_qpair_wait(struct nvmf_qpair *q, int timeout_ms)
 	int rc = nvmf_qpair_poll(q, 0);
 
 	if (rc == -ENOTCONN) {
-		/* reconnecting: nothing to wait on but time */
-		usleep(timeout_ms < 0 || timeout_ms > 100 ? 100000 : (useconds_t)timeout_ms * 1000);
+		/* reconnecting: wait for the connect in progress, or for time */
+		if (q->state == QP_DOWN)
+			usleep(timeout_ms < 0 || timeout_ms > 100 ? 100000
+								 : (useconds_t)timeout_ms * 1000);
+		else
+			hq_wait_readable(q, timeout_ms < 0 || timeout_ms > 100 ? 100 : timeout_ms);
 		return nvmf_qpair_poll(q, 0);
 	}
 	if (rc != 0)
 		return rc;
-	if (q->state == QP_LIVE)
-		hq_wait_readable(q, timeout_ms);
-	else
-		usleep(timeout_ms < 0 || timeout_ms > 100 ? 100000 : (useconds_t)timeout_ms * 1000);
+	hq_wait_readable(q, timeout_ms);
 	return nvmf_qpair_poll(q, 0);
 }
 

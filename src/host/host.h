@@ -5,7 +5,13 @@
  * Request states (hreq_set_state is the one place they change):
  *   FREE -> QUEUED (built, waiting to go out, or waiting for a reconnect)
  *        -> SENT (capsule on the wire; data moves by R2T/H2CData or C2HData)
- *        -> FREE when its response arrives and the callback ran
+ *        -> FREE when its response arrives and the callback ran,
+ *           or RETIRING when the response came while one of its PDUs was still queued
+ *           to send (a broken controller): the slot is reused only once they are out.
+ *
+ * Queue pair states (a connection is set up without blocking, advanced by hq_progress):
+ *   DOWN -> SOCKET (TCP connect in progress) -> IC (ICReq sent) -> CONNECTING (Fabrics
+ *   Connect sent) -> LIVE;  any failure -> DOWN;  DEAD once the controller is given up.
  */
 #ifndef NVMF_HOST_HOST_H
 #define NVMF_HOST_HOST_H
@@ -15,32 +21,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
+#include "conn/conn.h"
 #include "nvmf/nvmf.h"
 #include "proto/nvme_spec.h"
-#include "proto/pdu_rx.h"
-#include "proto/pdu_tx.h"
 
 #define HREQ_IOV 32                /* scatter list entries of one command */
-#define HOST_STAGING 65536
-#define HOST_DIRECT_READ 8192      /* C2H payload left that is read straight into place */
-#define HOST_TX_IOV 256
+#define HTX_IOV (HREQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 
 enum hreq_state {
 	HREQ_FREE,
 	HREQ_QUEUED,
 	HREQ_SENT,
+	HREQ_RETIRING,
 };
 
 struct hreq;
 
 /* An outgoing PDU: header storage + the iovecs that describe it. */
 struct htx {
-	struct htx *next;
-	struct hreq *owner;          /* the H2CData's request; NULL for other PDUs */
+	struct nvmf_conn_tx tx;
+	struct hreq *owner;
 	struct nvmf_pdu_out out;
-	struct iovec iov[HREQ_IOV + NVMF_PDU_OUT_EXTRA_IOV];
-	int cnt, idx;
-	size_t off;
+	struct iovec iov[HTX_IOV];
 };
 
 struct hreq {
@@ -72,9 +76,11 @@ struct hreq {
 };
 
 enum qpair_state {
+	QP_DOWN,        /* no connection: commands wait for the (re)connect */
+	QP_SOCKET,      /* TCP connect in progress */
+	QP_IC,          /* ICReq sent, waiting for the ICResp */
 	QP_CONNECTING,  /* Connect on the wire: nothing else may go out yet */
 	QP_LIVE,
-	QP_DOWN,        /* connection lost: commands wait for the reconnect */
 	QP_DEAD,        /* controller given up */
 };
 
@@ -83,13 +89,21 @@ struct nvmf_qpair {
 	uint16_t qid;
 	unsigned size;               /* queue entries (sqsize + 1) */
 	unsigned depth;              /* commands we keep in flight at most */
-	int fd;                      /* the socket, -1 when down */
-	int epfd;                    /* stable fd for event loops: contains the socket */
-	bool epfd_out;               /* the socket is in epfd for EPOLLOUT too (output waits) */
+	struct nvmf_conn conn;       /* conn.fd is -1 when down */
+	int epfd;                    /* stable fd for event loops: the socket + kick_fd */
+	uint32_t epfd_events;        /* what the socket is registered for in epfd */
+	int kick_fd;                 /* eventfd: parsed input is waiting (poll's max) */
+	bool kicked;
 	enum qpair_state state;
 	uint64_t generation;         /* controller association this connection belongs to */
-	struct nvmf_pdu_rx rx;
-	struct nvmf_pdu_tx_cfg tx;
+	/* connecting (SOCKET, IC, CONNECTING) */
+	int connect_rc;              /* -EINPROGRESS while connecting, then 0 or -errno */
+	uint64_t step_deadline_ns;   /* the current connect step must finish by then */
+	unsigned connect_timeout_ms;
+	uint16_t connect_cntlid;
+	uint32_t connect_kato_ms;
+	struct nvmf_connect_data connect_data;
+	unsigned poll_max;           /* completions this poll may still run (0: no limit) */
 	uint32_t maxh2cdata;
 	uint32_t icd_max;            /* in-capsule data we may send */
 	bool sqflow_disabled;
@@ -99,9 +113,7 @@ struct nvmf_qpair {
 	unsigned inflight;            /* on the wire */
 	unsigned busy;                /* submitted, not completed */
 	uint64_t completed;          /* commands completed, ever */
-	struct htx *tx_head, *tx_tail;
-	struct htx ctl_tx;           /* ICReq / H2CTermReq */
-	uint8_t *staging;
+	struct htx ctl_tx;           /* ICReq */
 	uint64_t last_timeout_scan_ns;
 	char err[640];
 };
@@ -111,6 +123,9 @@ struct admin_call;
 struct nvmf_ctrl {
 	struct nvmf_ctrl_opts opts;
 	char traddr[257], trsvcid[33], subnqn[257], hostnqn[257], host_traddr[257];
+	/* resolved once at connect, so that reconnecting never waits for a name lookup */
+	struct sockaddr_storage addr, local_addr;
+	socklen_t addr_len, local_addr_len;
 	uint8_t hostid[16];
 	struct nvmf_qpair admin;     /* owned by the admin thread */
 	struct nvmf_qpair *io;       /* nr_io queue pairs */
@@ -129,6 +144,7 @@ struct nvmf_ctrl {
 	bool thread_started;
 	atomic_bool stopping;
 	int wake_fd;                 /* eventfd: admin calls, reconnect requests, stop */
+	int admin_ep;                /* the admin thread's epoll set: wake_fd, admin.epfd */
 	pthread_mutex_t lock;        /* admin_calls */
 	struct admin_call *calls;
 	/* admin-thread state */
@@ -149,18 +165,29 @@ struct nvmf_ctrl {
 /* qpair.c */
 int hq_init(struct nvmf_qpair *q, struct nvmf_ctrl *c, uint16_t qid, unsigned size);
 void hq_fini(struct nvmf_qpair *q);
-/* Open the TCP connection, IC exchange, Fabrics Connect (blocking, timeout_ms). */
-int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, int timeout_ms);
+/*
+ * Start connecting (TCP, IC exchange, Fabrics Connect), each step within timeout_ms:
+ * hq_progress() advances it; q->connect_rc tells the outcome.  Returns 0 or -errno when it
+ * could not even start.
+ */
+int hq_connect_start(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms,
+		     unsigned timeout_ms);
+/* The same, waiting for the outcome (for nvmf_ctrl_connect and the admin thread). */
+int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, unsigned timeout_ms);
 void hq_close(struct nvmf_qpair *q, const char *why);
 /* Queue a command (sqe without CID/SGL) with data; -EAGAIN when full. */
 int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
 	      int iovcnt, uint32_t len, bool write, nvmf_io_cb cb, void *arg,
 	      struct hreq **out);
-/* Send, receive, complete: like nvmf_qpair_poll() but without reconnect handling. */
-int hq_progress(struct nvmf_qpair *q);
+/*
+ * Send, receive, complete (at most max callbacks; 0: no limit), advance a connect in
+ * progress: like nvmf_qpair_poll() but without reconnect handling.  Returns completions or
+ * -errno when the connection failed (it is closed then).
+ */
+int hq_progress(struct nvmf_qpair *q, unsigned max);
 /* Fail every queued and sent command with status (controller given up). */
 void hq_fail_all(struct nvmf_qpair *q, int status);
-/* Wait for the socket to be readable (or timeout). */
+/* Wait until hq_progress has something to do (or timeout). */
 int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms);
 
 /* ctrl.c */

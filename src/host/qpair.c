@@ -1,16 +1,16 @@
 /*
- * libnvmf queue pair: one TCP connection to the controller.  IC exchange, Fabrics
- * Connect, command capsules (in-capsule data up to IOCCSZ, else R2T + H2CData in chunks of
- * at most MAXH2CDATA), C2HData into the caller's buffers (SUCCESS completes without a
- * response capsule), digests, and an H2CTermReq when the controller sends a bad PDU.
+ * libnvmf queue pair: one NVMe/TCP connection to the controller (a struct nvmf_conn from
+ * src/conn).  Connecting is a state machine advanced by hq_progress() and the socket's
+ * readiness (TCP connect, ICReq/ICResp, Fabrics Connect, each step with its deadline), so
+ * polling never blocks.  Then: command capsules (in-capsule data up to IOCCSZ, else R2T +
+ * H2CData in chunks of at most MAXH2CDATA), C2HData into the caller's buffers (SUCCESS
+ * completes without a response capsule), digests, and an H2CTermReq when the controller
+ * sends a bad PDU.
  *
  * Single-threaded: the thread that polls a queue pair owns it.
  */
-#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 
 #define NVMF_ADMIN_ICD 8192
 #define TIMEOUT_SCAN_NS 100000000ull
+#define RX_BUDGET 64              /* reads per poll: then the caller gets its turn back */
 
 static struct hreq *req_by_cid(struct nvmf_qpair *q, uint16_t cid)
 {
@@ -36,33 +38,47 @@ static void hreq_set_state(struct hreq *r, enum hreq_state s)
 	r->state = s;
 }
 
+static void cmd_tx_done(struct nvmf_conn_tx *t, int err);
+static void data_tx_done(struct nvmf_conn_tx *t, int err);
+
 /* ------------------------------------------------------------------ setup */
 
 int hq_init(struct nvmf_qpair *q, struct nvmf_ctrl *c, uint16_t qid, unsigned size)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
+
 	memset(q, 0, sizeof(*q));
 	q->ctrl = c;
 	q->qid = qid;
 	q->size = size;
 	/* with SQ flow control, a full queue is one entry short of its size */
 	q->depth = size - 1;
-	q->fd = -1;
+	q->conn.fd = -1;
 	q->state = QP_DOWN;
+	q->connect_rc = -ENOTCONN;
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
+	q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	/* one more than the depth: the Connect's own slot, free even when every other
 	 * command waits for a reconnect */
 	q->reqs = calloc(q->depth + 1, sizeof(*q->reqs));
-	q->staging = malloc(HOST_STAGING);
-	if (q->epfd < 0 || !q->reqs || !q->staging) {
+	ev.data.ptr = &q->kick_fd;
+	if (q->epfd < 0 || q->kick_fd < 0 || !q->reqs ||
+	    epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->kick_fd, &ev) < 0) {
 		hq_fini(q);
 		return -ENOMEM;
 	}
+	q->ctl_tx.tx.iov = q->ctl_tx.iov;
 	for (unsigned i = q->depth + 1; i-- > 0;) {
 		struct hreq *r = &q->reqs[i];
 
 		r->q = q;
 		r->cid = (uint16_t)i;
+		r->cmd_tx.owner = r;
+		r->cmd_tx.tx.iov = r->cmd_tx.iov;
+		r->cmd_tx.tx.done = cmd_tx_done;
 		r->data_tx.owner = r;
+		r->data_tx.tx.iov = r->data_tx.iov;
+		r->data_tx.tx.done = data_tx_done;
 		if (i == q->depth)
 			continue; /* the Connect slot */
 		r->next = q->free_reqs;
@@ -73,134 +89,136 @@ int hq_init(struct nvmf_qpair *q, struct nvmf_ctrl *c, uint16_t qid, unsigned si
 
 void hq_fini(struct nvmf_qpair *q)
 {
-	if (q->fd >= 0)
-		close(q->fd);
+	if (q->conn.fd >= 0 || q->conn.staging)
+		nvmf_conn_close(&q->conn);
 	if (q->epfd >= 0)
 		close(q->epfd);
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
 	free(q->reqs);
-	free(q->staging);
 	q->reqs = NULL;
-	q->staging = NULL;
-	q->fd = q->epfd = -1;
+	q->conn.fd = q->epfd = q->kick_fd = -1;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static void req_release(struct nvmf_qpair *q, struct hreq *r)
+{
+	hreq_set_state(r, HREQ_FREE);
+	if (r->cid != q->depth) {
+		r->next = q->free_reqs;
+		q->free_reqs = r;
+	}
+}
+
+/* A RETIRING request's last queued PDU is gone: its slot may be reused now. */
+static void maybe_release(struct hreq *r)
+{
+	if (r->state == HREQ_RETIRING && !r->cmd_tx.tx.queued && !r->data_tx.tx.queued)
+		req_release(r->q, r);
+}
+
+static void complete(struct nvmf_qpair *q, struct hreq *r, int status,
+		     const struct nvme_cqe *cqe)
+{
+	nvmf_io_cb cb = r->cb;
+	void *arg = r->arg;
+
+	if (r->sync_status)
+		*r->sync_status = status;
+	if (r->sync_cqe && cqe)
+		*r->sync_cqe = *cqe;
+	if (r->state == HREQ_SENT)
+		q->inflight--;
+	q->completed++;
+	q->busy--;
+	if (q->poll_max > 1)
+		q->poll_max--;
+	/*
+	 * A response for a command whose PDUs are still queued (only a broken controller
+	 * answers before it got the command): the queue still links them, so the slot must
+	 * not be handed out again until they have left.
+	 */
+	if (r->cmd_tx.tx.queued || r->data_tx.tx.queued)
+		hreq_set_state(r, HREQ_RETIRING);
+	else
+		req_release(q, r);
+	if (cb)
+		cb(arg, status, cqe);
+}
+
+void hq_fail_all(struct nvmf_qpair *q, int status)
+{
+	struct hreq *r;
+
+	while ((r = q->queued_head)) {
+		q->queued_head = r->next;
+		if (!q->queued_head)
+			q->queued_tail = NULL;
+		complete(q, r, status, NULL);
+	}
+	for (unsigned i = 0; i < q->depth; i++)
+		if (q->reqs[i].state == HREQ_SENT)
+			complete(q, &q->reqs[i], status, NULL);
 }
 
 /* ------------------------------------------------------------------ output */
 
-static void tx_append(struct nvmf_qpair *q, struct htx *t)
-{
-	t->next = NULL;
-	t->idx = 0;
-	t->off = 0;
-	if (q->tx_tail)
-		q->tx_tail->next = t;
-	else
-		q->tx_head = t;
-	q->tx_tail = t;
-}
-
 static void send_next_chunk(struct nvmf_qpair *q, struct hreq *r);
 
+static void cmd_tx_done(struct nvmf_conn_tx *t, int err)
+{
+	(void)err;
+	maybe_release(((struct htx *)t)->owner);
+}
+
 /* An H2CData went out: the next chunk of the R2T, if any. */
-static void tx_retired(struct nvmf_qpair *q, struct htx *t)
+static void data_tx_done(struct nvmf_conn_tx *t, int err)
 {
-	struct hreq *r = t->owner;
+	struct hreq *r = ((struct htx *)t)->owner;
 
-	if (r && r->state == HREQ_SENT && r->r2t_left)
-		send_next_chunk(q, r);
+	if (!err && r->state == HREQ_SENT && r->r2t_left)
+		send_next_chunk(r->q, r);
+	maybe_release(r);
 }
 
-/* One sendmsg for as much queued output as fits; 0, or -errno when the socket failed. */
-static int flush_tx(struct nvmf_qpair *q)
+/* Put a command on the wire; -errno when its capsule cannot be built (r is untouched). */
+static int issue(struct nvmf_qpair *q, struct hreq *r)
 {
-	while (q->tx_head) {
-		struct iovec iov[HOST_TX_IOV];
-		struct msghdr msg = { .msg_iov = iov };
-		int n = 0;
-		ssize_t sent;
+	int cnt = nvmf_pdu_cmd(&r->cmd_tx.out, &q->conn.txcfg, &r->sqe, r->iov,
+			       r->in_capsule ? r->iovcnt : 0, r->cmd_tx.iov, HTX_IOV);
+	int rc = nvmf_conn_queue(&q->conn, &r->cmd_tx.tx, cnt);
 
-		for (struct htx *t = q->tx_head; t; t = t->next) {
-			if (n + (t->cnt - t->idx) > HOST_TX_IOV)
-				break;
-			for (int i = t->idx; i < t->cnt; i++) {
-				iov[n] = t->iov[i];
-				if (i == t->idx) {
-					iov[n].iov_base = (uint8_t *)iov[n].iov_base + t->off;
-					iov[n].iov_len -= t->off;
-				}
-				n++;
-			}
-		}
-		msg.msg_iovlen = (size_t)n;
-		sent = sendmsg(q->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (sent < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		while (sent > 0 && q->tx_head) {
-			struct htx *t = q->tx_head;
-			size_t left = t->iov[t->idx].iov_len - t->off;
-
-			if ((size_t)sent < left) {
-				t->off += (size_t)sent;
-				break;
-			}
-			sent -= (ssize_t)left;
-			t->off = 0;
-			if (++t->idx == t->cnt) {
-				q->tx_head = t->next;
-				if (!q->tx_head)
-					q->tx_tail = NULL;
-				tx_retired(q, t);
-			}
-		}
+	if (rc) {
+		snprintf(q->err, sizeof(q->err), "qid %u cid %u: cannot build the command capsule",
+			 q->qid, r->cid);
+		return rc;
 	}
-	return 0;
-}
-
-/* Put a queued command on the wire. */
-static void issue(struct nvmf_qpair *q, struct hreq *r)
-{
-	int cnt = nvmf_pdu_cmd(&r->cmd_tx.out, &q->tx, &r->sqe, r->iov,
-			       r->in_capsule ? r->iovcnt : 0, r->cmd_tx.iov,
-			       HREQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
-
-	r->cmd_tx.cnt = cnt;
 	r->c2h_bytes = 0;
 	r->r2t_left = 0;
 	r->ddgst_err = false;
 	r->sent_ns = host_coarse_ns();
 	hreq_set_state(r, HREQ_SENT);
 	q->inflight++;
-	tx_append(q, &r->cmd_tx);
-}
-
-/* The head of the queue goes out whatever the state (the Connect). */
-static void issue_queued_one(struct nvmf_qpair *q)
-{
-	struct hreq *r = q->queued_head;
-
-	q->queued_head = r->next;
-	if (!q->queued_head)
-		q->queued_tail = NULL;
-	issue(q, r);
+	return 0;
 }
 
 static void issue_queued(struct nvmf_qpair *q)
 {
 	while (q->queued_head && q->state == QP_LIVE) {
 		struct hreq *r = q->queued_head;
+		int rc;
 
 		q->queued_head = r->next;
 		if (!q->queued_head)
 			q->queued_tail = NULL;
-		issue(q, r);
+		rc = issue(q, r);
+		if (rc)
+			complete(q, r, rc, NULL);
 	}
 }
 
-/* Fill r with the command and queue it (or put it on the wire). */
+/* Fill r with the command; it goes out when the queue pair is live. */
 static void prepare(struct nvmf_qpair *q, struct hreq *r, const struct nvme_sqe *sqe,
 		    const struct iovec *iov, int iovcnt, uint32_t len, bool write,
 		    nvmf_io_cb cb, void *arg)
@@ -225,15 +243,15 @@ static void prepare(struct nvmf_qpair *q, struct hreq *r, const struct nvme_sqe 
 	r->no_timeout = false;
 	r->next = NULL;
 	hreq_set_state(r, HREQ_QUEUED);
-	if (q->state == QP_LIVE) {
-		issue(q, r);
-	} else {
-		if (q->queued_tail)
-			q->queued_tail->next = r;
-		else
-			q->queued_head = r;
-		q->queued_tail = r;
-	}
+}
+
+static void enqueue(struct nvmf_qpair *q, struct hreq *r)
+{
+	if (q->queued_tail)
+		q->queued_tail->next = r;
+	else
+		q->queued_head = r;
+	q->queued_tail = r;
 }
 
 int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
@@ -250,86 +268,41 @@ int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iov
 		return -EAGAIN;
 	q->free_reqs = r->next;
 	prepare(q, r, sqe, iov, iovcnt, len, write, cb, arg);
+	if (q->state == QP_LIVE) {
+		int rc = issue(q, r);
+
+		if (rc) {
+			q->busy--;
+			req_release(q, r);
+			return rc;
+		}
+	} else {
+		enqueue(q, r);
+	}
 	if (out)
 		*out = r;
 	return 0;
 }
 
-/* ------------------------------------------------------------------ completion */
-
-static void complete(struct nvmf_qpair *q, struct hreq *r, int status,
-		     const struct nvme_cqe *cqe)
-{
-	nvmf_io_cb cb = r->cb;
-	void *arg = r->arg;
-
-	if (r->sync_status)
-		*r->sync_status = status;
-	if (r->sync_cqe && cqe)
-		*r->sync_cqe = *cqe;
-	if (r->state == HREQ_SENT)
-		q->inflight--;
-	q->completed++;
-	q->busy--;
-	hreq_set_state(r, HREQ_FREE);
-	if (r->cid != q->depth) {
-		r->next = q->free_reqs;
-		q->free_reqs = r;
-	}
-	if (cb)
-		cb(arg, status, cqe);
-}
-
-void hq_fail_all(struct nvmf_qpair *q, int status)
-{
-	struct hreq *r;
-
-	while ((r = q->queued_head)) {
-		q->queued_head = r->next;
-		if (!q->queued_head)
-			q->queued_tail = NULL;
-		complete(q, r, status, NULL);
-	}
-	for (unsigned i = 0; i < q->depth; i++)
-		if (q->reqs[i].state == HREQ_SENT)
-			complete(q, &q->reqs[i], status, NULL);
-}
-
 /* ------------------------------------------------------------------ input */
-
-/* The caller's buffers from off for len bytes, as iovecs. */
-static int sub_iov(const struct hreq *r, uint32_t off, uint32_t len, struct iovec *out)
-{
-	int n = 0;
-
-	for (int i = 0; i < r->iovcnt && len > 0; i++) {
-		size_t l = r->iov[i].iov_len;
-
-		if (off >= l) {
-			off -= (uint32_t)l;
-			continue;
-		}
-		out[n].iov_base = (uint8_t *)r->iov[i].iov_base + off;
-		out[n].iov_len = l - off < len ? l - off : len;
-		len -= (uint32_t)out[n].iov_len;
-		off = 0;
-		n++;
-	}
-	return n;
-}
 
 static void send_next_chunk(struct nvmf_qpair *q, struct hreq *r)
 {
 	uint32_t n = r->r2t_left < q->maxh2cdata ? r->r2t_left : q->maxh2cdata;
-	int cnt = sub_iov(r, r->r2t_off, n, r->chunk);
+	int cnt = nvmf_iov_slice(r->iov, r->iovcnt, r->r2t_off, n, r->chunk, HREQ_IOV);
 
-	cnt = nvmf_pdu_h2c_data(&r->data_tx.out, &q->tx, r->cid, r->r2t_ttag, r->r2t_off,
-				n == r->r2t_left, r->chunk, cnt, r->data_tx.iov,
-				HREQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
-	r->data_tx.cnt = cnt;
+	if (cnt >= 0)
+		cnt = nvmf_pdu_h2c_data(&r->data_tx.out, &q->conn.txcfg, r->cid, r->r2t_ttag,
+					r->r2t_off, n == r->r2t_left, r->chunk, cnt,
+					r->data_tx.iov, HTX_IOV);
 	r->r2t_off += n;
 	r->r2t_left -= n;
-	tx_append(q, &r->data_tx);
+	if (nvmf_conn_queue(&q->conn, &r->data_tx.tx, cnt)) {
+		/* the command will never get its data: the connection is of no more use */
+		snprintf(q->err, sizeof(q->err), "qid %u cid %u: cannot build H2CData", q->qid,
+			 r->cid);
+		nvmf_conn_shutdown(&q->conn);
+	}
 }
 
 static int on_header(void *ctx, struct nvmf_pdu_rx *rx)
@@ -340,6 +313,7 @@ static int on_header(void *ctx, struct nvmf_pdu_rx *rx)
 	if (h->ch.type == NVME_TCP_C2H_DATA) {
 		struct hreq *r = req_by_cid(q, le16toh(h->data.cccid));
 		uint32_t off = le32toh(h->data.datao);
+		int n;
 
 		if (!r || r->state != HREQ_SENT || r->write)
 			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
@@ -347,10 +321,11 @@ static int on_header(void *ctx, struct nvmf_pdu_rx *rx)
 		if (off != r->c2h_bytes)
 			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_OUT_OF_RANGE,
 						offsetof(struct nvme_tcp_data, datao));
-		if ((uint64_t)off + rx->data_len > r->len)
+		n = nvmf_iov_slice(r->iov, r->iovcnt, off, rx->data_len, r->chunk, HREQ_IOV);
+		if (n < 0)
 			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_OUT_OF_RANGE,
 						offsetof(struct nvme_tcp_data, datal));
-		nvmf_pdu_rx_set_dest(rx, r->chunk, sub_iov(r, off, rx->data_len, r->chunk));
+		nvmf_pdu_rx_set_dest(rx, r->chunk, n);
 	}
 	return 0;
 }
@@ -364,8 +339,8 @@ static int on_r2t(struct nvmf_qpair *q, struct nvmf_pdu_rx *rx)
 	if (!r || r->state != HREQ_SENT || !r->write || r->in_capsule)
 		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
 					offsetof(struct nvme_tcp_r2t, cccid));
-	/* one R2T at a time (MAXR2T 0): the previous one must be done */
-	if (r->r2t_left)
+	/* one R2T at a time (MAXR2T 0): the previous one must be done and sent */
+	if (r->r2t_left || r->data_tx.tx.queued)
 		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_LIMIT,
 					offsetof(struct nvme_tcp_r2t, cccid));
 	if ((uint64_t)off + len > r->len)
@@ -378,6 +353,30 @@ static int on_r2t(struct nvmf_qpair *q, struct nvmf_pdu_rx *rx)
 	return 0;
 }
 
+static void send_connect(struct nvmf_qpair *q);
+static void connect_cb(void *arg, int status, const struct nvme_cqe *cqe);
+
+static int on_icresp(struct nvmf_qpair *q, struct nvmf_pdu_rx *rx)
+{
+	const struct nvme_tcp_icresp *ic = &rx->hdr.h.icresp;
+	struct nvmf_ctrl *c = q->ctrl;
+	uint8_t dgst = (c->opts.hdgst ? NVME_TCP_HDGST_ENABLE : 0) |
+		       (c->opts.ddgst ? NVME_TCP_DDGST_ENABLE : 0);
+
+	/* a controller may decline a digest we asked for, never add one we did not */
+	if (ic->dgst & ~dgst) {
+		snprintf(q->err, sizeof(q->err), "ICResp enables digests we did not ask for");
+		return -EPROTO;
+	}
+	q->conn.txcfg.hdgst = ic->dgst & NVME_TCP_HDGST_ENABLE;
+	q->conn.txcfg.ddgst = ic->dgst & NVME_TCP_DDGST_ENABLE;
+	q->conn.txcfg.pda = ic->cpda;
+	q->maxh2cdata = le32toh(ic->maxh2cdata);
+	nvmf_pdu_rx_set_digests(rx, q->conn.txcfg.hdgst, q->conn.txcfg.ddgst);
+	send_connect(q);
+	return 0;
+}
+
 static int on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 {
 	struct nvmf_qpair *q = ctx;
@@ -385,13 +384,16 @@ static int on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 	struct hreq *r;
 
 	switch (h->ch.type) {
+	case NVME_TCP_ICRESP:
+		return on_icresp(q, rx);
 	case NVME_TCP_RSP:
 		r = req_by_cid(q, le16toh(h->rsp.cqe.cid));
 		if (!r || r->state != HREQ_SENT)
 			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
 						offsetof(struct nvme_tcp_rsp, cqe.cid));
 		{
-			int status = le16toh(h->rsp.cqe.status) & 0xFFFE;
+			/* the status field without the phase tag */
+			int status = le16toh(h->rsp.cqe.status) & (uint16_t)~NVME_STATUS_P;
 
 			if (!status && r->ddgst_err)
 				status = NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_DATA_XFER_ERROR);
@@ -428,127 +430,341 @@ static int on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 	default:
 		return 0;
 	}
-	return 0;
+	/* nvmf_qpair_poll's max: stop after this completion, the rest stays parsed-later */
+	return q->poll_max == 1 ? NVMF_PDU_RX_PAUSE : 0;
 }
 
 static const struct nvmf_pdu_rx_ops rx_ops = { .on_header = on_header, .on_pdu = on_pdu };
 
-/* A bad PDU from the controller: tell it with an H2CTermReq, then the connection is done. */
-static void send_term(struct nvmf_qpair *q)
-{
-	uint32_t len;
-	const void *bad = nvmf_pdu_rx_err_hdr(&q->rx, &len);
-	int cnt = nvmf_pdu_term(&q->ctl_tx.out, NVME_TCP_H2C_TERM, q->rx.fes, q->rx.fei, bad,
-				len, q->ctl_tx.iov, NVMF_PDU_OUT_EXTRA_IOV + 1);
-
-	snprintf(q->err, sizeof(q->err), "bad %s from the controller: %s (offset %u)",
-		 nvme_tcp_pdu_name(q->rx.hdr.h.ch.type), nvme_tcp_fes_name(q->rx.fes), q->rx.fei);
-	if (cnt > 0) {
-		struct msghdr msg = { .msg_iov = q->ctl_tx.iov, .msg_iovlen = (size_t)cnt };
-
-		/* best effort: the connection is closed right after */
-		if (sendmsg(q->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-			/* nothing more to do */
-		}
-	}
-}
-
-/* Receive until the socket is empty.  Returns completions, or -errno if the link is gone. */
-static int receive(struct nvmf_qpair *q)
-{
-	uint64_t before = q->rx.pdus;
-
-	for (int budget = 64; budget > 0; budget--) {
-		bool drained = false;
-		ssize_t n;
-		int rc;
-
-		if (nvmf_pdu_rx_data_left(&q->rx) >= HOST_DIRECT_READ) {
-			struct iovec iov[HREQ_IOV + 2];
-			int cnt = nvmf_pdu_rx_next(&q->rx, iov, HREQ_IOV + 2);
-
-			if (cnt < 0)
-				return cnt;
-			n = readv(q->fd, iov, cnt);
-			if (n > 0) {
-				drained = (size_t)n < nvmf_iov_len(iov, cnt);
-				rc = nvmf_pdu_rx_done(&q->rx, (size_t)n);
-				goto parsed;
-			}
-		} else {
-			n = recv(q->fd, q->staging, HOST_STAGING, MSG_DONTWAIT);
-			if (n > 0) {
-				ssize_t used = nvmf_pdu_rx_feed(&q->rx, q->staging, (size_t)n);
-
-				drained = n < HOST_STAGING;
-				rc = used < 0 ? (int)used : 0;
-				goto parsed;
-			}
-		}
-		if (n == 0) {
-			snprintf(q->err, sizeof(q->err), "connection closed by the controller");
-			return -ECONNRESET;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			break;
-		if (errno == EINTR)
-			continue;
-		snprintf(q->err, sizeof(q->err), "receive: %s", strerror(errno));
-		return -errno;
-parsed:
-		if (rc == -EPROTO && q->rx.fes) {
-			send_term(q);
-			return -EPROTO;
-		}
-		if (rc < 0)
-			return rc;
-		/*
-		 * A short read emptied the socket: the recv() after it would only say EAGAIN.
-		 * Returning now also lets the caller send the commands its completions
-		 * submitted a syscall sooner.
-		 */
-		if (drained)
-			break;
-	}
-	return (int)(q->rx.pdus - before);
-}
+/* ------------------------------------------------------------------ event registration */
 
 /*
- * nvmf_qpair_fd() must wake its owner for output that waits for room in the socket, not
- * only for input: with EPOLLOUT registered exactly while something is left to send.
+ * nvmf_qpair_fd() must wake its owner for everything hq_progress can do: input, output
+ * that waits for room in the socket (EPOLLOUT exactly while something is left to send, or
+ * while the TCP connect is in progress), and input already read but not yet parsed
+ * because a poll's max was reached (kick_fd).
  */
-static void watch_output(struct nvmf_qpair *q)
+static void watch(struct nvmf_qpair *q)
 {
-	bool want = q->tx_head != NULL;
-	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0u), .data.ptr = q };
+	uint32_t want = q->state == QP_SOCKET ? EPOLLOUT
+					      : EPOLLIN | (nvmf_conn_tx_pending(&q->conn) ? EPOLLOUT : 0);
+	struct epoll_event ev = { .events = want, .data.ptr = q };
+	bool kick = q->conn.stage_len > 0;
 
-	if (q->fd < 0 || want == q->epfd_out)
-		return;
-	if (epoll_ctl(q->epfd, EPOLL_CTL_MOD, q->fd, &ev) == 0)
-		q->epfd_out = want;
+	if (q->conn.fd >= 0 && want != q->epfd_events &&
+	    epoll_ctl(q->epfd, q->epfd_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, q->conn.fd,
+		      &ev) == 0)
+		q->epfd_events = want;
+	if (kick != q->kicked) {
+		uint64_t v = 1;
+
+		if (kick ? write(q->kick_fd, &v, sizeof(v)) == sizeof(v)
+			 : read(q->kick_fd, &v, sizeof(v)) == sizeof(v))
+			q->kicked = kick;
+	}
 }
 
-int hq_progress(struct nvmf_qpair *q)
+static void unwatch(struct nvmf_qpair *q)
 {
-	uint64_t before = q->completed;
-	int rc;
+	if (q->conn.fd >= 0 && q->epfd_events)
+		epoll_ctl(q->epfd, EPOLL_CTL_DEL, q->conn.fd, NULL);
+	q->epfd_events = 0;
+}
 
-	if (q->state != QP_LIVE && q->state != QP_CONNECTING)
-		return 0;
-	issue_queued(q);
-	rc = flush_tx(q);
-	if (!rc) {
-		rc = receive(q);
-		if (rc >= 0)
-			rc = flush_tx(q); /* H2CData answering R2Ts */
+/* ------------------------------------------------------------------ connect / close */
+
+/* Commands that were on the wire go back to the queue, ahead of those never sent. */
+static void requeue_sent(struct nvmf_qpair *q)
+{
+	struct hreq *head = NULL, *tail = NULL;
+
+	for (unsigned i = 0; i < q->depth; i++) {
+		struct hreq *r = &q->reqs[i];
+
+		if (r->state == HREQ_RETIRING) {
+			/* its PDUs are dropped with the connection: the slot is free */
+			req_release(q, r);
+			continue;
+		}
+		if (r->state != HREQ_SENT)
+			continue;
+		hreq_set_state(r, HREQ_QUEUED);
+		r->next = NULL;
+		if (tail)
+			tail->next = r;
+		else
+			head = r;
+		tail = r;
 	}
-	if (rc < 0) {
-		hq_close(q, q->err[0] ? q->err : strerror(-rc));
+	if (head) {
+		tail->next = q->queued_head;
+		if (!q->queued_head)
+			q->queued_tail = tail;
+		q->queued_head = head;
+	}
+	q->inflight = 0;
+}
+
+static void drop_connection(struct nvmf_qpair *q)
+{
+	unwatch(q);
+	nvmf_conn_close(&q->conn);
+	q->conn.stage_len = 0;
+	watch(q); /* clears the kick */
+}
+
+/* A connect step failed: the Connect itself is not retried, the commands wait. */
+static void connect_failed(struct nvmf_qpair *q, int rc, const char *why)
+{
+	struct hreq *r = &q->reqs[q->depth];
+
+	if (!q->err[0] || why)
+		snprintf(q->err, sizeof(q->err), "qid %u: %s", q->qid, why ? why : strerror(-rc));
+	drop_connection(q);
+	q->state = QP_DOWN;
+	q->connect_rc = rc ? rc : -EIO;
+	if (r->state != HREQ_FREE) {
+		r->sync_status = NULL;
+		r->sync_cqe = NULL;
+		if (r->state == HREQ_SENT)
+			q->inflight--;
+		q->busy--;
+		req_release(q, r);
+	}
+	requeue_sent(q);
+}
+
+void hq_close(struct nvmf_qpair *q, const char *why)
+{
+	if (q->state == QP_SOCKET || q->state == QP_IC || q->state == QP_CONNECTING) {
+		connect_failed(q, -ECONNABORTED, why == q->err ? NULL : why);
+		return;
+	}
+	drop_connection(q);
+	if (q->state == QP_LIVE && q->qid)
+		hctrl_connection_lost(q->ctrl, q, why);
+	if (q->state == QP_LIVE)
+		q->state = QP_DOWN;
+	requeue_sent(q);
+}
+
+static void step_deadline(struct nvmf_qpair *q)
+{
+	q->step_deadline_ns = host_now_ns() + (uint64_t)q->connect_timeout_ms * 1000000ull;
+}
+
+int hq_connect_start(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms,
+		     unsigned timeout_ms)
+{
+	struct nvmf_ctrl *c = q->ctrl;
+	int fd, one = 1, rc;
+
+	q->err[0] = 0;
+	if (q->state != QP_DOWN)
+		return -EBUSY;
+	q->connect_cntlid = cntlid;
+	q->connect_kato_ms = kato_ms;
+	q->connect_timeout_ms = timeout_ms;
+	fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(q->err, sizeof(q->err), "socket: %s", strerror(errno));
 		return rc;
 	}
-	watch_output(q);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->local_addr_len && bind(fd, (struct sockaddr *)&c->local_addr,
+				      c->local_addr_len) < 0) {
+		rc = -errno;
+		snprintf(q->err, sizeof(q->err), "bind %s: %s", c->host_traddr, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (connect(fd, (struct sockaddr *)&c->addr, c->addr_len) < 0 && errno != EINPROGRESS) {
+		rc = -errno;
+		snprintf(q->err, sizeof(q->err), "connect to %s:%s: %s", c->traddr, c->trsvcid,
+			 strerror(errno));
+		close(fd);
+		return rc;
+	}
+	q->conn.fd = fd;
+	q->conn.sock = &nvmf_sock_tcp;
+	q->conn.shut = false;
+	q->state = QP_SOCKET;
+	q->connect_rc = -EINPROGRESS;
+	step_deadline(q);
+	watch(q);
+	return 0;
+}
+
+/* The TCP connect finished: set up the connection and send the ICReq. */
+static int socket_connected(struct nvmf_qpair *q)
+{
+	struct nvmf_ctrl *c = q->ctrl;
+	struct nvmf_pdu_rx_cfg rxcfg = { .role = NVMF_PDU_ROLE_HOST };
+	uint8_t dgst = (c->opts.hdgst ? NVME_TCP_HDGST_ENABLE : 0) |
+		       (c->opts.ddgst ? NVME_TCP_DDGST_ENABLE : 0);
+	int fd = q->conn.fd, err = 0, cnt;
+	socklen_t el = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		err = errno;
+	if (err) {
+		snprintf(q->err, sizeof(q->err), "connect to %s:%s: %s", c->traddr, c->trsvcid,
+			 strerror(err));
+		return -err;
+	}
+	unwatch(q);
+	if (nvmf_conn_init(&q->conn, fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q))
+		return -ENOMEM;
+	cnt = nvmf_pdu_icreq(&q->ctl_tx.out, 0, dgst, 0, q->ctl_tx.iov, HTX_IOV);
+	if (nvmf_conn_queue(&q->conn, &q->ctl_tx.tx, cnt)) {
+		snprintf(q->err, sizeof(q->err), "cannot build the ICReq");
+		return -EINVAL;
+	}
+	q->state = QP_IC;
+	step_deadline(q);
+	return 0;
+}
+
+/* ICResp in: the Connect goes alone, in its own slot, ahead of the waiting commands. */
+static void send_connect(struct nvmf_qpair *q)
+{
+	struct nvmf_ctrl *c = q->ctrl;
+	struct nvmf_connect_cmd cmd;
+	struct nvmf_connect_data *d = &q->connect_data;
+	struct iovec iov = { d, sizeof(*d) };
+	struct hreq *r = &q->reqs[q->depth];
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.opcode = NVME_OPC_FABRICS;
+	cmd.fctype = NVMF_FCTYPE_CONNECT;
+	cmd.qid = htole16(q->qid);
+	cmd.sqsize = htole16((uint16_t)(q->size - 1));
+	cmd.kato = htole32(q->qid ? 0 : q->connect_kato_ms);
+	if (q->qid && c->opts.disable_sqflow)
+		cmd.cattr = NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
+	memset(d, 0, sizeof(*d));
+	memcpy(d->hostid, c->hostid, sizeof(d->hostid));
+	d->cntlid = htole16(q->connect_cntlid);
+	/* NQN fields are 256 bytes, NUL padded (the NQN is at most 223) */
+	memcpy(d->subnqn, c->subnqn, strnlen(c->subnqn, sizeof(d->subnqn) - 1));
+	memcpy(d->hostnqn, c->hostnqn, strnlen(c->hostnqn, sizeof(d->hostnqn) - 1));
+	/* the Connect goes in capsule: every controller takes 8 KiB on any queue's Connect */
+	q->icd_max = NVMF_ADMIN_ICD;
+	q->sqflow_disabled = cmd.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
+	q->state = QP_CONNECTING;
+	step_deadline(q);
+	prepare(q, r, (struct nvme_sqe *)&cmd, &iov, 1, sizeof(*d), true, connect_cb, q);
+	r->no_timeout = true; /* the step deadline covers it */
+	if (issue(q, r))
+		q->connect_rc = -EINVAL;
+}
+
+/* The Connect's response (from complete(), inside the receive path). */
+static void connect_cb(void *arg, int status, const struct nvme_cqe *cqe)
+{
+	struct nvmf_qpair *q = arg;
+	struct nvmf_ctrl *c = q->ctrl;
+
+	if (status) {
+		bool bad_host = nvme_status_sct((uint16_t)status) == NVME_SCT_CMD_SPECIFIC &&
+				nvme_status_sc((uint16_t)status) == NVMF_SC_CONNECT_INVALID_HOST;
+
+		snprintf(q->err, sizeof(q->err), "Connect qid %u refused: status 0x%x%s", q->qid,
+			 status, bad_host ? " (host not allowed)" : "");
+		q->connect_rc = -ECONNREFUSED;
+		return;
+	}
+	if (q->qid == 0)
+		c->cntlid = (uint16_t)le32toh(cqe->dw0);
+	if (q->qid) {
+		const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
+		uint32_t ioccsz = le32toh(id->ioccsz);
+
+		q->icd_max = ioccsz >= 4 ? ioccsz * 16 - sizeof(struct nvme_sqe) : 0;
+	}
+	q->state = QP_LIVE;
+	q->connect_rc = 0;
+}
+
+/* Advance a connect in progress past the TCP step.  0, or -errno: it failed. */
+static int socket_step(struct nvmf_qpair *q)
+{
+	struct pollfd p = { .fd = q->conn.fd, .events = POLLOUT };
+
+	if (poll(&p, 1, 0) == 1)
+		return socket_connected(q);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ progress */
+
+int hq_progress(struct nvmf_qpair *q, unsigned max)
+{
+	uint64_t before = q->completed;
+	bool connecting;
+	int rc = 0;
+
+	if (q->state == QP_DOWN || q->state == QP_DEAD)
+		return 0;
+	if (q->state == QP_SOCKET) {
+		rc = socket_step(q);
+		if (q->state == QP_SOCKET && !rc) {
+			if (host_now_ns() > q->step_deadline_ns)
+				rc = -ETIMEDOUT;
+			else
+				return 0;
+		}
+		if (rc) {
+			connect_failed(q, rc, NULL);
+			return rc;
+		}
+	}
+	connecting = q->state != QP_LIVE;
+	q->poll_max = max ? max + 1 : 0;
+	issue_queued(q);
+	rc = nvmf_conn_flush(&q->conn);
+	if (rc >= 0) {
+		rc = nvmf_conn_receive(&q->conn, RX_BUDGET);
+		if (rc >= 0) {
+			issue_queued(q); /* a Connect that just succeeded lets the others go */
+			rc = nvmf_conn_flush(&q->conn); /* H2CData answering R2Ts */
+		}
+	}
+	q->poll_max = 0;
+	if (rc == -EPROTO && q->conn.rx.fes) {
+		snprintf(q->err, sizeof(q->err), "bad %s from the controller: %s (offset %u)",
+			 nvme_tcp_pdu_name(q->conn.rx.hdr.h.ch.type),
+			 nvme_tcp_fes_name(q->conn.rx.fes), q->conn.rx.fei);
+		/* tell the controller, best effort: the connection is closed right after */
+		if (nvmf_conn_queue_term(&q->conn) == 0)
+			nvmf_conn_flush(&q->conn);
+	}
+	if (rc == -ENOTCONN && !q->err[0])
+		snprintf(q->err, sizeof(q->err), "connection closed by the controller");
+	if (rc < 0 && !q->err[0])
+		snprintf(q->err, sizeof(q->err), "%s", strerror(-rc));
+	if (connecting) {
+		const char *why = NULL;
+
+		if (rc >= 0 && q->connect_rc != -EINPROGRESS && q->connect_rc != 0) {
+			rc = q->connect_rc;
+		} else if (rc >= 0 && q->state != QP_LIVE && host_now_ns() > q->step_deadline_ns) {
+			rc = -ETIMEDOUT;
+			why = q->state == QP_IC ? "no ICResp in time" : "Connect not answered in time";
+		}
+		if (rc < 0) {
+			connect_failed(q, rc, why);
+			return rc;
+		}
+	}
+	if (rc < 0) {
+		hq_close(q, q->err);
+		return rc;
+	}
+	watch(q);
 	/* the controller stopped answering: treat the connection as broken (then retry) */
-	if (q->ctrl->opts.io_timeout_ms && q->inflight) {
+	if (q->ctrl->opts.io_timeout_ms && q->inflight && q->state == QP_LIVE) {
 		uint64_t now = host_coarse_ns();
 
 		if (now - q->last_timeout_scan_ns > TIMEOUT_SCAN_NS) {
@@ -570,64 +786,12 @@ int hq_progress(struct nvmf_qpair *q)
 	return (int)(q->completed - before);
 }
 
-/* ------------------------------------------------------------------ connect / close */
-
-void hq_close(struct nvmf_qpair *q, const char *why)
-{
-	struct hreq *head = NULL, *tail = NULL;
-
-	if (q->fd >= 0) {
-		epoll_ctl(q->epfd, EPOLL_CTL_DEL, q->fd, NULL);
-		close(q->fd);
-		q->fd = -1;
-	}
-	if (q->state == QP_LIVE && q->qid)
-		hctrl_connection_lost(q->ctrl, q, why);
-	if (q->state == QP_LIVE || q->state == QP_CONNECTING)
-		q->state = QP_DOWN;
-	q->tx_head = q->tx_tail = NULL;
-	/* commands on the wire go back to the queue, ahead of those never sent */
-	for (unsigned i = 0; i < q->depth; i++) {
-		struct hreq *r = &q->reqs[i];
-
-		if (r->state != HREQ_SENT)
-			continue;
-		hreq_set_state(r, HREQ_QUEUED);
-		r->next = NULL;
-		if (tail)
-			tail->next = r;
-		else
-			head = r;
-		tail = r;
-	}
-	if (head) {
-		tail->next = q->queued_head;
-		if (!q->queued_head)
-			q->queued_tail = tail;
-		q->queued_head = head;
-	}
-	q->inflight = 0;
-}
-
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int rc;
-
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc == 0)
-		return -ETIMEDOUT;
-	return rc < 0 ? -errno : 0;
-}
-
 int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms)
 {
 	struct epoll_event ev;
 	int rc;
 
-	if (q->tx_head && q->fd >= 0)
+	if (nvmf_conn_tx_pending(&q->conn) && q->state != QP_SOCKET && q->conn.fd >= 0)
 		return 0; /* output pending: the caller should poll again */
 	do
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
@@ -635,241 +799,16 @@ int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms)
 	return rc < 0 ? -errno : rc;
 }
 
-static int tcp_connect(struct nvmf_qpair *q, int timeout_ms)
+int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, unsigned timeout_ms)
 {
-	struct nvmf_ctrl *c = q->ctrl;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	int fd = -1, rc, one = 1, err = 0;
-	socklen_t el = sizeof(err);
+	int rc = hq_connect_start(q, cntlid, kato_ms, timeout_ms);
 
-	rc = getaddrinfo(c->traddr, c->trsvcid, &hints, &res);
-	if (rc) {
-		snprintf(q->err, sizeof(q->err), "%s:%s: %s", c->traddr, c->trsvcid,
-			 gai_strerror(rc));
-		return -EINVAL;
+	while (!rc && q->connect_rc == -EINPROGRESS) {
+		rc = hq_progress(q, 0);
+		if (rc >= 0 && q->connect_rc == -EINPROGRESS)
+			rc = hq_wait_readable(q, 100);
+		if (rc > 0)
+			rc = 0;
 	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->host_traddr[0]) {
-		struct addrinfo *local = NULL;
-
-		if (getaddrinfo(c->host_traddr, NULL, &hints, &local) == 0) {
-			rc = bind(fd, local->ai_addr, local->ai_addrlen);
-			freeaddrinfo(local);
-			if (rc < 0) {
-				rc = -errno;
-				snprintf(q->err, sizeof(q->err), "bind %s: %s", c->host_traddr,
-					 strerror(errno));
-				goto out;
-			}
-		}
-	}
-	if (connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS) {
-		rc = -errno;
-		goto out;
-	}
-	rc = wait_fd(fd, POLLOUT, timeout_ms);
-	if (!rc && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err)
-		rc = -err;
-out:
-	freeaddrinfo(res);
-	if (rc) {
-		if (!q->err[0])
-			snprintf(q->err, sizeof(q->err), "connect to %s:%s: %s", c->traddr,
-				 c->trsvcid, strerror(-rc));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	q->fd = fd;
-	return 0;
-}
-
-/* Blocking: send everything queued, within timeout. */
-static int flush_all(struct nvmf_qpair *q, int timeout_ms)
-{
-	while (q->tx_head) {
-		int rc = flush_tx(q);
-
-		if (rc)
-			return rc;
-		if (q->tx_head && (rc = wait_fd(q->fd, POLLOUT, timeout_ms)))
-			return rc;
-	}
-	return 0;
-}
-
-/* The IC exchange, blocking. */
-static int ic_exchange(struct nvmf_qpair *q, int timeout_ms)
-{
-	struct nvmf_ctrl *c = q->ctrl;
-	uint8_t dgst = (c->opts.hdgst ? NVME_TCP_HDGST_ENABLE : 0) |
-		       (c->opts.ddgst ? NVME_TCP_DDGST_ENABLE : 0);
-	const struct nvme_tcp_icresp *ic;
-	int cnt, rc;
-
-	cnt = nvmf_pdu_icreq(&q->ctl_tx.out, 0, dgst, 0, q->ctl_tx.iov,
-			     NVMF_PDU_OUT_EXTRA_IOV + 1);
-	q->ctl_tx.cnt = cnt;
-	tx_append(q, &q->ctl_tx);
-	rc = flush_all(q, timeout_ms);
-	while (!rc && !q->rx.ic_done) {
-		rc = wait_fd(q->fd, POLLIN, timeout_ms);
-		if (!rc) {
-			ssize_t n = recv(q->fd, q->staging, sizeof(struct nvme_tcp_icresp),
-					 MSG_DONTWAIT);
-
-			if (n == 0)
-				rc = -ECONNRESET;
-			else if (n < 0)
-				rc = errno == EAGAIN ? 0 : -errno;
-			else if (nvmf_pdu_rx_feed(&q->rx, q->staging, (size_t)n) < 0)
-				rc = -EPROTO;
-		}
-	}
-	if (rc) {
-		snprintf(q->err, sizeof(q->err), "ICReq: %s%s", strerror(-rc),
-			 rc == -EPROTO ? " (bad ICResp)" : "");
-		return rc;
-	}
-	ic = &q->rx.hdr.h.icresp;
-	/* a controller may decline a digest we asked for, never add one we did not */
-	if (ic->dgst & ~dgst) {
-		snprintf(q->err, sizeof(q->err), "ICResp enables digests we did not ask for");
-		return -EPROTO;
-	}
-	q->tx.hdgst = ic->dgst & NVME_TCP_HDGST_ENABLE;
-	q->tx.ddgst = ic->dgst & NVME_TCP_DDGST_ENABLE;
-	q->tx.pda = ic->cpda;
-	q->maxh2cdata = le32toh(ic->maxh2cdata);
-	nvmf_pdu_rx_set_digests(&q->rx, q->tx.hdgst, q->tx.ddgst);
-	return 0;
-}
-
-int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, int timeout_ms)
-{
-	struct nvmf_ctrl *c = q->ctrl;
-	struct nvmf_pdu_rx_cfg rxcfg = { .role = NVMF_PDU_ROLE_HOST };
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct nvmf_connect_cmd cmd;
-	struct nvmf_connect_data d;
-	struct nvme_cqe cqe;
-	struct iovec iov = { &d, sizeof(d) };
-	struct hreq *r;
-	uint64_t deadline;
-	int status = -EINPROGRESS, rc;
-
-	q->err[0] = 0;
-	rc = tcp_connect(q, timeout_ms);
-	if (rc)
-		return rc;
-	nvmf_pdu_rx_init(&q->rx, &rxcfg, &rx_ops, q);
-	q->tx_head = q->tx_tail = NULL;
-	rc = ic_exchange(q, timeout_ms);
-	if (rc)
-		goto fail;
-	ev.data.ptr = q;
-	epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->fd, &ev);
-	q->epfd_out = false;
-
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.opcode = NVME_OPC_FABRICS;
-	cmd.fctype = NVMF_FCTYPE_CONNECT;
-	cmd.qid = htole16(q->qid);
-	cmd.sqsize = htole16((uint16_t)(q->size - 1));
-	cmd.kato = htole32(q->qid ? 0 : kato_ms);
-	if (q->qid && c->opts.disable_sqflow)
-		cmd.cattr = NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
-	memset(&d, 0, sizeof(d));
-	memcpy(d.hostid, c->hostid, sizeof(d.hostid));
-	d.cntlid = htole16(cntlid);
-	/* NQN fields are 256 bytes, NUL padded (the NQN is at most 223) */
-	memcpy(d.subnqn, c->subnqn, strnlen(c->subnqn, sizeof(d.subnqn) - 1));
-	memcpy(d.hostnqn, c->hostnqn, strnlen(c->hostnqn, sizeof(d.hostnqn) - 1));
-
-	/* the Connect goes in capsule: every controller takes 8 KiB on any queue's Connect */
-	q->icd_max = NVMF_ADMIN_ICD;
-	/*
-	 * The Connect goes alone, in its own slot, ahead of the commands that wait for
-	 * this connection: they follow once it succeeded (QP_CONNECTING holds them).
-	 */
-	q->state = QP_CONNECTING;
-	r = &q->reqs[q->depth];
-	{
-		struct hreq *waiting = q->queued_head, *waiting_tail = q->queued_tail;
-
-		q->queued_head = q->queued_tail = NULL;
-		prepare(q, r, (struct nvme_sqe *)&cmd, &iov, 1, sizeof(d), true, NULL, NULL);
-		issue_queued_one(q);
-		q->queued_head = waiting;
-		q->queued_tail = waiting_tail;
-	}
-	r->sync_status = &status;
-	r->sync_cqe = &cqe;
-	deadline = host_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	while (status == -EINPROGRESS) {
-		rc = hq_progress(q);
-		if (rc < 0)
-			goto fail;
-		if (status != -EINPROGRESS)
-			break;
-		if (host_now_ns() > deadline) {
-			rc = -ETIMEDOUT;
-			goto fail;
-		}
-		hq_wait_readable(q, 100);
-	}
-	if (status) {
-		snprintf(q->err, sizeof(q->err), "Connect qid %u refused: status 0x%x%s", q->qid,
-			 status, nvme_status_sc((uint16_t)status) == NVMF_SC_CONNECT_INVALID_HOST &&
-			 nvme_status_sct((uint16_t)status) == NVME_SCT_CMD_SPECIFIC
-				 ? " (host not allowed)" : "");
-		rc = -ECONNREFUSED;
-		goto fail;
-	}
-	if (q->qid == 0)
-		c->cntlid = (uint16_t)le32toh(cqe.dw0);
-	q->state = QP_LIVE;
-	q->sqflow_disabled = cmd.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
-	if (q->qid) {
-		const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
-		uint32_t ioccsz = le32toh(id->ioccsz);
-
-		q->icd_max = ioccsz >= 4 ? ioccsz * 16 - 64 : 0;
-	}
-	return 0;
-fail:
-	if (!q->err[0])
-		snprintf(q->err, sizeof(q->err), "qid %u: %s", q->qid, strerror(-rc));
-	if (q->fd >= 0) {
-		epoll_ctl(q->epfd, EPOLL_CTL_DEL, q->fd, NULL);
-		close(q->fd);
-		q->fd = -1;
-	}
-	/* the Connect itself is not retried: drop it */
-	r = &q->reqs[q->depth];
-	if (r->state != HREQ_FREE) {
-		r->sync_status = NULL;
-		r->sync_cqe = NULL;
-		complete(q, r, -ECONNABORTED, NULL);
-	}
-	q->inflight = 0;
-	q->state = QP_DOWN;
-	/* commands that were on the wire wait for the next try */
-	for (unsigned i = 0; i < q->depth; i++)
-		if (q->reqs[i].state == HREQ_SENT) {
-			struct hreq *x = &q->reqs[i];
-
-			hreq_set_state(x, HREQ_QUEUED);
-			x->next = q->queued_head;
-			q->queued_head = x;
-			if (!q->queued_tail)
-				q->queued_tail = x;
-		}
-	return rc ? rc : -EIO;
+	return rc < 0 ? rc : q->connect_rc;
 }
