@@ -541,7 +541,13 @@ void hq_close(struct nvmf_qpair *q, const char *why)
 		return;
 	}
 	drop_connection(q);
-	if (q->state == QP_LIVE && q->qid)
+	/*
+	 * An I/O connection lost: the controller reconnects as a whole.  Not when it belonged
+	 * to an association the controller already left (it reconnected meanwhile): that
+	 * would start a second, needless reconnect.
+	 */
+	if (q->state == QP_LIVE && q->qid &&
+	    q->generation == atomic_load(&q->ctrl->generation))
 		hctrl_connection_lost(q->ctrl, q, why);
 	if (q->state == QP_LIVE)
 		q->state = QP_DOWN;

@@ -3,7 +3,8 @@
  * R2T writes, many commands in flight, 8 I/O queues from 8 threads, digests, discovery
  * following a referral, keep-alive holding an idle association, a target killed in the
  * middle of a write job (the job completes, data intact), ctrl_loss_tmo giving up, and an
- * H2CTermReq for a malformed PDU from a (fake) controller.
+ * H2CTermReq for a malformed PDU from a (fake) controller; polling honours its max and
+ * never blocks while a queue pair reconnects to a controller that does not answer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,14 +22,17 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nvmf/nvmf.h"
 #include "proto/nvme_spec.h"
 #include "proto/pdu_tx.h"
 #include "target_proc.h"
+#include "tproxy.h"
 
 #define NQN "nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart"
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-4333-8444-555555555555"
@@ -431,6 +435,139 @@ static void gives_up_after_ctrl_loss_tmo(void **state)
 	nvmf_ctrl_disconnect(c);
 }
 
+/* ------------------------------------------------------------------ polling */
+
+static void count_done(void *arg, int status, const struct nvme_cqe *cqe)
+{
+	(void)cqe;
+	assert_int_equal(status, 0);
+	(*(int *)arg)++;
+}
+
+static bool fd_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1;
+}
+
+/*
+ * nvmf_qpair_poll(q, 1) runs one callback at a time, however many responses arrived
+ * together; the ones it left are still announced by nvmf_qpair_fd(), so an event loop that
+ * waits on it before each poll gets them all.
+ */
+static void poll_honours_max(void **state)
+{
+	struct target_proc t;
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c;
+	struct nvmf_qpair *q;
+	uint16_t port = tp_free_port();
+	static uint8_t buf[32][4096];
+	int done = 0, polls = 0;
+
+	(void)state;
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	assert_int_equal(start_ram(&t, port), 0);
+	opts(&o, port_text);
+	assert_int_equal(nvmf_ctrl_connect(&o, &c), 0);
+	q = nvmf_ctrl_qpair(c, 0);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(nvmf_read(q, 1, (uint64_t)i * 8, 8, buf[i], count_done, &done), 0);
+	while (done < 32) {
+		int before = done, rc;
+
+		/* the first poll sends the commands */
+		rc = nvmf_qpair_poll(q, 1);
+		assert_true(rc >= 0 && rc <= 1);
+		assert_int_equal(done - before, rc);
+		polls++;
+		/* generous: only a lost wake-up would make it run out */
+		if (done < 32)
+			assert_true(fd_readable(nvmf_qpair_fd(q), 10000));
+	}
+	assert_true(polls >= 32);
+	nvmf_ctrl_disconnect(c);
+	assert_int_equal(tp_stop(&t), 0);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The controller reconnected, and the I/O queue pair's own connection reaches a controller
+ * that accepts it but does not answer the ICReq (held by the proxy).  Polling goes on
+ * returning -ENOTCONN meanwhile, on that one connection attempt (no blocking connect that
+ * times out and starts over); once the controller answers, the queued read completes over
+ * that very connection.
+ */
+static void poll_never_blocks_while_connecting(void **state)
+{
+	struct target_proc t;
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c;
+	struct nvmf_qpair *q;
+	struct tproxy *px;
+	uint16_t port = tp_free_port(), pport;
+	char ptext[16];
+	static uint8_t w[65536], r[65536];
+	int done = 0;
+	unsigned accepted;
+	uint64_t deadline;
+
+	(void)state;
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	assert_int_equal(start_ram(&t, port), 0);
+	px = tproxy_start(port, &pport);
+	assert_non_null(px);
+	snprintf(ptext, sizeof(ptext), "%u", pport);
+	opts(&o, ptext);
+	o.reconnect_delay_s = 1;
+	o.ctrl_loss_tmo_s = 60;
+	assert_int_equal(nvmf_ctrl_connect(&o, &c), 0);
+	q = nvmf_ctrl_qpair(c, 0);
+	fill(w, sizeof(w), 7);
+	assert_int_equal(nvmf_write_sync(q, 1, 0, sizeof(w) / 512, w, 0), 0);
+
+	/* outage: the admin thread reconnects the controller by itself */
+	tproxy_cut(px);
+	deadline = now_ms() + 30000;
+	while (nvmf_ctrl_reconnects(c) < 1 || nvmf_ctrl_state(c) != NVMF_CTRL_LIVE)
+		assert_true(now_ms() < deadline && usleep(10000) == 0);
+	/* the I/O queue's reconnect finds a controller that does not answer */
+	tproxy_hold(px, true);
+	accepted = tproxy_accepted(px);
+	assert_int_equal(nvmf_read(q, 1, 0, sizeof(r) / 512, r, count_done, &done), 0);
+	deadline = now_ms() + 30000;
+	while (tproxy_held_open(px) < 1) {
+		assert_int_equal(nvmf_qpair_poll(q, 0), -ENOTCONN);
+		assert_true(now_ms() < deadline);
+	}
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(nvmf_qpair_poll(q, 0), -ENOTCONN);
+		assert_int_equal(done, 0);
+	}
+	/* still the one attempt, still waiting */
+	assert_int_equal(tproxy_accepted(px), accepted + 1);
+	assert_int_equal(tproxy_held_open(px), 1);
+	tproxy_hold(px, false);
+	deadline = now_ms() + 30000;
+	while (!done) {
+		nvmf_qpair_wait(q, 100);
+		assert_true(now_ms() < deadline);
+	}
+	assert_memory_equal(r, w, sizeof(r));
+	assert_int_equal(tproxy_accepted(px), accepted + 1);
+	nvmf_ctrl_disconnect(c);
+	tproxy_stop(px);
+	assert_int_equal(tp_stop(&t), 0);
+}
+
 /* ------------------------------------------------------------------ bad controller */
 
 /* A controller that answers the admin Connect with an R2T of length 0. */
@@ -498,6 +635,8 @@ int main(void)
 		cmocka_unit_test(target_restart_mid_job),
 		cmocka_unit_test(gives_up_after_ctrl_loss_tmo),
 		cmocka_unit_test(h2c_term_for_bad_pdu),
+		cmocka_unit_test(poll_honours_max),
+		cmocka_unit_test(poll_never_blocks_while_connecting),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
