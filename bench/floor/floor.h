@@ -7,6 +7,11 @@
  * (a CapsuleCmd PDU is 72 bytes with its SQE, in-capsule write data follows it; a read's
  * C2HData header is 24 bytes, its completion then travels in it as with the SUCCESS flag;
  * a CapsuleResp is 24 bytes).
+ *
+ * The floor does not use the connection layer (src/conn) on purpose: it is the yardstick of
+ * what the kernel's TCP costs for these bytes, so it has no PDU parser, no digests and no
+ * per-PDU bookkeeping - only the syscalls and batching our stack makes.  Built standalone
+ * with gcc by bench/run, it also measures the same way whatever the tree under test is.
  */
 #ifndef BENCH_FLOOR_H
 #define BENCH_FLOOR_H

@@ -156,6 +156,8 @@ int nvmf_conn_queue_term(struct nvmf_conn *c);
 int nvmf_iov_slice(const struct iovec *src, int cnt, size_t off, size_t len,
 		   struct iovec *out, int max);
 
+/* The numeric address (no port, no brackets) and port of fd's peer or local end. */
+int nvmf_sock_addr(int fd, bool local, char *host, size_t len, unsigned *port);
 /* "addr:port" of fd's peer (or its local end), for logs. */
 void nvmf_sock_describe(int fd, bool local, char *buf, size_t len);
 

@@ -50,27 +50,33 @@ const struct nvmf_sock_ops nvmf_sock_tcp = {
 	.close = tcp_close,
 };
 
-void nvmf_sock_describe(int fd, bool local, char *buf, size_t len)
+int nvmf_sock_addr(int fd, bool local, char *host, size_t len, unsigned *port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &sl)
-		       : getpeername(fd, (struct sockaddr *)&ss, &sl);
+	const void *a;
 
-	if (rc == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
-			port = ntohs(s->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
-
-			inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
-			port = ntohs(s->sin6_port);
-		}
+	if ((local ? getsockname(fd, (struct sockaddr *)&ss, &sl)
+		   : getpeername(fd, (struct sockaddr *)&ss, &sl)) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		return -EAFNOSUPPORT;
 	}
+	return inet_ntop(ss.ss_family, a, host, (socklen_t)len) ? 0 : -errno;
+}
+
+void nvmf_sock_describe(int fd, bool local, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	unsigned port = 0;
+
+	if (nvmf_sock_addr(fd, local, host, sizeof(host), &port))
+		snprintf(host, sizeof(host), "?");
 	snprintf(buf, len, "%s:%u", host, port);
 }

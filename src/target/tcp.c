@@ -683,19 +683,9 @@ static const char *tcp_peer_name(struct nvmf_sq *sq)
 /* The local address the host reached us on (for wildcard ports in the discovery log). */
 static int tcp_local_addr(struct nvmf_sq *sq, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	const void *a;
+	unsigned port;
 
-	if (getsockname(sq_queue(sq)->conn.fd, (struct sockaddr *)&ss, &sl) < 0)
-		return -errno;
-	if (ss.ss_family == AF_INET)
-		a = &((struct sockaddr_in *)&ss)->sin_addr;
-	else if (ss.ss_family == AF_INET6)
-		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-	else
-		return -EAFNOSUPPORT;
-	return inet_ntop(ss.ss_family, a, buf, (socklen_t)len) ? 0 : -errno;
+	return nvmf_sock_addr(sq_queue(sq)->conn.fd, true, buf, len, &port);
 }
 
 static const struct nvmf_transport_ops tcp_ops = {
