@@ -156,8 +156,11 @@ int nvmf_io_raw(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct i
 
 /*
  * Progress: send what was submitted, receive completions, run callbacks (at most max;
- * 0 = no limit).  Never blocks.  Returns the number of completions, or -ENOTCONN while
- * the controller reconnects (commands stay queued), -ENODEV once it is given up.
+ * 0 = no limit; completions already received wait for the next call, and the fd below
+ * stays readable for them).  Never blocks: a queue pair that reconnects does so in steps
+ * (TCP connect, ICReq/ICResp, Fabrics Connect), each taken by a poll once the socket is
+ * ready.  Returns the number of completions, or -ENOTCONN while the queue pair or the
+ * controller reconnects (commands stay queued), -ENODEV once it is given up.
  */
 int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max);
 /* Block until a completion arrives or timeout_ms passes (-1: forever), then poll. */
