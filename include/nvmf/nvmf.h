@@ -28,12 +28,12 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "nvme_types.h"   /* struct nvme_sqe, struct nvme_cqe */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct nvme_sqe;
-struct nvme_cqe;
 struct nvmf_ctrl;
 struct nvmf_qpair;
 
