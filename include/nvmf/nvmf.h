@@ -193,6 +193,28 @@ struct nvmf_disc_entry {
 int nvmf_discover(const struct nvmf_ctrl_opts *o, bool follow_referrals,
 		  struct nvmf_disc_entry **entries, unsigned *count, uint64_t *genctr);
 
+/* ------------------------------------------------------------------ messages */
+
+/*
+ * The library reports events (a queue lost and reconnecting, reconnected, a reconnect that
+ * failed, a controller given up, a failed keep-alive, an async event) as one line each,
+ * with a level: a syslog(3) priority from <syslog.h> (LOG_ERR, LOG_WARNING, LOG_NOTICE,
+ * LOG_INFO, LOG_DEBUG).  By default a line goes to stderr as "nvmf: <msg>\n".
+ */
+
+/* msg has neither the "nvmf: " prefix nor a newline; it names the subsystem NQN. */
+typedef void (*nvmf_log_fn)(void *arg, int level, const char *msg);
+
+/*
+ * Send the library's messages to fn (NULL: back to stderr).  fn may be called from the
+ * library's admin thread and from any thread that uses a queue pair, concurrently: it must
+ * be thread-safe, and must not connect or disconnect controllers.  Install it before
+ * connecting; a message already on its way may still reach the previous function.
+ */
+void nvmf_set_log_fn(nvmf_log_fn fn, void *arg);
+/* Drop messages less important (numerically greater) than level; default LOG_INFO. */
+void nvmf_set_log_level(int level);
+
 /* ------------------------------------------------------------------ host identity */
 
 /* This host's NQN and ID: /etc/nvme/hostnqn and /etc/nvme/hostid when present, else the

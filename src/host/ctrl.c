@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "host/host.h"
+#include "host/log.h"
 
 #define CONNECT_TIMEOUT_MS 10000  /* the kernel host waits 10 s for an ICResp */
 
@@ -276,7 +277,7 @@ void hctrl_connection_lost(struct nvmf_ctrl *c, struct nvmf_qpair *q, const char
 	if (atomic_load(&c->state) == NVMF_CTRL_DEAD)
 		return;
 	if (!atomic_exchange(&c->need_reconnect, true))
-		fprintf(stderr, "nvmf: %s: queue %u: %s: reconnecting\n", c->subnqn, q->qid, why);
+		host_log(LOG_WARNING, "%s: queue %u: %s: reconnecting", c->subnqn, q->qid, why);
 	wake(c);
 }
 
@@ -313,7 +314,7 @@ static void aer_done(void *arg, int status, const struct nvme_cqe *cqe)
 		 */
 		if (lid == NVME_LID_CHANGED_NS || lid == NVME_LID_DISCOVERY)
 			c->aen_log = lid;
-		fprintf(stderr, "nvmf: %s: async event 0x%08x (log 0x%02x)\n", c->subnqn, dw0, lid);
+		host_log(LOG_INFO, "%s: async event 0x%08x (log 0x%02x)", c->subnqn, dw0, lid);
 	}
 	c->aer_resubmit = status == 0;
 }
@@ -345,7 +346,7 @@ static void ka_done(void *arg, int status, const struct nvme_cqe *cqe)
 	(void)cqe;
 	c->ka_outstanding = false;
 	if (status > 0)
-		fprintf(stderr, "nvmf: %s: keep alive failed: status 0x%x\n", c->subnqn, status);
+		host_log(LOG_WARNING, "%s: keep alive failed: status 0x%x", c->subnqn, status);
 }
 
 static void keep_alive(struct nvmf_ctrl *c, uint64_t now)
@@ -458,7 +459,7 @@ static void reconnect(struct nvmf_ctrl *c)
 		int rc;
 
 		if (tmo == 0 || (tmo > 0 && host_now_ns() - c->lost_ns >= (uint64_t)tmo * 1000000000ull)) {
-			fprintf(stderr, "nvmf: %s: controller lost for %llds: giving up\n", c->subnqn,
+			host_log(LOG_ERR, "%s: controller lost for %llds: giving up", c->subnqn,
 				(long long)tmo);
 			atomic_store(&c->state, NVMF_CTRL_DEAD);
 			hq_fail_all(&c->admin, -ENODEV);
@@ -484,11 +485,11 @@ static void reconnect(struct nvmf_ctrl *c)
 			atomic_fetch_add(&c->reconnects, 1);
 			atomic_store(&c->state, NVMF_CTRL_LIVE);
 			c->next_ka_ns = 0;
-			fprintf(stderr, "nvmf: %s: reconnected (controller %u)\n", c->subnqn,
+			host_log(LOG_NOTICE, "%s: reconnected (controller %u)", c->subnqn,
 				c->cntlid);
 			return;
 		}
-		fprintf(stderr, "nvmf: %s: reconnect failed: %s\n", c->subnqn, nvmf_strerror_last());
+		host_log(LOG_WARNING, "%s: reconnect failed: %s", c->subnqn, nvmf_strerror_last());
 	}
 }
 
