@@ -28,12 +28,12 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "nvme_types.h"   /* struct nvme_sqe, struct nvme_cqe */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct nvme_sqe;
-struct nvme_cqe;
 struct nvmf_ctrl;
 struct nvmf_qpair;
 
@@ -195,6 +195,62 @@ struct nvmf_disc_entry {
  */
 int nvmf_discover(const struct nvmf_ctrl_opts *o, bool follow_referrals,
 		  struct nvmf_disc_entry **entries, unsigned *count, uint64_t *genctr);
+
+/* ------------------------------------------------------------------ transport IDs */
+
+/*
+ * A controller's address as SPDK writes it (nvme perf -r, SPDK's fio plugin filename=):
+ * whitespace-separated key:value or key=value pairs, keys in any case, e.g.
+ *   trtype:tcp adrfam:ipv4 traddr:192.0.2.1 trsvcid:4420 subnqn:nqn.2014-08.org.example:s1 ns:1
+ * Keys: trtype (tcp), adrfam (ipv4, ipv6), traddr (required), trsvcid, subnqn, hostnqn,
+ * hostaddr (local address to connect from), ns or nsid (1..4294967294); SPDK's priority
+ * and hostsvcid are accepted and ignored.  Key and value split at the first ':' or '=':
+ * later colons belong to the value (NQNs, IPv6 addresses).  A backslash makes the next
+ * character literal: "\:" (fio's filename= needs its colons escaped), "\ ", "\\".
+ */
+struct nvmf_trid {
+	char trtype[8];              /* "tcp" */
+	char adrfam[8];              /* "ipv4", "ipv6"; "" when not given */
+	char traddr[257];
+	char trsvcid[33];            /* "" when not given (the default port applies) */
+	char subnqn[257];            /* "" when not given */
+	char hostnqn[257];           /* "" when not given */
+	char hostaddr[257];          /* "" when not given */
+	uint32_t nsid;               /* 0 when not given */
+};
+
+/*
+ * Parse s into *out.  Returns 0, or -EINVAL with one line in err (errlen bytes; err may
+ * be NULL) naming the bad key or token, e.g. "unknown key 'tradr'".
+ */
+int nvmf_trid_parse(const char *s, struct nvmf_trid *out, char *err, size_t errlen);
+/*
+ * Point o->traddr, trsvcid, subnqn, hostnqn and host_traddr at t's strings (NULL where t
+ * has none, so the defaults apply); the rest of o is left alone.  t must outlive o's use.
+ */
+void nvmf_trid_to_opts(const struct nvmf_trid *t, struct nvmf_ctrl_opts *o);
+
+/* ------------------------------------------------------------------ messages */
+
+/*
+ * The library reports events (a queue lost and reconnecting, reconnected, a reconnect that
+ * failed, a controller given up, a failed keep-alive, an async event) as one line each,
+ * with a level: a syslog(3) priority from <syslog.h> (LOG_ERR, LOG_WARNING, LOG_NOTICE,
+ * LOG_INFO, LOG_DEBUG).  By default a line goes to stderr as "nvmf: <msg>\n".
+ */
+
+/* msg has neither the "nvmf: " prefix nor a newline; it names the subsystem NQN. */
+typedef void (*nvmf_log_fn)(void *arg, int level, const char *msg);
+
+/*
+ * Send the library's messages to fn (NULL: back to stderr).  fn may be called from the
+ * library's admin thread and from any thread that uses a queue pair, concurrently: it must
+ * be thread-safe, and must not connect or disconnect controllers.  Install it before
+ * connecting; a message already on its way may still reach the previous function.
+ */
+void nvmf_set_log_fn(nvmf_log_fn fn, void *arg);
+/* Drop messages less important (numerically greater) than level; default LOG_INFO. */
+void nvmf_set_log_level(int level);
 
 /* ------------------------------------------------------------------ host identity */
 

@@ -6,11 +6,12 @@
  *   filename=trtype=tcp adrfam=ipv4 traddr=127.0.0.1 trsvcid=4420 subnqn=nqn.2014-08.org.nvmexpress\:nvmf-tcp\:quickstart ns=1
  *   thread=1   (optional: processes work as well)
  *
- * The filename is an SPDK-style transport ID, as SPDK's fio plugin takes it: key=value
- * (or key:value) pairs separated by spaces; keys trtype (tcp), adrfam (ipv4, ipv6), traddr,
- * trsvcid (default 4420), subnqn (default: the only NVM subsystem the discovery controller
- * at traddr:trsvcid lists), ns (default 1), hostnqn, hostaddr.  fio splits filename= at
- * ':' into several files, so the colons of NQNs and IPv6 addresses are written '\:'.
+ * The filename is an SPDK-style transport ID, as SPDK's fio plugin takes it, read by
+ * libnvmf's nvmf_trid_parse (as nvmf perf -r is): key=value (or key:value) pairs separated
+ * by spaces; keys trtype (tcp), adrfam (ipv4, ipv6), traddr, trsvcid (default 4420),
+ * subnqn (default: the only NVM subsystem the discovery controller at traddr:trsvcid
+ * lists), ns (default 1), hostnqn, hostaddr.  fio splits filename= at ':' into several
+ * files, so the colons of NQNs and IPv6 addresses are written '\:'.
  *
  * Engine options: hdgst, ddgst (digests), queue_size, kato (seconds), hostnqn, busy_poll
  * (default 1; 0 sleeps on the queue's fd while waiting for completions), fua,
@@ -41,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,15 +172,6 @@ static struct fio_option nf_options[] = {
 
 /* ------------------------------------------------------------------ state */
 
-struct nf_trid {
-	char traddr[257];
-	char trsvcid[33];
-	char subnqn[257];
-	char hostnqn[257];
-	char host_traddr[257];
-	uint32_t nsid;
-};
-
 /* One fio file of one job: its own controller and I/O queue pair. */
 struct nf_file {
 	struct nvmf_ctrl *ctrl;
@@ -225,129 +216,40 @@ static inline struct nf_td *ntd_of(struct thread_data *td)
 
 /* ------------------------------------------------------------------ filename */
 
-static bool nf_copy(char *dst, size_t len, const char *key, const char *val, size_t vlen)
-{
-	if (vlen == 0 || vlen >= len) {
-		log_err("nvmf: filename: %s: value %s\n", key, vlen ? "too long" : "missing");
-		return false;
-	}
-	memcpy(dst, val, vlen);
-	dst[vlen] = '\0';
-	return true;
-}
-
 /*
  * "trtype=tcp adrfam=ipv4 traddr=A trsvcid=P subnqn=NQN ns=N" (fio has already turned
- * every '\:' into ':').  Returns 0 or -EINVAL after saying why.
+ * every '\:' into ':'), parsed by libnvmf's transport-ID parser, with this engine's
+ * defaults: port 4420, namespace 1.  Returns 0 or -EINVAL after saying why.
  */
-static int nf_parse_trid(const char *name, struct nf_trid *t)
+static int nf_parse_trid(const char *name, struct nvmf_trid *t)
 {
-	const char *p = name;
-	bool any = false;
+	char err[256];
 
-	memset(t, 0, sizeof(*t));
-	t->nsid = 1;
-	while (*p) {
-		const char *tok, *sep, *val;
-		size_t klen, vlen;
-		char key[16];
-
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		tok = p;
-		while (*p && *p != ' ' && *p != '\t')
-			p++;
-		sep = tok + strcspn(tok, "=:");
-		if (sep >= p) {
-			log_err("nvmf: filename '%s': '%.*s' is not key=value.  fio splits "
-				"filename= at ':': write the colons of NQNs and IPv6 "
-				"addresses as '\\:'\n", name, (int)(p - tok), tok);
-			return -EINVAL;
-		}
-		klen = (size_t)(sep - tok);
-		val = sep + 1;
-		vlen = (size_t)(p - val);
-		if (klen == 0 || klen >= sizeof(key)) {
-			log_err("nvmf: filename '%s': bad key in '%.*s'\n", name,
-				(int)(p - tok), tok);
-			return -EINVAL;
-		}
-		memcpy(key, tok, klen);
-		key[klen] = '\0';
-		any = true;
-		if (!strcasecmp(key, "trtype")) {
-			if (vlen != 3 || strncasecmp(val, "tcp", 3)) {
-				log_err("nvmf: filename: trtype %.*s: only tcp is supported\n",
-					(int)vlen, val);
-				return -EINVAL;
-			}
-		} else if (!strcasecmp(key, "adrfam")) {
-			if (!(vlen == 4 && (!strncasecmp(val, "ipv4", 4) ||
-					    !strncasecmp(val, "ipv6", 4)))) {
-				log_err("nvmf: filename: adrfam %.*s: ipv4 or ipv6\n",
-					(int)vlen, val);
-				return -EINVAL;
-			}
-		} else if (!strcasecmp(key, "traddr")) {
-			if (!nf_copy(t->traddr, sizeof(t->traddr), key, val, vlen))
-				return -EINVAL;
-		} else if (!strcasecmp(key, "trsvcid")) {
-			if (!nf_copy(t->trsvcid, sizeof(t->trsvcid), key, val, vlen))
-				return -EINVAL;
-		} else if (!strcasecmp(key, "subnqn")) {
-			if (!nf_copy(t->subnqn, sizeof(t->subnqn), key, val, vlen))
-				return -EINVAL;
-		} else if (!strcasecmp(key, "hostnqn")) {
-			if (!nf_copy(t->hostnqn, sizeof(t->hostnqn), key, val, vlen))
-				return -EINVAL;
-		} else if (!strcasecmp(key, "hostaddr")) {
-			if (!nf_copy(t->host_traddr, sizeof(t->host_traddr), key, val, vlen))
-				return -EINVAL;
-		} else if (!strcasecmp(key, "ns") || !strcasecmp(key, "nsid")) {
-			char num[16], *end;
-			unsigned long v;
-
-			if (!nf_copy(num, sizeof(num), key, val, vlen))
-				return -EINVAL;
-			errno = 0;
-			v = strtoul(num, &end, 0);
-			if (errno || *end || v == 0 || v >= 0xffffffffUL) {
-				log_err("nvmf: filename: ns %s: a namespace ID, 1 or more\n", num);
-				return -EINVAL;
-			}
-			t->nsid = (uint32_t)v;
-		} else {
-			log_err("nvmf: filename '%s': unknown key '%s' (keys: trtype adrfam "
-				"traddr trsvcid subnqn ns hostnqn hostaddr)\n", name, key);
-			return -EINVAL;
-		}
-	}
-	if (!any || !t->traddr[0]) {
-		log_err("nvmf: filename '%s': traddr= is required (filename=trtype=tcp "
-			"adrfam=ipv4 traddr=ADDR trsvcid=4420 subnqn=NQN ns=1)\n", name);
+	if (nvmf_trid_parse(name, t, err, sizeof(err))) {
+		/* the usual mistake: fio cut an NQN or IPv6 address at its colons */
+		log_err("nvmf: filename '%s': %s (fio splits filename= at ':': write the colons "
+			"of NQNs and IPv6 addresses as '\\:'; e.g. filename=trtype=tcp "
+			"adrfam=ipv4 traddr=ADDR trsvcid=4420 subnqn=NQN ns=1)\n", name, err);
 		return -EINVAL;
 	}
 	if (!t->trsvcid[0])
 		strcpy(t->trsvcid, "4420");
+	if (!t->nsid)
+		t->nsid = 1;
 	return 0;
 }
 
 /* ------------------------------------------------------------------ connecting */
 
-static void nf_ctrl_opts(struct thread_data *td, const struct nf_trid *t, unsigned nr_io,
+static void nf_ctrl_opts(struct thread_data *td, const struct nvmf_trid *t, unsigned nr_io,
 			 struct nvmf_ctrl_opts *o)
 {
 	struct nf_opts *eo = td->eo;
 
 	nvmf_ctrl_opts_init(o);
-	o->traddr = t->traddr;
-	o->trsvcid = t->trsvcid;
-	o->subnqn = t->subnqn[0] ? t->subnqn : NULL;
-	o->hostnqn = t->hostnqn[0] ? t->hostnqn : (eo && eo->hostnqn && eo->hostnqn[0]
-						       ? eo->hostnqn : NULL);
-	o->host_traddr = t->host_traddr[0] ? t->host_traddr : NULL;
+	nvmf_trid_to_opts(t, o);
+	if (!t->hostnqn[0] && eo && eo->hostnqn && eo->hostnqn[0])
+		o->hostnqn = eo->hostnqn;
 	o->nr_io_queues = nr_io;
 	if (eo) {
 		o->hdgst = eo->hdgst != 0;
@@ -359,7 +261,7 @@ static void nf_ctrl_opts(struct thread_data *td, const struct nf_trid *t, unsign
 }
 
 /* No subnqn in the filename: the one NVM subsystem the discovery controller lists. */
-static int nf_discover_subnqn(struct thread_data *td, const char *fname, struct nf_trid *t)
+static int nf_discover_subnqn(struct thread_data *td, const char *fname, struct nvmf_trid *t)
 {
 	struct nvmf_disc_entry *e = NULL;
 	struct nvmf_ctrl_opts o;
@@ -398,7 +300,7 @@ static int nf_connect(struct thread_data *td, struct fio_file *f, unsigned nr_io
 {
 	struct nf_opts *eo = td->eo;
 	struct nvmf_ctrl_opts o;
-	struct nf_trid t;
+	struct nvmf_trid t;
 	int rc;
 
 	rc = nf_parse_trid(f->file_name, &t);
@@ -457,7 +359,7 @@ static int nf_get_file_size(struct thread_data *td, struct fio_file *f)
 	/* every name first: an NQN with unescaped colons is several "files", and the
 	 * fragment without '=' says what went wrong better than a refused Connect */
 	for_each_file(td, g, i) {
-		struct nf_trid t;
+		struct nvmf_trid t;
 
 		if (nf_parse_trid(g->file_name, &t)) {
 			td_verror(td, EINVAL, "nvmf filename");

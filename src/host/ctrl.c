@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "host/host.h"
+#include "host/log.h"
 
 #define CONNECT_TIMEOUT_MS 10000  /* the kernel host waits 10 s for an ICResp */
 /* CC.IOSQES / IOCQES: 64-byte SQEs, 16-byte CQEs */
@@ -281,7 +282,7 @@ void hctrl_connection_lost(struct nvmf_ctrl *c, struct nvmf_qpair *q, const char
 	if (atomic_load(&c->state) == NVMF_CTRL_DEAD)
 		return;
 	if (!atomic_exchange(&c->need_reconnect, true))
-		fprintf(stderr, "nvmf: %s: queue %u: %s: reconnecting\n", c->subnqn, q->qid, why);
+		host_log(LOG_WARNING, "%s: queue %u: %s: reconnecting", c->subnqn, q->qid, why);
 	wake(c);
 }
 
@@ -318,7 +319,7 @@ static void aer_done(void *arg, int status, const struct nvme_cqe *cqe)
 		 */
 		if (lid == NVME_LID_CHANGED_NS || lid == NVME_LID_DISCOVERY)
 			c->aen_log = lid;
-		fprintf(stderr, "nvmf: %s: async event 0x%08x (log 0x%02x)\n", c->subnqn, dw0, lid);
+		host_log(LOG_INFO, "%s: async event 0x%08x (log 0x%02x)", c->subnqn, dw0, lid);
 	}
 	c->aer_resubmit = status == 0;
 }
@@ -350,7 +351,7 @@ static void ka_done(void *arg, int status, const struct nvme_cqe *cqe)
 	(void)cqe;
 	c->ka_outstanding = false;
 	if (status > 0)
-		fprintf(stderr, "nvmf: %s: keep alive failed: status 0x%x\n", c->subnqn, status);
+		host_log(LOG_WARNING, "%s: keep alive failed: status 0x%x", c->subnqn, status);
 }
 
 static void keep_alive(struct nvmf_ctrl *c, uint64_t now)
@@ -428,8 +429,7 @@ static bool nap(struct nvmf_ctrl *c, uint64_t ms)
 		if (now >= end)
 			return true;
 		if (poll(&p, 1, (int)((end - now) / 1000000ull) + 1) < 0 && errno != EINTR) {
-			fprintf(stderr, "nvmf: %s: admin thread: poll: %s\n", c->subnqn,
-				strerror(errno));
+			host_log(LOG_ERR, "%s: admin thread: poll: %s", c->subnqn, strerror(errno));
 			return !atomic_load(&c->stopping);
 		}
 		if (read(c->wake_fd, &v, sizeof(v)) < 0) {
@@ -456,7 +456,7 @@ static void reconnect(struct nvmf_ctrl *c)
 		int rc;
 
 		if (tmo == 0 || (tmo > 0 && host_now_ns() - c->lost_ns >= (uint64_t)tmo * 1000000000ull)) {
-			fprintf(stderr, "nvmf: %s: controller lost for %llds: giving up\n", c->subnqn,
+			host_log(LOG_ERR, "%s: controller lost for %llds: giving up", c->subnqn,
 				(long long)tmo);
 			atomic_store(&c->state, NVMF_CTRL_DEAD);
 			hq_fail_all(&c->admin, -ENODEV);
@@ -482,11 +482,11 @@ static void reconnect(struct nvmf_ctrl *c)
 			atomic_fetch_add(&c->reconnects, 1);
 			atomic_store(&c->state, NVMF_CTRL_LIVE);
 			c->next_ka_ns = 0;
-			fprintf(stderr, "nvmf: %s: reconnected (controller %u)\n", c->subnqn,
+			host_log(LOG_NOTICE, "%s: reconnected (controller %u)", c->subnqn,
 				c->cntlid);
 			return;
 		}
-		fprintf(stderr, "nvmf: %s: reconnect failed: %s\n", c->subnqn, nvmf_strerror_last());
+		host_log(LOG_WARNING, "%s: reconnect failed: %s", c->subnqn, nvmf_strerror_last());
 	}
 }
 
@@ -506,8 +506,8 @@ static void *admin_thread(void *arg)
 			timeout = 1;
 		if (epoll_wait(ep, evs, 2, timeout) < 0 && errno != EINTR) {
 			/* cannot wait for events: keep the controller alive by the clock */
-			fprintf(stderr, "nvmf: %s: admin thread: epoll_wait: %s\n", c->subnqn,
-				strerror(errno));
+			host_log(LOG_ERR, "%s: admin thread: epoll_wait: %s", c->subnqn,
+				 strerror(errno));
 			usleep((useconds_t)timeout * 1000);
 		}
 		if (read(c->wake_fd, &v, sizeof(v)) < 0) {

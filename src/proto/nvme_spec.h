@@ -25,6 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* SQE, CQE and SGL descriptors: public (libnvmf's API takes them), defined there once. */
+#include "nvmf/nvme_types.h"
+
 /* Compile-time layout checks used throughout this file. */
 #define NVME_CHECK_SIZE(type, size) \
 	_Static_assert(sizeof(type) == (size), #type " must be " #size " bytes")
@@ -119,39 +122,17 @@ enum nvme_sgl_desc_subtype {
 #define NVME_SGL_ID_TRANSPORT \
 	NVME_SGL_ID(NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK, NVME_SGL_SUBTYPE_TRANSPORT)
 
-/* Unkeyed descriptor (data block, bit bucket, segment, transport data block). */
-struct nvme_sgl_desc {
-	uint64_t addr;
-	uint32_t length;
-	uint8_t rsvd12[3];
-	uint8_t id;         /* NVME_SGL_ID(type, subtype) */
-};
+/* The SGL descriptors and the data pointer are defined in nvmf/nvme_types.h. */
 NVME_CHECK_SIZE(struct nvme_sgl_desc, 16);
 NVME_CHECK_OFFSET(struct nvme_sgl_desc, addr, 0);
 NVME_CHECK_OFFSET(struct nvme_sgl_desc, length, 8);
 NVME_CHECK_OFFSET(struct nvme_sgl_desc, id, 15);
 
-/* Keyed data block descriptor (RDMA): 3-byte length, 4-byte key. */
-struct nvme_keyed_sgl_desc {
-	uint64_t addr;
-	uint8_t length[3];  /* little-endian 24-bit */
-	uint8_t key[4];     /* little-endian 32-bit */
-	uint8_t id;
-};
 NVME_CHECK_SIZE(struct nvme_keyed_sgl_desc, 16);
 NVME_CHECK_OFFSET(struct nvme_keyed_sgl_desc, length, 8);
 NVME_CHECK_OFFSET(struct nvme_keyed_sgl_desc, key, 11);
 NVME_CHECK_OFFSET(struct nvme_keyed_sgl_desc, id, 15);
 
-/* Data pointer (SQE bytes 24..39): a PRP pair or one SGL descriptor (SGL1). */
-union nvme_dptr {
-	struct {
-		uint64_t prp1;
-		uint64_t prp2;
-	} prp;
-	struct nvme_sgl_desc sgl;
-	struct nvme_keyed_sgl_desc ksgl;
-};
 NVME_CHECK_SIZE(union nvme_dptr, 16);
 
 /* ============================================================================
@@ -191,23 +172,7 @@ enum nvme_xfer_dir {
 };
 #define NVME_OPC_XFER(opc) ((enum nvme_xfer_dir)((opc) & 0x3u))
 
-/* Generic 64-byte submission queue entry. */
-struct nvme_sqe {
-	uint8_t opcode;
-	uint8_t flags;      /* FUSE / PSDT, see above */
-	uint16_t cid;       /* command identifier */
-	uint32_t nsid;
-	uint32_t cdw2;
-	uint32_t cdw3;
-	uint64_t mptr;      /* metadata pointer */
-	union nvme_dptr dptr;
-	uint32_t cdw10;
-	uint32_t cdw11;
-	uint32_t cdw12;
-	uint32_t cdw13;
-	uint32_t cdw14;
-	uint32_t cdw15;
-};
+/* Generic 64-byte submission queue entry: struct nvme_sqe in nvmf/nvme_types.h. */
 NVME_CHECK_SIZE(struct nvme_sqe, 64);
 NVME_CHECK_OFFSET(struct nvme_sqe, opcode, 0);
 NVME_CHECK_OFFSET(struct nvme_sqe, flags, 1);
@@ -837,19 +802,7 @@ NVME_CHECK_SIZE(union nvme_cmd, 64);
  * Completion queue entry and status
  * ========================================================================== */
 
-struct nvme_cqe {
-	union {
-		struct {
-			uint32_t dw0;   /* command specific result */
-			uint32_t dw1;
-		};
-		uint64_t result64;  /* dw0..dw1 as one value (Property Get of 8 bytes) */
-	};
-	uint16_t sqhd;      /* SQ head pointer (0 / reserved when SQ flow control is off) */
-	uint16_t sqid;
-	uint16_t cid;
-	uint16_t status;    /* bit 0 phase, 15:1 status field, NVME_STATUS_* */
-};
+/* struct nvme_cqe: in nvmf/nvme_types.h; status is NVME_STATUS_* below. */
 NVME_CHECK_SIZE(struct nvme_cqe, 16);
 NVME_CHECK_OFFSET(struct nvme_cqe, dw0, 0);
 NVME_CHECK_OFFSET(struct nvme_cqe, dw1, 4);

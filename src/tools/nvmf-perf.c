@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -51,10 +50,8 @@
 enum op { OP_READ, OP_WRITE, OP_READBACK };
 
 struct perf_cfg {
-	/* -r */
-	char traddr[257], trsvcid[33], subnqn[257], hostnqn[257], host_traddr[257];
-	char adrfam[8];
-	uint32_t nsid;
+	struct nvmf_trid trid;       /* -r */
+	uint32_t nsid;               /* -n, else ns: of -r, else 1 */
 	unsigned qd, qpairs;         /* -q (per thread), -P (per thread) */
 	uint32_t io_size;            /* -o */
 	const char *pattern;         /* -w */
@@ -687,7 +684,7 @@ static void usage(FILE *f)
 		"                 -q DEPTH -o BYTES -w PATTERN -t SECONDS [options]\n"
 		"  -r, --transport TRID     the controller, as an SPDK transport ID (keys: trtype,\n"
 		"                           adrfam, traddr, trsvcid, subnqn, ns, hostnqn, hostaddr;\n"
-		"                           case-insensitive; key:value or key=value)\n"
+		"                           case-insensitive; key:value or key=value; '\\' escapes)\n"
 		"  -q, --io-depth N         I/Os in flight per thread, spread over its queue pairs\n"
 		"  -o, --io-size BYTES      I/O size, a multiple of the block size (k, m suffixes)\n"
 		"  -w, --io-pattern P       read, write, randread, randwrite, rw, randrw\n"
@@ -858,67 +855,6 @@ static int parse_core_mask(const char *s, cpu_set_t *set)
 	return CPU_COUNT(set) ? 0 : -1;
 }
 
-static int copy_val(char *dst, size_t size, const char *key, const char *val)
-{
-	if (strlen(val) >= size)
-		return bad("-r: %s is too long", key);
-	memcpy(dst, val, strlen(val) + 1);
-	return 0;
-}
-
-/* SPDK's transport ID: whitespace-separated key:value (or key=value), keys in any case. */
-static int parse_trid(struct perf_cfg *c, const char *s, bool *nsid_set)
-{
-	char *buf = strdup(s), *save = NULL, *tok;
-	int rc = 0;
-
-	if (!buf)
-		return bad("out of memory");
-	for (tok = strtok_r(buf, " \t\n", &save); tok && !rc;
-	     tok = strtok_r(NULL, " \t\n", &save)) {
-		char *sep = strpbrk(tok, ":=");
-		const char *key = tok, *val;
-		uint64_t v;
-
-		if (!sep || sep == tok || !sep[1]) {
-			rc = bad("-r: '%s' is not key:value", tok);
-			break;
-		}
-		*sep = 0;
-		val = sep + 1;
-		if (!strcasecmp(key, "trtype")) {
-			if (strcasecmp(val, "tcp"))
-				rc = bad("-r: trtype %s: only tcp is supported", val);
-		} else if (!strcasecmp(key, "adrfam")) {
-			if (strcasecmp(val, "ipv4") && strcasecmp(val, "ipv6"))
-				rc = bad("-r: adrfam %s: ipv4 or ipv6", val);
-			else
-				snprintf(c->adrfam, sizeof(c->adrfam), "%s", val);
-		} else if (!strcasecmp(key, "traddr")) {
-			rc = copy_val(c->traddr, sizeof(c->traddr), key, val);
-		} else if (!strcasecmp(key, "trsvcid")) {
-			rc = copy_val(c->trsvcid, sizeof(c->trsvcid), key, val);
-		} else if (!strcasecmp(key, "subnqn")) {
-			rc = copy_val(c->subnqn, sizeof(c->subnqn), key, val);
-		} else if (!strcasecmp(key, "hostnqn")) {
-			rc = copy_val(c->hostnqn, sizeof(c->hostnqn), key, val);
-		} else if (!strcasecmp(key, "hostaddr")) {
-			rc = copy_val(c->host_traddr, sizeof(c->host_traddr), key, val);
-		} else if (!strcasecmp(key, "ns")) {
-			if (parse_u64(val, 0xFFFFFFFEu, &v) || v == 0)
-				rc = bad("-r: ns %s: a namespace ID (1..4294967294)", val);
-			else if (!*nsid_set)
-				c->nsid = (uint32_t)v;
-		} else if (!strcasecmp(key, "priority") || !strcasecmp(key, "hostsvcid")) {
-			/* SPDK keys with no meaning here */
-		} else {
-			rc = bad("-r: unknown key '%s'", key);
-		}
-	}
-	free(buf);
-	return rc;
-}
-
 enum {
 	OPT_POLL = 256,
 	OPT_NO_POLL,
@@ -960,6 +896,7 @@ static const struct option long_opts[] = {
 static int parse_args(struct perf_cfg *c, int argc, char **argv)
 {
 	const char *trid = NULL, *mask = "0x1";
+	char err[256];
 	bool nsid_set = false, have_q = false, have_o = false, have_t = false, have_m = false;
 	uint64_t v;
 	int opt;
@@ -1086,14 +1023,14 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 	if (!trid)
 		return bad("-r is required (e.g. -r 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 "
 			   "trsvcid:4420 subnqn:NQN')");
-	if (parse_trid(c, trid, &nsid_set))
-		return -1;
-	if (!c->traddr[0])
-		return bad("-r: traddr is required");
-	if (!c->subnqn[0])
+	if (nvmf_trid_parse(trid, &c->trid, err, sizeof(err)))
+		return bad("-r: %s", err);
+	if (!c->trid.subnqn[0])
 		return bad("-r: subnqn is required");
-	if (!c->trsvcid[0])
-		snprintf(c->trsvcid, sizeof(c->trsvcid), "4420");
+	if (!c->trid.trsvcid[0])
+		snprintf(c->trid.trsvcid, sizeof(c->trid.trsvcid), "4420");
+	if (c->trid.nsid && !nsid_set)
+		c->nsid = c->trid.nsid;
 	if (!have_q || !have_o || !c->pattern || !have_t)
 		return bad("-q, -o, -w and -t are required");
 	if (!strcmp(c->pattern, "read") || !strcmp(c->pattern, "randread")) {
@@ -1458,9 +1395,9 @@ static int write_json(const struct perf *p, const struct perf_hist *all)
 	int rc = 0;
 
 	json_object_object_add(cfg, "trtype", json_object_new_string("tcp"));
-	json_object_object_add(cfg, "traddr", json_object_new_string(c->traddr));
-	json_object_object_add(cfg, "trsvcid", json_object_new_string(c->trsvcid));
-	json_object_object_add(cfg, "subnqn", json_object_new_string(c->subnqn));
+	json_object_object_add(cfg, "traddr", json_object_new_string(c->trid.traddr));
+	json_object_object_add(cfg, "trsvcid", json_object_new_string(c->trid.trsvcid));
+	json_object_object_add(cfg, "subnqn", json_object_new_string(c->trid.subnqn));
 	json_object_object_add(cfg, "nsid", json_object_new_int64(c->nsid));
 	json_object_object_add(cfg, "block_size", json_object_new_int64(p->ns.block_size));
 	json_object_object_add(cfg, "ns_blocks", json_object_new_int64((int64_t)p->ns.nblocks));
@@ -1551,11 +1488,7 @@ static int connect_ctrl(struct perf *p)
 	int rc;
 
 	nvmf_ctrl_opts_init(&o);
-	o.traddr = c->traddr;
-	o.trsvcid = c->trsvcid;
-	o.subnqn = c->subnqn;
-	o.hostnqn = c->hostnqn[0] ? c->hostnqn : NULL;
-	o.host_traddr = c->host_traddr[0] ? c->host_traddr : NULL;
+	nvmf_trid_to_opts(&c->trid, &o);
 	o.nr_io_queues = p->nworkers * c->qpairs;
 	/* a queue of size N holds N - 1 commands */
 	o.queue_size = per_qp + 1 > 128 ? per_qp + 1 : 128;
@@ -1571,13 +1504,13 @@ static int connect_ctrl(struct perf *p)
 	fflush(stdout);
 	rc = nvmf_ctrl_connect(&o, &p->ctrl);
 	if (rc)
-		return bad("connect to %s:%s (%s): %s", c->traddr, c->trsvcid, c->subnqn,
+		return bad("connect to %s:%s (%s): %s", c->trid.traddr, c->trid.trsvcid, c->trid.subnqn,
 			   nvmf_strerror_last());
 	if (nvmf_ctrl_nr_qpairs(p->ctrl) < o.nr_io_queues)
 		return bad("the controller gave %u I/O queues, %u wanted",
 			   nvmf_ctrl_nr_qpairs(p->ctrl), o.nr_io_queues);
-	printf("Attached to NVMe over Fabrics controller at %s:%s: %s\n", c->traddr, c->trsvcid,
-	       c->subnqn);
+	printf("Attached to NVMe over Fabrics controller at %s:%s: %s\n", c->trid.traddr, c->trid.trsvcid,
+	       c->trid.subnqn);
 	return 0;
 }
 
@@ -1605,8 +1538,8 @@ static int check_namespace(struct perf *p)
 			   c->nsid, p->ns.nblocks);
 	if (p->ns.read_only && c->mix < 100)
 		return bad("namespace %u is read-only", c->nsid);
-	snprintf(p->name, sizeof(p->name), "TCP (addr:%s subnqn:%s) NSID %u", c->traddr,
-		 c->subnqn, c->nsid);
+	snprintf(p->name, sizeof(p->name), "TCP (addr:%s subnqn:%s) NSID %u", c->trid.traddr,
+		 c->trid.subnqn, c->nsid);
 	return 0;
 }
 
