@@ -243,6 +243,25 @@ void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl)
 		nvmf_timer_cancel(ctrl->admin_sq->reactor, &ctrl->ka_timer);
 }
 
+/* ------------------------------------------------------------------ async events */
+
+unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max)
+{
+	struct nvmf_ctrl *ctrl = sq->ctrl;
+	unsigned n = 0;
+
+	/* AERs are parked on the admin queue's reactor: only that queue may take them */
+	if (sq->qid != 0 || !ctrl || ctrl->admin_sq != sq)
+		return 0;
+	while (n < ctrl->nr_aer_reqs && n < max) {
+		out[n] = ctrl->aer_reqs[n];
+		n++;
+	}
+	ctrl->nr_aer_reqs -= n;
+	memmove(&ctrl->aer_reqs[0], &ctrl->aer_reqs[n], ctrl->nr_aer_reqs * sizeof(out[0]));
+	return n;
+}
+
 /* ------------------------------------------------------------------ teardown */
 
 struct disconnect_msg {

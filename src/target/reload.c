@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "target/target.h"
-#include "target/tcp.h"
 #include "util/log.h"
 
 #define MAX_CHANGED 1024
@@ -225,7 +224,7 @@ static void port_stop(struct nvmf_port *p)
 {
 	log_info("reload: port %u (%s:%s) removed", p->portid, nvmf_port_cfg(p)->traddr,
 		 nvmf_port_cfg(p)->trsvcid);
-	nvmf_reactor_call(p->reactor, nvmf_tcp_port_stop, p);
+	nvmf_port_remove(p);
 }
 
 static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char *err,
@@ -238,13 +237,12 @@ static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char 
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	rc = nvmf_tcp_listen(p, err, errlen);
+	rc = nvmf_port_listen(p, err, errlen);
 	if (rc) {
 		p->closing = true; /* never started: stays unused until exit */
 		return rc;
 	}
-	p->reactor = nvmf_tgt_pick_reactor(tgt);
-	nvmf_reactor_call(p->reactor, nvmf_tcp_port_start, p);
+	nvmf_port_run(p, nvmf_tgt_pick_reactor(tgt));
 	return 0;
 }
 

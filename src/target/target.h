@@ -108,6 +108,7 @@ static inline const struct nvmf_subsys_view *nvmf_subsys_view(const struct nvmf_
 
 struct nvmf_port {
 	struct nvmf_tgt *tgt;
+	const struct nvmf_transport_ops *ops; /* the transport of cfg->trtype */
 	const struct nvmf_cfg_port *cfg; /* swapped by a reload: read with nvmf_port_cfg() */
 	uint16_t portid;
 	uint32_t io_icd;         /* in-capsule data size for I/O queues */
@@ -125,8 +126,24 @@ static inline const struct nvmf_cfg_port *nvmf_port_cfg(const struct nvmf_port *
 
 /* ------------------------------------------------------------------ transport ops */
 
+/*
+ * A transport (nvmet's nvmet_fabrics_ops): registered once by trtype, then the core reaches
+ * it only through this table -- ports through the port calls, queues through sq->ops.
+ */
 struct nvmf_transport_ops {
 	const char *name;
+	enum nvmf_cfg_trtype trtype;
+
+	/* Ports.  add_port: open the listener (any thread, before a reactor serves it). */
+	int (*add_port)(struct nvmf_port *port, char *err, size_t errlen);
+	/* On port->reactor: start accepting connections. */
+	void (*port_start)(struct nvmf_port *port);
+	/* On port->reactor: stop accepting; the listener closes once nothing uses it. */
+	void (*remove_port)(struct nvmf_port *port);
+	/* On each reactor at shutdown: queues finish the commands they have, then close. */
+	void (*drain)(void);
+
+	/* Queues. */
 	/* The request is done (status and result in req->cqe): send its data, then its CQE. */
 	void (*queue_response)(struct nvmf_req *req);
 	/* Tear the queue down (controller gone): called on the queue's reactor. */
@@ -142,6 +159,14 @@ struct nvmf_transport_ops {
 	 */
 	int (*local_addr)(struct nvmf_sq *sq, char *buf, size_t len);
 };
+
+/* Register a transport for its trtype (once, before a target is created): 0 or -EEXIST. */
+int nvmf_transport_register(const struct nvmf_transport_ops *ops);
+/* The transport serving trtype, or NULL. */
+const struct nvmf_transport_ops *nvmf_transport_find(enum nvmf_cfg_trtype trtype);
+/* Call fn for each registered transport. */
+void nvmf_transport_for_each(void (*fn)(const struct nvmf_transport_ops *ops, void *arg),
+			     void *arg);
 
 /* ------------------------------------------------------------------ queues */
 
@@ -334,6 +359,11 @@ uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc);
 void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl);
 /* Queue an asynchronous event; completes an outstanding AER if there is one. */
 void nvmf_ctrl_add_aen(struct nvmf_ctrl *ctrl, uint32_t dw0);
+/*
+ * The admin queue sq is closing: hand back the AERs the controller holds (they never
+ * complete on their own) so the transport can free them.  Returns how many went to out.
+ */
+unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max);
 void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t status);
 /* Namespace nsid changed: add it to the Changed Namespace List, raise the AEN (admin reactor). */
 void nvmf_ctrl_ns_changed(struct nvmf_ctrl *ctrl, uint32_t nsid);
@@ -367,6 +397,10 @@ int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
 int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 			struct nvmf_port **out);
 bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c);
+/* A port through its transport: open the listener; have reactor r accept; stop accepting. */
+int nvmf_port_listen(struct nvmf_port *p, char *err, size_t errlen);
+void nvmf_port_run(struct nvmf_port *p, struct nvmf_reactor *r);
+void nvmf_port_remove(struct nvmf_port *p);
 void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg);
 
 /* Target life cycle (tgt.c).  create takes ownership of cfg, also when it fails. */

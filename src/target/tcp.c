@@ -737,13 +737,11 @@ static void queue_maybe_free(struct tcp_queue *q)
 /* Requests parked in the controller (AERs) never finish on their own: let them go. */
 static void release_aers(struct tcp_queue *q)
 {
-	struct nvmf_ctrl *ctrl = q->sq.ctrl;
+	struct nvmf_req *aers[NVMF_AERL];
+	unsigned n = nvmf_ctrl_take_aers(&q->sq, aers, NVMF_AERL);
 
-	if (q->sq.qid != 0 || !ctrl || ctrl->admin_sq != &q->sq)
-		return;
-	for (unsigned i = 0; i < ctrl->nr_aer_reqs; i++)
-		req_put(to_tcp_req(ctrl->aer_reqs[i]));
-	ctrl->nr_aer_reqs = 0;
+	for (unsigned i = 0; i < n; i++)
+		req_put(to_tcp_req(aers[i]));
 }
 
 static void queue_close(struct tcp_queue *q, const char *why)
@@ -810,15 +808,6 @@ static int tcp_local_addr(struct nvmf_sq *sq, char *buf, size_t len)
 		return -EAFNOSUPPORT;
 	return inet_ntop(ss.ss_family, a, buf, (socklen_t)len) ? 0 : -errno;
 }
-
-static const struct nvmf_transport_ops tcp_ops = {
-	.name = "tcp",
-	.queue_response = tcp_queue_response,
-	.disconnect = tcp_disconnect,
-	.peer_name = tcp_peer_name,
-	.sq_connected = tcp_sq_connected,
-	.local_addr = tcp_local_addr,
-};
 
 static void describe_peer(int fd, char *buf, size_t len)
 {
@@ -951,7 +940,8 @@ static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
 	}
 }
 
-int nvmf_tcp_listen(struct nvmf_port *port, char *err, size_t errlen)
+/* Open the listening socket (any thread, before the reactors run the port). */
+static int tcp_add_port(struct nvmf_port *port, char *err, size_t errlen)
 {
 	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
 	struct sockaddr_storage ss;
@@ -1003,9 +993,8 @@ int nvmf_tcp_listen(struct nvmf_port *port, char *err, size_t errlen)
 }
 
 /* On the port's reactor: start accepting. */
-void nvmf_tcp_port_start(void *arg)
+static void tcp_port_start(struct nvmf_port *port)
 {
-	struct nvmf_port *port = arg;
 	struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
 
 	io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -1014,19 +1003,16 @@ void nvmf_tcp_port_start(void *arg)
 		 port->portid);
 }
 
-/* On the port's reactor: stop accepting. */
-void nvmf_tcp_port_stop(void *arg)
+/* On the port's reactor: stop accepting (on_accept closes the socket once cancelled). */
+static void tcp_remove_port(struct nvmf_port *port)
 {
-	struct nvmf_port *port = arg;
-
 	port->closing = true;
 	nvmf_reactor_cancel(port->reactor, &port->accept_ev);
 }
 
 /* On each reactor: let every queue finish its commands, then close. */
-void nvmf_tcp_drain_reactor(void *arg)
+static void tcp_drain(void)
 {
-	(void)arg;
 	for (struct tcp_queue *q = reactor_queues; q; q = q->next) {
 		if (q->state == Q_WAIT_IC || q->state == Q_LIVE) {
 			q->state = Q_DRAINING;
@@ -1038,7 +1024,21 @@ void nvmf_tcp_drain_reactor(void *arg)
 	}
 }
 
-bool nvmf_tcp_reactor_idle(void)
+static const struct nvmf_transport_ops tcp_ops = {
+	.name = "tcp",
+	.trtype = NVMF_CFG_TRTYPE_TCP,
+	.add_port = tcp_add_port,
+	.port_start = tcp_port_start,
+	.remove_port = tcp_remove_port,
+	.drain = tcp_drain,
+	.queue_response = tcp_queue_response,
+	.disconnect = tcp_disconnect,
+	.peer_name = tcp_peer_name,
+	.sq_connected = tcp_sq_connected,
+	.local_addr = tcp_local_addr,
+};
+
+int nvmf_tcp_register(void)
 {
-	return reactor_queues == NULL;
+	return nvmf_transport_register(&tcp_ops);
 }

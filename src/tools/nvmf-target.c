@@ -19,6 +19,7 @@
 
 #include "target/config.h"
 #include "target/target.h"
+#include "target/tcp.h"
 #include "util/log.h"
 
 static void usage(FILE *f)
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* the transports this binary serves; ports of other trtypes are not started */
+	nvmf_tcp_register();
 
 	/* from here the target owns cfg (and frees it, also when creation fails) */
 	rc = nvmf_tgt_create(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us, &tgt, err,
