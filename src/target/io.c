@@ -79,6 +79,13 @@ static uint64_t req_offset(const struct nvmf_req *req)
 	return slba << req->ns->lba_shift;
 }
 
+static void rw_submit(struct nvmf_req *req)
+{
+	req->bio.iov = req->iov;
+	req->bio.iovcnt = req->iovcnt;
+	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, &req->bio);
+}
+
 static void execute_rw(struct nvmf_req *req)
 {
 	struct nvmf_bdev_io *io = &req->bio;
@@ -109,13 +116,12 @@ static void execute_rw(struct nvmf_req *req)
 			return;
 		}
 		if (nvmf_req_alloc_data(req)) {
-			nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+			/* the reactor's buffers are all in use: read once some come back */
+			nvmf_req_wait_data(req, rw_submit);
 			return;
 		}
 	}
-	io->iov = req->iov;
-	io->iovcnt = req->iovcnt;
-	nvmf_bdev_submit(b, req->sq->reactor, io);
+	rw_submit(req);
 }
 
 /* ------------------------------------------------------------------ compare */

@@ -168,6 +168,35 @@ const struct nvmf_transport_ops *nvmf_transport_find(enum nvmf_cfg_trtype trtype
 void nvmf_transport_for_each(void (*fn)(const struct nvmf_transport_ops *ops, void *arg),
 			     void *arg);
 
+/* ------------------------------------------------------------------ request states */
+
+/*
+ * Where a request is in its life (SPDK's per-request state machine, for any transport).
+ * The transport moves its requests with nvmf_req_set_state(), which checks the move is one
+ * of the allowed ones (req_state.c) and keeps per-queue counts.
+ */
+enum nvmf_req_state {
+	NVMF_REQ_FREE,           /* in the queue's pool */
+	NVMF_REQ_NEW,            /* command capsule arriving (with its in-capsule data) */
+	NVMF_REQ_NEED_BUFFER,    /* waits for data buffers from the reactor's pool */
+	NVMF_REQ_TRANSFER_H2C,   /* host-to-controller data arriving (R2T sent) */
+	NVMF_REQ_EXECUTING,      /* the core runs it (backend I/O, parked AER, ...) */
+	NVMF_REQ_RESPONDING,     /* data and response capsule going out */
+	NVMF_REQ_NR_STATES
+};
+
+/* How many of a queue's requests are in each state. */
+struct nvmf_req_state_counts {
+	uint32_t n[NVMF_REQ_NR_STATES];
+};
+
+/* Whether a request may move from one state to the other. */
+bool nvmf_req_state_allowed(enum nvmf_req_state from, enum nvmf_req_state to);
+/* Move *state to `to` (asserts the move is allowed in debug builds) and count it. */
+void nvmf_req_set_state(struct nvmf_req_state_counts *c, enum nvmf_req_state *state,
+			enum nvmf_req_state to);
+const char *nvmf_req_state_name(enum nvmf_req_state s);
+
 /* ------------------------------------------------------------------ queues */
 
 /* Per-queue counters; summed over queues for the SMART log. */
@@ -187,6 +216,7 @@ struct nvmf_sq {
 	bool sqflow_disabled;    /* host asked to disable SQ flow control */
 	uint32_t icd_max;        /* in-capsule data this queue accepts */
 	struct nvmf_sq_stats stats;
+	struct nvmf_req_state_counts req_states; /* queue's reactor only: nvmf_sq_req_count() */
 	struct nvmf_sq *ctrl_next; /* the controller's list of I/O queues (tgt->lock) */
 };
 
@@ -261,6 +291,9 @@ struct nvmf_req {
 	struct nvmf_bdev_io bio;
 	uint64_t start_ns;
 	void *priv;              /* command-specific scratch (admin commands) */
+	/* waiting for data buffers (nvmf_req_wait_data) */
+	void (*data_ready)(struct nvmf_req *req);
+	struct nvmf_req *data_wait_next;
 };
 
 /* ------------------------------------------------------------------ the target */
@@ -329,11 +362,31 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status);
  */
 int nvmf_req_alloc_data(struct nvmf_req *req);
 void nvmf_req_free_data(struct nvmf_req *req);
+/*
+ * The pool is bounded (nvmf_req_data_set_limit): when nvmf_req_alloc_data() fails, a
+ * request may wait.  Waiters are served first come first served on the calling reactor:
+ * ready(req) runs, from a deferred work item, once req's buffers are allocated.  A request
+ * that stops waiting (its queue closes) must be cancelled.
+ */
+void nvmf_req_wait_data(struct nvmf_req *req, void (*ready)(struct nvmf_req *req));
+void nvmf_req_cancel_wait_data(struct nvmf_req *req);
+/*
+ * Most bytes of data buffers each reactor hands out (0: no limit, the default).  At least
+ * one largest transfer is always allowed, so any single request can make progress.  Set
+ * before the reactors run.
+ */
+void nvmf_req_data_set_limit(size_t bytes);
 /* Copy between the request's data buffers and a flat buffer. */
 size_t nvmf_req_copy_to(struct nvmf_req *req, size_t off, const void *src, size_t len);
 size_t nvmf_req_copy_from(struct nvmf_req *req, size_t off, void *dst, size_t len);
 /* Fill the whole transfer (zeroes past len), for admin commands that return a structure. */
 void nvmf_req_fill(struct nvmf_req *req, const void *src, size_t len);
+
+/* How many of the queue's requests are in state s (on the queue's reactor). */
+static inline uint32_t nvmf_sq_req_count(const struct nvmf_sq *sq, enum nvmf_req_state s)
+{
+	return sq->req_states.n[s];
+}
 
 /* The queue is gone (transport closed it): release the controller reference. */
 void nvmf_sq_destroy(struct nvmf_sq *sq);

@@ -10,11 +10,14 @@
  * buffers.  Output: PDUs are queued as iovecs and the queue is flushed once per loop
  * iteration with one sendmsg().
  *
- * Request states (one place changes them: set_state):
+ * Request states (the core's, target.h; one place changes them: set_state, which checks
+ * the move against the core's table and keeps the queue's per-state counts):
  *   FREE -> CAPSULE (header seen, in-capsule data arriving)
+ *        [-> NEED_BUFFER (the reactor's buffer pool is exhausted: waits its turn)]
  *        -> NEED_H2C (R2T queued, H2CData arriving) -> EXECUTING -> RESPONDING -> FREE
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,13 +41,13 @@
 #define TX_BATCH_IOV 512          /* iovecs gathered into one sendmsg */
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
 
-enum tcp_req_state {
-	REQ_FREE,
-	REQ_CAPSULE,
-	REQ_NEED_H2C,
-	REQ_EXECUTING,
-	REQ_RESPONDING,
-};
+/* The core's request states by their names in this transport. */
+#define REQ_FREE NVMF_REQ_FREE
+#define REQ_CAPSULE NVMF_REQ_NEW
+#define REQ_NEED_BUFFER NVMF_REQ_NEED_BUFFER
+#define REQ_NEED_H2C NVMF_REQ_TRANSFER_H2C
+#define REQ_EXECUTING NVMF_REQ_EXECUTING
+#define REQ_RESPONDING NVMF_REQ_RESPONDING
 
 struct tx_item {
 	struct tx_item *next;
@@ -58,7 +61,7 @@ struct tx_item {
 struct tcp_req {
 	struct nvmf_req req;
 	struct tcp_queue *q;
-	enum tcp_req_state state;
+	enum nvmf_req_state state; /* set_state() only */
 	uint16_t ttag;
 	uint16_t init_status;    /* parse failed: complete with it once the capsule is in */
 	bool ddgst_err;
@@ -148,6 +151,7 @@ static int grow_reqs(struct tcp_queue *q, unsigned want)
 			q->free_reqs = &blk[i];
 		}
 		q->nreqs += REQ_BLOCK;
+		q->sq.req_states.n[REQ_FREE] += REQ_BLOCK;
 	}
 	return 0;
 }
@@ -159,6 +163,12 @@ static struct tcp_req *req_by_ttag(struct tcp_queue *q, uint16_t ttag)
 	return &q->blocks[ttag / REQ_BLOCK][ttag % REQ_BLOCK];
 }
 
+/* Every state change of a request goes through here (checked, counted per queue). */
+static void set_state(struct tcp_req *r, enum nvmf_req_state s)
+{
+	nvmf_req_set_state(&r->q->sq.req_states, &r->state, s);
+}
+
 static struct tcp_req *req_get(struct tcp_queue *q)
 {
 	struct tcp_req *r = q->free_reqs;
@@ -166,7 +176,7 @@ static struct tcp_req *req_get(struct tcp_queue *q)
 	if (!r)
 		return NULL;
 	q->free_reqs = r->next_free;
-	r->state = REQ_CAPSULE;
+	set_state(r, REQ_CAPSULE);
 	r->init_status = 0;
 	r->ddgst_err = false;
 	r->h2c_done = 0;
@@ -178,8 +188,10 @@ static void req_put(struct tcp_req *r)
 {
 	struct tcp_queue *q = r->q;
 
+	if (r->state == REQ_NEED_BUFFER)
+		nvmf_req_cancel_wait_data(&r->req);
 	nvmf_req_free_data(&r->req);
-	r->state = REQ_FREE;
+	set_state(r, REQ_FREE);
 	r->next_free = q->free_reqs;
 	q->free_reqs = r;
 	q->busy_reqs--;
@@ -315,11 +327,6 @@ static void send_term(struct tcp_queue *q)
 }
 
 /* ------------------------------------------------------------------ commands */
-
-static void set_state(struct tcp_req *r, enum tcp_req_state s)
-{
-	r->state = s;
-}
 
 static void req_execute(struct tcp_req *r)
 {
@@ -508,6 +515,12 @@ static void on_icreq(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 		  dd ? "data" : "");
 }
 
+/* The buffers a write waited for are there (deferred, on the queue's reactor). */
+static void on_buffer(struct nvmf_req *req)
+{
+	send_r2t(to_tcp_req(req));
+}
+
 static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 {
 	struct tcp_req *r = q->cur;
@@ -525,7 +538,9 @@ static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	}
 	if (r->req.dir == NVME_XFER_HOST_TO_CTRL && !r->req.in_capsule && r->req.xfer_len) {
 		if (!r->req.iovcnt && nvmf_req_alloc_data(&r->req)) {
-			nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_INTERNAL));
+			/* the reactor's buffers are all in use: wait for one (as SPDK's) */
+			set_state(r, REQ_NEED_BUFFER);
+			nvmf_req_wait_data(&r->req, on_buffer);
 			return;
 		}
 		send_r2t(r);
@@ -717,6 +732,8 @@ static void queue_maybe_free(struct tcp_queue *q)
 	}
 	if (q->flush_work.queued || q->reap_work.queued)
 		return;
+	/* every request came back: a count that did not is a leaked request */
+	assert(nvmf_sq_req_count(&q->sq, REQ_FREE) == q->nreqs);
 	for (pp = &reactor_queues; *pp; pp = &(*pp)->next) {
 		if (*pp == q) {
 			*pp = q->next;
@@ -773,7 +790,8 @@ static void queue_close(struct tcp_queue *q, const char *why)
 	for (unsigned i = 0; i < q->nreqs; i++) {
 		struct tcp_req *r = req_by_ttag(q, (uint16_t)i);
 
-		if (r->state == REQ_CAPSULE || r->state == REQ_NEED_H2C)
+		if (r->state == REQ_CAPSULE || r->state == REQ_NEED_BUFFER ||
+		    r->state == REQ_NEED_H2C)
 			req_put(r);
 	}
 	nvmf_reactor_defer(q->sq.reactor, &q->reap_work);

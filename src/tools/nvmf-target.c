@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"  --poll            busy-poll instead of sleeping when idle\n"
 		"  --spin-us N       keep polling N microseconds after the last event before\n"
 		"                    sleeping (default 50; 0: sleep at once)\n"
+		"  --buf-pool SIZE   data buffer memory per reactor; transfers beyond it wait\n"
+		"                    for buffers (default: no limit; at least 1M)\n"
 		"  -v, --verbose     debug logging\n");
 }
 
@@ -61,6 +63,7 @@ int main(int argc, char **argv)
 		{ "poll", no_argument, NULL, 'p' },
 		{ "spin-us", required_argument, NULL, 'S' },
 		{ "prealloc", no_argument, NULL, 'P' },
+		{ "buf-pool", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -123,6 +126,16 @@ int main(int argc, char **argv)
 		case 'P':
 			quick.prealloc = true;
 			break;
+		case 'B': {
+			uint64_t v;
+
+			if (nvmf_cfg_parse_size(optarg, &v) || v == 0) {
+				fprintf(stderr, "nvmf-target: --buf-pool wants a size\n");
+				return 2;
+			}
+			nvmf_req_data_set_limit((size_t)v);
+			break;
+		}
 		case 'S': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
