@@ -324,9 +324,9 @@ struct nvmf_tgt {
 	size_t nr_all_ns;
 	struct nvmf_subsys **all_subsys;
 	size_t nr_all_subsys;
-	/* what reloads replaced, freed when the target is destroyed */
-	void **retired;
-	size_t nr_retired;
+	/* what reloads replaced, until every reactor passed a grace point (grace.c) */
+	struct nvmf_retired *retiring;
+	/* configurations a removed port still points into: kept until the target is freed */
 	struct nvmf_cfg **old_cfgs;
 	size_t nr_old_cfgs;
 	const char *config_path; /* --config FILE, for reloads (NULL: quick start) */
@@ -470,5 +470,17 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
  */
 int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen);
 struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
+
+/*
+ * What a reload replaced, freed (free(), nvmf_cfg_free()) once every reactor has passed a
+ * grace point (grace.c).  new: room for max pointers; retire: starts the grace period and
+ * owns the batch from then on; free_retired: at destroy, the reactors gone.
+ */
+struct nvmf_retired;
+struct nvmf_retired *nvmf_retired_new(size_t max);
+void nvmf_retired_add(struct nvmf_retired *r, void *p);
+void nvmf_retired_add_cfg(struct nvmf_retired *r, struct nvmf_cfg *cfg);
+void nvmf_tgt_retire(struct nvmf_tgt *tgt, struct nvmf_retired *r);
+void nvmf_tgt_free_retired(struct nvmf_tgt *tgt);
 
 #endif

@@ -537,9 +537,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 	for (size_t i = 0; i < tgt->nr_ports; i++)
 		free(tgt->ports[i]);
 	free(tgt->ports);
-	for (size_t i = 0; i < tgt->nr_retired; i++)
-		free(tgt->retired[i]);
-	free(tgt->retired);
+	nvmf_tgt_free_retired(tgt);
 	/* the target owns the configuration in force and every one it replaced */
 	for (size_t i = 0; i < tgt->nr_old_cfgs; i++)
 		nvmf_cfg_free(tgt->old_cfgs[i]);
