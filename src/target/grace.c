@@ -4,6 +4,8 @@
  * Reactors read those pointers only within one loop iteration (a command's parse and
  * handler), never across one, so a reactor that ran a message posted after the swap holds
  * no old pointer any more (RCU's quiescent state, with messages as the grace period).
+ * The batch is then freed by the next reload (or at exit), on the thread that allocated
+ * it: reactors only count, and memory goes back where the next reload takes it from.
  */
 #include <stdlib.h>
 
@@ -12,7 +14,6 @@
 
 struct nvmf_retired {
 	struct nvmf_retired *next; /* tgt->retiring, under tgt->lock */
-	struct nvmf_tgt *tgt;
 	atomic_uint left;        /* reactors that have not passed the grace point yet */
 	struct nvmf_cfg *cfg;    /* NULL: none */
 	size_t nr, max;
@@ -47,34 +48,49 @@ static void retired_free(struct nvmf_retired *r)
 	free(r);
 }
 
-/* On each reactor: the grace point.  The last one through frees the batch. */
+/* On each reactor: the grace point. */
 static void grace_pass(void *arg)
 {
 	struct nvmf_retired *r = arg;
-	struct nvmf_tgt *tgt = r->tgt;
 
-	if (atomic_fetch_sub(&r->left, 1) != 1)
-		return;
+	atomic_fetch_sub_explicit(&r->left, 1, memory_order_release);
+}
+
+/* Free the batches every reactor has passed (the reload thread). */
+static void sweep(struct nvmf_tgt *tgt)
+{
+	struct nvmf_retired *done = NULL;
+
 	pthread_mutex_lock(&tgt->lock);
-	for (struct nvmf_retired **pp = &tgt->retiring; *pp; pp = &(*pp)->next) {
-		if (*pp == r) {
+	for (struct nvmf_retired **pp = &tgt->retiring; *pp;) {
+		struct nvmf_retired *r = *pp;
+
+		if (atomic_load_explicit(&r->left, memory_order_acquire) == 0) {
 			*pp = r->next;
-			break;
+			r->next = done;
+			done = r;
+		} else {
+			pp = &r->next;
 		}
 	}
 	pthread_mutex_unlock(&tgt->lock);
-	retired_free(r);
+	while (done) {
+		struct nvmf_retired *r = done;
+
+		done = r->next;
+		retired_free(r);
+	}
 }
 
 void nvmf_tgt_retire(struct nvmf_tgt *tgt, struct nvmf_retired *r)
 {
 	unsigned n = tgt->nr_started;
 
+	sweep(tgt);
 	if (n == 0) {
 		retired_free(r);
 		return;
 	}
-	r->tgt = tgt;
 	atomic_init(&r->left, n);
 	pthread_mutex_lock(&tgt->lock);
 	r->next = tgt->retiring;

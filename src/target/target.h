@@ -473,8 +473,9 @@ struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
 
 /*
  * What a reload replaced, freed (free(), nvmf_cfg_free()) once every reactor has passed a
- * grace point (grace.c).  new: room for max pointers; retire: starts the grace period and
- * owns the batch from then on; free_retired: at destroy, the reactors gone.
+ * grace point (grace.c): by the next reload, or at destroy.  new: room for max pointers;
+ * retire: frees earlier batches that are through, starts this one's grace period and owns
+ * it from then on; free_retired: at destroy, the reactors gone.
  */
 struct nvmf_retired;
 struct nvmf_retired *nvmf_retired_new(size_t max);
