@@ -168,11 +168,13 @@ static bool cc_valid(const struct nvmf_ctrl *ctrl, uint32_t cc)
 
 	if (NVME_GET(cc, NVME_CC_MPS) != 0 || NVME_GET(cc, NVME_CC_AMS) != 0)
 		return false;
-	if (css != 0 && !(css == 6 && !ctrl->subsys->is_discovery))
+	/* NVM, or "all I/O command sets" where CAP.CSS advertises it (not discovery) */
+	if (css != NVME_CC_CSS_NVM && !(css == NVME_CC_CSS_ALL_IOCS && !ctrl->subsys->is_discovery))
 		return false;
 	/* I/O queue entry sizes only matter for controllers with I/O queues */
 	if (!ctrl->subsys->is_discovery &&
-	    (NVME_GET(cc, NVME_CC_IOSQES) != 6 || NVME_GET(cc, NVME_CC_IOCQES) != 4))
+	    (NVME_GET(cc, NVME_CC_IOSQES) != NVME_SQES_LOG2 ||
+	     NVME_GET(cc, NVME_CC_IOCQES) != NVME_CQES_LOG2))
 		return false;
 	return true;
 }
@@ -199,7 +201,7 @@ uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc)
 	if (NVME_GET(cc, NVME_CC_SHN) && !NVME_GET(old, NVME_CC_SHN)) {
 		/* Writes complete only once on stable storage: a shutdown has nothing to wait for. */
 		csts = (csts & ~(NVME_CSTS_SHST_MASK << NVME_CSTS_SHST_SHIFT)) |
-		       (2u << NVME_CSTS_SHST_SHIFT);
+		       (uint32_t)NVME_SET(NVME_CSTS_SHST, NVME_CSTS_SHST_COMPLETE);
 		log_info("ctrl %u: host %s: shutdown notification", ctrl->cntlid, ctrl_host(ctrl));
 	} else if (!NVME_GET(cc, NVME_CC_SHN) && NVME_GET(old, NVME_CC_SHN)) {
 		csts &= ~(NVME_CSTS_SHST_MASK << NVME_CSTS_SHST_SHIFT);

@@ -43,7 +43,6 @@
 #define NVMF_DISC_KATO_MS 120000 /* KATO a discovery controller gets when the host asks 0 */
 #define NVMF_CAP_TO 15         /* CAP.TO: 7.5 s */
 #define NVMF_MAX_NS_PER_SUBSYS 1024
-#define NVMF_ADMIN_ICD 8192    /* admin queue in-capsule data (NVME_TCP_ADMIN_CCSZ) */
 #define NVMF_IO_ICD_DEFAULT 16384 /* I/O queue in-capsule data default (nvmet-tcp) */
 
 struct nvmf_tgt;

@@ -865,7 +865,8 @@ static void queue_create(void *arg)
 		.role = NVMF_PDU_ROLE_CONTROLLER,
 		.max_data = MAXH2CDATA,
 		/* until Connect says which queue this is, accept the larger of the two */
-		.max_icd = port->io_icd > NVMF_ADMIN_ICD ? port->io_icd : NVMF_ADMIN_ICD,
+		.max_icd = port->io_icd > NVME_TCP_ADMIN_ICD_DEFAULT ? port->io_icd
+							       : NVME_TCP_ADMIN_ICD_DEFAULT,
 		.pda = 0,
 	};
 	int one = 1;
