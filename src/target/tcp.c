@@ -342,6 +342,13 @@ static void send_r2t(struct tcp_req *r)
 			       r->req.xfer_len, r->tx_a.iov,
 			       NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
 
+	if (cnt < 0) {
+		/* a negative count queued would wedge the tx list: fail the command instead */
+		log_err("%s: qid %u cid %u: cannot build R2T: %s", q->peer, q->sq.qid,
+			le16toh(r->req.cmd.cid), strerror(-cnt));
+		nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
 	r->tx_a.cnt = cnt;
 	r->tx_a.release = NULL;
 	set_state(r, REQ_NEED_H2C);
@@ -388,6 +395,14 @@ static void tcp_queue_response(struct nvmf_req *req)
 	}
 	cnt = nvmf_pdu_rsp(&r->out_b, &q->txcfg, &req->cqe, r->tx_b.iov,
 			   NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV);
+	if (cnt < 0) {
+		/* the host would wait for this CQE forever: end the queue, it sees why */
+		log_err("%s: qid %u cid %u: cannot build CapsuleResp: %s", q->peer, q->sq.qid,
+			le16toh(req->cmd.cid), strerror(-cnt));
+		queue_close(q, "cannot build CapsuleResp");
+		req_put(r);
+		return;
+	}
 	r->tx_b.cnt = cnt;
 	r->tx_b.release = r;
 	tx_queue(q, &r->tx_b);
@@ -507,6 +522,11 @@ static void on_icreq(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	nvmf_pdu_rx_set_digests(rx, hd, dd);
 	cnt = nvmf_pdu_icresp(&q->ctl_out, 0, ic->dgst, MAXH2CDATA, q->ctl_tx.iov,
 			      NVMF_PDU_OUT_EXTRA_IOV + 1);
+	if (cnt < 0) {
+		log_err("%s: qid %u: cannot build ICResp: %s", q->peer, q->sq.qid, strerror(-cnt));
+		queue_close(q, "cannot build ICResp");
+		return;
+	}
 	q->ctl_tx.cnt = cnt;
 	q->ctl_tx.release = NULL;
 	tx_queue(q, &q->ctl_tx);
