@@ -60,6 +60,12 @@ struct nvmf_bdev_ops {
 	const char *name;
 	/* Queue io on reactor r.  Never fails synchronously: errors come through io->done. */
 	void (*submit)(struct nvmf_bdev *b, struct nvmf_reactor *r, struct nvmf_bdev_io *io);
+	/*
+	 * Optional (NULL: nothing volatile to flush): make every completed write durable,
+	 * synchronously, with no I/O in flight -- the flush at shutdown, after the reactors
+	 * ended.  Returns 0 or -errno.
+	 */
+	int (*flush)(struct nvmf_bdev *b);
 	void (*close)(struct nvmf_bdev *b);
 };
 
@@ -102,6 +108,12 @@ static inline void nvmf_bdev_submit(struct nvmf_bdev *b, struct nvmf_reactor *r,
 	io->done_bytes = 0;
 	io->stage = 0;
 	b->ops->submit(b, r, io);
+}
+
+/* Synchronous flush (shutdown): 0 or -errno. */
+static inline int nvmf_bdev_flush(struct nvmf_bdev *b)
+{
+	return b->ops->flush ? b->ops->flush(b) : 0;
 }
 
 /* RAM only: the bytes at offset, so writes can be received in place; NULL otherwise. */

@@ -282,9 +282,18 @@ static void file_close(struct nvmf_bdev *b)
 	free(fb);
 }
 
+/* Shutdown, reactors gone: what was written reaches stable storage before exit. */
+static int file_flush(struct nvmf_bdev *b)
+{
+	if (b->fd < 0 || b->read_only)
+		return 0;
+	return fdatasync(b->fd) < 0 ? -errno : 0;
+}
+
 static const struct nvmf_bdev_ops file_ops = {
 	.name = "file",
 	.submit = file_submit,
+	.flush = file_flush,
 	.close = file_close,
 };
 

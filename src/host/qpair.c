@@ -24,7 +24,6 @@
 
 #include "host/host.h"
 
-#define NVMF_ADMIN_ICD 8192
 #define TIMEOUT_SCAN_NS 100000000ull
 #define RX_BUDGET 64              /* reads per poll: then the caller gets its turn back */
 
@@ -656,7 +655,7 @@ static void send_connect(struct nvmf_qpair *q)
 	memcpy(d->subnqn, c->subnqn, strnlen(c->subnqn, sizeof(d->subnqn) - 1));
 	memcpy(d->hostnqn, c->hostnqn, strnlen(c->hostnqn, sizeof(d->hostnqn) - 1));
 	/* the Connect goes in capsule: every controller takes 8 KiB on any queue's Connect */
-	q->icd_max = NVMF_ADMIN_ICD;
+	q->icd_max = NVME_TCP_ADMIN_ICD_DEFAULT;
 	q->sqflow_disabled = cmd.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
 	q->state = QP_CONNECTING;
 	step_deadline(q);

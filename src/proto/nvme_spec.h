@@ -1860,7 +1860,8 @@ struct nvme_error_log_entry {
 	uint16_t sqid;
 	uint16_t cid;
 	uint16_t status;        /* status field of the CQE (bit 0 = phase tag) */
-	uint16_t pel;           /* parameter error location: bits 7:0 byte, 10:8 bit */
+	uint16_t pel;           /* parameter error location: bits 7:0 byte, 10:8 bit;
+				 * NVME_ERR_PEL_NONE when not specific to a field */
 	uint64_t lba;
 	uint32_t nsid;
 	uint8_t vs;             /* vendor specific info available (log page id) */
@@ -1870,6 +1871,7 @@ struct nvme_error_log_entry {
 	uint16_t ttsi;          /* transport type specific information */
 	uint8_t rsvd42[22];
 };
+#define NVME_ERR_PEL_NONE 0xFFFFu
 NVME_CHECK_SIZE(struct nvme_error_log_entry, 64);
 NVME_CHECK_OFFSET(struct nvme_error_log_entry, error_count, 0);
 NVME_CHECK_OFFSET(struct nvme_error_log_entry, sqid, 8);
@@ -2178,6 +2180,7 @@ enum nvme_fid {
 #define NVME_FEAT_NQ_NSQ_MASK 0xFFFFu
 #define NVME_FEAT_NQ_NCQ_SHIFT 16
 #define NVME_FEAT_NQ_NCQ_MASK 0xFFFFu
+#define NVME_FEAT_NQ_INVALID 0xFFFFu  /* NSQR / NCQR 65535 (0's based): not allowed */
 #define NVME_FEAT_NQ(nsq0, ncq0) \
 	((uint32_t)(((uint32_t)(ncq0) << 16) | ((uint32_t)(nsq0) & 0xFFFFu)))
 

@@ -514,7 +514,7 @@ void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t 
 	e->status = htole16(status & (uint16_t)~NVME_STATUS_P);
 	/* the byte in error is only known for an invalid opcode: byte 0 */
 	e->pel = htole16(nvme_status_sct(status) == NVME_SCT_GENERIC &&
-			 nvme_status_sc(status) == NVME_SC_INVALID_OPCODE ? 0 : 0xFFFF);
+			 nvme_status_sc(status) == NVME_SC_INVALID_OPCODE ? 0 : NVME_ERR_PEL_NONE);
 	if (qid && (opc == NVME_NVM_READ || opc == NVME_NVM_WRITE || opc == NVME_NVM_COMPARE ||
 		    opc == NVME_NVM_WRITE_ZEROES))
 		e->lba = htole64(((uint64_t)le32toh(req->cmd.cdw11) << 32) |
@@ -829,7 +829,7 @@ static uint16_t set_num_queues(struct nvmf_req *req)
 	uint32_t want = (nsq < ncq ? nsq : ncq) + 1, granted;
 	uint16_t status = 0;
 
-	if (nsq == 0xFFFF || ncq == 0xFFFF)
+	if (nsq == NVME_FEAT_NQ_INVALID || ncq == NVME_FEAT_NQ_INVALID)
 		return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
 	granted = want < ctrl->subsys->qid_max ? want : ctrl->subsys->qid_max;
 	if (granted == 0)

@@ -168,11 +168,13 @@ static bool cc_valid(const struct nvmf_ctrl *ctrl, uint32_t cc)
 
 	if (NVME_GET(cc, NVME_CC_MPS) != 0 || NVME_GET(cc, NVME_CC_AMS) != 0)
 		return false;
-	if (css != 0 && !(css == 6 && !ctrl->subsys->is_discovery))
+	/* NVM, or "all I/O command sets" where CAP.CSS advertises it (not discovery) */
+	if (css != NVME_CC_CSS_NVM && !(css == NVME_CC_CSS_ALL_IOCS && !ctrl->subsys->is_discovery))
 		return false;
 	/* I/O queue entry sizes only matter for controllers with I/O queues */
 	if (!ctrl->subsys->is_discovery &&
-	    (NVME_GET(cc, NVME_CC_IOSQES) != 6 || NVME_GET(cc, NVME_CC_IOCQES) != 4))
+	    (NVME_GET(cc, NVME_CC_IOSQES) != NVME_SQES_LOG2 ||
+	     NVME_GET(cc, NVME_CC_IOCQES) != NVME_CQES_LOG2))
 		return false;
 	return true;
 }
@@ -199,7 +201,7 @@ uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc)
 	if (NVME_GET(cc, NVME_CC_SHN) && !NVME_GET(old, NVME_CC_SHN)) {
 		/* Writes complete only once on stable storage: a shutdown has nothing to wait for. */
 		csts = (csts & ~(NVME_CSTS_SHST_MASK << NVME_CSTS_SHST_SHIFT)) |
-		       (2u << NVME_CSTS_SHST_SHIFT);
+		       (uint32_t)NVME_SET(NVME_CSTS_SHST, NVME_CSTS_SHST_COMPLETE);
 		log_info("ctrl %u: host %s: shutdown notification", ctrl->cntlid, ctrl_host(ctrl));
 	} else if (!NVME_GET(cc, NVME_CC_SHN) && NVME_GET(old, NVME_CC_SHN)) {
 		csts &= ~(NVME_CSTS_SHST_MASK << NVME_CSTS_SHST_SHIFT);
@@ -241,6 +243,25 @@ void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl)
 			       (uint64_t)ctrl->kato_ms * 1000000ull);
 	else
 		nvmf_timer_cancel(ctrl->admin_sq->reactor, &ctrl->ka_timer);
+}
+
+/* ------------------------------------------------------------------ async events */
+
+unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max)
+{
+	struct nvmf_ctrl *ctrl = sq->ctrl;
+	unsigned n = 0;
+
+	/* AERs are parked on the admin queue's reactor: only that queue may take them */
+	if (sq->qid != 0 || !ctrl || ctrl->admin_sq != sq)
+		return 0;
+	while (n < ctrl->nr_aer_reqs && n < max) {
+		out[n] = ctrl->aer_reqs[n];
+		n++;
+	}
+	ctrl->nr_aer_reqs -= n;
+	memmove(&ctrl->aer_reqs[0], &ctrl->aer_reqs[n], ctrl->nr_aer_reqs * sizeof(out[0]));
+	return n;
 }
 
 /* ------------------------------------------------------------------ teardown */

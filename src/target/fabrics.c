@@ -6,6 +6,7 @@
 #include <endian.h>
 #include <string.h>
 
+#include "proto/nvme_tcp.h"
 #include "target/target.h"
 #include "util/log.h"
 
@@ -36,7 +37,7 @@ static uint16_t connect_admin(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	if (!ctrl)
 		return status;
 	sq->ctrl = ctrl; /* the admin queue holds the creation reference */
-	sq->icd_max = NVMF_ADMIN_ICD;
+	sq->icd_max = NVME_TCP_ADMIN_ICD_DEFAULT;
 	req->cqe.dw0 = htole32(ctrl->cntlid);
 	return 0;
 }

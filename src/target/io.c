@@ -12,8 +12,6 @@
 #include "target/target.h"
 #include "util/log.h"
 
-#define RW_FUA (1u << 30)
-#define WZ_DEAC (1u << 25)
 #define DSM_AD (1u << 2)
 
 static struct nvmf_req *bio_req(struct nvmf_bdev_io *io)
@@ -79,6 +77,13 @@ static uint64_t req_offset(const struct nvmf_req *req)
 	return slba << req->ns->lba_shift;
 }
 
+static void rw_submit(struct nvmf_req *req)
+{
+	req->bio.iov = req->iov;
+	req->bio.iovcnt = req->iovcnt;
+	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, &req->bio);
+}
+
 static void execute_rw(struct nvmf_req *req)
 {
 	struct nvmf_bdev_io *io = &req->bio;
@@ -88,7 +93,7 @@ static void execute_rw(struct nvmf_req *req)
 	io->op = write ? NVMF_BIO_WRITE : NVMF_BIO_READ;
 	io->offset = req_offset(req);
 	io->len = req->xfer_len;
-	io->fua = write && (le32toh(req->cmd.cdw12) & RW_FUA);
+	io->fua = write && (le32toh(req->cmd.cdw12) & NVME_RW_CDW12_FUA);
 	io->done = rw_done;
 	if (write && req->iov_borrowed) {
 		/* RAM: the transport received the data straight into the namespace */
@@ -109,13 +114,12 @@ static void execute_rw(struct nvmf_req *req)
 			return;
 		}
 		if (nvmf_req_alloc_data(req)) {
-			nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+			/* the reactor's buffers are all in use: read once some come back */
+			nvmf_req_wait_data(req, rw_submit);
 			return;
 		}
 	}
-	io->iov = req->iov;
-	io->iovcnt = req->iovcnt;
-	nvmf_bdev_submit(b, req->sq->reactor, io);
+	rw_submit(req);
 }
 
 /* ------------------------------------------------------------------ compare */
@@ -211,7 +215,7 @@ static void execute_flush(struct nvmf_req *req)
 static void execute_write_zeroes(struct nvmf_req *req)
 {
 	struct nvmf_bdev_io *io = &req->bio;
-	uint32_t nlb = (le32toh(req->cmd.cdw12) & 0xFFFF) + 1;
+	uint32_t nlb = (le32toh(req->cmd.cdw12) & NVME_RW_CDW12_NLB_MASK) + 1;
 
 	memset(io, 0, sizeof(*io));
 	io->op = NVMF_BIO_WRITE_ZEROES;
@@ -287,7 +291,7 @@ static void execute_dsm(struct nvmf_req *req)
 static uint64_t check_range(struct nvmf_req *req, uint16_t *status)
 {
 	uint64_t slba = ((uint64_t)le32toh(req->cmd.cdw11) << 32) | le32toh(req->cmd.cdw10);
-	uint64_t nlb = (le32toh(req->cmd.cdw12) & 0xFFFF) + 1ull;
+	uint64_t nlb = (le32toh(req->cmd.cdw12) & NVME_RW_CDW12_NLB_MASK) + 1ull;
 
 	if (slba >= req->ns->nblocks || nlb > req->ns->nblocks - slba) {
 		*status = NVMF_SC_DNR(NVME_SC_LBA_OUT_OF_RANGE);

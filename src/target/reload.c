@@ -8,7 +8,8 @@
  *   a subsystem that disappears              -> its controllers are torn down
  *
  * New state is built first without locks; the swap happens under tgt->lock; what was
- * replaced stays allocated until the target exits (reactors may still hold pointers).
+ * replaced is freed once every reactor has passed a grace point (grace.c).  A reload that
+ * fails frees what it built, backends included.
  * Identity fields of a live subsystem (serial, model, ...) are not changed, as nvmet
  * makes them read-only once a host has seen them.
  */
@@ -18,21 +19,9 @@
 #include <string.h>
 
 #include "target/target.h"
-#include "target/tcp.h"
 #include "util/log.h"
 
 #define MAX_CHANGED 1024
-
-static int retire(struct nvmf_tgt *tgt, void *p)
-{
-	void **r = realloc(tgt->retired, (tgt->nr_retired + 1) * sizeof(*r));
-
-	if (!r)
-		return -ENOMEM;
-	tgt->retired = r;
-	tgt->retired[tgt->nr_retired++] = p;
-	return 0;
-}
 
 /* The same storage as before: reuse the open namespace. */
 static bool same_backing(const struct nvmf_cfg_ns *a, const struct nvmf_cfg_ns *b)
@@ -225,7 +214,7 @@ static void port_stop(struct nvmf_port *p)
 {
 	log_info("reload: port %u (%s:%s) removed", p->portid, nvmf_port_cfg(p)->traddr,
 		 nvmf_port_cfg(p)->trsvcid);
-	nvmf_reactor_call(p->reactor, nvmf_tcp_port_stop, p);
+	nvmf_port_remove(p);
 }
 
 static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char *err,
@@ -238,14 +227,73 @@ static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char 
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	rc = nvmf_tcp_listen(p, err, errlen);
+	rc = nvmf_port_listen(p, err, errlen);
 	if (rc) {
 		p->closing = true; /* never started: stays unused until exit */
 		return rc;
 	}
-	p->reactor = nvmf_tgt_pick_reactor(tgt);
-	nvmf_reactor_call(p->reactor, nvmf_tcp_port_start, p);
+	nvmf_port_run(p, nvmf_tgt_pick_reactor(tgt));
 	return 0;
+}
+
+/* ------------------------------------------------------------------ clean-up */
+
+/* A failed reload: close the namespaces and free the subsystems built since the marks. */
+static void unbuild(struct nvmf_tgt *tgt, size_t ns_mark, size_t subsys_mark)
+{
+	while (tgt->nr_all_ns > ns_mark) {
+		struct nvmf_ns *ns = tgt->all_ns[--tgt->nr_all_ns];
+
+		nvmf_bdev_close(ns->bdev);
+		free(ns);
+	}
+	while (tgt->nr_all_subsys > subsys_mark) {
+		struct nvmf_subsys *s = tgt->all_subsys[--tgt->nr_all_subsys];
+
+		free(s->view);
+		free(s);
+	}
+}
+
+/* Kept namespaces now belong to the new configuration (the old one is about to go). */
+static void repoint_ns_cfg(struct nvmf_subsys_view *v, const struct nvmf_cfg_subsys *c)
+{
+	for (uint32_t i = 0; i < v->nr_ns; i++)
+		for (size_t k = 0; k < c->nr_namespaces; k++)
+			if (c->namespaces[k].nsid == v->ns[i]->nsid)
+				v->ns[i]->cfg = &c->namespaces[k];
+}
+
+/*
+ * A port removed from the configuration keeps serving the controllers connected through
+ * it, and they read its (old) configuration: then that configuration stays until exit.
+ */
+static bool cfg_pinned(const struct nvmf_tgt *tgt, const struct nvmf_cfg *cfg)
+{
+	for (size_t i = 0; i < tgt->nr_ports; i++) {
+		const struct nvmf_cfg_port *c = nvmf_port_cfg(tgt->ports[i]);
+
+		if (tgt->ports[i]->reactor && c >= cfg->ports && c < cfg->ports + cfg->nr_ports)
+			return true;
+	}
+	return false;
+}
+
+static void retire_cfg(struct nvmf_tgt *tgt, struct nvmf_retired *old, struct nvmf_cfg *cfg)
+{
+	struct nvmf_cfg **olds;
+
+	if (!cfg_pinned(tgt, cfg)) {
+		nvmf_retired_add_cfg(old, cfg);
+		return;
+	}
+	olds = realloc(tgt->old_cfgs, (tgt->nr_old_cfgs + 1) * sizeof(*olds));
+	if (!olds) {
+		log_warn("reload: out of memory: the old configuration is leaked");
+		return;
+	}
+	tgt->old_cfgs = olds;
+	tgt->old_cfgs[tgt->nr_old_cfgs++] = cfg;
 }
 
 /* ------------------------------------------------------------------ reload */
@@ -256,6 +304,9 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	struct nvmf_cfg *ncfg = NULL;
 	struct subsys_plan *plans = NULL;
 	struct nvmf_subsys_list *list = NULL;
+	struct nvmf_retired *old = NULL;
+	struct nvmf_cfg *old_cfg = tgt->cfg;
+	size_t ns_mark = tgt->nr_all_ns, subsys_mark = tgt->nr_all_subsys;
 	char *fp_old = NULL, *fp_new = NULL;
 	bool disc_changed;
 	size_t n;
@@ -278,7 +329,8 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	n = ncfg->nr_subsystems;
 	plans = calloc(n ? n : 1, sizeof(*plans));
 	list = calloc(1, sizeof(*list) + (n ? n : 1) * sizeof(list->s[0]));
-	if (!plans || !list) {
+	old = nvmf_retired_new(n + 1); /* the views replaced and the old list */
+	if (!plans || !list || !old) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
@@ -312,7 +364,8 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 
 		if (p->is_new)
 			continue;
-		retire(tgt, p->s->view);
+		nvmf_retired_add(old, p->s->view);
+		repoint_ns_cfg(p->view, p->cfg);
 		p->s->cfg = p->cfg;
 		__atomic_store_n(&p->s->view, p->view, __ATOMIC_RELEASE);
 		p->view = NULL;
@@ -325,7 +378,7 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		if (!kept)
 			old_list->s[k]->removed = true;
 	}
-	retire(tgt, (void *)old_list);
+	nvmf_retired_add(old, (void *)old_list);
 	__atomic_store_n(&tgt->subsys, list, __ATOMIC_RELEASE);
 	list = NULL;
 	/* ports that stay get the new configuration (links, referrals) */
@@ -335,17 +388,6 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		if (p && nvmf_tgt_serves_port(&ncfg->ports[i]) &&
 		    same_address(nvmf_port_cfg(p), &ncfg->ports[i]))
 			__atomic_store_n(&p->cfg, &ncfg->ports[i], __ATOMIC_RELEASE);
-	}
-	{
-		struct nvmf_cfg **olds = realloc(tgt->old_cfgs,
-						 (tgt->nr_old_cfgs + 1) * sizeof(*olds));
-
-		if (olds) {
-			tgt->old_cfgs = olds;
-			tgt->old_cfgs[tgt->nr_old_cfgs++] = tgt->cfg;
-		} else {
-			retire(tgt, tgt->cfg); /* the struct at least; its strings leak */
-		}
 	}
 	__atomic_store_n(&tgt->cfg, ncfg, __ATOMIC_RELEASE);
 	if (disc_changed)
@@ -411,15 +453,20 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		if (plans[i].nr_changed)
 			log_info("reload: %s: %u namespace(s) changed", plans[i].s->nqn,
 				 plans[i].nr_changed);
+	/* the ports are settled: the old configuration goes unless a removed port needs it */
+	retire_cfg(tgt, old, old_cfg);
+	nvmf_tgt_retire(tgt, old);
 	free(fp_old);
 	free(fp_new);
 	free(plans);
 	return 0;
 fail:
-	/* namespaces and subsystems already built stay registered and are freed at exit */
+	/* nothing was published: what this reload built goes now, open backends included */
 	if (plans)
 		for (size_t i = 0; i < n; i++)
 			free(plans[i].view);
+	unbuild(tgt, ns_mark, subsys_mark);
+	free(old);
 	free(plans);
 	free(list);
 	free(fp_old);

@@ -43,7 +43,6 @@
 #define NVMF_DISC_KATO_MS 120000 /* KATO a discovery controller gets when the host asks 0 */
 #define NVMF_CAP_TO 15         /* CAP.TO: 7.5 s */
 #define NVMF_MAX_NS_PER_SUBSYS 1024
-#define NVMF_ADMIN_ICD 8192    /* admin queue in-capsule data (NVME_TCP_ADMIN_CCSZ) */
 #define NVMF_IO_ICD_DEFAULT 16384 /* I/O queue in-capsule data default (nvmet-tcp) */
 
 struct nvmf_tgt;
@@ -108,6 +107,7 @@ static inline const struct nvmf_subsys_view *nvmf_subsys_view(const struct nvmf_
 
 struct nvmf_port {
 	struct nvmf_tgt *tgt;
+	const struct nvmf_transport_ops *ops; /* the transport of cfg->trtype */
 	const struct nvmf_cfg_port *cfg; /* swapped by a reload: read with nvmf_port_cfg() */
 	uint16_t portid;
 	uint32_t io_icd;         /* in-capsule data size for I/O queues */
@@ -125,8 +125,24 @@ static inline const struct nvmf_cfg_port *nvmf_port_cfg(const struct nvmf_port *
 
 /* ------------------------------------------------------------------ transport ops */
 
+/*
+ * A transport (nvmet's nvmet_fabrics_ops): registered once by trtype, then the core reaches
+ * it only through this table -- ports through the port calls, queues through sq->ops.
+ */
 struct nvmf_transport_ops {
 	const char *name;
+	enum nvmf_cfg_trtype trtype;
+
+	/* Ports.  add_port: open the listener (any thread, before a reactor serves it). */
+	int (*add_port)(struct nvmf_port *port, char *err, size_t errlen);
+	/* On port->reactor: start accepting connections. */
+	void (*port_start)(struct nvmf_port *port);
+	/* On port->reactor: stop accepting; the listener closes once nothing uses it. */
+	void (*remove_port)(struct nvmf_port *port);
+	/* On each reactor at shutdown: queues finish the commands they have, then close. */
+	void (*drain)(void);
+
+	/* Queues. */
 	/* The request is done (status and result in req->cqe): send its data, then its CQE. */
 	void (*queue_response)(struct nvmf_req *req);
 	/* Tear the queue down (controller gone): called on the queue's reactor. */
@@ -142,6 +158,43 @@ struct nvmf_transport_ops {
 	 */
 	int (*local_addr)(struct nvmf_sq *sq, char *buf, size_t len);
 };
+
+/* Register a transport for its trtype (once, before a target is created): 0 or -EEXIST. */
+int nvmf_transport_register(const struct nvmf_transport_ops *ops);
+/* The transport serving trtype, or NULL. */
+const struct nvmf_transport_ops *nvmf_transport_find(enum nvmf_cfg_trtype trtype);
+/* Call fn for each registered transport. */
+void nvmf_transport_for_each(void (*fn)(const struct nvmf_transport_ops *ops, void *arg),
+			     void *arg);
+
+/* ------------------------------------------------------------------ request states */
+
+/*
+ * Where a request is in its life (SPDK's per-request state machine, for any transport).
+ * The transport moves its requests with nvmf_req_set_state(), which checks the move is one
+ * of the allowed ones (req_state.c) and keeps per-queue counts.
+ */
+enum nvmf_req_state {
+	NVMF_REQ_FREE,           /* in the queue's pool */
+	NVMF_REQ_NEW,            /* command capsule arriving (with its in-capsule data) */
+	NVMF_REQ_NEED_BUFFER,    /* waits for data buffers from the reactor's pool */
+	NVMF_REQ_TRANSFER_H2C,   /* host-to-controller data arriving (R2T sent) */
+	NVMF_REQ_EXECUTING,      /* the core runs it (backend I/O, parked AER, ...) */
+	NVMF_REQ_RESPONDING,     /* data and response capsule going out */
+	NVMF_REQ_NR_STATES
+};
+
+/* How many of a queue's requests are in each state. */
+struct nvmf_req_state_counts {
+	uint32_t n[NVMF_REQ_NR_STATES];
+};
+
+/* Whether a request may move from one state to the other. */
+bool nvmf_req_state_allowed(enum nvmf_req_state from, enum nvmf_req_state to);
+/* Move *state to `to` (asserts the move is allowed in debug builds) and count it. */
+void nvmf_req_set_state(struct nvmf_req_state_counts *c, enum nvmf_req_state *state,
+			enum nvmf_req_state to);
+const char *nvmf_req_state_name(enum nvmf_req_state s);
 
 /* ------------------------------------------------------------------ queues */
 
@@ -162,6 +215,7 @@ struct nvmf_sq {
 	bool sqflow_disabled;    /* host asked to disable SQ flow control */
 	uint32_t icd_max;        /* in-capsule data this queue accepts */
 	struct nvmf_sq_stats stats;
+	struct nvmf_req_state_counts req_states; /* queue's reactor only: nvmf_sq_req_count() */
 	struct nvmf_sq *ctrl_next; /* the controller's list of I/O queues (tgt->lock) */
 };
 
@@ -236,6 +290,9 @@ struct nvmf_req {
 	struct nvmf_bdev_io bio;
 	uint64_t start_ns;
 	void *priv;              /* command-specific scratch (admin commands) */
+	/* waiting for data buffers (nvmf_req_wait_data) */
+	void (*data_ready)(struct nvmf_req *req);
+	struct nvmf_req *data_wait_next;
 };
 
 /* ------------------------------------------------------------------ the target */
@@ -266,9 +323,9 @@ struct nvmf_tgt {
 	size_t nr_all_ns;
 	struct nvmf_subsys **all_subsys;
 	size_t nr_all_subsys;
-	/* what reloads replaced, freed when the target is destroyed */
-	void **retired;
-	size_t nr_retired;
+	/* what reloads replaced, until every reactor passed a grace point (grace.c) */
+	struct nvmf_retired *retiring;
+	/* configurations a removed port still points into: kept until the target is freed */
 	struct nvmf_cfg **old_cfgs;
 	size_t nr_old_cfgs;
 	const char *config_path; /* --config FILE, for reloads (NULL: quick start) */
@@ -304,11 +361,31 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status);
  */
 int nvmf_req_alloc_data(struct nvmf_req *req);
 void nvmf_req_free_data(struct nvmf_req *req);
+/*
+ * The pool is bounded (nvmf_req_data_set_limit): when nvmf_req_alloc_data() fails, a
+ * request may wait.  Waiters are served first come first served on the calling reactor:
+ * ready(req) runs, from a deferred work item, once req's buffers are allocated.  A request
+ * that stops waiting (its queue closes) must be cancelled.
+ */
+void nvmf_req_wait_data(struct nvmf_req *req, void (*ready)(struct nvmf_req *req));
+void nvmf_req_cancel_wait_data(struct nvmf_req *req);
+/*
+ * Most bytes of data buffers each reactor hands out (0: no limit, the default).  At least
+ * one largest transfer is always allowed, so any single request can make progress.  Set
+ * before the reactors run.
+ */
+void nvmf_req_data_set_limit(size_t bytes);
 /* Copy between the request's data buffers and a flat buffer. */
 size_t nvmf_req_copy_to(struct nvmf_req *req, size_t off, const void *src, size_t len);
 size_t nvmf_req_copy_from(struct nvmf_req *req, size_t off, void *dst, size_t len);
 /* Fill the whole transfer (zeroes past len), for admin commands that return a structure. */
 void nvmf_req_fill(struct nvmf_req *req, const void *src, size_t len);
+
+/* How many of the queue's requests are in state s (on the queue's reactor). */
+static inline uint32_t nvmf_sq_req_count(const struct nvmf_sq *sq, enum nvmf_req_state s)
+{
+	return sq->req_states.n[s];
+}
 
 /* The queue is gone (transport closed it): release the controller reference. */
 void nvmf_sq_destroy(struct nvmf_sq *sq);
@@ -334,6 +411,11 @@ uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc);
 void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl);
 /* Queue an asynchronous event; completes an outstanding AER if there is one. */
 void nvmf_ctrl_add_aen(struct nvmf_ctrl *ctrl, uint32_t dw0);
+/*
+ * The admin queue sq is closing: hand back the AERs the controller holds (they never
+ * complete on their own) so the transport can free them.  Returns how many went to out.
+ */
+unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max);
 void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t status);
 /* Namespace nsid changed: add it to the Changed Namespace List, raise the AEN (admin reactor). */
 void nvmf_ctrl_ns_changed(struct nvmf_ctrl *ctrl, uint32_t nsid);
@@ -367,6 +449,10 @@ int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
 int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 			struct nvmf_port **out);
 bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c);
+/* A port through its transport: open the listener; have reactor r accept; stop accepting. */
+int nvmf_port_listen(struct nvmf_port *p, char *err, size_t errlen);
+void nvmf_port_run(struct nvmf_port *p, struct nvmf_reactor *r);
+void nvmf_port_remove(struct nvmf_port *p);
 void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg);
 
 /* Target life cycle (tgt.c).  create takes ownership of cfg, also when it fails. */
@@ -383,5 +469,18 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
  */
 int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen);
 struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
+
+/*
+ * What a reload replaced, freed (free(), nvmf_cfg_free()) once every reactor has passed a
+ * grace point (grace.c): by the next reload, or at destroy.  new: room for max pointers;
+ * retire: frees earlier batches that are through, starts this one's grace period and owns
+ * it from then on; free_retired: at destroy, the reactors gone.
+ */
+struct nvmf_retired;
+struct nvmf_retired *nvmf_retired_new(size_t max);
+void nvmf_retired_add(struct nvmf_retired *r, void *p);
+void nvmf_retired_add_cfg(struct nvmf_retired *r, struct nvmf_cfg *cfg);
+void nvmf_tgt_retire(struct nvmf_tgt *tgt, struct nvmf_retired *r);
+void nvmf_tgt_free_retired(struct nvmf_tgt *tgt);
 
 #endif

@@ -10,11 +10,14 @@
  * request's buffers.  Output: PDUs are queued on the connection and flushed once per loop
  * iteration (a deferred work item) with one sendmsg().
  *
- * Request states (one place changes them: set_state):
+ * Request states (the core's, target.h; one place changes them: set_state, which checks
+ * the move against the core's table and keeps the queue's per-state counts):
  *   FREE -> CAPSULE (header seen, in-capsule data arriving)
+ *        [-> NEED_BUFFER (the reactor's buffer pool is exhausted: waits its turn)]
  *        -> NEED_H2C (R2T queued, H2CData arriving) -> EXECUTING -> RESPONDING -> FREE
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,18 +39,18 @@
 #define TX_IOV (NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
 
-enum tcp_req_state {
-	REQ_FREE,
-	REQ_CAPSULE,
-	REQ_NEED_H2C,
-	REQ_EXECUTING,
-	REQ_RESPONDING,
-};
+/* The core's request states by their names in this transport. */
+#define REQ_FREE NVMF_REQ_FREE
+#define REQ_CAPSULE NVMF_REQ_NEW
+#define REQ_NEED_BUFFER NVMF_REQ_NEED_BUFFER
+#define REQ_NEED_H2C NVMF_REQ_TRANSFER_H2C
+#define REQ_EXECUTING NVMF_REQ_EXECUTING
+#define REQ_RESPONDING NVMF_REQ_RESPONDING
 
 struct tcp_req {
 	struct nvmf_req req;
 	struct tcp_queue *q;
-	enum tcp_req_state state;
+	enum nvmf_req_state state; /* set_state() only */
 	uint16_t ttag;
 	uint16_t init_status;    /* parse failed: complete with it once the capsule is in */
 	bool ddgst_err;
@@ -133,6 +136,7 @@ static int grow_reqs(struct tcp_queue *q, unsigned want)
 			q->free_reqs = &blk[i];
 		}
 		q->nreqs += REQ_BLOCK;
+		q->sq.req_states.n[REQ_FREE] += REQ_BLOCK;
 	}
 	return 0;
 }
@@ -144,6 +148,12 @@ static struct tcp_req *req_by_ttag(struct tcp_queue *q, uint16_t ttag)
 	return &q->blocks[ttag / REQ_BLOCK][ttag % REQ_BLOCK];
 }
 
+/* Every state change of a request goes through here (checked, counted per queue). */
+static void set_state(struct tcp_req *r, enum nvmf_req_state s)
+{
+	nvmf_req_set_state(&r->q->sq.req_states, &r->state, s);
+}
+
 static struct tcp_req *req_get(struct tcp_queue *q)
 {
 	struct tcp_req *r = q->free_reqs;
@@ -151,7 +161,7 @@ static struct tcp_req *req_get(struct tcp_queue *q)
 	if (!r)
 		return NULL;
 	q->free_reqs = r->next_free;
-	r->state = REQ_CAPSULE;
+	set_state(r, REQ_CAPSULE);
 	r->init_status = 0;
 	r->ddgst_err = false;
 	r->h2c_done = 0;
@@ -163,8 +173,10 @@ static void req_put(struct tcp_req *r)
 {
 	struct tcp_queue *q = r->q;
 
+	if (r->state == REQ_NEED_BUFFER)
+		nvmf_req_cancel_wait_data(&r->req);
 	nvmf_req_free_data(&r->req);
-	r->state = REQ_FREE;
+	set_state(r, REQ_FREE);
 	r->next_free = q->free_reqs;
 	q->free_reqs = r;
 	q->busy_reqs--;
@@ -265,11 +277,6 @@ static void send_term(struct tcp_queue *q)
 
 /* ------------------------------------------------------------------ commands */
 
-static void set_state(struct tcp_req *r, enum tcp_req_state s)
-{
-	r->state = s;
-}
-
 static void req_execute(struct tcp_req *r)
 {
 	set_state(r, REQ_EXECUTING);
@@ -283,6 +290,13 @@ static void send_r2t(struct tcp_req *r)
 	int cnt = nvmf_pdu_r2t(&r->out_a, &q->conn.txcfg, le16toh(r->req.cmd.cid), r->ttag, 0,
 			       r->req.xfer_len, r->tx_a.iov, TX_IOV);
 
+	if (cnt < 0) {
+		/* a negative count queued would wedge the tx list: fail the command instead */
+		log_err("%s: qid %u cid %u: cannot build R2T: %s", q->conn.peer, q->sq.qid,
+			le16toh(r->req.cmd.cid), strerror(-cnt));
+		nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
 	set_state(r, REQ_NEED_H2C);
 	r->tx_a.done = NULL;
 	if (tx_queue(q, &r->tx_a, cnt)) {
@@ -440,12 +454,20 @@ static void on_icreq(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	cnt = nvmf_pdu_icresp(&q->ctl_out, 0, ic->dgst, MAXH2CDATA, q->ctl_tx.iov,
 			      NVMF_PDU_OUT_EXTRA_IOV + 1);
 	if (tx_queue(q, &q->ctl_tx, cnt)) {
+		log_err("%s: qid %u: cannot build ICResp: %s", q->conn.peer, q->sq.qid,
+			strerror(-cnt));
 		queue_close(q, "cannot build ICResp");
 		return;
 	}
 	q->state = Q_LIVE;
 	log_debug("%s: ICReq: hpda %u, digests %s%s", q->conn.peer, ic->hpda,
 		  hd ? "header " : "", dd ? "data" : "");
+}
+
+/* The buffers a write waited for are there (deferred, on the queue's reactor). */
+static void on_buffer(struct nvmf_req *req)
+{
+	send_r2t(to_tcp_req(req));
 }
 
 static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
@@ -465,7 +487,9 @@ static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	}
 	if (r->req.dir == NVME_XFER_HOST_TO_CTRL && !r->req.in_capsule && r->req.xfer_len) {
 		if (!r->req.iovcnt && nvmf_req_alloc_data(&r->req)) {
-			nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_INTERNAL));
+			/* the reactor's buffers are all in use: wait for one (as SPDK's) */
+			set_state(r, REQ_NEED_BUFFER);
+			nvmf_req_wait_data(&r->req, on_buffer);
 			return;
 		}
 		send_r2t(r);
@@ -612,6 +636,8 @@ static void queue_maybe_free(struct tcp_queue *q)
 	}
 	if (q->flush_work.queued || q->reap_work.queued)
 		return;
+	/* every request came back: a count that did not is a leaked request */
+	assert(nvmf_sq_req_count(&q->sq, REQ_FREE) == q->nreqs);
 	for (pp = &reactor_queues; *pp; pp = &(*pp)->next) {
 		if (*pp == q) {
 			*pp = q->next;
@@ -631,13 +657,11 @@ static void queue_maybe_free(struct tcp_queue *q)
 /* Requests parked in the controller (AERs) never finish on their own: let them go. */
 static void release_aers(struct tcp_queue *q)
 {
-	struct nvmf_ctrl *ctrl = q->sq.ctrl;
+	struct nvmf_req *aers[NVMF_AERL];
+	unsigned n = nvmf_ctrl_take_aers(&q->sq, aers, NVMF_AERL);
 
-	if (q->sq.qid != 0 || !ctrl || ctrl->admin_sq != &q->sq)
-		return;
-	for (unsigned i = 0; i < ctrl->nr_aer_reqs; i++)
-		req_put(to_tcp_req(ctrl->aer_reqs[i]));
-	ctrl->nr_aer_reqs = 0;
+	for (unsigned i = 0; i < n; i++)
+		req_put(to_tcp_req(aers[i]));
 }
 
 static void queue_close(struct tcp_queue *q, const char *why)
@@ -662,7 +686,8 @@ static void queue_close(struct tcp_queue *q, const char *why)
 	for (unsigned i = 0; i < q->nreqs; i++) {
 		struct tcp_req *r = req_by_ttag(q, (uint16_t)i);
 
-		if (r->state == REQ_CAPSULE || r->state == REQ_NEED_H2C)
+		if (r->state == REQ_CAPSULE || r->state == REQ_NEED_BUFFER ||
+		    r->state == REQ_NEED_H2C)
 			req_put(r);
 	}
 	nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
@@ -688,14 +713,6 @@ static int tcp_local_addr(struct nvmf_sq *sq, char *buf, size_t len)
 	return nvmf_sock_addr(sq_queue(sq)->conn.fd, true, buf, len, &port);
 }
 
-static const struct nvmf_transport_ops tcp_ops = {
-	.name = "tcp",
-	.queue_response = tcp_queue_response,
-	.disconnect = tcp_disconnect,
-	.peer_name = tcp_peer_name,
-	.sq_connected = tcp_sq_connected,
-	.local_addr = tcp_local_addr,
-};
 
 struct new_conn {
 	struct nvmf_port *port;
@@ -712,7 +729,8 @@ static void queue_create(void *arg)
 		.role = NVMF_PDU_ROLE_CONTROLLER,
 		.max_data = MAXH2CDATA,
 		/* until Connect says which queue this is, accept the larger of the two */
-		.max_icd = port->io_icd > NVMF_ADMIN_ICD ? port->io_icd : NVMF_ADMIN_ICD,
+		.max_icd = port->io_icd > NVME_TCP_ADMIN_ICD_DEFAULT ? port->io_icd
+							       : NVME_TCP_ADMIN_ICD_DEFAULT,
 		.pda = 0,
 	};
 	int one = 1;
@@ -804,7 +822,8 @@ static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
 	}
 }
 
-int nvmf_tcp_listen(struct nvmf_port *port, char *err, size_t errlen)
+/* Open the listening socket (any thread, before the reactors run the port). */
+static int tcp_add_port(struct nvmf_port *port, char *err, size_t errlen)
 {
 	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
 	struct sockaddr_storage ss;
@@ -856,9 +875,8 @@ int nvmf_tcp_listen(struct nvmf_port *port, char *err, size_t errlen)
 }
 
 /* On the port's reactor: start accepting. */
-void nvmf_tcp_port_start(void *arg)
+static void tcp_port_start(struct nvmf_port *port)
 {
-	struct nvmf_port *port = arg;
 	struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
 
 	io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -867,19 +885,16 @@ void nvmf_tcp_port_start(void *arg)
 		 port->portid);
 }
 
-/* On the port's reactor: stop accepting. */
-void nvmf_tcp_port_stop(void *arg)
+/* On the port's reactor: stop accepting (on_accept closes the socket once cancelled). */
+static void tcp_remove_port(struct nvmf_port *port)
 {
-	struct nvmf_port *port = arg;
-
 	port->closing = true;
 	nvmf_reactor_cancel(port->reactor, &port->accept_ev);
 }
 
 /* On each reactor: let every queue finish its commands, then close. */
-void nvmf_tcp_drain_reactor(void *arg)
+static void tcp_drain(void)
 {
-	(void)arg;
 	for (struct tcp_queue *q = reactor_queues; q; q = q->next) {
 		if (q->state == Q_WAIT_IC || q->state == Q_LIVE) {
 			q->state = Q_DRAINING;
@@ -891,7 +906,21 @@ void nvmf_tcp_drain_reactor(void *arg)
 	}
 }
 
-bool nvmf_tcp_reactor_idle(void)
+static const struct nvmf_transport_ops tcp_ops = {
+	.name = "tcp",
+	.trtype = NVMF_CFG_TRTYPE_TCP,
+	.add_port = tcp_add_port,
+	.port_start = tcp_port_start,
+	.remove_port = tcp_remove_port,
+	.drain = tcp_drain,
+	.queue_response = tcp_queue_response,
+	.disconnect = tcp_disconnect,
+	.peer_name = tcp_peer_name,
+	.sq_connected = tcp_sq_connected,
+	.local_addr = tcp_local_addr,
+};
+
+int nvmf_tcp_register(void)
 {
-	return reactor_queues == NULL;
+	return nvmf_transport_register(&tcp_ops);
 }

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "target/target.h"
-#include "target/tcp.h"
 #include "util/log.h"
 
 #ifndef NVMF_VERSION
@@ -287,6 +286,7 @@ int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 	}
 	tgt->ports = ports;
 	p->tgt = tgt;
+	p->ops = nvmf_transport_find(c->trtype);
 	p->cfg = c;
 	p->portid = c->portid;
 	p->io_icd = c->inline_data_size < 0 ? NVMF_IO_ICD_DEFAULT : (uint32_t)c->inline_data_size;
@@ -300,10 +300,10 @@ int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 	return 0;
 }
 
-/* Whether the target serves this configured port (TCP, enabled, not TLS yet). */
+/* Whether the target serves this configured port (a transport for it, enabled, not TLS yet). */
 bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c)
 {
-	return c->enabled && c->trtype == NVMF_CFG_TRTYPE_TCP && c->tsas != NVMF_CFG_TSAS_TLS13;
+	return c->enabled && nvmf_transport_find(c->trtype) && c->tsas != NVMF_CFG_TSAS_TLS13;
 }
 
 /* Warn about what the configuration asks for that is not served (yet). */
@@ -405,13 +405,58 @@ fail:
 
 /* ------------------------------------------------------------------ running */
 
+static void port_start_msg(void *arg)
+{
+	struct nvmf_port *p = arg;
+
+	p->ops->port_start(p);
+}
+
+static void port_remove_msg(void *arg)
+{
+	struct nvmf_port *p = arg;
+
+	p->ops->remove_port(p);
+}
+
+int nvmf_port_listen(struct nvmf_port *p, char *err, size_t errlen)
+{
+	return p->ops->add_port(p, err, errlen);
+}
+
+void nvmf_port_run(struct nvmf_port *p, struct nvmf_reactor *r)
+{
+	p->reactor = r;
+	if (nvmf_reactor_call(r, port_start_msg, p))
+		log_err("port %u: out of memory starting it", p->portid);
+}
+
+void nvmf_port_remove(struct nvmf_port *p)
+{
+	if (nvmf_reactor_call(p->reactor, port_remove_msg, p))
+		log_err("port %u: out of memory stopping it", p->portid);
+}
+
+static void drain_transport(const struct nvmf_transport_ops *ops, void *unused)
+{
+	(void)unused;
+	ops->drain();
+}
+
+/* On each reactor: every transport lets its queues finish, then closes them. */
+static void drain_msg(void *unused)
+{
+	(void)unused;
+	nvmf_transport_for_each(drain_transport, NULL);
+}
+
 int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 
 	for (size_t i = 0; i < tgt->nr_ports; i++) {
-		rc = nvmf_tcp_listen(tgt->ports[i], err, errlen);
+		rc = nvmf_port_listen(tgt->ports[i], err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -425,10 +470,8 @@ int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		}
 		tgt->nr_started = i + 1;
 	}
-	for (size_t i = 0; i < tgt->nr_ports; i++) {
-		tgt->ports[i]->reactor = &tgt->reactors[i % tgt->nr_reactors];
-		nvmf_reactor_call(tgt->ports[i]->reactor, nvmf_tcp_port_start, tgt->ports[i]);
-	}
+	for (size_t i = 0; i < tgt->nr_ports; i++)
+		nvmf_port_run(tgt->ports[i], &tgt->reactors[i % tgt->nr_reactors]);
 	return 0;
 }
 
@@ -437,12 +480,11 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 	/* 1. no new connections */
 	for (size_t i = 0; i < tgt->nr_ports; i++)
 		if (tgt->ports[i]->reactor)
-			nvmf_reactor_call(tgt->ports[i]->reactor, nvmf_tcp_port_stop,
-					  tgt->ports[i]);
+			nvmf_port_remove(tgt->ports[i]);
 	/* 2. every queue finishes what it has in flight, then closes (only reactors that
 	 * started: a start that failed half-way stops here too) */
 	for (unsigned i = 0; i < tgt->nr_started; i++)
-		nvmf_reactor_call(&tgt->reactors[i], nvmf_tcp_drain_reactor, NULL);
+		nvmf_reactor_call(&tgt->reactors[i], drain_msg, NULL);
 	/*
 	 * ... and every controller is released: the last queue of a controller can close
 	 * while the messages that tear the controller down are still on their way to other
@@ -463,9 +505,11 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 	/* 4. what was acknowledged is on stable storage */
 	for (size_t n = 0; n < tgt->nr_all_ns; n++) {
 		struct nvmf_bdev *b = tgt->all_ns[n]->bdev;
+		int rc = nvmf_bdev_flush(b);
 
-		if (b->fd >= 0 && !b->read_only && fdatasync(b->fd) < 0)
-			log_err("%s: flush at shutdown: %s", b->path, strerror(errno));
+		if (rc)
+			log_err("%s: flush at shutdown: %s", b->path ? b->path : b->ops->name,
+				strerror(-rc));
 	}
 	for (size_t i = 0; i < tgt->nr_ports; i++) {
 		if (tgt->ports[i]->listen_fd >= 0) {
@@ -493,9 +537,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 	for (size_t i = 0; i < tgt->nr_ports; i++)
 		free(tgt->ports[i]);
 	free(tgt->ports);
-	for (size_t i = 0; i < tgt->nr_retired; i++)
-		free(tgt->retired[i]);
-	free(tgt->retired);
+	nvmf_tgt_free_retired(tgt);
 	/* the target owns the configuration in force and every one it replaced */
 	for (size_t i = 0; i < tgt->nr_old_cfgs; i++)
 		nvmf_cfg_free(tgt->old_cfgs[i]);

@@ -19,6 +19,7 @@
 
 #include "target/config.h"
 #include "target/target.h"
+#include "target/tcp.h"
 #include "util/log.h"
 
 static void usage(FILE *f)
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 		"  --poll            busy-poll instead of sleeping when idle\n"
 		"  --spin-us N       keep polling N microseconds after the last event before\n"
 		"                    sleeping (default 50; 0: sleep at once)\n"
+		"  --buf-pool SIZE   data buffer memory per reactor; transfers beyond it wait\n"
+		"                    for buffers (default: no limit; at least 1M)\n"
 		"  -v, --verbose     debug logging\n");
 }
 
@@ -60,6 +63,7 @@ int main(int argc, char **argv)
 		{ "poll", no_argument, NULL, 'p' },
 		{ "spin-us", required_argument, NULL, 'S' },
 		{ "prealloc", no_argument, NULL, 'P' },
+		{ "buf-pool", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -122,6 +126,16 @@ int main(int argc, char **argv)
 		case 'P':
 			quick.prealloc = true;
 			break;
+		case 'B': {
+			uint64_t v;
+
+			if (nvmf_cfg_parse_size(optarg, &v) || v == 0) {
+				fprintf(stderr, "nvmf-target: --buf-pool wants a size\n");
+				return 2;
+			}
+			nvmf_req_data_set_limit((size_t)v);
+			break;
+		}
 		case 'S': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -181,6 +195,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* the transports this binary serves; ports of other trtypes are not started */
+	nvmf_tcp_register();
 
 	/* from here the target owns cfg (and frees it, also when creation fails) */
 	rc = nvmf_tgt_create(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us, &tgt, err,

@@ -163,6 +163,15 @@ void tc_close(struct tclient *c)
 	c->fd = -1;
 }
 
+static int send_h2c(struct tclient *c, uint16_t cid, const uint8_t *data, uint32_t len);
+
+int tc_send_h2c(struct tclient *c, const void *data, uint32_t len)
+{
+	if (c->last.type != NVME_TCP_R2T)
+		return -EPROTO;
+	return send_h2c(c, le16toh(c->last.hdr.r2t.cccid), data, len);
+}
+
 static int send_h2c(struct tclient *c, uint16_t cid, const uint8_t *data, uint32_t len)
 {
 	const struct nvme_tcp_r2t *r2t = &c->last.hdr.r2t;
@@ -242,6 +251,11 @@ int tc_cmd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len, bo
 
 int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid)
 {
+	return tc_submit_len(c, sqe, 0, cid);
+}
+
+int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_t *cid)
+{
 	struct nvmf_pdu_out out;
 	struct iovec iov[IOVMAX];
 	int cnt;
@@ -250,7 +264,7 @@ int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid)
 	sqe->cid = htole16(*cid);
 	sqe->flags = NVME_CMD_FLAGS_SGL;
 	sqe->dptr.sgl.addr = 0;
-	sqe->dptr.sgl.length = 0;
+	sqe->dptr.sgl.length = htole32(len);
 	sqe->dptr.sgl.id = NVME_SGL_ID_TRANSPORT;
 	cnt = nvmf_pdu_cmd(&out, &c->tx, sqe, NULL, 0, iov, IOVMAX);
 	return send_iov(c, iov, cnt);

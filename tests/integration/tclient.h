@@ -63,6 +63,13 @@ int tc_cmd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len, bo
 
 /* Send a command without data and return at once (for AERs); its cid in *cid. */
 int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid);
+/*
+ * Send a command whose len bytes of data go through R2T/H2CData (a transport SGL), and
+ * return at once; answer its R2Ts with tc_send_h2c().
+ */
+int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_t *cid);
+/* Answer the R2T tc_recv_pdu() just received with data[r2to .. r2to + r2tl). */
+int tc_send_h2c(struct tclient *c, const void *data, uint32_t len);
 /* Wait for the response capsule of cid (other PDUs are an error). */
 int tc_wait_rsp(struct tclient *c, uint16_t cid, int timeout_ms, struct nvme_cqe *cqe);
 

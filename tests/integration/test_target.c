@@ -738,6 +738,80 @@ static void null_namespace(void **state)
 	free(zero);
 }
 
+/*
+ * Writes whose data buffers the reactor cannot give now wait for them (NEED_BUFFER) instead
+ * of failing: 16 writes of 1 MiB in flight against a 1 MiB buffer pool get their R2Ts one
+ * after the other, every one succeeds, and the data reads back.
+ */
+static void writes_wait_for_buffers(void **state)
+{
+	enum { NR = 16, LEN = 1 << 20 };
+	struct target_proc t;
+	char listen[64], path[64];
+	const char *argv[] = { "--file", path, "--size", "32M", "--buf-pool", "1M", "--listen",
+			       listen, "--cpus", "1", NULL };
+	uint8_t *w = malloc((size_t)NR * LEN), *r = malloc(LEN), id[4096];
+	uint16_t port = tp_free_port(), cids[NR], st;
+	struct tclient admin, io;
+	unsigned done = 0, lbads;
+	const struct nvme_id_ns *ns = (const void *)id;
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(r);
+	snprintf(path, sizeof(path), "/var/tmp/nvmf-test-buf-%d.img", (int)getpid());
+	snprintf(listen, sizeof(listen), "%s:%u", ADDR, port);
+	assert_int_equal(tp_start(&t, port, argv), 0);
+	assert_int_equal(tc_admin_setup(&admin, ADDR, port, NQN, false, false), 0);
+	assert_int_equal(tc_identify(&admin, NVME_CNS_NS, 1, 0, id, &st), 0);
+	lbads = ns->lbaf[nvme_flbas_index(ns->flbas)].lbads;
+	assert_int_equal(tc_io_setup(&io, ADDR, port, NQN, admin.cntlid, 1, false, false), 0);
+	for (unsigned i = 0; i < NR; i++) {
+		struct nvme_sqe sqe;
+		uint64_t slba = ((uint64_t)i * LEN) >> lbads;
+
+		fill(w + (size_t)i * LEN, LEN, 1000 + i);
+		tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+		sqe.cdw10 = htole32((uint32_t)slba);
+		sqe.cdw11 = htole32((uint32_t)(slba >> 32));
+		sqe.cdw12 = htole32((LEN >> lbads) - 1);
+		assert_int_equal(tc_submit_len(&io, &sqe, LEN, &cids[i]), 0);
+	}
+	/* the pool holds one transfer: one R2T now, the others wait for its buffers */
+	assert_int_equal(tc_recv_pdu(&io, 5000), 0);
+	assert_int_equal(io.last.type, NVME_TCP_R2T);
+	assert_int_equal(le16toh(io.last.hdr.r2t.cccid), cids[0]);
+	assert_int_equal(tc_send_h2c(&io, w, LEN), 0);
+	while (done < NR) {
+		assert_int_equal(tc_recv_pdu(&io, 10000), 0);
+		if (io.last.type == NVME_TCP_R2T) {
+			uint16_t cid = le16toh(io.last.hdr.r2t.cccid);
+
+			assert_true((uint16_t)(cid - cids[0]) < NR);
+			assert_int_equal(tc_send_h2c(&io, w + (size_t)(cid - cids[0]) * LEN, LEN), 0);
+			continue;
+		}
+		assert_int_equal(io.last.type, NVME_TCP_RSP);
+		/* first come, first served: completions in submission order */
+		assert_int_equal(le16toh(io.last.hdr.rsp.cqe.cid), cids[done]);
+		assert_int_equal(le16toh(io.last.hdr.rsp.cqe.status) & ~1u, 0);
+		done++;
+	}
+	for (unsigned i = 0; i < NR; i++) {
+		uint64_t slba = ((uint64_t)i * LEN) >> lbads;
+
+		assert_int_equal(tc_rw(&io, false, 1, slba, LEN >> lbads, r, LEN, false, &st), 0);
+		assert_int_equal(st, 0);
+		assert_memory_equal(r, w + (size_t)i * LEN, LEN);
+	}
+	tc_close(&io);
+	tc_close(&admin);
+	assert_int_equal(tp_stop(&t), 0);
+	unlink(path);
+	free(w);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -757,6 +831,7 @@ int main(void)
 		cmocka_unit_test(bad_data_digest),
 		cmocka_unit_test(keep_alive_expiry),
 		cmocka_unit_test(null_namespace),
+		cmocka_unit_test(writes_wait_for_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

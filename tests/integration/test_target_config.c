@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,8 @@
 static char cfg_path[128], img_path[128], img2_path[128];
 /* what write_config() puts in: the second namespace, and what port B links (open/closed) */
 static bool with_ns4, port_b_linked = true;
+/* the closed subsystem gets a namespace whose file does not exist: a reload fails late */
+static bool bad_ns;
 static uint16_t port_a, port_b;
 
 static void write_config(void)
@@ -60,14 +63,16 @@ static void write_config(void)
 		"    \"model\": \"nvmf-tcp test\"},\n"
 		"   \"namespaces\": [{\"nsid\": 3, \"enable\": 1, \"device\": {\"path\": \"%s\"}}%s%s%s]},\n"
 		"  {\"nqn\": \"%s\", \"attr\": {\"allow_any_host\": \"0\"}, \"allowed_hosts\": [\"%s\"],\n"
-		"   \"namespaces\": []}\n"
+		"   \"namespaces\": [%s]}\n"
 		" ]\n"
 		"}\n",
 		UNIQUE_DISC, TC_HOSTNQN, OTHER_HOST, ADDR, port_a, OPEN_NQN, CLOSED_NQN, ADDR, port_b,
 		"\"", port_b_linked ? OPEN_NQN : CLOSED_NQN, "\"",
 		OPEN_NQN, img_path,
 		with_ns4 ? ", {\"nsid\": 4, \"enable\": 1, \"device\": {\"path\": \"" : "",
-		with_ns4 ? img2_path : "", with_ns4 ? "\"}}" : "", CLOSED_NQN, OTHER_HOST);
+		with_ns4 ? img2_path : "", with_ns4 ? "\"}}" : "", CLOSED_NQN, OTHER_HOST,
+		bad_ns ? "{\"nsid\": 1, \"enable\": 1, \"device\": {\"path\": "
+			 "\"/nonexistent/nvmf-test.img\"}}" : "");
 	fclose(f);
 }
 
@@ -433,6 +438,97 @@ static void reload_sends_events(void **state)
 	write_config();
 }
 
+/* VmRSS of pid, in KiB. */
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Open file descriptors of pid. */
+static int fd_count(pid_t pid)
+{
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2; /* . and .. */
+}
+
+/* SIGHUP, and wait until the target logged the outcome of reload number `nth`. */
+static void reload_nth(struct target_proc *t, int nth)
+{
+	kill(t->pid, SIGHUP);
+	for (int i = 0; i < 10000; i++) {
+		if (tp_log_count(t, "configuration reloaded") + tp_log_count(t, "reload failed") >=
+		    nth)
+			return;
+		usleep(500);
+	}
+	fail_msg("reload %d not done", nth);
+}
+
+/*
+ * Reloads free what they replace: 1,000 of them -- two good configurations in turn, and
+ * every third one failing after it opened a backend -- leave the target's memory and open
+ * files where they were after the first few.
+ */
+static void reloads_leave_nothing_behind(void **state)
+{
+	enum { WARM = 100, NR = 1000 };
+	struct target_proc t;
+	long rss0 = 0;
+	int fds0 = 0;
+
+	(void)state;
+	/* freed memory must be reused for RSS to show it: no ASan quarantine in the target
+	 * (open files show a leak either way) */
+	setenv("ASAN_OPTIONS", "quarantine_size_mb=0:thread_local_quarantine_size_kb=0", 1);
+	with_ns4 = false;
+	bad_ns = false;
+	port_b_linked = true;
+	write_config();
+	start(&t);
+	unsetenv("ASAN_OPTIONS");
+	for (int i = 1; i <= NR; i++) {
+		bad_ns = i % 3 == 0;
+		with_ns4 = bad_ns; /* opened first, then the bad one fails the reload */
+		port_b_linked = i % 2 == 0;
+		write_config();
+		reload_nth(&t, i);
+		if (i == WARM) {
+			rss0 = rss_kib(t.pid);
+			fds0 = fd_count(t.pid);
+		}
+	}
+	assert_true(tp_log_count(&t, "reload failed") >= NR / 3);
+	assert_int_equal(fd_count(t.pid), fds0);
+	print_message("RSS after %d reloads: %ld KiB, after %d: %ld KiB\n", WARM, rss0, NR,
+		      rss_kib(t.pid));
+	assert_true(rss_kib(t.pid) - rss0 < 512);
+	assert_int_equal(tp_stop(&t), 0);
+	bad_ns = false;
+	with_ns4 = false;
+	port_b_linked = true;
+	write_config();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +539,7 @@ int main(void)
 		cmocka_unit_test(bad_options_refused),
 		cmocka_unit_test(prealloc_too_large_refused),
 		cmocka_unit_test(reload_sends_events),
+		cmocka_unit_test(reloads_leave_nothing_behind),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -472,6 +472,9 @@ static void test_flush(void **state)
 	assert_int_equal(do_io(f->b, &t, NVMF_BIO_FLUSH, 0, 0, NULL, 0, false), 0);
 	dev_write(f, 0, 64 * KIB, 0, 5, false);
 	assert_int_equal(do_io(f->b, &t, NVMF_BIO_FLUSH, 0, 0, NULL, 0, false), 0);
+	/* the synchronous flush of shutdown, through the ops table as well */
+	dev_write(f, 64 * KIB, 64 * KIB, 1, 6, false);
+	assert_int_equal(nvmf_bdev_flush(f->b), 0);
 	check_all(f);
 }
 
