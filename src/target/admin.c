@@ -6,7 +6,7 @@
  * the changed namespace list.
  *
  * Threads: every handler runs on the admin queue's reactor, and so does everything that
- * touches the admin-queue state of struct nvmf_ctrl (AERs, pending events, AEC, changed
+ * touches the admin-queue state of struct nvmf_tgt_ctrl (AERs, pending events, AEC, changed
  * namespace list, feature values).  The error log is the exception: a failed command on any
  * queue adds to it, under ctrl->lock.
  */
@@ -37,7 +37,7 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static struct nvmf_ctrl *req_ctrl(const struct nvmf_req *req)
+static struct nvmf_tgt_ctrl *req_ctrl(const struct nvmf_req *req)
 {
 	return req->sq->ctrl;
 }
@@ -93,7 +93,7 @@ static uint32_t max_nsid(const struct nvmf_subsys *s)
 
 /* ------------------------------------------------------------------ Identify */
 
-static uint16_t ctrl_maxcmd(const struct nvmf_ctrl *ctrl)
+static uint16_t ctrl_maxcmd(const struct nvmf_tgt_ctrl *ctrl)
 {
 	/* nvmet: MAXCMD = CAP.MQES + 1, the commands one queue can hold */
 	uint32_t mqes = (uint32_t)NVME_GET(ctrl->cap, NVME_CAP_MQES);
@@ -103,7 +103,7 @@ static uint16_t ctrl_maxcmd(const struct nvmf_ctrl *ctrl)
 	return (uint16_t)(mqes + 1);
 }
 
-void nvmf_build_id_ctrl(struct nvmf_ctrl *ctrl, struct nvme_id_ctrl *id)
+void nvmf_build_id_ctrl(struct nvmf_tgt_ctrl *ctrl, struct nvme_id_ctrl *id)
 {
 	const struct nvmf_subsys *s = ctrl->subsys;
 	bool disc = s->is_discovery;
@@ -429,7 +429,7 @@ static uint32_t aen_bit(uint32_t dw0)
 }
 
 /* Hand pending events to outstanding AERs, oldest first. */
-static void aen_process(struct nvmf_ctrl *ctrl)
+static void aen_process(struct nvmf_tgt_ctrl *ctrl)
 {
 	while (ctrl->nr_aer_reqs && ctrl->nr_pending_aen) {
 		struct nvmf_req *req = ctrl->aer_reqs[0];
@@ -445,7 +445,7 @@ static void aen_process(struct nvmf_ctrl *ctrl)
 	}
 }
 
-void nvmf_ctrl_add_aen(struct nvmf_ctrl *ctrl, uint32_t dw0)
+void nvmf_tgt_ctrl_add_aen(struct nvmf_tgt_ctrl *ctrl, uint32_t dw0)
 {
 	const unsigned max = sizeof(ctrl->pending_aen) / sizeof(ctrl->pending_aen[0]);
 	uint32_t bit = aen_bit(dw0);
@@ -469,7 +469,7 @@ void nvmf_ctrl_add_aen(struct nvmf_ctrl *ctrl, uint32_t dw0)
 
 static void execute_async_event(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 
 	if (ctrl->nr_aer_reqs >= NVMF_AERL) {
 		nvmf_req_complete(req, NVMF_CMD_SC_DNR(NVME_SC_AER_LIMIT_EXCEEDED));
@@ -479,7 +479,7 @@ static void execute_async_event(struct nvmf_req *req)
 	aen_process(ctrl);
 }
 
-void nvmf_ctrl_ns_changed(struct nvmf_ctrl *ctrl, uint32_t nsid)
+void nvmf_tgt_ctrl_ns_changed(struct nvmf_tgt_ctrl *ctrl, uint32_t nsid)
 {
 	if (!ctrl->changed_ns_overflow) {
 		bool listed = false;
@@ -491,13 +491,13 @@ void nvmf_ctrl_ns_changed(struct nvmf_ctrl *ctrl, uint32_t nsid)
 		else if (!listed)
 			ctrl->changed_ns[ctrl->nr_changed_ns++] = nsid;
 	}
-	nvmf_ctrl_add_aen(ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED,
+	nvmf_tgt_ctrl_add_aen(ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED,
 					     NVME_LID_CHANGED_NS));
 }
 
 /* ------------------------------------------------------------------ error log */
 
-void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t status)
+void nvmf_tgt_ctrl_add_error(struct nvmf_tgt_ctrl *ctrl, struct nvmf_req *req, uint16_t status)
 {
 	struct nvme_error_log_entry *e;
 	uint8_t opc = req->cmd.opcode;
@@ -542,7 +542,7 @@ static bool log_rae(const struct nvmf_req *req)
 uint16_t nvmf_log_page_complete(struct nvmf_req *req, const void *page, size_t size,
 				uint32_t aec_bits)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	uint64_t off = log_offset(req);
 	size_t n;
 
@@ -576,7 +576,7 @@ static void log_supported(struct nvmf_req *req)
 /* Newest entry first; slots never used stay zero (error count 0 = empty). */
 static void log_error(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	struct nvme_error_log_entry log[NVMF_ERR_LOG_SLOTS];
 
 	pthread_mutex_lock(&ctrl->lock);
@@ -589,14 +589,14 @@ static void log_error(struct nvmf_req *req)
 	nvmf_log_page_complete(req, log, sizeof(log), 0);
 }
 
-static uint16_t temp_threshold(const struct nvmf_ctrl *ctrl, unsigned sel)
+static uint16_t temp_threshold(const struct nvmf_tgt_ctrl *ctrl, unsigned sel)
 {
 	if (ctrl->temp_thresh_set[sel])
 		return ctrl->temp_thresh[sel];
 	return sel == 0 ? ADM_WCTEMP_K : 0;
 }
 
-static bool temp_exceeded(const struct nvmf_ctrl *ctrl)
+static bool temp_exceeded(const struct nvmf_tgt_ctrl *ctrl)
 {
 	uint16_t under = temp_threshold(ctrl, 1);
 
@@ -615,7 +615,7 @@ static uint64_t data_units(uint64_t bytes)
  */
 static void log_smart(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	uint32_t nsid = le32toh(req->cmd.nsid);
 	uint64_t rd_cmds = 0, wr_cmds = 0, rd_bytes = 0, wr_bytes = 0, errs;
 	struct nvme_smart_log log;
@@ -624,7 +624,7 @@ static void log_smart(struct nvmf_req *req)
 		nvmf_req_complete(req, NVMF_SC_DNR(NVME_SC_INVALID_FIELD));
 		return;
 	}
-	nvmf_ctrl_fill_stats(ctrl, &rd_cmds, &wr_cmds, &rd_bytes, &wr_bytes);
+	nvmf_tgt_ctrl_fill_stats(ctrl, &rd_cmds, &wr_cmds, &rd_bytes, &wr_bytes);
 	pthread_mutex_lock(&ctrl->lock);
 	errs = ctrl->err_count;
 	pthread_mutex_unlock(&ctrl->lock);
@@ -659,7 +659,7 @@ static void log_fw_slot(struct nvmf_req *req)
 /* Read with RAE clear: the list is emptied and the namespace-changed event re-armed. */
 static void log_changed_ns(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	bool rae = log_rae(req);
 	struct nvme_changed_ns_log log;
 
@@ -749,7 +749,7 @@ static uint16_t parse_log_len(struct nvmf_req *req)
 #define FEAT_CHANGEABLE (1u << 1)
 
 /* What a controller of this kind offers for fid: FEAT_* bits, 0 = not supported. */
-static unsigned feat_flags(const struct nvmf_ctrl *ctrl, uint8_t fid)
+static unsigned feat_flags(const struct nvmf_tgt_ctrl *ctrl, uint8_t fid)
 {
 	if (ctrl->subsys->is_discovery) {
 		switch (fid) {
@@ -792,13 +792,13 @@ static uint32_t feat_data_len(uint8_t fid)
 	}
 }
 
-static uint32_t aec_supported(const struct nvmf_ctrl *ctrl)
+static uint32_t aec_supported(const struct nvmf_tgt_ctrl *ctrl)
 {
 	return ctrl->subsys->is_discovery ? ADM_AEC_DISC : ADM_AEC_IO;
 }
 
 /* The value a host gets without having set one (nvmet: NS attribute notices on). */
-static uint32_t aec_default(const struct nvmf_ctrl *ctrl)
+static uint32_t aec_default(const struct nvmf_tgt_ctrl *ctrl)
 {
 	return ctrl->subsys->is_discovery ? 0 : NVME_AEC_NS_ATTR;
 }
@@ -823,7 +823,7 @@ static int temp_sel(uint32_t v, unsigned *sel)
 /* Set Number of Queues: granted = min(asked, qid_max), only before an I/O queue exists. */
 static uint16_t set_num_queues(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	uint32_t v = cdw11(req);
 	uint32_t nsq = NVME_GET(v, NVME_FEAT_NQ_NSQ), ncq = NVME_GET(v, NVME_FEAT_NQ_NCQ);
 	uint32_t want = (nsq < ncq ? nsq : ncq) + 1, granted;
@@ -847,7 +847,7 @@ static uint16_t set_num_queues(struct nvmf_req *req)
 
 static void execute_set_features(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	uint8_t fid = (uint8_t)(cdw10(req) & NVME_FEAT_CDW10_FID_MASK);
 	unsigned flags = feat_flags(ctrl, fid);
 	uint32_t v = cdw11(req);
@@ -883,7 +883,7 @@ static void execute_set_features(struct nvmf_req *req)
 		if (ms > UINT32_MAX)
 			ms = (uint64_t)UINT32_MAX / NVMF_KAS_MS * NVMF_KAS_MS;
 		ctrl->kato_ms = (uint32_t)ms;
-		nvmf_ctrl_keep_alive(ctrl);
+		nvmf_tgt_ctrl_keep_alive(ctrl);
 		break;
 	}
 	case NVME_FID_ASYNC_EVENT:
@@ -900,7 +900,7 @@ static void execute_set_features(struct nvmf_req *req)
 		ctrl->temp_thresh[sel] = (uint16_t)(v & NVME_FEAT_TT_TMPTH_MASK);
 		ctrl->temp_thresh_set[sel] = true;
 		if (temp_exceeded(ctrl))
-			nvmf_ctrl_add_aen(ctrl, NVME_AER_DW0(NVME_AER_TYPE_SMART,
+			nvmf_tgt_ctrl_add_aen(ctrl, NVME_AER_DW0(NVME_AER_TYPE_SMART,
 							     NVME_AER_SMART_TEMP_THRESH,
 							     NVME_LID_SMART));
 		break;
@@ -919,7 +919,7 @@ static void execute_set_features(struct nvmf_req *req)
 /* The value of a feature; current = false asks the default (also what "saved" returns). */
 static uint16_t feat_value(struct nvmf_req *req, uint8_t fid, bool current, uint32_t *dw0)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	unsigned sel;
 
 	switch (fid) {
@@ -953,7 +953,7 @@ static uint16_t feat_value(struct nvmf_req *req, uint8_t fid, bool current, uint
 
 static void execute_get_features(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 	uint8_t fid = (uint8_t)(cdw10(req) & NVME_FEAT_CDW10_FID_MASK);
 	uint32_t sel = NVME_GET(cdw10(req), NVME_FEAT_CDW10_SEL);
 	unsigned flags = feat_flags(ctrl, fid);
@@ -989,14 +989,14 @@ static void execute_get_features(struct nvmf_req *req)
 
 static void execute_keep_alive(struct nvmf_req *req)
 {
-	struct nvmf_ctrl *ctrl = req_ctrl(req);
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
 
 	/* nvmet: a Keep Alive while keep-alive is off is an error, without DNR */
 	if (ctrl->kato_ms == 0) {
 		nvmf_req_complete(req, NVMF_SC(NVME_SC_KA_TIMEOUT_INVALID));
 		return;
 	}
-	nvmf_ctrl_keep_alive(ctrl);
+	nvmf_tgt_ctrl_keep_alive(ctrl);
 	nvmf_req_complete(req, 0);
 }
 

@@ -46,7 +46,7 @@ static uint16_t check_sgl(struct nvmf_req *req, uint32_t icd_len)
 
 uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_len)
 {
-	struct nvmf_ctrl *ctrl = sq->ctrl;
+	struct nvmf_tgt_ctrl *ctrl = sq->ctrl;
 	uint16_t status;
 
 	req->sq = sq;
@@ -77,7 +77,7 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 		status = nvmf_parse_fabrics(req);
 	} else if (!ctrl) {
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
-	} else if (!nvmf_ctrl_ready(ctrl)) {
+	} else if (!nvmf_tgt_ctrl_ready(ctrl)) {
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
 	} else if (sq->qid == 0) {
 		status = ctrl->subsys->is_discovery ? nvmf_parse_discovery(req)
@@ -100,7 +100,7 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
 
 	req->cqe.status = htole16(status);
 	if (!nvme_status_is_success(status) && sq->ctrl)
-		nvmf_ctrl_add_error(sq->ctrl, req, status);
+		nvmf_tgt_ctrl_add_error(sq->ctrl, req, status);
 	sq->ops->queue_response(req);
 }
 
@@ -108,7 +108,7 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
 
 void nvmf_sq_destroy(struct nvmf_sq *sq)
 {
-	struct nvmf_ctrl *ctrl = sq->ctrl;
+	struct nvmf_tgt_ctrl *ctrl = sq->ctrl;
 	struct nvmf_tgt *tgt = sq->tgt;
 
 	atomic_fetch_sub(&tgt->live_queues, 1);
@@ -138,7 +138,7 @@ void nvmf_sq_destroy(struct nvmf_sq *sq)
 		 */
 		nvmf_timer_cancel(sq->reactor, &ctrl->ka_timer);
 		ctrl->nr_aer_reqs = 0;
-		nvmf_ctrl_fatal(ctrl, "admin queue closed");
+		nvmf_tgt_ctrl_fatal(ctrl, "admin queue closed");
 	}
-	nvmf_ctrl_put(ctrl);
+	nvmf_tgt_ctrl_put(ctrl);
 }

@@ -10,14 +10,14 @@
 #include "target/target.h"
 #include "util/log.h"
 
-static const char *ctrl_host(const struct nvmf_ctrl *ctrl)
+static const char *ctrl_host(const struct nvmf_tgt_ctrl *ctrl)
 {
 	return ctrl->hostnqn[0] ? ctrl->hostnqn : "?";
 }
 
 static bool cntlid_in_use(struct nvmf_subsys *subsys, uint16_t id)
 {
-	for (struct nvmf_ctrl *c = subsys->ctrls; c; c = c->next)
+	for (struct nvmf_tgt_ctrl *c = subsys->ctrls; c; c = c->next)
 		if (c->cntlid == id)
 			return true;
 	return false;
@@ -43,12 +43,12 @@ static int alloc_cntlid(struct nvmf_subsys *subsys)
 
 static void ka_expired(struct nvmf_timer *t);
 
-struct nvmf_ctrl *nvmf_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *admin_sq,
+struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *admin_sq,
 				   const struct nvmf_connect_data *d, uint32_t kato_ms,
 				   uint16_t *status)
 {
 	struct nvmf_tgt *tgt = subsys->tgt;
-	struct nvmf_ctrl *ctrl = calloc(1, sizeof(*ctrl));
+	struct nvmf_tgt_ctrl *ctrl = calloc(1, sizeof(*ctrl));
 	uint32_t mqes;
 	int id;
 
@@ -111,16 +111,16 @@ nomem:
 	return NULL;
 }
 
-struct nvmf_ctrl *nvmf_ctrl_find(struct nvmf_subsys *subsys, uint16_t cntlid,
+struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_find(struct nvmf_subsys *subsys, uint16_t cntlid,
 				 const char *hostnqn)
 {
-	struct nvmf_ctrl *found = NULL;
+	struct nvmf_tgt_ctrl *found = NULL;
 
 	pthread_mutex_lock(&subsys->tgt->lock);
-	for (struct nvmf_ctrl *c = subsys->ctrls; c; c = c->next) {
+	for (struct nvmf_tgt_ctrl *c = subsys->ctrls; c; c = c->next) {
 		if (c->cntlid == cntlid && !atomic_load(&c->dying) &&
 		    strncmp(c->hostnqn, hostnqn, NVMF_NQN_BUF) == 0) {
-			nvmf_ctrl_get(c);
+			nvmf_tgt_ctrl_get(c);
 			found = c;
 			break;
 		}
@@ -129,19 +129,19 @@ struct nvmf_ctrl *nvmf_ctrl_find(struct nvmf_subsys *subsys, uint16_t cntlid,
 	return found;
 }
 
-void nvmf_ctrl_get(struct nvmf_ctrl *ctrl)
+void nvmf_tgt_ctrl_get(struct nvmf_tgt_ctrl *ctrl)
 {
 	atomic_fetch_add(&ctrl->refs, 1);
 }
 
-void nvmf_ctrl_put(struct nvmf_ctrl *ctrl)
+void nvmf_tgt_ctrl_put(struct nvmf_tgt_ctrl *ctrl)
 {
 	struct nvmf_tgt *tgt = ctrl->tgt;
 
 	if (atomic_fetch_sub(&ctrl->refs, 1) != 1)
 		return;
 	pthread_mutex_lock(&tgt->lock);
-	for (struct nvmf_ctrl **pp = &ctrl->subsys->ctrls; *pp; pp = &(*pp)->next) {
+	for (struct nvmf_tgt_ctrl **pp = &ctrl->subsys->ctrls; *pp; pp = &(*pp)->next) {
 		if (*pp == ctrl) {
 			*pp = ctrl->next;
 			break;
@@ -155,14 +155,14 @@ void nvmf_ctrl_put(struct nvmf_ctrl *ctrl)
 	atomic_fetch_sub(&tgt->live_ctrls, 1);
 }
 
-bool nvmf_ctrl_ready(const struct nvmf_ctrl *ctrl)
+bool nvmf_tgt_ctrl_ready(const struct nvmf_tgt_ctrl *ctrl)
 {
 	return (atomic_load_explicit(&ctrl->cc, memory_order_acquire) & NVME_CC_EN) &&
 	       (atomic_load_explicit(&ctrl->csts, memory_order_acquire) & NVME_CSTS_RDY);
 }
 
 /* CC.EN 0 -> 1: the values the host chose must be ones we support, else CFS. */
-static bool cc_valid(const struct nvmf_ctrl *ctrl, uint32_t cc)
+static bool cc_valid(const struct nvmf_tgt_ctrl *ctrl, uint32_t cc)
 {
 	uint32_t css = NVME_GET(cc, NVME_CC_CSS);
 
@@ -179,7 +179,7 @@ static bool cc_valid(const struct nvmf_ctrl *ctrl, uint32_t cc)
 	return true;
 }
 
-uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc)
+uint16_t nvmf_tgt_ctrl_set_cc(struct nvmf_tgt_ctrl *ctrl, uint32_t cc)
 {
 	uint32_t old = atomic_load(&ctrl->cc);
 	uint32_t csts = atomic_load(&ctrl->csts);
@@ -215,7 +215,7 @@ uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc)
 
 static void ka_expired(struct nvmf_timer *t)
 {
-	struct nvmf_ctrl *ctrl = (struct nvmf_ctrl *)((char *)t - offsetof(struct nvmf_ctrl,
+	struct nvmf_tgt_ctrl *ctrl = (struct nvmf_tgt_ctrl *)((char *)t - offsetof(struct nvmf_tgt_ctrl,
 									      ka_timer));
 	uint64_t now = nvmf_now_ns();
 	uint64_t last = atomic_load(&ctrl->last_ka_ns);
@@ -229,11 +229,11 @@ static void ka_expired(struct nvmf_timer *t)
 	}
 	log_warn("ctrl %u: host %s: keep-alive timeout (%u ms) expired", ctrl->cntlid,
 		 ctrl_host(ctrl), ctrl->kato_ms);
-	nvmf_ctrl_fatal(ctrl, "keep-alive timeout");
+	nvmf_tgt_ctrl_fatal(ctrl, "keep-alive timeout");
 }
 
 /* A Keep Alive command, or KATO changed: on the admin queue's reactor. */
-void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl)
+void nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl)
 {
 	atomic_store(&ctrl->last_ka_ns, nvmf_now_ns());
 	if (!ctrl->admin_sq)
@@ -247,9 +247,9 @@ void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl)
 
 /* ------------------------------------------------------------------ async events */
 
-unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max)
+unsigned nvmf_tgt_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max)
 {
-	struct nvmf_ctrl *ctrl = sq->ctrl;
+	struct nvmf_tgt_ctrl *ctrl = sq->ctrl;
 	unsigned n = 0;
 
 	/* AERs are parked on the admin queue's reactor: only that queue may take them */
@@ -267,11 +267,11 @@ unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned
 /* ------------------------------------------------------------------ teardown */
 
 struct disconnect_msg {
-	struct nvmf_ctrl *ctrl; /* a reference is held */
+	struct nvmf_tgt_ctrl *ctrl; /* a reference is held */
 	struct nvmf_sq *sq;     /* identity only: dereferenced if still on the controller */
 };
 
-static bool sq_still_on_ctrl(struct nvmf_ctrl *ctrl, struct nvmf_sq *sq)
+static bool sq_still_on_ctrl(struct nvmf_tgt_ctrl *ctrl, struct nvmf_sq *sq)
 {
 	if (ctrl->admin_sq == sq)
 		return true;
@@ -295,11 +295,11 @@ static void disconnect_on_reactor(void *arg)
 	pthread_mutex_unlock(&m->ctrl->tgt->lock);
 	if (alive)
 		m->sq->ops->disconnect(m->sq);
-	nvmf_ctrl_put(m->ctrl);
+	nvmf_tgt_ctrl_put(m->ctrl);
 	free(m);
 }
 
-void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why)
+void nvmf_tgt_ctrl_fatal(struct nvmf_tgt_ctrl *ctrl, const char *why)
 {
 	struct nvmf_tgt *tgt = ctrl->tgt;
 	struct nvmf_sq *targets[NVMF_CFG_QID_MAX + 2];
@@ -335,17 +335,17 @@ void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why)
 			log_err("ctrl %u: out of memory tearing down queue", ctrl->cntlid);
 			continue;
 		}
-		nvmf_ctrl_get(ctrl);
+		nvmf_tgt_ctrl_get(ctrl);
 		m->ctrl = ctrl;
 		m->sq = targets[i];
 		if (nvmf_reactor_call(owners[i], disconnect_on_reactor, m)) {
-			nvmf_ctrl_put(ctrl);
+			nvmf_tgt_ctrl_put(ctrl);
 			free(m);
 		}
 	}
 }
 
-void nvmf_ctrl_fill_stats(struct nvmf_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
+void nvmf_tgt_ctrl_fill_stats(struct nvmf_tgt_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
 			  uint64_t *rd_bytes, uint64_t *wr_bytes)
 {
 	pthread_mutex_lock(&ctrl->tgt->lock);

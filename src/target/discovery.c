@@ -89,7 +89,7 @@ static bool referral_listed(const struct nvmf_cfg_referral *r)
 }
 
 /* The NVM subsystem linked to the port as its i-th link, if this host may use it. */
-static struct nvmf_subsys *listed_subsys(const struct nvmf_ctrl *ctrl,
+static struct nvmf_subsys *listed_subsys(const struct nvmf_tgt_ctrl *ctrl,
 					  const struct nvmf_cfg_port *c, size_t i)
 {
 	struct nvmf_subsys *s = nvmf_tgt_find_subsys(ctrl->tgt, c->subsystems[i]);
@@ -106,7 +106,7 @@ static struct nvmf_subsys *listed_subsys(const struct nvmf_ctrl *ctrl,
  */
 static struct nvmf_disc_log_hdr *build_log(struct nvmf_req *req, size_t *size)
 {
-	struct nvmf_ctrl *ctrl = req->sq->ctrl;
+	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
 	const struct nvmf_port *port = ctrl->port;
 	const struct nvmf_cfg_port *c = nvmf_port_cfg(port);
 	const char *traddr = c->traddr;

@@ -28,12 +28,12 @@ static uint16_t connect_admin(struct nvmf_req *req, struct nvmf_subsys *subsys,
 			      const struct nvmf_connect_cmd *c, const struct nvmf_connect_data *d)
 {
 	struct nvmf_sq *sq = req->sq;
-	struct nvmf_ctrl *ctrl;
+	struct nvmf_tgt_ctrl *ctrl;
 	uint16_t status = 0;
 
 	if (le16toh(d->cntlid) != NVMF_CNTLID_DYNAMIC)
 		return invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
-	ctrl = nvmf_ctrl_create(subsys, sq, d, le32toh(c->kato), &status);
+	ctrl = nvmf_tgt_ctrl_create(subsys, sq, d, le32toh(c->kato), &status);
 	if (!ctrl)
 		return status;
 	sq->ctrl = ctrl; /* the admin queue holds the creation reference */
@@ -48,12 +48,12 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	struct nvmf_sq *sq = req->sq;
 	struct nvmf_tgt *tgt = sq->tgt;
 	uint16_t qid = le16toh(c->qid);
-	struct nvmf_ctrl *ctrl;
+	struct nvmf_tgt_ctrl *ctrl;
 	uint16_t status = 0;
 
 	if (subsys->is_discovery)
 		return invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
-	ctrl = nvmf_ctrl_find(subsys, le16toh(d->cntlid), d->hostnqn);
+	ctrl = nvmf_tgt_ctrl_find(subsys, le16toh(d->cntlid), d->hostnqn);
 	if (!ctrl) {
 		log_warn("%s: I/O queue %u: no controller %u for host %s", peer(sq), qid,
 			 le16toh(d->cntlid), d->hostnqn);
@@ -66,7 +66,7 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 		status = invalid_param(req, true, offsetof(struct nvmf_connect_data, hostid));
 		goto put;
 	}
-	if (!nvmf_ctrl_ready(ctrl)) {
+	if (!nvmf_tgt_ctrl_ready(ctrl)) {
 		status = NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
 		goto put;
 	}
@@ -84,7 +84,7 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	if (!status && (atomic_load(&ctrl->dying) || !ctrl->admin_sq))
 		status = NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
 	if (!status) {
-		sq->ctrl = ctrl; /* keeps the reference nvmf_ctrl_find() took */
+		sq->ctrl = ctrl; /* keeps the reference nvmf_tgt_ctrl_find() took */
 		sq->ctrl_next = ctrl->io_sqs;
 		ctrl->io_sqs = sq;
 	}
@@ -95,7 +95,7 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	req->cqe.dw0 = htole32(ctrl->cntlid);
 	return 0;
 put:
-	nvmf_ctrl_put(ctrl);
+	nvmf_tgt_ctrl_put(ctrl);
 	return status;
 }
 
@@ -169,7 +169,7 @@ out:
 static void execute_property_get(struct nvmf_req *req)
 {
 	const struct nvmf_property_get_cmd *c = (const struct nvmf_property_get_cmd *)&req->cmd;
-	struct nvmf_ctrl *ctrl = req->sq->ctrl;
+	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
 	bool eight = (c->attrib & NVMF_PROP_ATTRIB_SIZE_MASK) == NVMF_PROP_SIZE_8;
 	uint32_t off = le32toh(c->offset);
 	uint64_t val;
@@ -214,7 +214,7 @@ static void execute_property_set(struct nvmf_req *req)
 	    le32toh(c->offset) != NVME_REG_CC)
 		status = NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
 	else
-		status = nvmf_ctrl_set_cc(req->sq->ctrl, (uint32_t)le64toh(c->value));
+		status = nvmf_tgt_ctrl_set_cc(req->sq->ctrl, (uint32_t)le64toh(c->value));
 	nvmf_req_complete(req, status);
 }
 

@@ -137,7 +137,7 @@ static char *disc_fingerprint(const struct nvmf_cfg *cfg)
 /* ------------------------------------------------------------------ events */
 
 struct aen_msg {
-	struct nvmf_ctrl *ctrl; /* a reference is held */
+	struct nvmf_tgt_ctrl *ctrl; /* a reference is held */
 	uint32_t nsids[MAX_CHANGED];
 	unsigned nr;
 	bool overflow;
@@ -151,7 +151,7 @@ static void deliver_aen(void *arg)
 
 	if (!atomic_load(&m->ctrl->dying) && m->ctrl->admin_sq) {
 		if (m->disc) {
-			nvmf_ctrl_add_aen(m->ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
+			nvmf_tgt_ctrl_add_aen(m->ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
 								NVME_AER_NOTICE_DISC_CHANGED,
 								NVME_LID_DISCOVERY));
 		} else {
@@ -159,17 +159,17 @@ static void deliver_aen(void *arg)
 			if (m->overflow)
 				m->ctrl->changed_ns_overflow = true;
 			for (unsigned i = 0; i < m->nr; i++)
-				nvmf_ctrl_ns_changed(m->ctrl, m->nsids[i]);
+				nvmf_tgt_ctrl_ns_changed(m->ctrl, m->nsids[i]);
 		}
 	}
-	nvmf_ctrl_put(m->ctrl);
+	nvmf_tgt_ctrl_put(m->ctrl);
 	free(m);
 }
 
 /* Post an event message to every live controller of s (tgt->lock held). */
 static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, bool disc)
 {
-	for (struct nvmf_ctrl *c = s->ctrls; c; c = c->next) {
+	for (struct nvmf_tgt_ctrl *c = s->ctrls; c; c = c->next) {
 		struct aen_msg *m;
 
 		if (atomic_load(&c->dying) || !c->admin_sq)
@@ -179,7 +179,7 @@ static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, boo
 			log_err("reload: ctrl %u: out of memory for an event", c->cntlid);
 			continue;
 		}
-		nvmf_ctrl_get(c);
+		nvmf_tgt_ctrl_get(c);
 		m->ctrl = c;
 		m->disc = disc;
 		if (p) {
@@ -188,7 +188,7 @@ static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, boo
 			m->overflow = p->changed_overflow;
 		}
 		if (nvmf_reactor_call(c->admin_sq->reactor, deliver_aen, m)) {
-			nvmf_ctrl_put(c);
+			nvmf_tgt_ctrl_put(c);
 			free(m);
 		}
 	}
@@ -408,19 +408,19 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 			continue;
 		log_info("reload: subsystem %s removed", s->nqn);
 		for (;;) {
-			struct nvmf_ctrl *victim = NULL;
+			struct nvmf_tgt_ctrl *victim = NULL;
 
 			pthread_mutex_lock(&tgt->lock);
-			for (struct nvmf_ctrl *c = s->ctrls; c && !victim; c = c->next)
+			for (struct nvmf_tgt_ctrl *c = s->ctrls; c && !victim; c = c->next)
 				if (!atomic_load(&c->dying)) {
 					victim = c;
-					nvmf_ctrl_get(c);
+					nvmf_tgt_ctrl_get(c);
 				}
 			pthread_mutex_unlock(&tgt->lock);
 			if (!victim)
 				break;
-			nvmf_ctrl_fatal(victim, "subsystem removed from the configuration");
-			nvmf_ctrl_put(victim);
+			nvmf_tgt_ctrl_fatal(victim, "subsystem removed from the configuration");
+			nvmf_tgt_ctrl_put(victim);
 		}
 	}
 

@@ -46,7 +46,7 @@
 #define NVMF_IO_ICD_DEFAULT 16384 /* I/O queue in-capsule data default (nvmet-tcp) */
 
 struct nvmf_tgt;
-struct nvmf_ctrl;
+struct nvmf_tgt_ctrl;
 struct nvmf_sq;
 struct nvmf_req;
 
@@ -94,7 +94,7 @@ struct nvmf_subsys {
 	uint16_t cntlid_min, cntlid_max, next_cntlid;
 	uint16_t qid_max;
 	bool tbkas;
-	struct nvmf_ctrl *ctrls; /* live controllers, under tgt->lock */
+	struct nvmf_tgt_ctrl *ctrls; /* live controllers, under tgt->lock */
 	const struct nvmf_cfg_subsys *cfg;
 };
 
@@ -208,7 +208,7 @@ struct nvmf_sq {
 	struct nvmf_port *port;
 	struct nvmf_reactor *reactor;
 	const struct nvmf_transport_ops *ops;
-	struct nvmf_ctrl *ctrl;  /* NULL until Connect succeeded */
+	struct nvmf_tgt_ctrl *ctrl;  /* NULL until Connect succeeded */
 	uint16_t qid;
 	uint16_t size;           /* entries (sqsize + 1) */
 	uint16_t sqhd;
@@ -225,11 +225,11 @@ struct nvmf_aen {
 	uint32_t dw0;            /* NVME_AER_DW0() */
 };
 
-struct nvmf_ctrl {
+struct nvmf_tgt_ctrl {
 	struct nvmf_tgt *tgt;
 	struct nvmf_subsys *subsys;
 	struct nvmf_port *port;
-	struct nvmf_ctrl *next;  /* in subsys->ctrls */
+	struct nvmf_tgt_ctrl *next;  /* in subsys->ctrls */
 	uint16_t cntlid;
 	char hostnqn[NVMF_NQN_BUF];
 	uint8_t hostid[16];
@@ -397,29 +397,29 @@ uint16_t nvmf_parse_io(struct nvmf_req *req);
 uint16_t nvmf_parse_discovery(struct nvmf_req *req);
 
 /* Controllers (ctrl.c). */
-struct nvmf_ctrl *nvmf_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *admin_sq,
+struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *admin_sq,
 				   const struct nvmf_connect_data *d, uint32_t kato_ms,
 				   uint16_t *status);
-struct nvmf_ctrl *nvmf_ctrl_find(struct nvmf_subsys *subsys, uint16_t cntlid,
+struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_find(struct nvmf_subsys *subsys, uint16_t cntlid,
 				 const char *hostnqn);
-void nvmf_ctrl_get(struct nvmf_ctrl *ctrl);
-void nvmf_ctrl_put(struct nvmf_ctrl *ctrl);
+void nvmf_tgt_ctrl_get(struct nvmf_tgt_ctrl *ctrl);
+void nvmf_tgt_ctrl_put(struct nvmf_tgt_ctrl *ctrl);
 /* Fatal error / keep-alive expiry / admin queue gone: CFS, then close every queue. */
-void nvmf_ctrl_fatal(struct nvmf_ctrl *ctrl, const char *why);
-bool nvmf_ctrl_ready(const struct nvmf_ctrl *ctrl);
-uint16_t nvmf_ctrl_set_cc(struct nvmf_ctrl *ctrl, uint32_t cc);
-void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl);
+void nvmf_tgt_ctrl_fatal(struct nvmf_tgt_ctrl *ctrl, const char *why);
+bool nvmf_tgt_ctrl_ready(const struct nvmf_tgt_ctrl *ctrl);
+uint16_t nvmf_tgt_ctrl_set_cc(struct nvmf_tgt_ctrl *ctrl, uint32_t cc);
+void nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl);
 /* Queue an asynchronous event; completes an outstanding AER if there is one. */
-void nvmf_ctrl_add_aen(struct nvmf_ctrl *ctrl, uint32_t dw0);
+void nvmf_tgt_ctrl_add_aen(struct nvmf_tgt_ctrl *ctrl, uint32_t dw0);
 /*
  * The admin queue sq is closing: hand back the AERs the controller holds (they never
  * complete on their own) so the transport can free them.  Returns how many went to out.
  */
-unsigned nvmf_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max);
-void nvmf_ctrl_add_error(struct nvmf_ctrl *ctrl, struct nvmf_req *req, uint16_t status);
+unsigned nvmf_tgt_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsigned max);
+void nvmf_tgt_ctrl_add_error(struct nvmf_tgt_ctrl *ctrl, struct nvmf_req *req, uint16_t status);
 /* Namespace nsid changed: add it to the Changed Namespace List, raise the AEN (admin reactor). */
-void nvmf_ctrl_ns_changed(struct nvmf_ctrl *ctrl, uint32_t nsid);
-void nvmf_ctrl_fill_stats(struct nvmf_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
+void nvmf_tgt_ctrl_ns_changed(struct nvmf_tgt_ctrl *ctrl, uint32_t nsid);
+void nvmf_tgt_ctrl_fill_stats(struct nvmf_tgt_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
 			  uint64_t *rd_bytes, uint64_t *wr_bytes);
 
 /* Subsystems. */
@@ -429,7 +429,7 @@ bool nvmf_subsys_host_allowed(const struct nvmf_subsys *subsys, const char *host
 bool nvmf_port_has_subsys(const struct nvmf_port *port, const struct nvmf_subsys *subsys);
 
 /* Identify / log / discovery data builders (admin.c, discovery.c). */
-void nvmf_build_id_ctrl(struct nvmf_ctrl *ctrl, struct nvme_id_ctrl *id);
+void nvmf_build_id_ctrl(struct nvmf_tgt_ctrl *ctrl, struct nvme_id_ctrl *id);
 /*
  * Complete a Get Log Page with the window LPO / NUMD select from page (size bytes): Invalid
  * Field for an unaligned offset or one past the end, zeroes past the end of the page.  On

@@ -658,7 +658,7 @@ static void queue_maybe_free(struct tcp_queue *q)
 static void release_aers(struct tcp_queue *q)
 {
 	struct nvmf_req *aers[NVMF_AERL];
-	unsigned n = nvmf_ctrl_take_aers(&q->sq, aers, NVMF_AERL);
+	unsigned n = nvmf_tgt_ctrl_take_aers(&q->sq, aers, NVMF_AERL);
 
 	for (unsigned i = 0; i < n; i++)
 		req_put(to_tcp_req(aers[i]));

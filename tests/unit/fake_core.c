@@ -10,9 +10,9 @@
 
 #include "target/target.h"
 
-/* Calls of nvmf_ctrl_keep_alive(). */
+/* Calls of nvmf_tgt_ctrl_keep_alive(). */
 unsigned fake_keep_alive_calls;
-/* What nvmf_ctrl_fill_stats() reports. */
+/* What nvmf_tgt_ctrl_fill_stats() reports. */
 uint64_t fake_stats[4];
 
 /* ------------------------------------------------------------------ requests */
@@ -24,19 +24,19 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
 
 	req->cqe.status = htole16(status);
 	if (!nvme_status_is_success(status) && sq->ctrl)
-		nvmf_ctrl_add_error(sq->ctrl, req, status);
+		nvmf_tgt_ctrl_add_error(sq->ctrl, req, status);
 	sq->ops->queue_response(req);
 }
 
 /* ------------------------------------------------------------------ controllers */
 
-void nvmf_ctrl_keep_alive(struct nvmf_ctrl *ctrl)
+void nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl)
 {
 	(void)ctrl;
 	fake_keep_alive_calls++;
 }
 
-void nvmf_ctrl_fill_stats(struct nvmf_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
+void nvmf_tgt_ctrl_fill_stats(struct nvmf_tgt_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
 			  uint64_t *rd_bytes, uint64_t *wr_bytes)
 {
 	(void)ctrl;

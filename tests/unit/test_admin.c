@@ -43,7 +43,7 @@ struct fx {
 	struct nvmf_ns ns[2], *ns_list[2];
 	struct nvmf_ns *big_ns;
 	struct nvmf_ns **big_list;
-	struct nvmf_ctrl ctrl, dctrl;
+	struct nvmf_tgt_ctrl ctrl, dctrl;
 	struct nvmf_sq asq, dsq, ioq;
 };
 
@@ -103,7 +103,7 @@ static void init_subsys(struct nvmf_subsys *s, const char *nqn)
 	s->tbkas = true;
 }
 
-static void init_ctrl(struct nvmf_ctrl *c, struct nvmf_subsys *s, struct nvmf_sq *asq)
+static void init_ctrl(struct nvmf_tgt_ctrl *c, struct nvmf_subsys *s, struct nvmf_sq *asq)
 {
 	c->tgt = &F->tgt;
 	c->subsys = s;
@@ -853,7 +853,7 @@ static void test_log_error(void **state)
 	req.cmd.cid = htole16(77);
 	req.cmd.cdw10 = htole32(0x89ABCDEF);
 	req.cmd.cdw11 = htole32(0x1);
-	nvmf_ctrl_add_error(&F->ctrl, &req, SC_DNR(NVME_SC_LBA_OUT_OF_RANGE));
+	nvmf_tgt_ctrl_add_error(&F->ctrl, &req, SC_DNR(NVME_SC_LBA_OUT_OF_RANGE));
 
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_ERROR, 0, sizeof(e), 0, false), e,
 				  sizeof(e)), 0);
@@ -878,7 +878,7 @@ static void test_log_error(void **state)
 
 	/* the ring: 70 more, the newest 64 are kept */
 	for (int i = 0; i < 70; i++)
-		nvmf_ctrl_add_error(&F->ctrl, &req, SC_DNR(NVME_SC_INVALID_FIELD));
+		nvmf_tgt_ctrl_add_error(&F->ctrl, &req, SC_DNR(NVME_SC_INVALID_FIELD));
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_ERROR, 0, sizeof(e), 0, false), e,
 				  sizeof(e)), 0);
 	for (int i = 0; i < NVMF_ERR_LOG_SLOTS; i++)
@@ -889,7 +889,7 @@ static void test_log_error(void **state)
 	assert_int_equal(le64toh(e[0].error_count), 70);
 	assert_int_equal(le64toh(e[1].error_count), 69);
 	/* success is never logged */
-	nvmf_ctrl_add_error(&F->ctrl, &req, 0);
+	nvmf_tgt_ctrl_add_error(&F->ctrl, &req, 0);
 	assert_int_equal(F->ctrl.err_count, 72);
 
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_SMART, NVME_NSID_ALL, 512, 0, false),
@@ -943,13 +943,13 @@ static void test_aer(void **state)
 
 	/* disabled by AEC: nothing */
 	F->ctrl.aec = 0;
-	nvmf_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
 	assert_int_equal(F->ctrl.nr_pending_aen, 0);
 
 	/* enabled: the oldest AER completes with the event */
 	assert_int_equal(run(&F->asq, set_feat(NVME_FID_ASYNC_EVENT, NVME_AEC_NS_ATTR), NULL), 0);
 	nr_done = 0;
-	nvmf_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
 	assert_int_equal(nr_done, 1);
 	assert_ptr_equal(last_done, r[0]);
 	assert_int_equal(status_of(r[0]), 0);
@@ -957,19 +957,19 @@ static void test_aer(void **state)
 	assert_int_equal(F->ctrl.nr_aer_reqs, NVMF_AERL - 1);
 
 	/* masked until its log is read */
-	nvmf_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
 	assert_int_equal(nr_done, 1);
 	/* not maskable: error events; the same one twice while pending is one */
-	nvmf_ctrl_add_aen(&F->ctrl, EV_ERROR);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ERROR);
 	assert_ptr_equal(last_done, r[1]);
 	assert_int_equal(le32toh(r[1]->cqe.dw0), EV_ERROR);
-	nvmf_ctrl_add_aen(&F->ctrl, EV_ERROR);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ERROR);
 	assert_ptr_equal(last_done, r[2]);
-	nvmf_ctrl_add_aen(&F->ctrl, EV_ERROR);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ERROR);
 	assert_ptr_equal(last_done, r[3]);
 	assert_int_equal(F->ctrl.nr_aer_reqs, 0);
-	nvmf_ctrl_add_aen(&F->ctrl, EV_ERROR);
-	nvmf_ctrl_add_aen(&F->ctrl, EV_ERROR);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ERROR);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ERROR);
 	assert_int_equal(F->ctrl.nr_pending_aen, 1);
 	assert_int_equal(nr_done, 4);
 
@@ -986,7 +986,7 @@ static void test_aer(void **state)
 	/* reading the changed namespace list re-arms the event */
 	assert_int_equal(run(&F->asq, get_log(NVME_LID_CHANGED_NS, 0, 4096, 0, false), NULL), 0);
 	r[0] = aer(&F->asq);
-	nvmf_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_NS_CHANGED);
 	assert_ptr_equal(last_done, r[0]);
 	assert_int_equal(le32toh(r[0]->cqe.dw0), EV_NS_CHANGED);
 	put_req(r[0]);
@@ -995,7 +995,7 @@ static void test_aer(void **state)
 	r[0] = aer(&F->asq);
 	atomic_store(&F->ctrl.dying, true);
 	last_done = NULL;
-	nvmf_ctrl_add_aen(&F->ctrl, EV_ERROR);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ERROR);
 	assert_null(last_done);
 	assert_int_equal(F->ctrl.nr_pending_aen, 0);
 	put_req(r[0]);
@@ -1009,12 +1009,12 @@ static void test_changed_ns_log(void **state)
 	(void)state;
 	F->ctrl.aec = NVME_AEC_NS_ATTR;
 	r = aer(&F->asq);
-	nvmf_ctrl_ns_changed(&F->ctrl, 2);
+	nvmf_tgt_ctrl_ns_changed(&F->ctrl, 2);
 	assert_ptr_equal(last_done, r);
 	assert_int_equal(le32toh(r->cqe.dw0), EV_NS_CHANGED);
 	put_req(r);
-	nvmf_ctrl_ns_changed(&F->ctrl, 1);
-	nvmf_ctrl_ns_changed(&F->ctrl, 2);
+	nvmf_tgt_ctrl_ns_changed(&F->ctrl, 1);
+	nvmf_tgt_ctrl_ns_changed(&F->ctrl, 2);
 	assert_int_equal(F->ctrl.nr_pending_aen, 0); /* masked */
 
 	/* RAE set: the list and the mask stay */
@@ -1037,7 +1037,7 @@ static void test_changed_ns_log(void **state)
 
 	/* more than 1024 changes: FFFFFFFFh alone */
 	for (uint32_t nsid = 1; nsid <= 1025; nsid++)
-		nvmf_ctrl_ns_changed(&F->ctrl, nsid);
+		nvmf_tgt_ctrl_ns_changed(&F->ctrl, nsid);
 	assert_int_equal(F->ctrl.nr_pending_aen, 1);
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_CHANGED_NS, 0, 4096, 0, false), &l,
 				  sizeof(l)), 0);
@@ -1286,7 +1286,7 @@ static void test_discovery_identify_features(void **state)
 
 	/* the discovery change event */
 	r = aer(&F->dsq);
-	nvmf_ctrl_add_aen(&F->dctrl, EV_DISC);
+	nvmf_tgt_ctrl_add_aen(&F->dctrl, EV_DISC);
 	assert_ptr_equal(last_done, r);
 	assert_int_equal(le32toh(r->cqe.dw0), EV_DISC);
 	put_req(r);
@@ -1433,21 +1433,21 @@ static void test_discovery_log_rae(void **state)
 	(void)state;
 	F->dctrl.aec = NVME_AEC_DISC_LOG_CHANGE;
 	r = aer(&F->dsq);
-	nvmf_ctrl_add_aen(&F->dctrl, EV_DISC);
+	nvmf_tgt_ctrl_add_aen(&F->dctrl, EV_DISC);
 	assert_ptr_equal(last_done, r);
 	put_req(r);
 	/* masked until the log is read with RAE clear */
 	r = aer(&F->dsq);
 	last_done = NULL;
-	nvmf_ctrl_add_aen(&F->dctrl, EV_DISC);
+	nvmf_tgt_ctrl_add_aen(&F->dctrl, EV_DISC);
 	assert_null(last_done);
 	assert_int_equal(run(&F->dsq, get_log(NVME_LID_DISCOVERY, 0, 1024, 0, true), NULL), 0);
 	last_done = NULL;
-	nvmf_ctrl_add_aen(&F->dctrl, EV_DISC);
+	nvmf_tgt_ctrl_add_aen(&F->dctrl, EV_DISC);
 	assert_null(last_done);
 	assert_int_equal(F->dctrl.nr_pending_aen, 0);
 	assert_int_equal(run(&F->dsq, get_log(NVME_LID_DISCOVERY, 0, 1024, 0, false), NULL), 0);
-	nvmf_ctrl_add_aen(&F->dctrl, EV_DISC);
+	nvmf_tgt_ctrl_add_aen(&F->dctrl, EV_DISC);
 	assert_ptr_equal(last_done, r);
 	assert_int_equal(le32toh(r->cqe.dw0), EV_DISC);
 	put_req(r);
