@@ -47,8 +47,12 @@ void nvmf_conn_close(struct nvmf_conn *c)
 
 int nvmf_conn_queue(struct nvmf_conn *c, struct nvmf_conn_tx *tx, int cnt)
 {
-	if (cnt < 1)
+	/* more iovecs than one sendmsg gathers could never leave */
+	if (cnt < 1 || cnt > NVMF_CONN_TX_BATCH_IOV)
 		return -EINVAL;
+	/* nothing goes out any more: a done callback would run from a closing owner */
+	if (c->shut)
+		return -EPIPE;
 	/* a PDU still on the queue would be linked twice: the list would lose the rest */
 	if (tx->queued)
 		return -EBUSY;
@@ -141,10 +145,16 @@ void nvmf_conn_drop_tx(struct nvmf_conn *c)
 
 /* ------------------------------------------------------------------ input */
 
-/* Parse staged bytes left by a pause. */
+/*
+ * Parse staged bytes.  NVMF_CONN_PAUSED when an on_pdu paused, even on the PDU that ended
+ * the staged bytes: the caller then must not read more.
+ */
 static int feed_staged(struct nvmf_conn *c)
 {
-	ssize_t used = nvmf_pdu_rx_feed(&c->rx, c->staging + c->stage_off, c->stage_len);
+	ssize_t used;
+
+	c->rx.paused = false;
+	used = nvmf_pdu_rx_feed(&c->rx, c->staging + c->stage_off, c->stage_len);
 
 	if (used < 0) {
 		c->stage_len = 0; /* the stream is over: nothing after the error is parsed */
@@ -152,7 +162,7 @@ static int feed_staged(struct nvmf_conn *c)
 	}
 	c->stage_off += (uint32_t)used;
 	c->stage_len -= (uint32_t)used;
-	return c->stage_len ? NVMF_CONN_PAUSED : 0;
+	return c->rx.paused ? NVMF_CONN_PAUSED : 0;
 }
 
 int nvmf_conn_receive(struct nvmf_conn *c, int budget)

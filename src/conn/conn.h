@@ -118,8 +118,9 @@ void nvmf_conn_shutdown(struct nvmf_conn *c);
 
 /*
  * Queue a PDU that an nvmf_pdu_* builder described in tx->iov; cnt is the builder's
- * result.  Returns 0, -EINVAL when the build failed (cnt < 1) or -EBUSY when tx is still
- * queued: nothing is queued then.  Call nvmf_conn_flush() to send.
+ * result.  Returns 0, -EINVAL when the build failed (cnt < 1, or more iovecs than
+ * NVMF_CONN_TX_BATCH_IOV), -EBUSY when tx is still queued, or -EPIPE once the connection
+ * is shut down: nothing is queued then.  Call nvmf_conn_flush() to send.
  */
 int nvmf_conn_queue(struct nvmf_conn *c, struct nvmf_conn_tx *tx, int cnt);
 /* Send what is queued: 0 all sent, NVMF_CONN_BLOCKED, or -errno (the connection failed). */

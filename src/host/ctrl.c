@@ -934,8 +934,13 @@ int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max)
 		}
 		return -ENODEV;
 	}
-	/* the controller was re-associated: this connection belongs to the old one */
-	if (q->state != QP_DOWN && q->generation != gen && st == NVMF_CTRL_LIVE)
+	/*
+	 * The controller was re-associated: this connection belongs to the old one.  While it
+	 * reconnects, a connect under way is for the old association too: give it up.
+	 */
+	if (q->state != QP_DOWN &&
+	    ((q->generation != gen && st == NVMF_CTRL_LIVE) ||
+	     (st != NVMF_CTRL_LIVE && q->state != QP_LIVE)))
 		hq_close(q, "controller reconnected");
 	if (q->state == QP_DOWN) {
 		if (st != NVMF_CTRL_LIVE)
@@ -950,8 +955,13 @@ int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max)
 	rc = hq_progress(q, max);
 	if (q->state == QP_LIVE)
 		return rc < 0 ? -ENOTCONN : rc;
-	/* this queue could not (re)connect: the controller reconnects as a whole */
-	if (q->state == QP_DOWN && q->connect_rc != -EINPROGRESS && q->connect_rc != 0)
+	/*
+	 * This queue could not (re)connect: the controller reconnects as a whole - unless it
+	 * already left the association this connect was for.
+	 */
+	if (q->state == QP_DOWN && q->connect_rc != -EINPROGRESS && q->connect_rc != 0 &&
+	    q->generation == atomic_load(&c->generation) &&
+	    atomic_load(&c->state) == NVMF_CTRL_LIVE)
 		hctrl_connection_lost(c, q, q->err);
 	return -ENOTCONN;
 }

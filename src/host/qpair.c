@@ -129,10 +129,13 @@ static void complete(struct nvmf_qpair *q, struct hreq *r, int status,
 		*r->sync_cqe = *cqe;
 	if (r->state == HREQ_SENT)
 		q->inflight--;
-	q->completed++;
 	q->busy--;
-	if (q->poll_max > 1)
-		q->poll_max--;
+	/* the Connect (its own slot) is no completion of the caller's */
+	if (r->cid != q->depth) {
+		q->completed++;
+		if (q->poll_max > 1)
+			q->poll_max--;
+	}
 	/*
 	 * A response for a command whose PDUs are still queued (only a broken controller
 	 * answers before it got the command): the queue still links them, so the slot must
@@ -204,7 +207,7 @@ static int issue(struct nvmf_qpair *q, struct hreq *r)
 
 static void issue_queued(struct nvmf_qpair *q)
 {
-	while (q->queued_head && q->state == QP_LIVE) {
+	while (q->queued_head && q->state == QP_LIVE && !q->conn.shut) {
 		struct hreq *r = q->queued_head;
 		int rc;
 
@@ -267,7 +270,7 @@ int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iov
 		return -EAGAIN;
 	q->free_reqs = r->next;
 	prepare(q, r, sqe, iov, iovcnt, len, write, cb, arg);
-	if (q->state == QP_LIVE) {
+	if (q->state == QP_LIVE && !q->conn.shut) {
 		int rc = issue(q, r);
 
 		if (rc) {
@@ -796,8 +799,13 @@ int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms)
 	struct epoll_event ev;
 	int rc;
 
-	if (nvmf_conn_tx_pending(&q->conn) && q->state != QP_SOCKET && q->conn.fd >= 0)
-		return 0; /* output pending: the caller should poll again */
+	/*
+	 * Output submitted but not tried yet: the caller should poll.  Output the socket had
+	 * no room for is waited for (EPOLLOUT is registered then).
+	 */
+	if (nvmf_conn_tx_pending(&q->conn) && q->conn.fd >= 0 && q->state != QP_SOCKET &&
+	    !(q->epfd_events & EPOLLOUT))
+		return 0;
 	do
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);
 	while (rc < 0 && errno == EINTR);

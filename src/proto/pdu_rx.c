@@ -460,8 +460,10 @@ int nvmf_pdu_rx_done(struct nvmf_pdu_rx *rx, size_t n)
 		if (rc < 0)
 			return rc;
 		/* A delivered PDU ends what next() handed out; anything beyond is misuse. */
-		if (rc == NVMF_PDU_RX_PAUSE)
+		if (rc == NVMF_PDU_RX_PAUSE) {
+			rx->paused = true;
 			return n ? -EINVAL : rc;
+		}
 	}
 	return rc;
 }

@@ -89,6 +89,9 @@ struct nvmf_pdu_rx {
 	uint32_t need;   /* bytes of the current section */
 	uint64_t stream_off; /* stream offset of the current PDU, for logs */
 	uint64_t pdus;   /* PDUs delivered */
+	/* an on_pdu returned NVMF_PDU_RX_PAUSE (also when that PDU ended the input given);
+	 * set by the state machine, cleared by the owner */
+	bool paused;
 
 	/* the current PDU */
 	union {

@@ -183,6 +183,7 @@ static void failed_build_and_drop(void **state)
 	/* a builder's error is refused and leaves nothing queued */
 	assert_int_equal(nvmf_conn_queue(&o.conn, &a.tx, -EINVAL), -EINVAL);
 	assert_int_equal(nvmf_conn_queue(&o.conn, &a.tx, 0), -EINVAL);
+	assert_int_equal(nvmf_conn_queue(&o.conn, &a.tx, NVMF_CONN_TX_BATCH_IOV + 1), -EINVAL);
 	assert_false(nvmf_conn_tx_pending(&o.conn));
 	assert_false(a.tx.queued);
 	assert_int_equal(nvmf_conn_queue(&o.conn, &a.tx,
@@ -191,6 +192,8 @@ static void failed_build_and_drop(void **state)
 					 nvmf_pdu_rsp(&b.out, &o.conn.txcfg, &cqe, b.iov, 4)), 0);
 	/* closing drops what was not sent: each done once, with an error */
 	nvmf_conn_close(&o.conn);
+	/* and nothing more is queued on a closed connection */
+	assert_int_equal(nvmf_conn_queue(&o.conn, &a.tx, 1), -EPIPE);
 	assert_int_equal(a.done_calls, 1);
 	assert_int_equal(a.done_err, -ECANCELED);
 	assert_int_equal(b.done_calls, 1);
@@ -250,6 +253,43 @@ static void push_pull_pause_and_eof(void **state)
 	close(peer);
 	assert_int_equal(nvmf_conn_receive(&o.conn, 64), -ENOTCONN);
 	nvmf_conn_close(&o.conn);
+}
+
+/* A pause on the PDU that ends the staged input still stops the receive loop. */
+static void pause_at_end_of_staged_input(void **state)
+{
+	struct owner o;
+	int peer;
+	struct nvmf_pdu_out out;
+	struct iovec iov[4];
+	struct nvme_cqe cqe = { 0 };
+
+	(void)state;
+	setup_pair(&o, &peer, 0);
+	for (int i = 0; i < 2; i++) {
+		int cnt = nvmf_pdu_rsp(&out, &o.conn.txcfg, &cqe, iov, 4);
+
+		put_iov(peer, iov, cnt);
+	}
+	o.pause_after = 1;
+	assert_int_equal(nvmf_conn_receive(&o.conn, 64), NVMF_CONN_PAUSED);
+	assert_int_equal(o.pdus, 1);
+	/* more arrives; the one staged PDU is the last staged byte */
+	for (int i = 0; i < 3; i++) {
+		int cnt = nvmf_pdu_rsp(&out, &o.conn.txcfg, &cqe, iov, 4);
+
+		put_iov(peer, iov, cnt);
+	}
+	assert_int_equal(nvmf_conn_receive(&o.conn, 64), NVMF_CONN_PAUSED);
+	assert_int_equal(o.pdus, 2);
+	assert_int_equal(o.conn.stage_len, 0);
+	for (int want = 3; want <= 5; want++) {
+		assert_int_equal(nvmf_conn_receive(&o.conn, 64), NVMF_CONN_PAUSED);
+		assert_int_equal(o.pdus, want);
+	}
+	assert_int_equal(nvmf_conn_receive(&o.conn, 64), NVMF_CONN_DRAINED);
+	nvmf_conn_close(&o.conn);
+	close(peer);
 }
 
 static void budget_leaves_more(void **state)
@@ -343,6 +383,7 @@ int main(void)
 		cmocka_unit_test(out_in_order_across_partial_sends),
 		cmocka_unit_test(failed_build_and_drop),
 		cmocka_unit_test(push_pull_pause_and_eof),
+		cmocka_unit_test(pause_at_end_of_staged_input),
 		cmocka_unit_test(budget_leaves_more),
 		cmocka_unit_test(term_for_protocol_error),
 		cmocka_unit_test(iov_slicing),
