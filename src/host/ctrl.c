@@ -236,9 +236,14 @@ static int setup_admin(struct nvmf_ctrl *c)
 		const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
 		uint32_t mps = 4096u << NVME_GET(c->cap, NVME_CAP_MPSMIN);
 
+		uint32_t ioccsz = le32toh(id->ioccsz);
+
 		c->max_xfer = id->mdts ? mps << id->mdts : 1u << 20;
 		if (c->max_xfer > (1u << 20) * 4)
 			c->max_xfer = (1u << 20) * 4; /* what one command's scatter list holds */
+		/* read by I/O threads when their queue pairs connect; c->id may be rewritten */
+		atomic_store(&c->io_icd, ioccsz >= 4 ? ioccsz * 16 - (uint32_t)sizeof(struct nvme_sqe)
+						    : 0);
 	}
 	if (!is_discovery(c) && c->nr_io) {
 		struct nvme_sqe sqe;

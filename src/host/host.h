@@ -134,6 +134,7 @@ struct nvmf_ctrl {
 	uint64_t cap;
 	uint8_t id[4096];            /* Identify Controller */
 	uint32_t max_xfer;
+	_Atomic uint32_t io_icd;     /* in-capsule data an I/O queue takes (IOCCSZ) */
 	_Atomic int state;           /* enum nvmf_ctrl_state */
 	_Atomic uint64_t generation; /* bumped by each successful (re)connect */
 	atomic_uint reconnects;

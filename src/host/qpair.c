@@ -685,12 +685,8 @@ static void connect_cb(void *arg, int status, const struct nvme_cqe *cqe)
 	}
 	if (q->qid == 0)
 		c->cntlid = (uint16_t)le32toh(cqe->dw0);
-	if (q->qid) {
-		const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
-		uint32_t ioccsz = le32toh(id->ioccsz);
-
-		q->icd_max = ioccsz >= 4 ? ioccsz * 16 - sizeof(struct nvme_sqe) : 0;
-	}
+	if (q->qid)
+		q->icd_max = atomic_load(&c->io_icd);
 	q->state = QP_LIVE;
 	q->connect_rc = 0;
 }

@@ -77,7 +77,6 @@ static void stub_connect(struct stub *s)
 	uint8_t buf[2048];
 	struct nvmf_pdu_out out;
 	struct iovec iov[4];
-	struct nvme_id_ctrl *id;
 
 	memset(s, 0, sizeof(*s));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -95,8 +94,7 @@ static void stub_connect(struct stub *s)
 	strcpy(s->c->traddr, "127.0.0.1");
 	memcpy(&s->c->addr, &sa, sizeof(sa));
 	s->c->addr_len = sizeof(sa);
-	id = (struct nvme_id_ctrl *)s->c->id;
-	id->ioccsz = htole32((ICD + sizeof(struct nvme_sqe)) / 16);
+	s->c->io_icd = ICD;
 	assert_int_equal(hq_init(&s->q, s->c, 1, 32), 0);
 
 	assert_int_equal(hq_connect_start(&s->q, 1, 0, 10000), 0);
