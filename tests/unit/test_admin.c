@@ -243,6 +243,12 @@ static int setup(void **state)
 
 	init_ctrl(&F->ctrl, &F->sub1, &F->asq);
 	init_ctrl(&F->dctrl, &F->disc, &F->dsq);
+	/* enabled, as by the host's Property Set of CC after Connect */
+	assert_int_equal(nvmf_tgt_ctrl_set_cc(&F->ctrl, NVME_CC_EN |
+			 (uint32_t)NVME_SET(NVME_CC_IOSQES, NVME_SQES_LOG2) |
+			 (uint32_t)NVME_SET(NVME_CC_IOCQES, NVME_CQES_LOG2)), 0);
+	assert_int_equal(nvmf_tgt_ctrl_set_cc(&F->dctrl, NVME_CC_EN), 0);
+	assert_true(nvmf_tgt_ctrl_ready(&F->ctrl) && nvmf_tgt_ctrl_ready(&F->dctrl));
 	F->dctrl.kato_ms = NVMF_DISC_KATO_MS;
 	F->ioq = (struct nvmf_sq){ .tgt = &F->tgt, .port = &F->port, .reactor = &F->reactor,
 				   .ops = &ops, .ctrl = &F->ctrl, .qid = 1, .size = 128 };
@@ -326,15 +332,10 @@ static struct nvme_sqe get_feat(uint8_t fid, uint8_t sel, uint32_t v, uint32_t l
 	return c;
 }
 
-static uint16_t parse(struct nvmf_req *req)
-{
-	return req->sq->ctrl->subsys->is_discovery ? nvmf_parse_discovery(req)
-						   : nvmf_parse_admin(req);
-}
-
 /*
- * What the core does: parse; on a status complete at once; else check the SGL against
- * the length the parser decided, allocate the data, execute.
+ * What the transport does with a command capsule without in-capsule data: the core
+ * parses it and checks its SGL (nvmf_req_init); on a status it completes at once, else
+ * the transport allocates the data and executes.
  */
 static struct nvmf_req *submit(struct nvmf_sq *sq, struct nvme_sqe c)
 {
@@ -343,9 +344,7 @@ static struct nvmf_req *submit(struct nvmf_sq *sq, struct nvme_sqe c)
 
 	assert_non_null(req);
 	req->cmd = c;
-	req->sq = sq;
-	req->cqe.cid = c.cid;
-	st = parse(req);
+	st = nvmf_req_init(req, sq, 0);
 	if (st) {
 		nvmf_req_complete(req, st);
 		return req;
