@@ -1,8 +1,9 @@
 /*
  * Tests of the admin commands of I/O and discovery controllers (admin.c, discovery.c),
- * against fake_core.c: every command goes through the parser (direction and length the
- * core checks the SGL against), then its handler, and the test reads the completion and
- * the returned bytes field by field -- above all the fields the Linux host reads.
+ * on the real target core (core.c, ctrl.c, tgt.c) without a transport: every command goes
+ * through the parser (direction and length the core checks the SGL against), then its
+ * handler, and the test reads the completion and the returned bytes field by field --
+ * above all the fields the Linux host reads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,20 @@
 
 #include "target/target.h"
 
-extern unsigned fake_keep_alive_calls;
-extern uint64_t fake_stats[4];
+/*
+ * admin.c's calls of the real nvmf_tgt_ctrl_keep_alive(), counted on their way through
+ * (the test links with -Wl,--wrap=nvmf_tgt_ctrl_keep_alive).
+ */
+static unsigned keep_alive_calls;
+
+void __real_nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl);
+void __wrap_nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl);
+
+void __wrap_nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl)
+{
+	keep_alive_calls++;
+	__real_nvmf_tgt_ctrl_keep_alive(ctrl);
+}
 
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
 #define OTHER_HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:99999999-2222-3333-4444-555555555555"
@@ -32,6 +45,7 @@ extern uint64_t fake_stats[4];
 
 struct fx {
 	struct nvmf_tgt tgt;
+	struct nvmf_reactor reactor; /* never runs: holds the keep-alive timers */
 	struct nvmf_cfg cfg;
 	struct nvmf_cfg_port cport;
 	char *port_subsys[3];
@@ -120,6 +134,7 @@ static void init_ctrl(struct nvmf_tgt_ctrl *c, struct nvmf_subsys *s, struct nvm
 	pthread_mutex_init(&c->lock, NULL);
 	asq->tgt = &F->tgt;
 	asq->port = &F->port;
+	asq->reactor = &F->reactor;
 	asq->ops = &ops;
 	asq->ctrl = c;
 	asq->qid = 0;
@@ -133,9 +148,9 @@ static int setup(void **state)
 	assert_non_null(F);
 	last_done = NULL;
 	nr_done = 0;
-	fake_keep_alive_calls = 0;
-	memset(fake_stats, 0, sizeof(fake_stats));
+	keep_alive_calls = 0;
 	local_addr_answer = "10.1.2.3";
+	assert_int_equal(nvmf_reactor_init(&F->reactor, 0, 8, 0), 0);
 
 	pthread_mutex_init(&F->tgt.lock, NULL);
 	atomic_init(&F->tgt.genctr, 42);
@@ -228,9 +243,15 @@ static int setup(void **state)
 
 	init_ctrl(&F->ctrl, &F->sub1, &F->asq);
 	init_ctrl(&F->dctrl, &F->disc, &F->dsq);
+	/* enabled, as by the host's Property Set of CC after Connect */
+	assert_int_equal(nvmf_tgt_ctrl_set_cc(&F->ctrl, NVME_CC_EN |
+			 (uint32_t)NVME_SET(NVME_CC_IOSQES, NVME_SQES_LOG2) |
+			 (uint32_t)NVME_SET(NVME_CC_IOCQES, NVME_CQES_LOG2)), 0);
+	assert_int_equal(nvmf_tgt_ctrl_set_cc(&F->dctrl, NVME_CC_EN), 0);
+	assert_true(nvmf_tgt_ctrl_ready(&F->ctrl) && nvmf_tgt_ctrl_ready(&F->dctrl));
 	F->dctrl.kato_ms = NVMF_DISC_KATO_MS;
-	F->ioq = (struct nvmf_sq){ .tgt = &F->tgt, .port = &F->port, .ops = &ops,
-				   .ctrl = &F->ctrl, .qid = 1, .size = 128 };
+	F->ioq = (struct nvmf_sq){ .tgt = &F->tgt, .port = &F->port, .reactor = &F->reactor,
+				   .ops = &ops, .ctrl = &F->ctrl, .qid = 1, .size = 128 };
 	return 0;
 }
 
@@ -249,6 +270,7 @@ static int teardown(void **state)
 	free(F->big.view);
 	free(F->disc.view);
 	free(F->tgt.subsys);
+	nvmf_reactor_fini(&F->reactor);
 	free(F);
 	return 0;
 }
@@ -310,15 +332,10 @@ static struct nvme_sqe get_feat(uint8_t fid, uint8_t sel, uint32_t v, uint32_t l
 	return c;
 }
 
-static uint16_t parse(struct nvmf_req *req)
-{
-	return req->sq->ctrl->subsys->is_discovery ? nvmf_parse_discovery(req)
-						   : nvmf_parse_admin(req);
-}
-
 /*
- * What the core does: parse; on a status complete at once; else check the SGL against
- * the length the parser decided, allocate the data, execute.
+ * What the transport does with a command capsule without in-capsule data: the core
+ * parses it and checks its SGL (nvmf_req_init); on a status it completes at once, else
+ * the transport allocates the data and executes.
  */
 static struct nvmf_req *submit(struct nvmf_sq *sq, struct nvme_sqe c)
 {
@@ -327,9 +344,7 @@ static struct nvmf_req *submit(struct nvmf_sq *sq, struct nvme_sqe c)
 
 	assert_non_null(req);
 	req->cmd = c;
-	req->sq = sq;
-	req->cqe.cid = c.cid;
-	st = parse(req);
+	st = nvmf_req_init(req, sq, 0);
 	if (st) {
 		nvmf_req_complete(req, st);
 		return req;
@@ -784,10 +799,15 @@ static void test_log_smart_windows(void **state)
 	uint8_t b[1024];
 
 	(void)state;
-	fake_stats[0] = 10;                 /* read commands */
-	fake_stats[1] = 20;                 /* write commands */
-	fake_stats[2] = 2 * 512000 + 1;     /* bytes read: 3 units, rounded up */
-	fake_stats[3] = 512000;             /* bytes written: exactly 1 unit */
+	/* what closed I/O queues did plus what the open one did so far */
+	F->ctrl.retired_stats[0] = 4;               /* read commands */
+	F->ctrl.retired_stats[1] = 20;              /* write commands */
+	F->ctrl.retired_stats[2] = 512000;          /* bytes read */
+	F->ctrl.retired_stats[3] = 512000;          /* bytes written */
+	F->ctrl.io_sqs = &F->ioq;
+	atomic_store(&F->ioq.stats.read_cmds, 6);   /* 10 read commands */
+	atomic_store(&F->ioq.stats.read_bytes, 512000 + 1); /* 3 units, rounded up */
+	/* 20 write commands, exactly 1 unit written */
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_SMART, NVME_NSID_ALL, 512, 0, false),
 				  &s, sizeof(s)), 0);
 	assert_int_equal(s.critical_warning, 0);
@@ -1090,7 +1110,8 @@ static void test_features(void **state)
 	/* KATO: rounded up to whole seconds, the timer re-armed */
 	assert_int_equal(run(&F->asq, set_feat(NVME_FID_KATO, 1500), NULL), 0);
 	assert_int_equal(F->ctrl.kato_ms, 2000);
-	assert_int_equal(fake_keep_alive_calls, 1);
+	assert_int_equal(keep_alive_calls, 1);
+	assert_true(F->ctrl.ka_timer.armed);
 	assert_int_equal(run(&F->asq, get_feat(NVME_FID_KATO, 0, 0, 0), &dw0), 0);
 	assert_int_equal(dw0, 2000);
 	assert_int_equal(run(&F->asq, set_feat(NVME_FID_KATO, 0xFFFFFFFF), NULL), 0);
@@ -1222,12 +1243,14 @@ static void test_keep_alive_abort(void **state)
 	uint32_t dw0;
 
 	(void)state;
+	assert_false(F->ctrl.ka_timer.armed);
 	assert_int_equal(run(&F->asq, sqe(NVME_ADM_KEEP_ALIVE, 0, 0), NULL), 0);
-	assert_int_equal(fake_keep_alive_calls, 1);
+	assert_int_equal(keep_alive_calls, 1);
+	assert_true(F->ctrl.ka_timer.armed);
 	F->ctrl.kato_ms = 0;
 	assert_int_equal(run(&F->asq, sqe(NVME_ADM_KEEP_ALIVE, 0, 0), NULL),
 			 NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_KA_TIMEOUT_INVALID));
-	assert_int_equal(fake_keep_alive_calls, 1);
+	assert_int_equal(keep_alive_calls, 1);
 	assert_int_equal(run(&F->asq, sqe(NVME_ADM_ABORT, 0, 0), &dw0), 0);
 	assert_int_equal(dw0, 1);
 }
@@ -1282,7 +1305,8 @@ static void test_discovery_identify_features(void **state)
 	assert_int_equal(run(&F->dsq, set_feat(NVME_FID_NUM_QUEUES, 0), NULL),
 			 SC_DNR(NVME_SC_INVALID_FIELD));
 	assert_int_equal(run(&F->dsq, sqe(NVME_ADM_KEEP_ALIVE, 0, 0), NULL), 0);
-	assert_int_equal(fake_keep_alive_calls, 1);
+	assert_int_equal(keep_alive_calls, 1);
+	assert_true(F->dctrl.ka_timer.armed);
 
 	/* the discovery change event */
 	r = aer(&F->dsq);
