@@ -519,7 +519,7 @@ static void reloads_leave_nothing_behind(void **state)
 	}
 	assert_true(tp_log_count(&t, "reload failed") >= NR / 3);
 	assert_int_equal(fd_count(t.pid), fds0);
-	print_message("RSS after %d reloads: %ld KiB, after %d: %ld KiB\n", WARM, rss0, NR,
+	print_message("# RSS after %d reloads: %ld KiB, after %d: %ld KiB\n", WARM, rss0, NR,
 		      rss_kib(t.pid));
 	assert_true(rss_kib(t.pid) - rss0 < 512);
 	assert_int_equal(tp_stop(&t), 0);
