@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -580,6 +581,49 @@ static void poll_never_blocks_while_connecting(void **state)
 	assert_int_equal(tp_stop(&t), 0);
 }
 
+/*
+ * The admin thread's event set cannot be made (out of file descriptors right there): the
+ * connect fails and says so, rather than leaving a thread that waits on nothing.
+ */
+static void connect_fails_without_admin_epoll(void **state)
+{
+	struct target_proc t;
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c = NULL;
+	uint16_t port = tp_free_port();
+	struct rlimit old, lim;
+	int probe[3], top = 0, rc;
+
+	(void)state;
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	assert_int_equal(start_ram(&t, port), 0);
+	opts(&o, port_text);
+	/*
+	 * Room for exactly three more descriptors: the wake-up eventfd, the admin queue
+	 * pair's epoll set and its kick eventfd; the admin thread's epoll set is the fourth.
+	 */
+	for (int i = 0; i < 3; i++) {
+		probe[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_true(probe[i] >= 0);
+		top = probe[i] > top ? probe[i] : top;
+	}
+	for (int i = 0; i < 3; i++)
+		close(probe[i]);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)top + 1;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	rc = nvmf_ctrl_connect(&o, &c);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(rc < 0);
+	assert_null(c);
+	assert_non_null(strstr(nvmf_strerror_last(), "epoll"));
+	/* and with descriptors to spare it connects */
+	assert_int_equal(nvmf_ctrl_connect(&o, &c), 0);
+	nvmf_ctrl_disconnect(c);
+	assert_int_equal(tp_stop(&t), 0);
+}
+
 /* ------------------------------------------------------------------ bad controller */
 
 /* A controller that answers the admin Connect with an R2T of length 0. */
@@ -649,6 +693,7 @@ int main(void)
 		cmocka_unit_test(h2c_term_for_bad_pdu),
 		cmocka_unit_test(poll_honours_max),
 		cmocka_unit_test(poll_never_blocks_while_connecting),
+		cmocka_unit_test(connect_fails_without_admin_epoll),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
