@@ -7,21 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <isa-l/crc.h>
-#include <openssl/evp.h>
-
 #include "auth/dhchap.h"
 #include "auth/hmac.h"
+#include "auth/interchange.h"
 
 #define PREFIX "DHHC-1:"
 #define PREFIX_LEN 7
 #define SEED "NVMe-over-Fabrics"
-
-/* zlib's CRC-32 (ISA-L's gzip CRC): stored little-endian after the key. */
-static uint32_t secret_crc(const uint8_t *key, size_t len)
-{
-	return crc32_gzip_refl(0, key, len);
-}
 
 static bool key_len_ok(size_t len)
 {
@@ -30,11 +22,7 @@ static bool key_len_ok(size_t len)
 
 int nvmf_dhchap_secret_parse(const char *s, struct nvmf_dhchap_secret *out)
 {
-	uint8_t raw[NVMF_DHCHAP_MAX_KEY + 4 + 3];
-	const char *b64, *end;
-	size_t b64_len, pad = 0;
-	uint32_t crc;
-	int n, hh;
+	int hh, rc;
 
 	memset(out, 0, sizeof(*out));
 	if (strncmp(s, PREFIX, PREFIX_LEN) != 0)
@@ -45,54 +33,26 @@ int nvmf_dhchap_secret_parse(const char *s, struct nvmf_dhchap_secret *out)
 	hh = (s[7] - '0') * 10 + (s[8] - '0');
 	if (hh > NVMF_DHCHAP_SHA512)
 		return -EINVAL;
-	b64 = s + 10;
-	end = strchr(b64, ':');
-	/* the trailing ':' is optional (the kernel stops at it), nothing may follow it */
-	if (end && end[1])
-		return -EINVAL;
-	b64_len = end ? (size_t)(end - b64) : strlen(b64);
-	if (b64_len == 0 || b64_len % 4 || b64_len / 4 * 3 > sizeof(raw))
-		return -EINVAL;
-	if (b64[b64_len - 1] == '=')
-		pad = b64[b64_len - 2] == '=' ? 2 : 1;
-	n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)b64_len);
-	if (n < 0 || (size_t)n < pad)
-		return -EINVAL;
-	n -= (int)pad;
-	if (!key_len_ok((size_t)n - 4)) {
-		nvmf_dhchap_wipe(raw, sizeof(raw));
-		return -EINVAL;
+	rc = auth_interchange_decode(s + 10, out->key, sizeof(out->key), &out->len);
+	if (!rc && !key_len_ok(out->len))
+		rc = -EINVAL;
+	if (rc) {
+		nvmf_dhchap_wipe(out, sizeof(*out));
+		return rc;
 	}
-	out->len = (size_t)n - 4;
-	crc = (uint32_t)raw[out->len] | (uint32_t)raw[out->len + 1] << 8 |
-	      (uint32_t)raw[out->len + 2] << 16 | (uint32_t)raw[out->len + 3] << 24;
-	if (crc != secret_crc(raw, out->len)) {
-		nvmf_dhchap_wipe(raw, sizeof(raw));
-		out->len = 0;
-		return -EBADMSG;
-	}
-	memcpy(out->key, raw, out->len);
 	out->transform = (enum nvmf_dhchap_hash)hh;
-	nvmf_dhchap_wipe(raw, sizeof(raw));
 	return 0;
 }
 
 int nvmf_dhchap_secret_format(const struct nvmf_dhchap_secret *s, char *buf, size_t size)
 {
-	uint8_t raw[NVMF_DHCHAP_MAX_KEY + 4];
-	char b64[(sizeof(raw) + 2) / 3 * 4 + 1];
-	uint32_t crc;
-	int n;
+	char b64[(NVMF_DHCHAP_MAX_KEY + 4 + 2) / 3 * 4 + 1];
 
 	if (!key_len_ok(s->len) || s->transform > NVMF_DHCHAP_SHA512)
 		return -EINVAL;
-	memcpy(raw, s->key, s->len);
-	crc = secret_crc(s->key, s->len);
-	for (int i = 0; i < 4; i++)
-		raw[s->len + (size_t)i] = (uint8_t)(crc >> (8 * i));
-	n = EVP_EncodeBlock((unsigned char *)b64, raw, (int)s->len + 4);
-	nvmf_dhchap_wipe(raw, sizeof(raw));
-	if (n < 0 || (size_t)n + PREFIX_LEN + 5 > size) {
+	if (auth_interchange_encode(s->key, s->len, b64, sizeof(b64)))
+		return -EIO;
+	if (strlen(b64) + PREFIX_LEN + 5 > size) {
 		nvmf_dhchap_wipe(b64, sizeof(b64));
 		return -ENOSPC;
 	}
