@@ -232,7 +232,10 @@ step "    wrong controller key: refused ($(grep -m1 -i 'auth' /tmp/nv.out))"
 ! nrw || tdie "nvmf without a key succeeded against a host that must authenticate"
 step "    no key: refused ($(grep -m1 -i 'auth\|key' /tmp/nv.out))"
 modprobe ublk_drv
-out=$("$NVMF" connect "${FAB[@]}" -S "$hkey" -C "$ckey" 2>&1) || tdie "nvmf connect -S -C: $out"
+# to a file: the daemon that connect leaves behind must not hold a pipe of ours
+"$NVMF" connect "${FAB[@]}" -S "$hkey" -C "$ckey" >/tmp/nc.out 2>&1 </dev/null ||
+	tdie "nvmf connect -S -C: $(cat /tmp/nc.out)"
+out=$(cat /tmp/nc.out)
 dev=$(grep -Eo '/dev/ublkb[0-9]+' <<<"$out" | head -n1)
 [ -n "$dev" ] && wait_for 10 test -b "$dev" || tdie "nvmf connect printed no block device: $out"
 out=$(fio --name=auth --filename="$dev" --direct=1 --ioengine=libaio --rw=randwrite --bs=4k \
@@ -246,7 +249,7 @@ step "    nvmf connect -S -C: $dev, fio 4k randwrite + crc32c verify clean, disc
 # ============================================================================================
 for s in "${SECRETS[@]}"; do
 	b64=${s:10:40}
-	! grep -rqF -- "$b64" "$TGT_LOG" /tmp/nv.out /tmp/kc.out /run/nvmf/ ||
+	! grep -rqF -- "$b64" "$TGT_LOG" /tmp/nv.out /tmp/kc.out /tmp/nc.out /run/nvmf/ ||
 		tdie "a secret appears in a log"
 	! dmesg | grep -qF -- "$b64" || tdie "a secret appears in the kernel log"
 done
