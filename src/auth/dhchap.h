@@ -3,7 +3,7 @@
  * Diffie-Hellman exchange and the response hashes, shared by the target and libnvmf.
  * OpenSSL does the maths (HMAC, SHA-2, RFC 7919 FFDHE groups); ISA-L the secret's CRC-32.
  *
- * The wire messages are in proto/nvme_auth.h; each side's state machine is its own
+ * The wire messages are in proto/nvme_spec.h; each side's state machine is its own
  * (target/auth.c, host/auth.c).  Nothing here logs: a key never reaches a log line.
  */
 #ifndef NVMF_AUTH_DHCHAP_H
