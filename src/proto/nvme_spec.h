@@ -2456,6 +2456,7 @@ NVME_CHECK_OFFSET(struct nvmf_auth_reply, cvalid, 8);
 NVME_CHECK_OFFSET(struct nvmf_auth_reply, dhvlen, 10);
 NVME_CHECK_OFFSET(struct nvmf_auth_reply, seqnum, 12);
 NVME_CHECK_OFFSET(struct nvmf_auth_reply, rval, 16);
+#define NVMF_AUTH_CVALID 0x01   /* cvalid: C2 is a challenge to the controller */
 
 /* DH-HMAC-CHAP_Success1: 16 bytes + HL bytes R2 (valid when RVALID). */
 struct nvmf_auth_success1 {
@@ -2473,6 +2474,7 @@ NVME_CHECK_SIZE(struct nvmf_auth_success1, 16);
 NVME_CHECK_OFFSET(struct nvmf_auth_success1, hl, 6);
 NVME_CHECK_OFFSET(struct nvmf_auth_success1, rvalid, 8);
 NVME_CHECK_OFFSET(struct nvmf_auth_success1, rval, 16);
+#define NVMF_AUTH_RVALID 0x01   /* rvalid: R2 follows */
 
 /* DH-HMAC-CHAP_Success2: 16 bytes. */
 struct nvmf_auth_success2 {

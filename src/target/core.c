@@ -74,9 +74,13 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 		return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
 
 	if (req->cmd.opcode == NVME_OPC_FABRICS) {
+		/* Property Get/Set and the authentication commands: before authentication too */
 		status = nvmf_parse_fabrics(req);
 	} else if (!ctrl) {
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
+	} else if (sq->auth_pending) {
+		/* nvmet checks it before the controller state (admin queue) */
+		return NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_AUTH_REQUIRED);
 	} else if (!nvmf_tgt_ctrl_ready(ctrl)) {
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
 	} else if (sq->qid == 0) {
@@ -112,6 +116,7 @@ void nvmf_sq_destroy(struct nvmf_sq *sq)
 	struct nvmf_tgt *tgt = sq->tgt;
 
 	atomic_fetch_sub(&tgt->live_queues, 1);
+	nvmf_auth_sq_free(sq);
 	if (!ctrl)
 		return;
 	sq->ctrl = NULL;

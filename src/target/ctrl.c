@@ -149,6 +149,7 @@ void nvmf_tgt_ctrl_put(struct nvmf_tgt_ctrl *ctrl)
 	}
 	pthread_mutex_unlock(&tgt->lock);
 	log_info("ctrl %u: host %s: controller released", ctrl->cntlid, ctrl_host(ctrl));
+	nvmf_dhchap_wipe(&ctrl->auth, sizeof(ctrl->auth));
 	pthread_mutex_destroy(&ctrl->lock);
 	free(ctrl->err_log);
 	free(ctrl);

@@ -1,7 +1,7 @@
 /*
- * Fabrics commands: Connect (admin and I/O queues, host checks, dynamic controllers) and
- * Property Get / Set (CAP, VS, CC, CSTS).  Authentication Send/Receive and Disconnect are
- * not supported (Invalid Opcode), as with an nvmet built without in-band authentication.
+ * Fabrics commands: Connect (admin and I/O queues, host checks, dynamic controllers,
+ * whether the queue must authenticate) and Property Get / Set (CAP, VS, CC, CSTS).
+ * Authentication Send / Receive are auth.c's; Disconnect is not supported (Invalid Opcode).
  */
 #include <endian.h>
 #include <string.h>
@@ -31,9 +31,27 @@ static uint16_t connect_admin(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	struct nvmf_tgt_ctrl *ctrl;
 	uint16_t status = 0;
 
+	struct nvmf_auth_keys keys;
+	int auth;
+
 	if (le16toh(d->cntlid) != NVMF_CNTLID_DYNAMIC)
 		return invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
+	/* the keys are snapshot now; a reload reaches them when qid 0 re-authenticates */
+	auth = nvmf_auth_load_keys(subsys, d->hostnqn, &keys);
+	if (auth < 0) {
+		/* nvmet's answer when its authentication setup fails for the host */
+		log_warn("%s: host %s: no usable DH-HMAC-CHAP key for %s", peer(sq), d->hostnqn,
+			 subsys->nqn);
+		req->cqe.dw0 = htole32(NVMF_CONNECT_INVALID_DW0(
+			true, offsetof(struct nvmf_connect_data, hostnqn)));
+		return CONNECT_STATUS(NVMF_SC_CONNECT_INVALID_HOST);
+	}
 	ctrl = nvmf_tgt_ctrl_create(subsys, sq, d, le32toh(c->kato), &status);
+	if (ctrl && auth) {
+		ctrl->auth_required = true;
+		ctrl->auth = keys;
+	}
+	nvmf_dhchap_wipe(&keys, sizeof(keys));
 	if (!ctrl)
 		return status;
 	sq->ctrl = ctrl; /* the admin queue holds the creation reference */
@@ -157,9 +175,15 @@ static void execute_connect(struct nvmf_req *req)
 	sq->sqhd = sq->sqflow_disabled ? 0 : 1 % sq->size;
 	req->cqe.sqhd = htole16(sq->sqhd);
 	req->cqe.sqid = htole16(qid);
-	log_info("%s: ctrl %u: %s queue %u connected (size %u%s)", peer(sq), sq->ctrl->cntlid,
+	/* as nvmet: every queue of such a controller authenticates itself, admin and I/O */
+	if (sq->ctrl->auth_required) {
+		sq->auth_pending = true;
+		req->cqe.dw0 |= htole32(NVMF_CONNECT_DW0_ATR);
+	}
+	log_info("%s: ctrl %u: %s queue %u connected (size %u%s%s)", peer(sq), sq->ctrl->cntlid,
 		 qid ? "I/O" : "admin", qid, sq->size,
-		 sq->sqflow_disabled ? ", SQ flow control off" : "");
+		 sq->sqflow_disabled ? ", SQ flow control off" : "",
+		 sq->auth_pending ? ", authentication required" : "");
 out:
 	nvmf_req_complete(req, status);
 }
@@ -233,13 +257,19 @@ uint16_t nvmf_parse_fabrics(struct nvmf_req *req)
 	}
 	if (!sq->ctrl)
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
-	if (sq->qid != 0)
-		return NVMF_SC_DNR(NVME_SC_INVALID_OPCODE);
 	switch (c->fctype) {
+	case NVMF_FCTYPE_AUTH_SEND:
+	case NVMF_FCTYPE_AUTH_RECV:
+		/* on the queue being authenticated, admin or I/O */
+		return nvmf_parse_auth(req);
 	case NVMF_FCTYPE_PROPERTY_GET:
+		if (sq->qid != 0)
+			return NVMF_SC_DNR(NVME_SC_INVALID_OPCODE);
 		req->execute = execute_property_get;
 		return 0;
 	case NVMF_FCTYPE_PROPERTY_SET:
+		if (sq->qid != 0)
+			return NVMF_SC_DNR(NVME_SC_INVALID_OPCODE);
 		req->execute = execute_property_set;
 		return 0;
 	default:

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "auth/dhchap.h"
 #include "backend/bdev.h"
 #include "event/reactor.h"
 #include "proto/nvme_spec.h"
@@ -49,6 +50,7 @@ struct nvmf_tgt;
 struct nvmf_tgt_ctrl;
 struct nvmf_sq;
 struct nvmf_req;
+struct nvmf_sq_auth;
 
 /* ------------------------------------------------------------------ namespaces */
 
@@ -217,6 +219,25 @@ struct nvmf_sq {
 	struct nvmf_sq_stats stats;
 	struct nvmf_req_state_counts req_states; /* queue's reactor only: nvmf_sq_req_count() */
 	struct nvmf_sq *ctrl_next; /* the controller's list of I/O queues (tgt->lock) */
+	/* in-band authentication (auth.c; the queue's reactor only) */
+	bool auth_pending;       /* not authenticated: only fabrics commands are served */
+	struct nvmf_sq_auth *auth; /* the DH-HMAC-CHAP exchange, from the first Send on */
+};
+
+/* ------------------------------------------------------------------ authentication */
+
+/*
+ * The DH-HMAC-CHAP keys a controller's host authenticates with, as nvmet's ctrl->host_key
+ * / ctrl_key: taken from the configuration at admin Connect and again when the admin queue
+ * re-authenticates (so a reload reaches live controllers there), already transformed.
+ */
+struct nvmf_auth_keys {
+	uint8_t host_key[NVMF_DHCHAP_MAX_HASH]; /* K'h: host secret, transformed with the host NQN */
+	uint8_t ctrl_key[NVMF_DHCHAP_MAX_HASH]; /* K'c: with the subsystem NQN (bidirectional) */
+	uint8_t host_key_len;
+	uint8_t ctrl_key_len;    /* 0: no controller key, the host cannot authenticate us */
+	uint8_t hash;            /* configured hash (enum nvmf_dhchap_hash): preferred */
+	uint8_t dhgroup;         /* configured DH group (enum nvmf_dhchap_dhgroup): used */
 };
 
 /* ------------------------------------------------------------------ controllers */
@@ -266,11 +287,14 @@ struct nvmf_tgt_ctrl {
 	uint64_t disc_genctr_seen;
 	/* counters of I/O queues that are gone, kept for the SMART log */
 	uint64_t retired_stats[4];
-	pthread_mutex_t lock;    /* error log (any queue may add) */
+	pthread_mutex_t lock;    /* error log (any queue may add), auth keys */
 	/* admin.c state (admin reactor only) */
 	uint32_t aen_masked;     /* AEC bits of events reported, not yet re-armed by a log read */
 	uint16_t temp_thresh[2]; /* Temperature Threshold feature, kelvin: [0] over, [1] under */
 	bool temp_thresh_set[2]; /* false: the default applies */
+	/* DH-HMAC-CHAP: every queue must authenticate (fixed at admin Connect); keys under lock */
+	bool auth_required;
+	struct nvmf_auth_keys auth;
 };
 
 /* ------------------------------------------------------------------ requests */
@@ -395,6 +419,18 @@ uint16_t nvmf_parse_fabrics(struct nvmf_req *req);
 uint16_t nvmf_parse_admin(struct nvmf_req *req);
 uint16_t nvmf_parse_io(struct nvmf_req *req);
 uint16_t nvmf_parse_discovery(struct nvmf_req *req);
+
+/*
+ * In-band authentication (auth.c).  load_keys: the keys host hostnqn must prove on subsys,
+ * read from the configuration in force: 1 (keys in *k), 0 (no authentication: discovery,
+ * allow_any_host, no key -- as nvmet), or -errno (host no longer allowed, key unusable).
+ */
+int nvmf_auth_load_keys(const struct nvmf_subsys *subsys, const char *hostnqn,
+			struct nvmf_auth_keys *k);
+/* Authentication Send / Receive: checks the capsule, sets the handler. */
+uint16_t nvmf_parse_auth(struct nvmf_req *req);
+/* The queue is going: stop its exchange, wipe what it held. */
+void nvmf_auth_sq_free(struct nvmf_sq *sq);
 
 /* Controllers (ctrl.c). */
 struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_create(struct nvmf_subsys *subsys, struct nvmf_sq *admin_sq,

@@ -74,16 +74,8 @@ struct nvmf_ns *nvmf_subsys_find_ns(struct nvmf_subsys *subsys, uint32_t nsid)
 
 bool nvmf_subsys_host_allowed(const struct nvmf_subsys *subsys, const char *hostnqn)
 {
-	const struct nvmf_cfg *cfg = __atomic_load_n(&subsys->tgt->cfg, __ATOMIC_ACQUIRE);
-	const struct nvmf_cfg_host *h = nvmf_cfg_find_host(cfg, hostnqn);
 	const struct nvmf_subsys_view *v = nvmf_subsys_view(subsys);
 
-	/*
-	 * A host configured with a DH-HMAC-CHAP secret must authenticate; until in-band
-	 * authentication is served, refusing it is the only safe answer.
-	 */
-	if (h && h->dhchap_key[0] && !subsys->is_discovery)
-		return false;
 	if (subsys->removed)
 		return false;
 	if (v->allow_any_host)
@@ -306,18 +298,20 @@ bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c)
 	return c->enabled && nvmf_transport_find(c->trtype) && c->tsas != NVMF_CFG_TSAS_TLS13;
 }
 
-/* Warn about what the configuration asks for that is not served (yet). */
+/* Warn about what the configuration asks for that is not served (yet), or not as it reads. */
 void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg)
 {
 	for (size_t i = 0; i < cfg->nr_subsystems; i++) {
-		for (size_t h = 0; h < cfg->subsystems[i].nr_allowed_hosts; h++) {
-			const struct nvmf_cfg_host *host =
-				nvmf_cfg_find_host(cfg, cfg->subsystems[i].allowed_hosts[h]);
+		const struct nvmf_cfg_subsys *s = &cfg->subsystems[i];
+
+		/* nvmet sets up DH-HMAC-CHAP only for subsystems with allow_any_host off */
+		for (size_t h = 0; s->allow_any_host && h < s->nr_allowed_hosts; h++) {
+			const struct nvmf_cfg_host *host = nvmf_cfg_find_host(cfg, s->allowed_hosts[h]);
 
 			if (host && host->dhchap_key[0])
-				log_warn("host %s has a DH-HMAC-CHAP key: in-band authentication is "
-					 "not served yet, so its connects to %s are refused",
-					 host->nqn, cfg->subsystems[i].nqn);
+				log_warn("host %s has a DH-HMAC-CHAP key, but %s allows any host: "
+					 "its connects there are not authenticated (as with nvmet)",
+					 host->nqn, s->nqn);
 		}
 	}
 	for (size_t i = 0; i < cfg->nr_ports; i++) {

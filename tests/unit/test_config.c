@@ -657,6 +657,45 @@ static void test_err_nqn_rules(void **state)
 		     "(expected \"DHHC-1:...\")");
 }
 
+/*
+ * Secrets are checked whole at load: CRC, transform digits, length.  The messages name
+ * the file and the key path and never carry the secret.
+ */
+static void test_err_dhchap_secret(void **state)
+{
+	/* bytes 00..1f, transform 01; one base64 character changed breaks the CRC */
+	static const char good[] = "DHHC-1:01:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:";
+	static const char bad_crc[] = "DHHC-1:01:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaS:";
+	struct nvmf_cfg *cfg;
+	char json[512];
+
+	(void)state;
+	snprintf(json, sizeof(json), "{'hosts': [{'nqn': 'nqn.h', 'dhchap': {'key': '%s', "
+		 "'ctrl_key': '%s'}}]}", good, bad_crc);
+	expect_error(json, "t.json: hosts[0].dhchap.ctrl_key: DH-HMAC-CHAP secret fails its "
+		     "CRC check (mistyped or truncated?)");
+	assert_null(strstr(err, "AAEC"));
+	snprintf(json, sizeof(json), "{'hosts': [{'nqn': 'nqn.h'}, {'nqn': 'nqn.i', "
+		 "'dhchap': {'key': '%s'}}]}", bad_crc);
+	expect_error(json, "t.json: hosts[1].dhchap.key: DH-HMAC-CHAP secret fails its "
+		     "CRC check (mistyped or truncated?)");
+	/* transform 04 does not exist; a key of 16 bytes is too short */
+	expect_error("{'hosts': [{'nqn': 'nqn.h', 'dhchap': {'key': "
+		     "'DHHC-1:04:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:'}}]}",
+		     "t.json: hosts[0].dhchap.key: malformed DH-HMAC-CHAP secret (expected "
+		     "\"DHHC-1:<00..03>:<base64 of 32, 48 or 64 bytes and a CRC-32>:\")");
+	expect_error("{'hosts': [{'nqn': 'nqn.h', 'dhchap': {'key': "
+		     "'DHHC-1:00:AAECAwQFBgcICQoLDA0ODxAREhM=:'}}]}",
+		     "t.json: hosts[0].dhchap.key: malformed DH-HMAC-CHAP secret (expected "
+		     "\"DHHC-1:<00..03>:<base64 of 32, 48 or 64 bytes and a CRC-32>:\")");
+	/* both good: loads */
+	snprintf(json, sizeof(json), "{'hosts': [{'nqn': 'nqn.h', 'dhchap': {'key': '%s', "
+		 "'ctrl_key': '%s'}}]}", good, good);
+	cfg = load_ok(json);
+	assert_string_equal(cfg->hosts[0].dhchap_ctrl_key, good);
+	nvmf_cfg_free(cfg);
+}
+
 static void test_err_tsas(void **state)
 {
 	(void)state;
@@ -884,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_err_subsys_attrs),
 		cmocka_unit_test(test_err_duplicates),
 		cmocka_unit_test(test_err_nqn_rules),
+		cmocka_unit_test(test_err_dhchap_secret),
 		cmocka_unit_test(test_err_tsas),
 		cmocka_unit_test(test_err_referral),
 		cmocka_unit_test(test_err_malformed_json),
