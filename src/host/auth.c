@@ -285,6 +285,8 @@ static int check_challenge(struct nvmf_qpair *q, const struct nvmf_auth_challeng
 /*
  * Our DH value into the Reply, and the augmented challenges: Ca (answered by R1) from C1,
  * and, bidirectional, our C2's as the controller will answer it.  0 or -1 after failing.
+ * The key pair is new for each exchange, as the Linux host's.  The maths runs on the thread
+ * that polls the queue (a few ms; tens for ffdhe8192), once per queue per connect.
  */
 static int exchange(struct nvmf_qpair *q, const struct nvmf_auth_challenge *ch, size_t dhvlen,
 		    struct nvmf_auth_reply *rp, uint8_t ca[NVMF_DHCHAP_MAX_HASH],
