@@ -57,6 +57,17 @@ struct nvmf_ctrl_opts {
 	bool disable_sqflow;         /* ask the controller to disable SQ flow control */
 	unsigned io_timeout_ms;      /* a command older than this fails the connection
 					(then reconnect + retry); default 30000, 0: none */
+	/*
+	 * DH-HMAC-CHAP (NVMe in-band authentication), in the DHHC-1 form nvme-cli uses
+	 * ("DHHC-1:01:<base64>:", nvme gen-dhchap-key).  Used on every queue whose Connect
+	 * response asks for authentication (nvmet: the admin and every I/O queue of a host
+	 * with a dhchap_key).  Read and checked by nvmf_ctrl_connect (bad form or CRC:
+	 * -EINVAL); the strings need not outlive the call.
+	 */
+	const char *dhchap_secret;      /* host key (nvme connect -S); NULL: none */
+	const char *dhchap_ctrl_secret; /* controller key: the controller must prove it
+					   too (bidirectional; nvme connect -C); needs
+					   dhchap_secret */
 };
 
 void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o);
@@ -64,10 +75,15 @@ void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o);
 /* ------------------------------------------------------------------ controllers */
 
 /*
- * Connect: TCP + ICReq, Fabrics Connect of the admin queue, CC.EN and wait for CSTS.RDY
- * (within CAP.TO), Identify controller, Set Features Number of Queues, then the I/O
- * queues (each its own TCP connection).  Returns 0 or a negative errno;
- * nvmf_strerror_last() then says what failed.
+ * Connect: TCP + ICReq, Fabrics Connect of the admin queue (and DH-HMAC-CHAP when the
+ * controller asks for it), CC.EN and wait for CSTS.RDY (within CAP.TO), Identify
+ * controller, Set Features Number of Queues, then the I/O queues (each its own TCP
+ * connection, authenticated the same way).  Returns 0 or a negative errno;
+ * nvmf_strerror_last() then says what failed.  Authentication errors: -ENOKEY (the
+ * controller asks for it, no dhchap_secret), -EKEYREJECTED (the controller rejected our
+ * key, or failed to prove its own), -EOPNOTSUPP (secure channel concatenation asked),
+ * -EPROTO (a malformed exchange).  As with the Linux host, a reconnect that fails with
+ * -EKEYREJECTED or -ENOKEY is not retried: the controller is given up at once.
  */
 int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out);
 /* Last error text of this thread's failed nvmf_ctrl_connect(), for messages. */

@@ -446,7 +446,22 @@ static bool nap(struct nvmf_ctrl *c, uint64_t ms)
 	return false;
 }
 
-/* The association is gone: retry every reconnect_delay until ctrl_loss_tmo. */
+/* The controller is given up: everything waiting fails, nothing reconnects any more. */
+static void give_up(struct nvmf_ctrl *c)
+{
+	atomic_store(&c->state, NVMF_CTRL_DEAD);
+	hq_fail_all(&c->admin, -ENODEV);
+	c->admin.state = QP_DEAD;
+	fail_calls(c);
+}
+
+/*
+ * The association is gone: retry every reconnect_delay until ctrl_loss_tmo.  Not after an
+ * authentication that failed for good (the controller rejected our key or failed to prove
+ * its own, or it asks for a key we do not have): as the Linux host (nvmf_should_reconnect
+ * refuses -EKEYREJECTED and -ENOKEY), the controller is given up at once rather than
+ * knocked at every reconnect_delay with a key it refuses.
+ */
 static void reconnect(struct nvmf_ctrl *c)
 {
 	uint64_t now = host_now_ns();
@@ -460,13 +475,16 @@ static void reconnect(struct nvmf_ctrl *c)
 		int64_t tmo = c->opts.ctrl_loss_tmo_s;
 		int rc;
 
+		if (atomic_load(&c->auth_rejected)) {
+			host_log(LOG_ERR, "%s: authentication failed for good: giving up",
+				 c->subnqn);
+			give_up(c);
+			return;
+		}
 		if (tmo == 0 || (tmo > 0 && host_now_ns() - c->lost_ns >= (uint64_t)tmo * 1000000000ull)) {
 			host_log(LOG_ERR, "%s: controller lost for %llds: giving up", c->subnqn,
 				(long long)tmo);
-			atomic_store(&c->state, NVMF_CTRL_DEAD);
-			hq_fail_all(&c->admin, -ENODEV);
-			c->admin.state = QP_DEAD;
-			fail_calls(c);
+			give_up(c);
 			return;
 		}
 		if (!nap(c, (uint64_t)(c->opts.reconnect_delay_s > 0 ? c->opts.reconnect_delay_s : 1) *
@@ -492,6 +510,8 @@ static void reconnect(struct nvmf_ctrl *c)
 			return;
 		}
 		host_log(LOG_WARNING, "%s: reconnect failed: %s", c->subnqn, nvmf_strerror_last());
+		if (hauth_fatal(rc))
+			atomic_store(&c->auth_rejected, true);
 	}
 }
 
@@ -626,6 +646,14 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out)
 		free(c);
 		return -EINVAL;
 	}
+	rc = hauth_keys_init(c, o->dhchap_secret, o->dhchap_ctrl_secret);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	/* the keys are kept transformed: no pointer into the caller's strings stays */
+	c->opts.dhchap_secret = NULL;
+	c->opts.dhchap_ctrl_secret = NULL;
 	c->opts.traddr = c->traddr;
 	c->opts.trsvcid = c->trsvcid;
 	c->opts.subnqn = c->subnqn;
@@ -701,6 +729,7 @@ fail:
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
+	nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
 	free(c);
 	return rc;
 }
@@ -742,6 +771,7 @@ void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 	close(c->admin_ep);
 	close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
+	nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
 	free(c);
 }
 
@@ -966,8 +996,12 @@ int nvmf_qpair_poll(struct nvmf_qpair *q, unsigned max)
 	 */
 	if (q->state == QP_DOWN && q->connect_rc != -EINPROGRESS && q->connect_rc != 0 &&
 	    q->generation == atomic_load(&c->generation) &&
-	    atomic_load(&c->state) == NVMF_CTRL_LIVE)
+	    atomic_load(&c->state) == NVMF_CTRL_LIVE) {
+		/* this queue's key was refused: the reconnect gives the controller up */
+		if (hauth_fatal(q->connect_rc))
+			atomic_store(&c->auth_rejected, true);
 		hctrl_connection_lost(c, q, q->err);
+	}
 	return -ENOTCONN;
 }
 

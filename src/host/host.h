@@ -11,7 +11,8 @@
  *
  * Queue pair states (a connection is set up without blocking, advanced by hq_progress):
  *   DOWN -> SOCKET (TCP connect in progress) -> IC (ICReq sent) -> CONNECTING (Fabrics
- *   Connect sent) -> LIVE;  any failure -> DOWN;  DEAD once the controller is given up.
+ *   Connect sent) [-> AUTH (DH-HMAC-CHAP, when the Connect response asks for it: auth.c)]
+ *   -> LIVE;  any failure -> DOWN;  DEAD once the controller is given up.
  */
 #ifndef NVMF_HOST_HOST_H
 #define NVMF_HOST_HOST_H
@@ -23,6 +24,7 @@
 
 #include <sys/socket.h>
 
+#include "auth/dhchap.h"
 #include "conn/conn.h"
 #include "nvmf/nvmf.h"
 #include "proto/nvme_spec.h"
@@ -80,6 +82,7 @@ enum qpair_state {
 	QP_SOCKET,      /* TCP connect in progress */
 	QP_IC,          /* ICReq sent, waiting for the ICResp */
 	QP_CONNECTING,  /* Connect on the wire: nothing else may go out yet */
+	QP_AUTH,        /* Connect answered with AUTHREQ: authenticating (auth.c), ditto */
 	QP_LIVE,
 	QP_DEAD,        /* controller given up */
 };
@@ -103,6 +106,7 @@ struct nvmf_qpair {
 	uint16_t connect_cntlid;
 	uint32_t connect_kato_ms;
 	struct nvmf_connect_data connect_data;
+	struct hauth *auth;          /* the DH-HMAC-CHAP exchange under way (QP_AUTH) */
 	unsigned poll_max;           /* completions this poll may still run (0: no limit) */
 	uint32_t maxh2cdata;
 	uint32_t icd_max;            /* in-capsule data we may send */
@@ -119,6 +123,19 @@ struct nvmf_qpair {
 };
 
 struct admin_call;
+struct hauth;
+
+/*
+ * DH-HMAC-CHAP keys, transformed once at connect (the host key with the host NQN, the
+ * controller key with the subsystem NQN) and read by every queue's exchange; wiped when
+ * the controller is freed.  A zero length: no such key.
+ */
+struct hauth_keys {
+	uint8_t host[NVMF_DHCHAP_MAX_HASH];
+	size_t host_len;
+	uint8_t ctrl[NVMF_DHCHAP_MAX_HASH];  /* bidirectional: the controller must prove it */
+	size_t ctrl_len;
+};
 
 struct nvmf_ctrl {
 	struct nvmf_ctrl_opts opts;
@@ -140,6 +157,9 @@ struct nvmf_ctrl {
 	atomic_uint reconnects;
 	atomic_bool need_reconnect;  /* a queue lost its connection */
 	uint64_t lost_ns;            /* when the current outage began */
+	struct hauth_keys keys;
+	atomic_uint auth_tid;        /* T_ID of the next exchange (low 16 bits), any queue */
+	atomic_bool auth_rejected;   /* an exchange failed for good: reconnecting gives up */
 
 	pthread_t thread;
 	bool thread_started;
@@ -190,6 +210,38 @@ int hq_progress(struct nvmf_qpair *q, unsigned max);
 void hq_fail_all(struct nvmf_qpair *q, int status);
 /* Wait until hq_progress has something to do (or timeout). */
 int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms);
+/*
+ * A command of the connect itself (Connect, Authentication Send / Receive): it goes alone,
+ * in the queue's own slot, within a fresh step deadline; cb gets q as its argument.
+ * buf (len bytes) goes to the controller (write) or comes from it.  0 or -errno (-EBUSY:
+ * the slot still holds a capsule the controller answered before it was sent).
+ */
+int hq_submit_connect_cmd(struct nvmf_qpair *q, const struct nvme_sqe *sqe, void *buf,
+			  uint32_t len, bool write, nvmf_io_cb cb);
+/* The connect succeeded (after authentication, if any): commands may go out. */
+void hq_set_live(struct nvmf_qpair *q);
+
+/* auth.c: DH-HMAC-CHAP (NVMe in-band authentication) on a queue that was just connected */
+/*
+ * Parse the DHHC-1 secrets (either may be NULL) and keep their transformed keys in c
+ * (c->hostnqn and c->subnqn set).  0, or -EINVAL with host_set_error naming the option.
+ */
+int hauth_keys_init(struct nvmf_ctrl *c, const char *host_secret, const char *ctrl_secret);
+/*
+ * The Connect of q succeeded with dw0: 0 when no authentication is asked (the queue may go
+ * live), 1 when the exchange started (q is in QP_AUTH, hq_progress advances it), or -errno
+ * with q->err saying why the queue cannot be used.
+ */
+int hauth_connected(struct nvmf_qpair *q, uint32_t dw0);
+/*
+ * The exchange failed and is telling the controller so (Failure2): the error to report when
+ * the connect ends, its text put back in q->err; 0 when it has not failed.
+ */
+int hauth_failed(struct nvmf_qpair *q);
+/* Wipe and free the exchange of q, if any (the connection is closed or live). */
+void hauth_free(struct nvmf_qpair *q);
+/* Errors after which reconnecting is pointless: the keys are wrong or missing. */
+bool hauth_fatal(int rc);
 
 /* ctrl.c */
 /* Logical block size of a namespace (cached from Identify), 0 if it does not exist. */

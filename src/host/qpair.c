@@ -1,11 +1,11 @@
 /*
  * libnvmf queue pair: one NVMe/TCP connection to the controller (a struct nvmf_conn from
  * src/conn).  Connecting is a state machine advanced by hq_progress() and the socket's
- * readiness (TCP connect, ICReq/ICResp, Fabrics Connect, each step with its deadline), so
- * polling never blocks.  Then: command capsules (in-capsule data up to IOCCSZ, else R2T +
- * H2CData in chunks of at most MAXH2CDATA), C2HData into the caller's buffers (SUCCESS
- * completes without a response capsule), digests, and an H2CTermReq when the controller
- * sends a bad PDU.
+ * readiness (TCP connect, ICReq/ICResp, Fabrics Connect, DH-HMAC-CHAP when the controller
+ * asks for it (auth.c), each step with its deadline), so polling never blocks.  Then:
+ * command capsules (in-capsule data up to IOCCSZ, else R2T + H2CData in chunks of at most
+ * MAXH2CDATA), C2HData into the caller's buffers (SUCCESS completes without a response
+ * capsule), digests, and an H2CTermReq when the controller sends a bad PDU.
  *
  * Single-threaded: the thread that polls a queue pair owns it.
  */
@@ -88,6 +88,7 @@ int hq_init(struct nvmf_qpair *q, struct nvmf_ctrl *c, uint16_t qid, unsigned si
 
 void hq_fini(struct nvmf_qpair *q)
 {
+	hauth_free(q);
 	if (q->conn.fd >= 0 || q->conn.staging)
 		nvmf_conn_close(&q->conn);
 	if (q->epfd >= 0)
@@ -522,6 +523,7 @@ static void connect_failed(struct nvmf_qpair *q, int rc, const char *why)
 
 	if (!q->err[0] || why)
 		snprintf(q->err, sizeof(q->err), "qid %u: %s", q->qid, why ? why : strerror(-rc));
+	hauth_free(q);
 	drop_connection(q);
 	q->state = QP_DOWN;
 	q->connect_rc = rc ? rc : -EIO;
@@ -538,7 +540,8 @@ static void connect_failed(struct nvmf_qpair *q, int rc, const char *why)
 
 void hq_close(struct nvmf_qpair *q, const char *why)
 {
-	if (q->state == QP_SOCKET || q->state == QP_IC || q->state == QP_CONNECTING) {
+	if (q->state == QP_SOCKET || q->state == QP_IC || q->state == QP_CONNECTING ||
+	    q->state == QP_AUTH) {
 		connect_failed(q, -ECONNABORTED, why == q->err ? NULL : why);
 		return;
 	}
@@ -640,8 +643,6 @@ static void send_connect(struct nvmf_qpair *q)
 	struct nvmf_ctrl *c = q->ctrl;
 	struct nvmf_connect_cmd cmd;
 	struct nvmf_connect_data *d = &q->connect_data;
-	struct iovec iov = { d, sizeof(*d) };
-	struct hreq *r = &q->reqs[q->depth];
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.opcode = NVME_OPC_FABRICS;
@@ -661,11 +662,35 @@ static void send_connect(struct nvmf_qpair *q)
 	q->icd_max = NVME_TCP_ADMIN_ICD_DEFAULT;
 	q->sqflow_disabled = cmd.cattr & NVMF_CONNECT_CATTR_DISABLE_SQFLOW;
 	q->state = QP_CONNECTING;
-	step_deadline(q);
-	prepare(q, r, (struct nvme_sqe *)&cmd, &iov, 1, sizeof(*d), true, connect_cb, q);
-	r->no_timeout = true; /* the step deadline covers it */
-	if (issue(q, r))
+	if (hq_submit_connect_cmd(q, (struct nvme_sqe *)&cmd, d, sizeof(*d), true, connect_cb))
 		q->connect_rc = -EINVAL;
+}
+
+int hq_submit_connect_cmd(struct nvmf_qpair *q, const struct nvme_sqe *sqe, void *buf,
+			  uint32_t len, bool write, nvmf_io_cb cb)
+{
+	struct hreq *r = &q->reqs[q->depth];
+	struct iovec iov = { buf, len };
+	int rc;
+
+	/* RETIRING: answered while its capsule was still queued, which still links the slot */
+	if (r->state != HREQ_FREE)
+		return -EBUSY;
+	step_deadline(q);
+	prepare(q, r, sqe, &iov, len ? 1 : 0, len, write, cb, q);
+	r->no_timeout = true; /* the step deadline covers it */
+	rc = issue(q, r);
+	if (rc) {
+		q->busy--;
+		req_release(q, r);
+	}
+	return rc;
+}
+
+void hq_set_live(struct nvmf_qpair *q)
+{
+	q->state = QP_LIVE;
+	q->connect_rc = 0;
 }
 
 /* The Connect's response (from complete(), inside the receive path). */
@@ -673,6 +698,7 @@ static void connect_cb(void *arg, int status, const struct nvme_cqe *cqe)
 {
 	struct nvmf_qpair *q = arg;
 	struct nvmf_ctrl *c = q->ctrl;
+	int rc;
 
 	if (status) {
 		bool bad_host = nvme_status_sct((uint16_t)status) == NVME_SCT_CMD_SPECIFIC &&
@@ -685,10 +711,14 @@ static void connect_cb(void *arg, int status, const struct nvme_cqe *cqe)
 	}
 	if (q->qid == 0)
 		c->cntlid = (uint16_t)le32toh(cqe->dw0);
+	/* before authenticating: an I/O queue's Authentication Send takes its in-capsule size */
 	if (q->qid)
 		q->icd_max = atomic_load(&c->io_icd);
-	q->state = QP_LIVE;
-	q->connect_rc = 0;
+	rc = hauth_connected(q, le32toh(cqe->dw0));
+	if (rc < 0)
+		q->connect_rc = rc;
+	else if (rc == 0)
+		hq_set_live(q);
 }
 
 /* Advance a connect in progress past the TCP step.  0, or -errno: it failed. */
@@ -755,7 +785,21 @@ int hq_progress(struct nvmf_qpair *q, unsigned max)
 			rc = q->connect_rc;
 		} else if (rc >= 0 && q->state != QP_LIVE && host_now_ns() > q->step_deadline_ns) {
 			rc = -ETIMEDOUT;
-			why = q->state == QP_IC ? "no ICResp in time" : "Connect not answered in time";
+			why = q->state == QP_IC ? "no ICResp in time"
+			      : q->state == QP_AUTH ? "authentication step not answered in time"
+						    : "Connect not answered in time";
+		}
+		/*
+		 * Whatever ended a failed authentication (the Failure2 answered, the controller
+		 * closing, no answer), the authentication failure is what the caller learns.
+		 */
+		if (rc < 0 && q->state == QP_AUTH) {
+			int arc = hauth_failed(q);
+
+			if (arc) {
+				rc = arc;
+				why = NULL;
+			}
 		}
 		if (rc < 0) {
 			connect_failed(q, rc, why);

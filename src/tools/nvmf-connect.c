@@ -542,6 +542,9 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 	o.hostid = hostid[0] ? hostid : NULL;
 	if (!o.trsvcid)
 		o.trsvcid = NVMF_IO_PORT;
+	/* this controller's keys (connect-all: each subsystem of the log its own) */
+	if (cli_dhchap_keys(a, &o))
+		return 1;
 	if (a->nr_io_queues == NVMF_UNSET) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 

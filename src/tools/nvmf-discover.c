@@ -109,7 +109,8 @@ int cmd_connect_all(int argc, char **argv)
 			{ "nqn", 'n', CLI_STR, &a.subnqn, "NQN",
 			  "discovery subsystem NQN (default: the well-known one)" },
 			CLI_CONNECT_OPTS(a),
-			{ "quiet", 'S', CLI_FLAG, &a.quiet, NULL,
+			/* long only, as nvme-cli: -S is --dhchap-secret */
+			{ "quiet", 0, CLI_FLAG, &a.quiet, NULL,
 			  "say nothing about subsystems already connected" },
 			{ "output-format", 'o', CLI_FMT, &a.output, "FMT", "normal|json" },
 			CLI_END,

@@ -68,6 +68,7 @@ struct perf_cfg {
 	int ctrl_loss_tmo_s;         /* -2: the library's default (600); -1: for ever */
 	uint64_t seed;
 	bool seed_set;
+	const char *dhchap_secret, *dhchap_ctrl_secret;
 };
 
 struct worker;
@@ -714,6 +715,9 @@ static void usage(FILE *f)
 		"                           queued then fail and count as errors\n"
 		"      --disable-sqflow     ask the controller to disable SQ flow control (reads\n"
 		"                           then complete with C2HData SUCCESS, no response PDU)\n"
+		"      --dhchap-secret KEY  DH-HMAC-CHAP host key (DHHC-1:..., as nvme connect -S)\n"
+		"      --dhchap-ctrl-secret KEY\n"
+		"                           controller key: authenticate the controller too\n"
 		"  -h, --help\n");
 }
 
@@ -863,6 +867,8 @@ enum {
 	OPT_NO_SQFLOW,
 	OPT_RECONNECT_DELAY,
 	OPT_CTRL_LOSS_TMO,
+	OPT_DHCHAP_SECRET,
+	OPT_DHCHAP_CTRL_SECRET,
 };
 
 static const struct option long_opts[] = {
@@ -888,6 +894,9 @@ static const struct option long_opts[] = {
 	{ "disable-sqflow", no_argument, NULL, OPT_NO_SQFLOW },
 	{ "reconnect-delay", required_argument, NULL, OPT_RECONNECT_DELAY },
 	{ "ctrl-loss-tmo", required_argument, NULL, OPT_CTRL_LOSS_TMO },
+	/* nvme-cli's names (nvme connect -S / -C), long only: the short letters are SPDK's */
+	{ "dhchap-secret", required_argument, NULL, OPT_DHCHAP_SECRET },
+	{ "dhchap-ctrl-secret", required_argument, NULL, OPT_DHCHAP_CTRL_SECRET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1004,6 +1013,12 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 			break;
 		case OPT_NO_SQFLOW:
 			c->no_sqflow = true;
+			break;
+		case OPT_DHCHAP_SECRET:
+			c->dhchap_secret = optarg;
+			break;
+		case OPT_DHCHAP_CTRL_SECRET:
+			c->dhchap_ctrl_secret = optarg;
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, UINT64_MAX, &c->seed))
@@ -1496,6 +1511,8 @@ static int connect_ctrl(struct perf *p)
 	o.ddgst = c->ddgst;
 	o.kato_ms = c->kato_ms;
 	o.disable_sqflow = c->no_sqflow;
+	o.dhchap_secret = c->dhchap_secret;
+	o.dhchap_ctrl_secret = c->dhchap_ctrl_secret;
 	if (c->reconnect_delay_s > 0)
 		o.reconnect_delay_s = c->reconnect_delay_s;
 	if (c->ctrl_loss_tmo_s != -2)

@@ -1,7 +1,7 @@
 /*
  * nvmf — the user-space NVMe/TCP host's command line, with nvme-cli's fabrics verbs and
- * flags: discover, connect, connect-all, disconnect, disconnect-all, list, and the
- * one-shot id-ctrl, id-ns, get-log, read, write.  This file: verb dispatch, the option
+ * flags: discover, connect, connect-all, disconnect, disconnect-all, list, the one-shot
+ * id-ctrl, id-ns, get-log, read, write, and the DH-HMAC-CHAP key verbs (nvmf-auth.c).  This file: verb dispatch, the option
  * table parser every verb uses, the fabrics flags they share, host identity.
  *
  * Exit status: 0 success, 1 failure (one line on stderr says which peer and why),
@@ -274,7 +274,7 @@ int fabrics_opts(struct fabrics_args *a, struct nvmf_ctrl_opts *o, bool need_nqn
 	o->hdgst = a->hdgst;
 	o->ddgst = a->ddgst;
 	o->disable_sqflow = a->disable_sqflow;
-	return 0;
+	return cli_dhchap_keys(a, o);
 }
 
 void resolve_host(struct fabrics_args *a, char *nqn, size_t nqnlen, char *id, size_t idlen)
@@ -426,6 +426,8 @@ static const struct verb verbs[] = {
 	{ "write", cmd_write, "Write a file's bytes to blocks of a remote namespace" },
 	{ "perf", nvmf_perf_main, "Measure IOPS, bandwidth and latency (spdk_nvme_perf's flags)" },
 	{ "gen-hostnqn", cmd_gen_hostnqn, "Generate a host NQN" },
+	{ "gen-dhchap-key", cmd_gen_dhchap_key, "Generate a DH-HMAC-CHAP key (DHHC-1 form)" },
+	{ "check-dhchap-key", cmd_check_dhchap_key, "Check a DH-HMAC-CHAP key's form and CRC" },
 	{ "show-hostnqn", cmd_show_hostnqn, "Show this host's NQN" },
 	{ "version", cmd_version, "Show the version" },
 	{ "help", cmd_help, "Show this list, or a verb's options (help VERB)" },

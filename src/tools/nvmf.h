@@ -57,7 +57,10 @@ struct fabrics_args {
 	int ctrl_loss_tmo_s;
 	bool hdgst, ddgst, duplicate, disable_sqflow;
 	const char *output;          /* -o */
-	bool quiet;                  /* -S (connect-all: already connected is not an error) */
+	bool quiet;                  /* --quiet (connect-all: already connected is no error) */
+	const char *dhchap_secret;   /* -S: DH-HMAC-CHAP host key */
+	const char *dhchap_ctrl_secret; /* -C: controller key (bidirectional) */
+	const char *config;          /* -J: nvme-cli's JSON configuration (keys) */
 	bool no_ublk;
 };
 
@@ -71,7 +74,13 @@ struct fabrics_args {
 	{ "hostid", 'I', CLI_STR, &(a).hostid, "UUID",                                      \
 	  "host ID (default: /etc/nvme/hostid, else derived)" },                            \
 	{ "hdr-digest", 'g', CLI_FLAG, &(a).hdgst, NULL, "enable header digest" },          \
-	{ "data-digest", 'G', CLI_FLAG, &(a).ddgst, NULL, "enable data digest" }
+	{ "data-digest", 'G', CLI_FLAG, &(a).ddgst, NULL, "enable data digest" },           \
+	{ "dhchap-secret", 'S', CLI_STR, &(a).dhchap_secret, "KEY",                         \
+	  "DH-HMAC-CHAP host key (DHHC-1:..., nvmf gen-dhchap-key)" },                      \
+	{ "dhchap-ctrl-secret", 'C', CLI_STR, &(a).dhchap_ctrl_secret, "KEY",               \
+	  "DH-HMAC-CHAP controller key: authenticate the controller too" },                 \
+	{ "config", 'J', CLI_STR, &(a).config, "FILE",                                      \
+	  "keys from nvme-cli's JSON config (default /etc/nvme/config.json; none: off)" }
 
 #define CLI_CONNECT_OPTS(a)                                                                 \
 	{ "nr-io-queues", 'i', CLI_INT, &(a).nr_io_queues, "NUM",                           \
@@ -116,6 +125,14 @@ int fabrics_opts(struct fabrics_args *a, struct nvmf_ctrl_opts *o, bool need_nqn
 enum out_fmt { OUT_NORMAL, OUT_JSON, OUT_BINARY };
 int parse_output(const char *s, bool allow_binary);
 
+/*
+ * The DH-HMAC-CHAP keys for the controller o names (traddr, trsvcid, subnqn, hostnqn; NULL
+ * hostnqn: this host's): -S / -C, else nvme-cli's JSON configuration (-J, or
+ * /etc/nvme/config.json when it exists) as libnvme reads it.  o's key pointers may point
+ * into static storage, valid until the next call.  0, or 1 after printing why (-J unreadable).
+ */
+int cli_dhchap_keys(const struct fabrics_args *a, struct nvmf_ctrl_opts *o);
+
 /* This host's identity with the -q / -I overrides applied. */
 void resolve_host(struct fabrics_args *a, char *nqn, size_t nqnlen, char *id, size_t idlen);
 
@@ -136,6 +153,8 @@ int cmd_id_ns(int argc, char **argv);
 int cmd_get_log(int argc, char **argv);
 int cmd_read(int argc, char **argv);
 int cmd_write(int argc, char **argv);
+int cmd_gen_dhchap_key(int argc, char **argv);
+int cmd_check_dhchap_key(int argc, char **argv);
 
 /*
  * Connect one controller and leave a daemon holding it (nvmf-connect.c); used by connect

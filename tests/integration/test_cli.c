@@ -4,8 +4,9 @@
  * quick-start RAM target.  discover in nvme-cli's normal and JSON formats (the referral
  * followed), id-ctrl / id-ns / get-log output, a file written then read back identical,
  * connect's daemon (--no-ublk: this machine may have no ublk driver) seen by list and
- * removed by disconnect / disconnect-all with a clean exit, connect-all, and the usage
- * and error paths (exit 2 with the usage, exit 1 with one line naming the peer).
+ * removed by disconnect / disconnect-all with a clean exit, connect-all, the usage and
+ * error paths (exit 2 with the usage, exit 1 with one line naming the peer), and the
+ * DH-HMAC-CHAP verbs and options (gen-dhchap-key, check-dhchap-key, -S / -C / -J).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -797,8 +798,8 @@ static void connect_all_disconnect_all(void **state)
 	assert_int_equal(count_lines(r.out), 2);
 	run_free(&r);
 
-	/* again: everything is connected already (-S: quietly) */
-	RUN(&r, "connect-all", "-a", ADDR, "-s", port_a_s, "--no-ublk", "-S");
+	/* again: everything is connected already (--quiet: quietly) */
+	RUN(&r, "connect-all", "-a", ADDR, "-s", port_a_s, "--no-ublk", "--quiet");
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.outlen, 0);
 	assert_int_equal(r.errlen, 0);
@@ -882,6 +883,165 @@ static void host_nqn(void **state)
 	run_free(&r);
 }
 
+#define AUTH_HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001"
+/* bytes 00..1f as they are (computed apart: Python's base64 and zlib.crc32) */
+#define KEY00 "DHHC-1:00:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:"
+/* the same bytes through nvme-cli's -m 1 transform: HMAC-SHA256(key, AUTH_HOSTNQN ||
+ * "NVMe-over-Fabrics") = 6c7b81cb..., then its CRC (Python's hmac, base64, zlib) */
+#define KEY01 "DHHC-1:01:bHuByyp0b3RFSx1xQPMVO1HKmUWfzveoahfydpW4fNgSLMVm:"
+#define HEX32 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+/* gen-dhchap-key / check-dhchap-key: nvme-cli's flags, lengths and output. */
+static void dhchap_keys(void **state)
+{
+	static const struct {
+		const char *hmac;
+		size_t len;                  /* characters with the trailing ':' (nvme-cli's) */
+		const char *check;
+	} forms[] = {
+		{ "0", 59, "Key is valid (HMAC 0, length 32, CRC " },
+		{ "1", 59, "Key is valid (HMAC 1, length 32, CRC " },
+		{ "2", 83, "Key is valid (HMAC 2, length 48, CRC " },
+		{ "3", 103, "Key is valid (HMAC 3, length 64, CRC " },
+	};
+	struct run r, c;
+	char key[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		RUN(&r, "gen-dhchap-key", "-m", forms[i].hmac, "-n", AUTH_HOSTNQN);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(strlen(r.out), forms[i].len + 1);
+		assert_int_equal(r.out[forms[i].len], '\n');
+		snprintf(key, sizeof(key), "%.*s", (int)forms[i].len, r.out);
+		assert_int_equal(strncmp(key, "DHHC-1:0", 8), 0);
+		assert_int_equal(key[8], forms[i].hmac[0]);
+		RUN(&c, "check-dhchap-key", "-k", key);
+		assert_int_equal(c.status, 0);
+		assert_int_equal(strncmp(c.out, forms[i].check, strlen(forms[i].check)), 0);
+		run_free(&c);
+		run_free(&r);
+	}
+	/* --key-length without --hmac; and random keys differ */
+	RUN(&r, "gen-dhchap-key", "--key-length", "64");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(strlen(r.out), 104);
+	RUN(&c, "gen-dhchap-key", "--key-length", "64");
+	assert_string_not_equal(r.out, c.out);
+	run_free(&c);
+	run_free(&r);
+
+	/* known answers: a given secret as it is, and through the SHA-256 transform */
+	RUN(&r, "gen-dhchap-key", "--secret", HEX32);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, KEY00 "\n");
+	run_free(&r);
+	RUN(&r, "gen-dhchap-key", "-s", HEX32, "-m", "1", "--nqn", AUTH_HOSTNQN);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, KEY01 "\n");
+	run_free(&r);
+	RUN(&r, "check-dhchap-key", "--key", KEY01);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "Key is valid (HMAC 1, length 32, CRC 66c52c12)\n");
+	run_free(&r);
+
+	/* refused: a changed character (CRC), a length that is not the hash's, bad flags */
+	snprintf(key, sizeof(key), "%s", KEY01);
+	key[20] = key[20] == 'A' ? 'B' : 'A';
+	RUN(&r, "check-dhchap-key", "-k", key);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "CRC mismatch"));
+	assert_string_equal(r.out, "");
+	run_free(&r);
+	RUN(&r, "check-dhchap-key", "-k", "DHHC-1:02:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "invalid key length for hmac(sha384)"));
+	run_free(&r);
+	RUN(&r, "check-dhchap-key");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, "gen-dhchap-key", "-m", "4");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, "gen-dhchap-key", "-m", "2", "-l", "32");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "invalid key length 32 for hmac(sha384)"));
+	run_free(&r);
+	RUN(&r, "gen-dhchap-key", "-s", "0011");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
+/*
+ * -S / -C reach the library (checked before it connects; the error names the option, never
+ * the key), and so do the keys of nvme-cli's config.json (-J) for the host and port.  Target
+ * A asks for no authentication: with a well-formed key it serves as usual.
+ */
+static void dhchap_options(void **state)
+{
+	char bad[128], jpath[160];
+	struct run r;
+	FILE *f;
+
+	(void)state;
+	snprintf(bad, sizeof(bad), "%s", KEY01);
+	bad[20] = bad[20] == 'A' ? 'B' : 'A';
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-S", bad);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "dhchap_secret: the key's CRC does not match"));
+	assert_null(strstr(r.err, bad + 10));
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "--dhchap-secret", KEY01,
+	    "--dhchap-ctrl-secret", "DHHC-1:01:xyz:");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "dhchap_ctrl_secret: not a DH-HMAC-CHAP secret"));
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-S", KEY01, "-C", KEY00,
+	    "-o", "json");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+
+	/* a config.json (libnvme's form) whose port entry holds a broken host key */
+	snprintf(jpath, sizeof(jpath), "/tmp/nvmf-cli-test-%d-nvme.json", (int)getpid());
+	f = fopen(jpath, "w");
+	assert_non_null(f);
+	fprintf(f, "[{\"hostnqn\": \"%s\", \"subsystems\": [{\"nqn\": \"%s\", \"ports\": [\n"
+		   "  {\"transport\": \"tcp\", \"traddr\": \"%s\", \"trsvcid\": \"%s\",\n"
+		   "   \"dhchap_key\": \"%s\"}]}]}]\n", AUTH_HOSTNQN, NQN_A, ADDR, port_a_s, bad);
+	fclose(f);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-q", AUTH_HOSTNQN, "-J", jpath);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "dhchap_secret: the key's CRC does not match"));
+	run_free(&r);
+	/* the command line wins over the file */
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-q", AUTH_HOSTNQN, "-J", jpath,
+	    "-S", KEY01);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	/* another host, another port: the entry does not apply */
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-J", jpath, "-q",
+	    "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000002");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_b_s, "-n", NQN_B, "-q", AUTH_HOSTNQN, "-J", jpath);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	/* a host-level key applies to every controller of that host (libnvme) */
+	f = fopen(jpath, "w");
+	assert_non_null(f);
+	fprintf(f, "[{\"hostnqn\": \"%s\", \"dhchap_key\": \"%s\"}]\n", AUTH_HOSTNQN, bad);
+	fclose(f);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_b_s, "-n", NQN_B, "-q", AUTH_HOSTNQN, "-J", jpath);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "dhchap_secret"));
+	run_free(&r);
+	unlink(jpath);
+	/* a file named with -J must be there */
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-J", jpath);
+	assert_int_equal(r.status, 1);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -898,6 +1058,8 @@ int main(void)
 		cmocka_unit_test(connect_all_disconnect_all),
 		cmocka_unit_test(controller_lost),
 		cmocka_unit_test(host_nqn),
+		cmocka_unit_test(dhchap_keys),
+		cmocka_unit_test(dhchap_options),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
