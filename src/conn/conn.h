@@ -157,11 +157,13 @@ int nvmf_conn_receive(struct nvmf_conn *c, int budget);
 
 /*
  * Input is waiting that the fd's readiness does not announce: call nvmf_conn_receive()
- * again without waiting for the fd.  Never true for plain TCP.  With TLS in user space a
- * receive that returned NVMF_CONN_MORE or NVMF_CONN_PAUSED may leave decrypted bytes in
- * OpenSSL with nothing left on the socket; an owner that waits only for readiness (an
- * edge-like multishot poll) must check this after such a return.  NVMF_CONN_DRAINED
- * means nothing is held.  False once a TermReq is queued or the connection is shut.
+ * again without waiting for the fd.  With plain TCP only staged input after a pause.
+ * With TLS in user space a receive that returned NVMF_CONN_MORE or NVMF_CONN_PAUSED may
+ * leave decrypted bytes in OpenSSL with nothing left on the socket, and a flush that
+ * pushed output the socket ops held (sock_tx_held) may have cut a read short; an owner
+ * that waits only for readiness (an edge-like multishot poll) checks this after those.
+ * NVMF_CONN_DRAINED means nothing is held.  False once a TermReq is queued or the
+ * connection is shut.
  */
 bool nvmf_conn_has_buffered(struct nvmf_conn *c);
 

@@ -21,12 +21,16 @@
  *
  * After the handshake, in user space:
  *   - check nvmf_conn_has_buffered() after a receive that returned NVMF_CONN_MORE or
- *     NVMF_CONN_PAUSED: OpenSSL may hold decrypted bytes the fd does not announce;
- *   - nvmf_conn_tx_pending() may be true with an empty queue (OpenSSL must answer a
- *     KeyUpdate while the socket is full): wait for writable and nvmf_conn_flush();
+ *     NVMF_CONN_PAUSED: OpenSSL may hold decrypted bytes the fd does not announce
+ *     (NVMF_CONN_DRAINED means it holds none);
+ *   - nvmf_conn_tx_pending() may be true with an empty queue, should a read make OpenSSL
+ *     write (its answer to a KeyUpdate) into a full socket: wait for writable, call
+ *     nvmf_conn_flush(), then check nvmf_conn_has_buffered() (the read was cut short);
  *   - a flush may stop (NVMF_CONN_BLOCKED) because OpenSSL wants to read first (not seen
  *     in TLS 1.3, where writes never wait for the peer); the next receive unblocks it, so
  *     owners flush after receiving, as they do anyway.
+ * OpenSSL 3.0 sends its answer to a KeyUpdate with the next write, so the second case
+ * is a guard rather than a path seen in tests.
  * In the kernel (kTLS) the fd's readiness says everything, as for plain TCP.
  */
 #ifndef NVMF_CONN_TLS_H
