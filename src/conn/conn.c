@@ -104,6 +104,17 @@ static int gather(const struct nvmf_conn *c, struct iovec *iov, int max)
 
 int nvmf_conn_flush(struct nvmf_conn *c)
 {
+	if (c->sock_tx_held) {
+		int rc;
+
+		if (c->shut)
+			return -EPIPE;
+		rc = c->sock->flush(c);
+		if (rc == -EAGAIN)
+			return NVMF_CONN_BLOCKED;
+		if (rc < 0)
+			return rc;
+	}
 	while (c->tx_head) {
 		struct iovec iov[NVMF_CONN_TX_BATCH_IOV];
 		int n = gather(c, iov, NVMF_CONN_TX_BATCH_IOV);
@@ -144,6 +155,19 @@ void nvmf_conn_drop_tx(struct nvmf_conn *c)
 }
 
 /* ------------------------------------------------------------------ input */
+
+/* The socket ops hold readable bytes (TLS): a short read does not mean "empty". */
+static bool sock_buffered(struct nvmf_conn *c)
+{
+	return c->sock->buffered && c->sock->buffered(c);
+}
+
+bool nvmf_conn_has_buffered(struct nvmf_conn *c)
+{
+	if (c->close_after_tx || c->shut)
+		return false;
+	return c->stage_len > 0 || sock_buffered(c);
+}
 
 /*
  * Parse staged bytes.  NVMF_CONN_PAUSED when an on_pdu paused, even on the PDU that ended
@@ -190,7 +214,7 @@ int nvmf_conn_receive(struct nvmf_conn *c, int budget)
 				return cnt;
 			n = c->sock->readv(c, iov, cnt);
 			if (n > 0) {
-				drained = (size_t)n < nvmf_iov_len(iov, cnt);
+				drained = (size_t)n < nvmf_iov_len(iov, cnt) && !sock_buffered(c);
 				c->rx_bytes += (uint64_t)n;
 				rc = nvmf_pdu_rx_done(&c->rx, (size_t)n);
 				if (rc == NVMF_PDU_RX_PAUSE)
@@ -199,7 +223,7 @@ int nvmf_conn_receive(struct nvmf_conn *c, int budget)
 		} else {
 			n = c->sock->recv(c, c->staging, NVMF_CONN_STAGING);
 			if (n > 0) {
-				drained = n < NVMF_CONN_STAGING;
+				drained = n < NVMF_CONN_STAGING && !sock_buffered(c);
 				c->rx_bytes += (uint64_t)n;
 				c->stage_off = 0;
 				c->stage_len = (uint32_t)n;

@@ -42,6 +42,18 @@ struct nvmf_sock_ops {
 	void (*shutdown)(struct nvmf_conn *c);
 	/* Release the socket and whatever the ops keep for it. */
 	void (*close)(struct nvmf_conn *c);
+	/*
+	 * Optional (NULL for plain TCP).  True when recv/readv can return data although the
+	 * fd may not turn readable again: TLS in user space decrypts a whole record and may
+	 * hold the part the reader had no room for.
+	 */
+	bool (*buffered)(struct nvmf_conn *c);
+	/*
+	 * Optional: push output the ops hold themselves (c->sock_tx_held is set: TLS must
+	 * answer a KeyUpdate that arrived in a read while the socket was full).  0 done,
+	 * -EAGAIN when the socket is full, or -errno.
+	 */
+	int (*flush)(struct nvmf_conn *c);
 };
 
 /* Plain TCP (TCP_NODELAY on). */
@@ -88,6 +100,7 @@ struct nvmf_conn {
 	void *sock_priv;             /* the socket ops' own state (TLS session, ...) */
 	char peer[64];               /* "addr:port" of the other end, for logs */
 	bool shut;                   /* shut down: nothing more is read */
+	bool sock_tx_held;           /* the socket ops hold output of their own: see ops->flush */
 
 	struct nvmf_pdu_rx rx;
 	struct nvmf_pdu_tx_cfg txcfg; /* what the IC exchange settled for PDUs we send */
@@ -128,9 +141,10 @@ int nvmf_conn_flush(struct nvmf_conn *c);
 /* Drop queued output (connection closing): each PDU's done runs with -ECANCELED. */
 void nvmf_conn_drop_tx(struct nvmf_conn *c);
 
+/* Output waits: watch for the fd to turn writable, then nvmf_conn_flush(). */
 static inline bool nvmf_conn_tx_pending(const struct nvmf_conn *c)
 {
-	return c->tx_head != NULL;
+	return c->tx_head != NULL || c->sock_tx_held;
 }
 
 /*
@@ -140,6 +154,18 @@ static inline bool nvmf_conn_tx_pending(const struct nvmf_conn *c)
  * it with nvmf_conn_queue_term()), or what a callback returned.
  */
 int nvmf_conn_receive(struct nvmf_conn *c, int budget);
+
+/*
+ * Input is waiting that the fd's readiness does not announce: call nvmf_conn_receive()
+ * again without waiting for the fd.  With plain TCP only staged input after a pause.
+ * With TLS in user space a receive that returned NVMF_CONN_MORE or NVMF_CONN_PAUSED may
+ * leave decrypted bytes in OpenSSL with nothing left on the socket, and a flush that
+ * pushed output the socket ops held (sock_tx_held) may have cut a read short; an owner
+ * that waits only for readiness (an edge-like multishot poll) checks this after those.
+ * NVMF_CONN_DRAINED means nothing is held.  False once a TermReq is queued or the
+ * connection is shut.
+ */
+bool nvmf_conn_has_buffered(struct nvmf_conn *c);
 
 /*
  * The peer broke the protocol (receive returned -EPROTO): queue a TermReq (C2H for

@@ -3,7 +3,8 @@
  * order across partial sends (small socket buffers), done callbacks once each, a PDU never
  * linked twice, failed builds refused; the receive loop in push and pull mode with data
  * landing in the owner's buffers, a pause that keeps parsed-later input, end of stream,
- * and the TermReq for a protocol error; iovec slicing.
+ * and the TermReq for a protocol error; socket ops that hold bytes of their own (flush
+ * hook, has_buffered); iovec slicing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -351,6 +352,77 @@ static void term_for_protocol_error(void **state)
 	close(peer);
 }
 
+/* ------------------------------------------------------------------ socket ops' own bytes */
+
+/*
+ * Socket ops that hold output of their own (TLS answering a KeyUpdate into a full socket)
+ * or input the fd does not announce: a stand-in over plain TCP, as the real case cannot be
+ * produced on demand.
+ */
+static int held_flushes, held_flush_rc;
+static bool held_input;
+
+static int held_flush(struct nvmf_conn *c)
+{
+	held_flushes++;
+	if (held_flush_rc == 0)
+		c->sock_tx_held = false;
+	return held_flush_rc;
+}
+
+static bool held_buffered(struct nvmf_conn *c)
+{
+	(void)c;
+	return held_input;
+}
+
+static void sock_ops_hold_bytes(void **state)
+{
+	static struct nvmf_sock_ops held;
+	struct owner o;
+	int peer;
+	struct nvmf_pdu_out out;
+	struct iovec iov[4];
+	struct nvme_cqe cqe = { 0 };
+
+	(void)state;
+	held = nvmf_sock_tcp;
+	held.flush = held_flush;
+	held.buffered = held_buffered;
+	setup_pair(&o, &peer, 0);
+	o.conn.sock = &held;
+	held_flushes = 0;
+	/* nothing queued, yet output waits: tx_pending says so and flush pushes it */
+	o.conn.sock_tx_held = true;
+	assert_true(nvmf_conn_tx_pending(&o.conn));
+	held_flush_rc = -EAGAIN;
+	assert_int_equal(nvmf_conn_flush(&o.conn), NVMF_CONN_BLOCKED);
+	assert_true(nvmf_conn_tx_pending(&o.conn));
+	held_flush_rc = 0;
+	assert_int_equal(nvmf_conn_flush(&o.conn), 0);
+	assert_false(nvmf_conn_tx_pending(&o.conn));
+	assert_int_equal(held_flushes, 2);
+	/* without held output flush does not call the ops */
+	assert_int_equal(nvmf_conn_flush(&o.conn), 0);
+	assert_int_equal(held_flushes, 2);
+	/* held input: has_buffered, and a short read is not taken for an empty socket */
+	assert_false(nvmf_conn_has_buffered(&o.conn));
+	held_input = true;
+	assert_true(nvmf_conn_has_buffered(&o.conn));
+	put_iov(peer, iov, nvmf_pdu_rsp(&out, &o.conn.txcfg, &cqe, iov, 4));
+	/* the ops may have more: the budget runs out instead of "drained" */
+	assert_int_equal(nvmf_conn_receive(&o.conn, 1), NVMF_CONN_MORE);
+	held_input = false;
+	put_iov(peer, iov, nvmf_pdu_rsp(&out, &o.conn.txcfg, &cqe, iov, 4));
+	assert_int_equal(nvmf_conn_receive(&o.conn, 1), NVMF_CONN_DRAINED);
+	assert_int_equal(o.pdus, 2);
+	/* plain TCP holds nothing */
+	o.conn.sock = &nvmf_sock_tcp;
+	assert_false(nvmf_conn_has_buffered(&o.conn));
+	nvmf_conn_close(&o.conn);
+	close(peer);
+}
+
 /* ------------------------------------------------------------------ iovecs */
 
 static void iov_slicing(void **state)
@@ -386,6 +458,7 @@ int main(void)
 		cmocka_unit_test(pause_at_end_of_staged_input),
 		cmocka_unit_test(budget_leaves_more),
 		cmocka_unit_test(term_for_protocol_error),
+		cmocka_unit_test(sock_ops_hold_bytes),
 		cmocka_unit_test(iov_slicing),
 	};
 
