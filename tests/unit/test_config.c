@@ -685,7 +685,7 @@ static void test_err_dhchap_secret(void **state)
 		     "t.json: hosts[0].dhchap.key: malformed DH-HMAC-CHAP secret (expected "
 		     "\"DHHC-1:<00..03>:<base64 of 32, 48 or 64 bytes and a CRC-32>:\")");
 	expect_error("{'hosts': [{'nqn': 'nqn.h', 'dhchap': {'key': "
-		     "'DHHC-1:00:AAECAwQFBgcICQoLDA0ODxAREhM=:'}}]}",
+		     "'DHHC-1:00:AAECAwQFBgcICQoLDA0OD4jizs4=:'}}]}",
 		     "t.json: hosts[0].dhchap.key: malformed DH-HMAC-CHAP secret (expected "
 		     "\"DHHC-1:<00..03>:<base64 of 32, 48 or 64 bytes and a CRC-32>:\")");
 	/* both good: loads */
