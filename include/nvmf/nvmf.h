@@ -39,6 +39,13 @@ struct nvmf_qpair;
 
 /* ------------------------------------------------------------------ options */
 
+/* Where a TLS connection's records are made after the handshake. */
+enum nvmf_tls_mode {
+	NVMF_TLS_MODE_AUTO,    /* the kernel (kTLS) when it takes both directions, else OpenSSL */
+	NVMF_TLS_MODE_USER,    /* OpenSSL, in this process */
+	NVMF_TLS_MODE_KERNEL,  /* kTLS, or the connect fails (-EOPNOTSUPP) */
+};
+
 struct nvmf_ctrl_opts {
 	const char *traddr;          /* address of the controller */
 	const char *trsvcid;         /* port; NULL: "4420" ("8009" for discovery) */
@@ -68,6 +75,30 @@ struct nvmf_ctrl_opts {
 	const char *dhchap_ctrl_secret; /* controller key: the controller must prove it
 					   too (bidirectional; nvme connect -C); needs
 					   dhchap_secret */
+	/*
+	 * TLS 1.3 with a pre-shared key (NVMe/TCP TP 8011; nvme connect --tls --tls-key):
+	 * every queue (admin and I/O) does its own handshake after the TCP connect, then
+	 * the ICReq goes inside TLS.  The configured PSK is in the interchange form
+	 * ("NVMeTLSkey-1:01:<base64>:", nvmf gen-tls-key / nvme gen-tls-key); the identity
+	 * offered and the TLS PSK are derived from it with the host and subsystem NQNs.
+	 * A tls_key turns TLS on by itself.  Read and checked by nvmf_ctrl_connect (bad
+	 * form or CRC: -EINVAL; tls without tls_key: -ENOKEY); the string need not outlive
+	 * the call.  DH-HMAC-CHAP still runs on a TLS queue when the controller asks for it.
+	 */
+	bool tls;
+	const char *tls_key;
+	/*
+	 * The PSK identity's version: 1 (default, as nvme connect --tls-key and the Linux
+	 * host's keyring search prefer: "NVMe1R01 <hostnqn> <subnqn> <digest>") or 0
+	 * ("NVMe0R01 <hostnqn> <subnqn>": what SPDK targets look up).
+	 */
+	unsigned tls_identity_version;
+	/*
+	 * Derive as libnvme <= 1.15 (nvme-cli 2.13, Debian 13) does rather than as the spec,
+	 * SPDK and libnvme >= 1.16: for a Linux target whose keys that nvme-cli inserted.
+	 */
+	bool tls_compat;
+	enum nvmf_tls_mode tls_record; /* where TLS records are made; default AUTO */
 };
 
 void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o);
@@ -82,8 +113,10 @@ void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o);
  * nvmf_strerror_last() then says what failed.  Authentication errors: -ENOKEY (the
  * controller asks for it, no dhchap_secret), -EKEYREJECTED (the controller rejected our
  * key, or failed to prove its own), -EOPNOTSUPP (secure channel concatenation asked),
- * -EPROTO (a malformed exchange).  As with the Linux host, a reconnect that fails with
- * -EKEYREJECTED or -ENOKEY is not retried: the controller is given up at once.
+ * -EPROTO (a malformed exchange).  TLS errors: -EKEYREJECTED (the controller refused
+ * the PSK identity, or the PSKs differ), -EPROTO (the controller does not speak TLS 1.3),
+ * -ETIMEDOUT (no handshake within 10 s).  As with the Linux host, a reconnect that fails
+ * with -EKEYREJECTED or -ENOKEY is not retried: the controller is given up at once.
  */
 int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out);
 /* Last error text of this thread's failed nvmf_ctrl_connect(), for messages. */

@@ -69,6 +69,8 @@ void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o)
 	o->reconnect_delay_s = 10;
 	o->ctrl_loss_tmo_s = 600;
 	o->io_timeout_ms = 30000;
+	/* what nvme connect --tls-key derives, and what the Linux host's keyring prefers */
+	o->tls_identity_version = 1;
 }
 
 /* ------------------------------------------------------------------ admin commands */
@@ -647,13 +649,17 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out)
 		return -EINVAL;
 	}
 	rc = hauth_keys_init(c, o->dhchap_secret, o->dhchap_ctrl_secret);
+	if (!rc)
+		rc = htls_keys_init(c, o);
 	if (rc) {
+		nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
 		free(c);
 		return rc;
 	}
 	/* the keys are kept transformed: no pointer into the caller's strings stays */
 	c->opts.dhchap_secret = NULL;
 	c->opts.dhchap_ctrl_secret = NULL;
+	c->opts.tls_key = NULL;
 	c->opts.traddr = c->traddr;
 	c->opts.trsvcid = c->trsvcid;
 	c->opts.subnqn = c->subnqn;
@@ -730,6 +736,7 @@ fail:
 		close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
 	nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
+	nvmf_dhchap_wipe(&c->tls, sizeof(c->tls));
 	free(c);
 	return rc;
 }
@@ -772,6 +779,7 @@ void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 	close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
 	nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
+	nvmf_dhchap_wipe(&c->tls, sizeof(c->tls));
 	free(c);
 }
 

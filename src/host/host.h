@@ -10,8 +10,9 @@
  *           to send (a broken controller): the slot is reused only once they are out.
  *
  * Queue pair states (a connection is set up without blocking, advanced by hq_progress):
- *   DOWN -> SOCKET (TCP connect in progress) -> IC (ICReq sent) -> CONNECTING (Fabrics
- *   Connect sent) [-> AUTH (DH-HMAC-CHAP, when the Connect response asks for it: auth.c)]
+ *   DOWN -> SOCKET (TCP connect in progress) [-> TLS (handshake, when the controller is
+ *   reached over TLS: tls.c)] -> IC (ICReq sent) -> CONNECTING (Fabrics Connect sent)
+ *   [-> AUTH (DH-HMAC-CHAP, when the Connect response asks for it: auth.c)]
  *   -> LIVE;  any failure -> DOWN;  DEAD once the controller is given up.
  */
 #ifndef NVMF_HOST_HOST_H
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "auth/dhchap.h"
+#include "auth/tls_psk.h"
 #include "conn/conn.h"
 #include "nvmf/nvmf.h"
 #include "proto/nvme_spec.h"
@@ -80,6 +82,7 @@ struct hreq {
 enum qpair_state {
 	QP_DOWN,        /* no connection: commands wait for the (re)connect */
 	QP_SOCKET,      /* TCP connect in progress */
+	QP_TLS,         /* TLS handshake in progress (tls.c) */
 	QP_IC,          /* ICReq sent, waiting for the ICResp */
 	QP_CONNECTING,  /* Connect on the wire: nothing else may go out yet */
 	QP_AUTH,        /* Connect answered with AUTHREQ: authenticating (auth.c), ditto */
@@ -107,6 +110,7 @@ struct nvmf_qpair {
 	uint32_t connect_kato_ms;
 	struct nvmf_connect_data connect_data;
 	struct hauth *auth;          /* the DH-HMAC-CHAP exchange under way (QP_AUTH) */
+	int tls_want;                /* QP_TLS: NVMF_TLS_WANT_READ or _WRITE (the fd to wait for) */
 	unsigned poll_max;           /* completions this poll may still run (0: no limit) */
 	uint32_t maxh2cdata;
 	uint32_t icd_max;            /* in-capsule data we may send */
@@ -137,6 +141,19 @@ struct hauth_keys {
 	size_t ctrl_len;
 };
 
+/*
+ * TLS: the PSK identity and TLS PSK, derived once at connect from the configured key (the
+ * host and subsystem NQNs fixed) and offered by every queue's handshake; wiped when the
+ * controller is freed.  on false: plain TCP.
+ */
+struct htls_keys {
+	bool on;
+	char identity[NVMF_TLS_IDENTITY_MAX];
+	uint8_t psk[NVMF_TLS_PSK_MAX];
+	size_t psk_len;
+	unsigned hash;               /* NVMF_TLS_HASH_* */
+};
+
 struct nvmf_ctrl {
 	struct nvmf_ctrl_opts opts;
 	char traddr[257], trsvcid[33], subnqn[257], hostnqn[257], host_traddr[257];
@@ -158,6 +175,7 @@ struct nvmf_ctrl {
 	atomic_bool need_reconnect;  /* a queue lost its connection */
 	uint64_t lost_ns;            /* when the current outage began */
 	struct hauth_keys keys;
+	struct htls_keys tls;
 	atomic_uint auth_tid;        /* T_ID of the next exchange (low 16 bits), any queue */
 	atomic_bool auth_rejected;   /* an exchange failed for good: reconnecting gives up */
 
@@ -242,6 +260,21 @@ int hauth_failed(struct nvmf_qpair *q);
 void hauth_free(struct nvmf_qpair *q);
 /* Errors after which reconnecting is pointless: the keys are wrong or missing. */
 bool hauth_fatal(int rc);
+
+/* tls.c: TLS 1.3 with a PSK (NVMe/TCP TP 8011) under every queue */
+/*
+ * Parse the configured key of o (o->tls_key, interchange form) and derive c->tls for
+ * c->hostnqn and c->subnqn.  0 (also when TLS is off), or -errno with host_set_error
+ * saying why (never with key material): -ENOKEY (TLS without a key), -EINVAL.
+ */
+int htls_keys_init(struct nvmf_ctrl *c, const struct nvmf_ctrl_opts *o);
+/* Begin the client handshake on q->conn (just initialised, nothing sent).  0 or -errno. */
+int htls_start(struct nvmf_qpair *q);
+/*
+ * Advance the handshake: 0 done (q->conn now carries TLS records), 1 waiting (q->tls_want
+ * says for what), or -errno with q->err saying why (-EKEYREJECTED: the PSK was refused).
+ */
+int htls_step(struct nvmf_qpair *q);
 
 /* ctrl.c */
 /* Logical block size of a namespace (cached from Identify), 0 if it does not exist. */

@@ -1,8 +1,9 @@
 /*
  * libnvmf queue pair: one NVMe/TCP connection to the controller (a struct nvmf_conn from
  * src/conn).  Connecting is a state machine advanced by hq_progress() and the socket's
- * readiness (TCP connect, ICReq/ICResp, Fabrics Connect, DH-HMAC-CHAP when the controller
- * asks for it (auth.c), each step with its deadline), so polling never blocks.  Then:
+ * readiness (TCP connect, the TLS handshake when TLS is on (tls.c), ICReq/ICResp, Fabrics
+ * Connect, DH-HMAC-CHAP when the controller asks for it (auth.c), each step with its
+ * deadline), so polling never blocks.  Then:
  * command capsules (in-capsule data up to IOCCSZ, else R2T + H2CData in chunks of at most
  * MAXH2CDATA), C2HData into the caller's buffers (SUCCESS completes without a response
  * capsule), digests, and an H2CTermReq when the controller sends a bad PDU.
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conn/tls.h"
 #include "host/host.h"
 
 #define TIMEOUT_SCAN_NS 100000000ull
@@ -444,15 +446,19 @@ static const struct nvmf_pdu_rx_ops rx_ops = { .on_header = on_header, .on_pdu =
 /*
  * nvmf_qpair_fd() must wake its owner for everything hq_progress can do: input, output
  * that waits for room in the socket (EPOLLOUT exactly while something is left to send, or
- * while the TCP connect is in progress), and input already read but not yet parsed
- * because a poll's max was reached (kick_fd).
+ * while the TCP connect is in progress), what the TLS handshake waits for, and input
+ * already read but not yet parsed because a poll's max was reached, or held decrypted by
+ * OpenSSL where the fd does not announce it (kick_fd).
  */
 static void watch(struct nvmf_qpair *q)
 {
 	uint32_t want = q->state == QP_SOCKET ? EPOLLOUT
-					      : EPOLLIN | (nvmf_conn_tx_pending(&q->conn) ? EPOLLOUT : 0);
+			: q->state == QP_TLS ? (q->tls_want == NVMF_TLS_WANT_WRITE ? EPOLLOUT : EPOLLIN)
+			: EPOLLIN | (nvmf_conn_tx_pending(&q->conn) ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = want, .data.ptr = q };
-	bool kick = q->conn.stage_len > 0;
+	bool kick = q->conn.stage_len > 0 ||
+		    (q->conn.fd >= 0 && q->conn.sock && q->state > QP_TLS &&
+		     nvmf_conn_has_buffered(&q->conn));
 
 	if (q->conn.fd >= 0 && want != q->epfd_events &&
 	    epoll_ctl(q->epfd, q->epfd_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, q->conn.fd,
@@ -540,8 +546,8 @@ static void connect_failed(struct nvmf_qpair *q, int rc, const char *why)
 
 void hq_close(struct nvmf_qpair *q, const char *why)
 {
-	if (q->state == QP_SOCKET || q->state == QP_IC || q->state == QP_CONNECTING ||
-	    q->state == QP_AUTH) {
+	if (q->state == QP_SOCKET || q->state == QP_TLS || q->state == QP_IC ||
+	    q->state == QP_CONNECTING || q->state == QP_AUTH) {
 		connect_failed(q, -ECONNABORTED, why == q->err ? NULL : why);
 		return;
 	}
@@ -607,14 +613,29 @@ int hq_connect_start(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms,
 	return 0;
 }
 
-/* The TCP connect finished: set up the connection and send the ICReq. */
+/* The ICReq opens the NVMe/TCP connection (inside TLS when it is on). */
+static int send_icreq(struct nvmf_qpair *q)
+{
+	struct nvmf_ctrl *c = q->ctrl;
+	uint8_t dgst = (c->opts.hdgst ? NVME_TCP_HDGST_ENABLE : 0) |
+		       (c->opts.ddgst ? NVME_TCP_DDGST_ENABLE : 0);
+	int cnt = nvmf_pdu_icreq(&q->ctl_tx.out, 0, dgst, 0, q->ctl_tx.iov, HTX_IOV);
+
+	if (nvmf_conn_queue(&q->conn, &q->ctl_tx.tx, cnt)) {
+		snprintf(q->err, sizeof(q->err), "cannot build the ICReq");
+		return -EINVAL;
+	}
+	q->state = QP_IC;
+	step_deadline(q);
+	return 0;
+}
+
+/* The TCP connect finished: set up the connection, then the TLS handshake or the ICReq. */
 static int socket_connected(struct nvmf_qpair *q)
 {
 	struct nvmf_ctrl *c = q->ctrl;
 	struct nvmf_pdu_rx_cfg rxcfg = { .role = NVMF_PDU_ROLE_HOST };
-	uint8_t dgst = (c->opts.hdgst ? NVME_TCP_HDGST_ENABLE : 0) |
-		       (c->opts.ddgst ? NVME_TCP_DDGST_ENABLE : 0);
-	int fd = q->conn.fd, err = 0, cnt;
+	int fd = q->conn.fd, err = 0, rc;
 	socklen_t el = sizeof(err);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
@@ -627,14 +648,31 @@ static int socket_connected(struct nvmf_qpair *q)
 	unwatch(q);
 	if (nvmf_conn_init(&q->conn, fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q))
 		return -ENOMEM;
-	cnt = nvmf_pdu_icreq(&q->ctl_tx.out, 0, dgst, 0, q->ctl_tx.iov, HTX_IOV);
-	if (nvmf_conn_queue(&q->conn, &q->ctl_tx.tx, cnt)) {
-		snprintf(q->err, sizeof(q->err), "cannot build the ICReq");
-		return -EINVAL;
-	}
-	q->state = QP_IC;
+	if (!c->tls.on)
+		return send_icreq(q);
+	rc = htls_start(q);
+	if (rc)
+		return rc;
+	q->state = QP_TLS;
+	/* the Linux host and target give the handshake 10 s: the step timeout */
 	step_deadline(q);
 	return 0;
+}
+
+/* Advance the TLS handshake; once done, the ICReq.  0, or -errno: it failed. */
+static int tls_step(struct nvmf_qpair *q)
+{
+	int rc = htls_step(q);
+
+	if (rc == 0)
+		return send_icreq(q);
+	if (rc == 1 && host_now_ns() > q->step_deadline_ns) {
+		snprintf(q->err, sizeof(q->err),
+			 "TLS handshake with %s:%s (qid %u) not done in time (%u ms)",
+			 q->ctrl->traddr, q->ctrl->trsvcid, q->qid, q->connect_timeout_ms);
+		return -ETIMEDOUT;
+	}
+	return rc == 1 ? 0 : rc;
 }
 
 /* ICResp in: the Connect goes alone, in its own slot, ahead of the waiting commands. */
@@ -754,6 +792,17 @@ int hq_progress(struct nvmf_qpair *q, unsigned max)
 			return rc;
 		}
 	}
+	if (q->state == QP_TLS) {
+		rc = tls_step(q);
+		if (rc) {
+			connect_failed(q, rc, NULL);
+			return rc;
+		}
+		if (q->state == QP_TLS) {
+			watch(q);
+			return 0;
+		}
+	}
 	connecting = q->state != QP_LIVE;
 	q->poll_max = max ? max + 1 : 0;
 	issue_queued(q);
@@ -844,7 +893,7 @@ int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms)
 	 * no room for is waited for (EPOLLOUT is registered then).
 	 */
 	if (nvmf_conn_tx_pending(&q->conn) && q->conn.fd >= 0 && q->state != QP_SOCKET &&
-	    !(q->epfd_events & EPOLLOUT))
+	    q->state != QP_TLS && !(q->epfd_events & EPOLLOUT))
 		return 0;
 	do
 		rc = epoll_wait(q->epfd, &ev, 1, timeout_ms);

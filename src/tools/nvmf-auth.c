@@ -1,8 +1,9 @@
 /*
  * nvmf and DH-HMAC-CHAP keys, as nvme-cli handles them: gen-dhchap-key and
- * check-dhchap-key (nvme-cli 2.x's flags and output), and the keys of a controller from
- * nvme-cli's JSON configuration (/etc/nvme/config.json, libnvme's format) when the command
- * line gives none.  Keys are never printed but by gen-dhchap-key, whose job it is.
+ * check-dhchap-key (nvme-cli 2.x's flags and output), and the keys of a controller (these
+ * and the TLS PSK) from nvme-cli's JSON configuration (/etc/nvme/config.json, libnvme's
+ * format) when the command line gives none.  Keys are never printed but by
+ * gen-dhchap-key, whose job it is.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +32,14 @@ static const char *jstr(json_object *o, const char *key)
 		       : NULL;
 }
 
+static bool jbool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
 static json_object *jarray(json_object *o, const char *key)
 {
 	json_object *v;
@@ -50,12 +59,18 @@ static bool port_matches(json_object *p, const struct nvmf_ctrl_opts *o)
 	       (!svc || !o->trsvcid || !strcmp(svc, o->trsvcid));
 }
 
+/* What the configuration holds for one controller. */
+struct cfg_keys {
+	const char *host_key, *ctrl_key, *tls_key;
+	bool tls;
+};
+
 /*
  * libnvme's precedence (v1.16 nvmf_add_ctrl): the host entry's dhchap_key over the port's;
- * the controller key only from the port.
+ * the controller key and TLS ("tls", "tls_key") only from the port.
  */
 static void config_lookup(json_object *root, const char *hostnqn, const struct nvmf_ctrl_opts *o,
-			  const char **host_key, const char **ctrl_key)
+			  struct cfg_keys *keys)
 {
 	const char *subnqn = o->subnqn ? o->subnqn : NVMF_DISCOVERY_NQN;
 	size_t nh = json_object_is_type(root, json_type_array) ? json_object_array_length(root) : 0;
@@ -84,26 +99,31 @@ static void config_lookup(json_object *root, const char *hostnqn, const struct n
 				if (!port_matches(p, o))
 					continue;
 				port_key = jstr(p, "dhchap_key");
-				*ctrl_key = jstr(p, "dhchap_ctrl_key");
+				keys->ctrl_key = jstr(p, "dhchap_ctrl_key");
+				keys->tls_key = jstr(p, "tls_key");
+				keys->tls = jbool(p, "tls");
 				break;
 			}
 		}
-		*host_key = jstr(h, "dhchap_key") ? jstr(h, "dhchap_key") : port_key;
+		keys->host_key = jstr(h, "dhchap_key") ? jstr(h, "dhchap_key") : port_key;
 		return;
 	}
 }
 
-int cli_dhchap_keys(const struct fabrics_args *a, struct nvmf_ctrl_opts *o)
+int cli_keys(const struct fabrics_args *a, struct nvmf_ctrl_opts *o)
 {
-	static char host_buf[NVMF_DHCHAP_SECRET_STR_MAX + 64], ctrl_buf[sizeof(host_buf)];
+	static char host_buf[NVMF_DHCHAP_SECRET_STR_MAX + 64], ctrl_buf[sizeof(host_buf)],
+		tls_buf[sizeof(host_buf)];
 	const char *path = a->config ? a->config : NVME_CLI_CONFIG;
-	const char *host_key = NULL, *ctrl_key = NULL;
+	struct cfg_keys k = { 0 };
 	char hostnqn[257];
 	json_object *root;
 
 	o->dhchap_secret = a->dhchap_secret;
 	o->dhchap_ctrl_secret = a->dhchap_ctrl_secret;
-	if ((o->dhchap_secret && o->dhchap_ctrl_secret) || !strcmp(path, "none"))
+	o->tls = o->tls || a->tls;
+	o->tls_key = a->tls_key;
+	if ((o->dhchap_secret && o->dhchap_ctrl_secret && o->tls_key) || !strcmp(path, "none"))
 		return 0;
 	/* the default file is optional; one named with -J is not */
 	if (!a->config && access(path, F_OK))
@@ -122,14 +142,19 @@ int cli_dhchap_keys(const struct fabrics_args *a, struct nvmf_ctrl_opts *o)
 		snprintf(hostnqn, sizeof(hostnqn), "%s", o->hostnqn);
 	else
 		nvmf_default_hostnqn(hostnqn, sizeof(hostnqn));
-	config_lookup(root, hostnqn, o, &host_key, &ctrl_key);
-	if (!o->dhchap_secret && host_key) {
-		snprintf(host_buf, sizeof(host_buf), "%s", host_key);
+	config_lookup(root, hostnqn, o, &k);
+	if (!o->dhchap_secret && k.host_key) {
+		snprintf(host_buf, sizeof(host_buf), "%s", k.host_key);
 		o->dhchap_secret = host_buf;
 	}
-	if (!o->dhchap_ctrl_secret && ctrl_key) {
-		snprintf(ctrl_buf, sizeof(ctrl_buf), "%s", ctrl_key);
+	if (!o->dhchap_ctrl_secret && k.ctrl_key) {
+		snprintf(ctrl_buf, sizeof(ctrl_buf), "%s", k.ctrl_key);
 		o->dhchap_ctrl_secret = ctrl_buf;
+	}
+	o->tls = o->tls || k.tls;
+	if (!o->tls_key && k.tls_key) {
+		snprintf(tls_buf, sizeof(tls_buf), "%s", k.tls_key);
+		o->tls_key = tls_buf;
 	}
 	json_object_put(root);
 	return 0;

@@ -543,7 +543,7 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 	if (!o.trsvcid)
 		o.trsvcid = NVMF_IO_PORT;
 	/* this controller's keys (connect-all: each subsystem of the log its own) */
-	if (cli_dhchap_keys(a, &o))
+	if (cli_keys(a, &o))
 		return 1;
 	if (a->nr_io_queues == NVMF_UNSET) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -143,6 +143,8 @@ int cmd_connect_all(int argc, char **argv)
 		c.traddr = e[i].traddr;
 		c.trsvcid = e[i].trsvcid;
 		c.subnqn = e[i].subnqn;
+		/* as libnvme: TLS whenever the entry names a secure channel */
+		c.tls = o.tls || e[i].sectype != 0;
 		rc = connect_one(&a, &c, fmt);
 		if (rc == CONNECT_ALREADY) {
 			if (!a.quiet)

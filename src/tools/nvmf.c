@@ -1,7 +1,8 @@
 /*
  * nvmf — the user-space NVMe/TCP host's command line, with nvme-cli's fabrics verbs and
  * flags: discover, connect, connect-all, disconnect, disconnect-all, list, the one-shot
- * id-ctrl, id-ns, get-log, read, write, and the DH-HMAC-CHAP key verbs (nvmf-auth.c).  This file: verb dispatch, the option
+ * id-ctrl, id-ns, get-log, read, write, the DH-HMAC-CHAP key verbs (nvmf-auth.c) and the
+ * TLS key verbs (nvmf-tls.c).  This file: verb dispatch, the option
  * table parser every verb uses, the fabrics flags they share, host identity.
  *
  * Exit status: 0 success, 1 failure (one line on stderr says which peer and why),
@@ -204,6 +205,7 @@ void fabrics_args_init(struct fabrics_args *a)
 	a->kato_s = NVMF_UNSET;
 	a->reconnect_delay_s = NVMF_UNSET;
 	a->ctrl_loss_tmo_s = NVMF_UNSET;
+	a->tls_identity = NVMF_UNSET;
 	a->output = "normal";
 }
 
@@ -254,6 +256,15 @@ int fabrics_opts(struct fabrics_args *a, struct nvmf_ctrl_opts *o, bool need_nqn
 		cli_err("controller loss timeout must be -1 (forever) or more");
 		return EXIT_USAGE;
 	}
+	if (a->tls_identity != NVMF_UNSET && a->tls_identity != 0 && a->tls_identity != 1) {
+		cli_err("TLS identity version %d (0 or 1)", a->tls_identity);
+		return EXIT_USAGE;
+	}
+	if (a->tls_record && strcmp(a->tls_record, "auto") && strcmp(a->tls_record, "user") &&
+	    strcmp(a->tls_record, "kernel")) {
+		cli_err("invalid TLS record mode '%s' (auto|user|kernel)", a->tls_record);
+		return EXIT_USAGE;
+	}
 	nvmf_ctrl_opts_init(o);
 	o->traddr = a->traddr;
 	o->trsvcid = a->trsvcid ? a->trsvcid : def_port;
@@ -274,7 +285,14 @@ int fabrics_opts(struct fabrics_args *a, struct nvmf_ctrl_opts *o, bool need_nqn
 	o->hdgst = a->hdgst;
 	o->ddgst = a->ddgst;
 	o->disable_sqflow = a->disable_sqflow;
-	return cli_dhchap_keys(a, o);
+	if (a->tls_identity != NVMF_UNSET)
+		o->tls_identity_version = (unsigned)a->tls_identity;
+	o->tls_compat = a->tls_compat;
+	if (a->tls_record)
+		o->tls_record = !strcmp(a->tls_record, "user")     ? NVMF_TLS_MODE_USER
+				: !strcmp(a->tls_record, "kernel") ? NVMF_TLS_MODE_KERNEL
+								   : NVMF_TLS_MODE_AUTO;
+	return cli_keys(a, o);
 }
 
 void resolve_host(struct fabrics_args *a, char *nqn, size_t nqnlen, char *id, size_t idlen)
@@ -428,6 +446,8 @@ static const struct verb verbs[] = {
 	{ "gen-hostnqn", cmd_gen_hostnqn, "Generate a host NQN" },
 	{ "gen-dhchap-key", cmd_gen_dhchap_key, "Generate a DH-HMAC-CHAP key (DHHC-1 form)" },
 	{ "check-dhchap-key", cmd_check_dhchap_key, "Check a DH-HMAC-CHAP key's form and CRC" },
+	{ "gen-tls-key", cmd_gen_tls_key, "Generate a TLS PSK (NVMeTLSkey-1 form)" },
+	{ "check-tls-key", cmd_check_tls_key, "Check a TLS PSK and print its PSK identity" },
 	{ "show-hostnqn", cmd_show_hostnqn, "Show this host's NQN" },
 	{ "version", cmd_version, "Show the version" },
 	{ "help", cmd_help, "Show this list, or a verb's options (help VERB)" },

@@ -61,6 +61,11 @@ struct fabrics_args {
 	const char *dhchap_secret;   /* -S: DH-HMAC-CHAP host key */
 	const char *dhchap_ctrl_secret; /* -C: controller key (bidirectional) */
 	const char *config;          /* -J: nvme-cli's JSON configuration (keys) */
+	bool tls;                    /* --tls */
+	const char *tls_key;         /* --tls-key: the configured PSK (NVMeTLSkey-1:...) */
+	int tls_identity;            /* --tls-identity-version 0|1; NVMF_UNSET: the library's */
+	bool tls_compat;             /* --tls-compat: libnvme <= 1.15's derivation */
+	const char *tls_record;      /* --tls-record auto|user|kernel */
 	bool no_ublk;
 };
 
@@ -80,7 +85,16 @@ struct fabrics_args {
 	{ "dhchap-ctrl-secret", 'C', CLI_STR, &(a).dhchap_ctrl_secret, "KEY",               \
 	  "DH-HMAC-CHAP controller key: authenticate the controller too" },                 \
 	{ "config", 'J', CLI_STR, &(a).config, "FILE",                                      \
-	  "keys from nvme-cli's JSON config (default /etc/nvme/config.json; none: off)" }
+	  "keys from nvme-cli's JSON config (default /etc/nvme/config.json; none: off)" }, \
+	{ "tls", 0, CLI_FLAG, &(a).tls, NULL, "TLS 1.3 with a pre-shared key (needs a key)" }, \
+	{ "tls-key", 0, CLI_STR, &(a).tls_key, "KEY",                                      \
+	  "TLS PSK (NVMeTLSkey-1:..., nvmf gen-tls-key); implies --tls" },                \
+	{ "tls-identity-version", 0, CLI_INT, &(a).tls_identity, "0|1",                    \
+	  "PSK identity offered: 1 NVMe1R.. (default), 0 NVMe0R.. (SPDK)" },               \
+	{ "tls-compat", 0, CLI_FLAG, &(a).tls_compat, NULL,                                \
+	  "derive the PSK as libnvme <= 1.15 (nvme-cli 2.13)" },                           \
+	{ "tls-record", 0, CLI_STR, &(a).tls_record, "MODE",                               \
+	  "TLS records: auto (kTLS when it can), user (OpenSSL), kernel" }
 
 #define CLI_CONNECT_OPTS(a)                                                                 \
 	{ "nr-io-queues", 'i', CLI_INT, &(a).nr_io_queues, "NUM",                           \
@@ -126,12 +140,14 @@ enum out_fmt { OUT_NORMAL, OUT_JSON, OUT_BINARY };
 int parse_output(const char *s, bool allow_binary);
 
 /*
- * The DH-HMAC-CHAP keys for the controller o names (traddr, trsvcid, subnqn, hostnqn; NULL
- * hostnqn: this host's): -S / -C, else nvme-cli's JSON configuration (-J, or
- * /etc/nvme/config.json when it exists) as libnvme reads it.  o's key pointers may point
- * into static storage, valid until the next call.  0, or 1 after printing why (-J unreadable).
+ * The keys for the controller o names (traddr, trsvcid, subnqn, hostnqn; NULL hostnqn: this
+ * host's): DH-HMAC-CHAP -S / -C and TLS --tls / --tls-key, else nvme-cli's JSON
+ * configuration (-J, or /etc/nvme/config.json when it exists) as libnvme reads it (a
+ * port's "tls" and "tls_key").  o->tls set by the caller stays set (connect-all: a log
+ * entry asking for TLS).  o's key pointers may point into static storage, valid until the
+ * next call.  0, or 1 after printing why (-J unreadable).
  */
-int cli_dhchap_keys(const struct fabrics_args *a, struct nvmf_ctrl_opts *o);
+int cli_keys(const struct fabrics_args *a, struct nvmf_ctrl_opts *o);
 
 /* This host's identity with the -q / -I overrides applied. */
 void resolve_host(struct fabrics_args *a, char *nqn, size_t nqnlen, char *id, size_t idlen);
@@ -155,6 +171,8 @@ int cmd_read(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_gen_dhchap_key(int argc, char **argv);
 int cmd_check_dhchap_key(int argc, char **argv);
+int cmd_gen_tls_key(int argc, char **argv);
+int cmd_check_tls_key(int argc, char **argv);
 
 /*
  * Connect one controller and leave a daemon holding it (nvmf-connect.c); used by connect

@@ -6,7 +6,9 @@
  * connect's daemon (--no-ublk: this machine may have no ublk driver) seen by list and
  * removed by disconnect / disconnect-all with a clean exit, connect-all, the usage and
  * error paths (exit 2 with the usage, exit 1 with one line naming the peer), and the
- * DH-HMAC-CHAP verbs and options (gen-dhchap-key, check-dhchap-key, -S / -C / -J).
+ * DH-HMAC-CHAP verbs and options (gen-dhchap-key, check-dhchap-key, -S / -C / -J), the
+ * TLS key verbs (gen-tls-key, check-tls-key) and the TLS options (--tls, --tls-key, and a
+ * port's "tls" / "tls_key" in config.json).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1042,6 +1044,156 @@ static void dhchap_options(void **state)
 	run_free(&r);
 }
 
+/* libnvme's test vector (test/psk.c): the key's bytes, its interchange form, identities */
+#define TLS_HEX "5512DBB6737D0106F65975B773DFB011FFC344BCF442E2DD6D8BC4870B5D5B03"
+#define TLS_KEY "NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:"
+#define TLS_ID "NVMe1R01 nqn.psk-test-host nqn.psk-test-subsys "
+
+/* gen-tls-key / check-tls-key: nvme-cli's flags and output, libnvme's answers. */
+static void tls_keys(void **state)
+{
+	struct run r, c;
+	char key[128];
+
+	(void)state;
+	RUN(&r, "gen-tls-key", "-s", TLS_HEX, "-m", "1");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, TLS_KEY "\n");
+	run_free(&r);
+	RUN(&r, "check-tls-key", "-d", TLS_KEY, "-n", "nqn.psk-test-host", "-c",
+	    "nqn.psk-test-subsys", "-I", "1");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, TLS_ID "iSbjiStwJ/1TrTvDlt2fjFmzvsytOJelidNnA+X5lEU=\n");
+	run_free(&r);
+	RUN(&r, "check-tls-key", "--keydata", TLS_KEY, "--hostnqn", "nqn.psk-test-host",
+	    "--subsysnqn", "nqn.psk-test-subsys", "--identity", "1", "--compat");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, TLS_ID "66GuqV08TsAGII39teWUfwQwizjv06Jy8jOcX3NAAzM=\n");
+	run_free(&r);
+	/* version 0 by default, as nvme-cli */
+	RUN(&r, "check-tls-key", "-d", TLS_KEY, "-n", "nqn.psk-test-host", "-c",
+	    "nqn.psk-test-subsys");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "NVMe0R01 nqn.psk-test-host nqn.psk-test-subsys\n");
+	run_free(&r);
+
+	/* round trip: random keys of both hashes check, and differ */
+	for (int hmac = 1; hmac <= 2; hmac++) {
+		char m[2] = { (char)('0' + hmac), 0 };
+
+		RUN(&r, "gen-tls-key", "--hmac", m);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(strlen(r.out), hmac == 1 ? 66u : 90u);
+		snprintf(key, sizeof(key), "%.*s", (int)strlen(r.out) - 1, r.out);
+		assert_int_equal(key[14], m[0]);
+		RUN(&c, "check-tls-key", "-d", key, "-n", AUTH_HOSTNQN, "-c", NQN_A, "-I", "1");
+		assert_int_equal(c.status, 0);
+		assert_int_equal(strncmp(c.out, hmac == 1 ? "NVMe1R01 " : "NVMe1R02 ", 9), 0);
+		run_free(&c);
+		RUN(&c, "gen-tls-key", "--hmac", m);
+		assert_string_not_equal(r.out, c.out);
+		run_free(&c);
+		run_free(&r);
+	}
+
+	/* refused: a changed character (CRC), no -c, bad flags, the keyring */
+	snprintf(key, sizeof(key), "%s", TLS_KEY);
+	key[20] = key[20] == 'A' ? 'B' : 'A';
+	RUN(&r, "check-tls-key", "-d", key, "-c", NQN_A);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "CRC mismatch"));
+	assert_string_equal(r.out, "");
+	run_free(&r);
+	RUN(&r, "check-tls-key", "-d", TLS_KEY);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--subsysnqn"));
+	run_free(&r);
+	RUN(&r, "gen-tls-key", "-m", "3");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, "gen-tls-key", "-m", "2", "-s", TLS_HEX);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, "gen-tls-key", "--insert", "-c", NQN_A);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "keyring"));
+	assert_string_equal(r.out, "");
+	run_free(&r);
+	RUN(&r, "check-tls-key", "-d", TLS_KEY, "-c", NQN_A, "-i");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
+/*
+ * --tls / --tls-key reach the library (a bad key is refused before connecting, the error
+ * never showing it), and so does a port's TLS in config.json; target A speaks no TLS, so
+ * a handshake with it fails at once with a message naming the peer.
+ */
+static void tls_options(void **state)
+{
+	char bad[128], jpath[160];
+	struct run r;
+	FILE *f;
+
+	(void)state;
+	snprintf(bad, sizeof(bad), "%s", TLS_KEY);
+	bad[20] = bad[20] == 'A' ? 'B' : 'A';
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "--tls-key", bad);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "TLS key: CRC mismatch"));
+	assert_null(strstr(r.err, bad + 16));
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "--tls");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "TLS needs a configured PSK"));
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "--tls-key", TLS_KEY,
+	    "--tls-identity-version", "2");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "--tls-key", TLS_KEY,
+	    "--tls-record", "fast");
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "--tls-key", TLS_KEY,
+	    "--tls-record", "user");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "TLS handshake with " ADDR ":"));
+	assert_null(strstr(r.err, "VRLbtn"));
+	run_free(&r);
+
+	/* config.json: a port with "tls": true and no key, then one with a broken tls_key */
+	snprintf(jpath, sizeof(jpath), "/tmp/nvmf-cli-test-%d-tls.json", (int)getpid());
+	f = fopen(jpath, "w");
+	assert_non_null(f);
+	fprintf(f, "[{\"hostnqn\": \"%s\", \"subsystems\": [{\"nqn\": \"%s\", \"ports\": [\n"
+		   "  {\"transport\": \"tcp\", \"traddr\": \"%s\", \"trsvcid\": \"%s\",\n"
+		   "   \"tls\": true}]}]}]\n", AUTH_HOSTNQN, NQN_A, ADDR, port_a_s);
+	fclose(f);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-q", AUTH_HOSTNQN, "-J", jpath);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "TLS needs a configured PSK"));
+	run_free(&r);
+	f = fopen(jpath, "w");
+	assert_non_null(f);
+	fprintf(f, "[{\"hostnqn\": \"%s\", \"subsystems\": [{\"nqn\": \"%s\", \"ports\": [\n"
+		   "  {\"transport\": \"tcp\", \"traddr\": \"%s\", \"trsvcid\": \"%s\",\n"
+		   "   \"tls\": true, \"tls_key\": \"%s\"}]}]}]\n", AUTH_HOSTNQN, NQN_A, ADDR,
+		port_a_s, bad);
+	fclose(f);
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-q", AUTH_HOSTNQN, "-J", jpath);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "TLS key: CRC mismatch"));
+	run_free(&r);
+	/* the command line's key wins over the file's */
+	RUN(&r, "id-ctrl", "-a", ADDR, "-s", port_a_s, "-n", NQN_A, "-q", AUTH_HOSTNQN, "-J", jpath,
+	    "--tls-key", TLS_KEY);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "TLS handshake with"));
+	run_free(&r);
+	unlink(jpath);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1060,6 +1212,8 @@ int main(void)
 		cmocka_unit_test(host_nqn),
 		cmocka_unit_test(dhchap_keys),
 		cmocka_unit_test(dhchap_options),
+		cmocka_unit_test(tls_keys),
+		cmocka_unit_test(tls_options),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
