@@ -28,7 +28,8 @@ void nvmf_tls_keys_free(struct nvmf_tls_keys *k)
 {
 	if (!k)
 		return;
-	explicit_bzero(k->hosts, k->nr * sizeof(*k->hosts));
+	if (k->hosts)
+		explicit_bzero(k->hosts, k->nr * sizeof(*k->hosts));
 	free(k->hosts);
 	free(k);
 }
@@ -69,7 +70,9 @@ static int parse_line(struct nvmf_tls_keys *k, char *line, bool compat, const ch
 	}
 	if (how && strcmp(how, "compat") == 0) {
 		h.how = NVMF_TLS_DERIVE_COMPAT;
-	} else if (how && strcmp(how, "rfc") != 0) {
+	} else if (how && strcmp(how, "rfc") == 0) {
+		h.how = NVMF_TLS_DERIVE_RFC;
+	} else if (how) {
 		snprintf(err, errlen, "%s:%u: unknown derivation '%.16s' (rfc or compat)", path,
 			 lineno, how);
 		return -EINVAL;
