@@ -59,6 +59,7 @@ static uint16_t connect_admin(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	nvmf_dhchap_wipe(&keys, sizeof(keys));
 	if (!ctrl)
 		return status;
+	ctrl->tls = sq->tls;
 	sq->ctrl = ctrl; /* the admin queue holds the creation reference */
 	sq->icd_max = NVME_TCP_ADMIN_ICD_DEFAULT;
 	req->cqe.dw0 = htole32(ctrl->cntlid);
@@ -87,6 +88,20 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 		log_warn("%s: I/O queue %u for ctrl %u: host ID differs from the admin queue's",
 			 peer(sq), qid, ctrl->cntlid);
 		status = invalid_param(req, true, offsetof(struct nvmf_connect_data, hostid));
+		goto put;
+	}
+	/*
+	 * A controller made over TLS skipped DH-HMAC-CHAP: a plaintext I/O queue (a "not
+	 * required" port) would join it proven by nothing.  One rule both ways keeps an
+	 * association either all TLS or all plaintext.
+	 */
+	if (ctrl->tls != sq->tls) {
+		log_warn("%s: I/O queue %u for ctrl %u: %s, the admin queue is %s", peer(sq), qid,
+			 ctrl->cntlid, sq->tls ? "TLS" : "plaintext",
+			 ctrl->tls ? "TLS" : "plaintext");
+		req->cqe.dw0 = htole32(NVMF_CONNECT_INVALID_DW0(
+			true, offsetof(struct nvmf_connect_data, hostnqn)));
+		status = CONNECT_STATUS(NVMF_SC_CONNECT_INVALID_HOST);
 		goto put;
 	}
 	if (!nvmf_tgt_ctrl_ready(ctrl)) {

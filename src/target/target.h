@@ -300,6 +300,7 @@ struct nvmf_tgt_ctrl {
 	/* DH-HMAC-CHAP: every queue must authenticate (fixed at admin Connect); keys under lock */
 	bool auth_required;
 	struct nvmf_auth_keys auth;
+	bool tls;                /* the admin queue is TLS: so must every I/O queue be */
 };
 
 /* ------------------------------------------------------------------ requests */

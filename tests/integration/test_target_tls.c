@@ -3,8 +3,9 @@
  * --tls-keys file, driven by the test client over the connection layer's TLS client:
  * v0 and v1 identities, SHA-256 and SHA-384 keys, both derivations, I/O up to 1 MiB;
  * refusals (wrong key, unknown host, plaintext on a "required" port, a Connect whose host
- * is not the PSK's); treq "not required" taking both; the discovery log's TLS fields; a
- * key file others may read refused at start, and kept keys when a reload finds one.
+ * is not the PSK's); treq "not required" taking both, but not in one association; the
+ * discovery log's TLS fields; a key file others may read refused at start, and kept keys
+ * when a reload finds one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,7 +259,7 @@ static void tls_refusals(void **state)
 static void tls_not_required(void **state)
 {
 	struct target_proc t;
-	struct tclient a, b;
+	struct tclient a, b, io;
 	struct tc_tls t0 = tls(key1, TC_HOSTNQN, 0, NVMF_TLS_DERIVE_RFC);
 	struct nvme_cqe cqe;
 
@@ -268,9 +269,18 @@ static void tls_not_required(void **state)
 	assert_int_equal(tc_connect(&a, 0, 31, SUBNQN, TC_HOSTNQN, 0xFFFF, 0, 0, &cqe), 0);
 	assert_int_equal(tc_enable(&a), 0);
 	admin_tls(&b, port_opt, &t0);
+	/* an association is all TLS or all plaintext: mixed I/O queues are refused */
+	assert_int_equal(tc_open(&io, ADDR, port_opt, false, false), 0);
+	assert_int_equal(tc_connect(&io, 1, 31, SUBNQN, TC_HOSTNQN, b.cntlid, 0, 0, &cqe),
+			 NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_CONNECT_INVALID_HOST));
+	tc_close(&io);
+	assert_int_equal(tc_open_tls(&io, ADDR, port_opt, &t0), 0);
+	assert_int_equal(tc_connect(&io, 1, 31, SUBNQN, TC_HOSTNQN, a.cntlid, 0, 0, &cqe),
+			 NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_CONNECT_INVALID_HOST));
+	tc_close(&io);
 	tc_close(&a);
 	tc_close(&b);
-	assert_int_equal(tp_log_count(&t, "TLS 1.3 "), 1);
+	assert_int_equal(tp_log_count(&t, "TLS 1.3 "), 2);
 	assert_int_equal(tp_stop(&t), 0);
 }
 
