@@ -5,7 +5,7 @@
  * refusals (wrong key, unknown host, plaintext on a "required" port, a Connect whose host
  * is not the PSK's); treq "not required" taking both, but not in one association; the
  * discovery log's TLS fields; a key file others may read refused at start, and kept keys
- * when a reload finds one.
+ * when a reload finds one; the 10 s handshake deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -379,6 +381,34 @@ static void tls_reload_keeps_keys(void **state)
 	assert_int_equal(tp_stop(&t), 0);
 }
 
+/*
+ * A client that connects and says nothing is closed after the kernel's 10 s
+ * tls_handshake_timeout, on a "required" port and while peeking on a "not required" one.
+ */
+static void tls_handshake_timeout(void **state)
+{
+	struct target_proc t;
+	struct tclient a, b;
+	uint8_t byte;
+
+	(void)state;
+	start(&t);
+	assert_int_equal(tc_tcp_connect(&a, ADDR, port_req), 0);
+	assert_int_equal(tc_tcp_connect(&b, ADDR, port_opt), 0);
+	/* the target ends the connection: recv sees EOF (or a reset) within 15 s */
+	for (struct tclient *c = &a; c; c = c == &a ? &b : NULL) {
+		struct timeval tv = { .tv_sec = 15 };
+		ssize_t n;
+
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(c->fd, &byte, 1, 0);
+		assert_true(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
+		tc_close(c);
+	}
+	assert_int_equal(tp_log_count(&t, "no TLS handshake within 10 s"), 2);
+	assert_int_equal(tp_stop(&t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +419,7 @@ int main(void)
 		cmocka_unit_test(tls_discovery_log),
 		cmocka_unit_test(tls_keys_mode_refused),
 		cmocka_unit_test(tls_reload_keeps_keys),
+		cmocka_unit_test(tls_handshake_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
