@@ -49,7 +49,7 @@ static void gen_key(char *buf, unsigned hmac)
 	assert_int_equal(nvmf_tls_key_format(&k, buf, NVMF_TLS_KEY_STR_MAX), 0);
 }
 
-static void write_keys(mode_t mode)
+static void write_keys_with(mode_t mode, bool host3)
 {
 	FILE *f;
 
@@ -57,8 +57,15 @@ static void write_keys(mode_t mode)
 	f = fopen(keys_path, "w");
 	assert_non_null(f);
 	fprintf(f, "# test keys\n%s %s\n\n%s %s compat\n", TC_HOSTNQN, key1, HOST2, key2);
+	if (host3)
+		fprintf(f, "%s %s\n", HOST3, key3);
 	fclose(f);
 	assert_int_equal(chmod(keys_path, mode), 0);
+}
+
+static void write_keys(mode_t mode)
+{
+	write_keys_with(mode, false);
 }
 
 static int setup(void **state)
@@ -253,7 +260,13 @@ static void tls_refusals(void **state)
 	assert_int_equal(tc_connect(&c, 0, 31, SUBNQN, HOST2, 0xFFFF, 0, 0, &cqe),
 			 NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_CONNECT_INVALID_HOST));
 	tc_close(&c);
-	assert_int_equal(tp_log_count(&t, "whose PSK is host"), 1);
+	/* nor to another subsystem than the identity's */
+	assert_int_equal(tc_open_tls(&c, ADDR, port_req, &other_sub), 0);
+	assert_int_equal(tc_connect(&c, 0, 31, NVMF_DISCOVERY_NQN, TC_HOSTNQN, 0xFFFF, 0, 0,
+				    &cqe),
+			 NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_CONNECT_INVALID_HOST));
+	tc_close(&c);
+	assert_int_equal(tp_log_count(&t, "whose PSK is host"), 2);
 	assert_int_equal(tp_stop(&t), 0);
 }
 
@@ -361,12 +374,16 @@ static void tls_keys_mode_refused(void **state)
 	write_keys(0600);
 }
 
-/* SIGHUP with a key file gone bad: an error in the log, the keys in force stay. */
+/*
+ * SIGHUP with a key file gone bad: an error in the log, the keys in force stay; with a
+ * good one, a new host's key is taken.
+ */
 static void tls_reload_keeps_keys(void **state)
 {
 	struct target_proc t;
 	struct tclient c;
 	struct tc_tls t0 = tls(key1, TC_HOSTNQN, 0, NVMF_TLS_DERIVE_RFC);
+	struct tc_tls t3 = tls(key3, HOST3, 1, NVMF_TLS_DERIVE_RFC);
 
 	(void)state;
 	start(&t);
@@ -376,6 +393,13 @@ static void tls_reload_keeps_keys(void **state)
 		usleep(20000);
 	assert_int_equal(tp_log_count(&t, "TLS keys not reloaded"), 1);
 	assert_int_equal(tc_open_tls(&c, ADDR, port_req, &t0), 0);
+	tc_close(&c);
+	assert_true(tc_open_tls(&c, ADDR, port_req, &t3) < 0);
+	write_keys_with(0600, true);
+	kill(t.pid, SIGHUP);
+	for (int i = 0; i < 100 && tp_log_count(&t, "TLS PSKs for 3 host(s)") == 0; i++)
+		usleep(20000);
+	assert_int_equal(tc_open_tls(&c, ADDR, port_req, &t3), 0);
 	tc_close(&c);
 	write_keys(0600);
 	assert_int_equal(tp_stop(&t), 0);
