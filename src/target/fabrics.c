@@ -36,8 +36,13 @@ static uint16_t connect_admin(struct nvmf_req *req, struct nvmf_subsys *subsys,
 
 	if (le16toh(d->cntlid) != NVMF_CNTLID_DYNAMIC)
 		return invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
-	/* the keys are snapshot now; a reload reaches them when qid 0 re-authenticates */
-	auth = nvmf_auth_load_keys(subsys, d->hostnqn, &keys);
+	/*
+	 * the keys are snapshot now; a reload reaches them when qid 0 re-authenticates.
+	 * A TLS queue does not authenticate in band: nvmet skips DH-HMAC-CHAP setup for
+	 * it ("host %s tls enabled"), the PSK already proved the host.
+	 */
+	memset(&keys, 0, sizeof(keys));
+	auth = sq->tls ? 0 : nvmf_auth_load_keys(subsys, d->hostnqn, &keys);
 	if (auth < 0) {
 		/* nvmet's answer when its authentication setup fails for the host */
 		log_warn("%s: host %s: no usable DH-HMAC-CHAP key for %s", peer(sq), d->hostnqn,
@@ -54,6 +59,7 @@ static uint16_t connect_admin(struct nvmf_req *req, struct nvmf_subsys *subsys,
 	nvmf_dhchap_wipe(&keys, sizeof(keys));
 	if (!ctrl)
 		return status;
+	ctrl->tls = sq->tls;
 	sq->ctrl = ctrl; /* the admin queue holds the creation reference */
 	sq->icd_max = NVME_TCP_ADMIN_ICD_DEFAULT;
 	req->cqe.dw0 = htole32(ctrl->cntlid);
@@ -82,6 +88,20 @@ static uint16_t connect_io(struct nvmf_req *req, struct nvmf_subsys *subsys,
 		log_warn("%s: I/O queue %u for ctrl %u: host ID differs from the admin queue's",
 			 peer(sq), qid, ctrl->cntlid);
 		status = invalid_param(req, true, offsetof(struct nvmf_connect_data, hostid));
+		goto put;
+	}
+	/*
+	 * A controller made over TLS skipped DH-HMAC-CHAP: a plaintext I/O queue (a "not
+	 * required" port) would join it proven by nothing.  One rule both ways keeps an
+	 * association either all TLS or all plaintext.
+	 */
+	if (ctrl->tls != sq->tls) {
+		log_warn("%s: I/O queue %u for ctrl %u: %s, the admin queue is %s", peer(sq), qid,
+			 ctrl->cntlid, sq->tls ? "TLS" : "plaintext",
+			 ctrl->tls ? "TLS" : "plaintext");
+		req->cqe.dw0 = htole32(NVMF_CONNECT_INVALID_DW0(
+			true, offsetof(struct nvmf_connect_data, hostnqn)));
+		status = CONNECT_STATUS(NVMF_SC_CONNECT_INVALID_HOST);
 		goto put;
 	}
 	if (!nvmf_tgt_ctrl_ready(ctrl)) {
@@ -151,6 +171,21 @@ static void execute_connect(struct nvmf_req *req)
 		status = invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
 		goto out;
 	}
+	/*
+	 * The PSK was derived for the identity's host and subsystem: a Connect naming others
+	 * would use a key that is not theirs.  nvmet (6.12) appears not to check this (read,
+	 * not tested); refusing closes the gap.
+	 */
+	if (sq->tls && (strcmp(d.hostnqn, sq->tls_peer.hostnqn) != 0 ||
+			strcmp(d.subnqn, sq->tls_peer.subnqn) != 0)) {
+		log_warn("%s: connect as host %s to %s on a TLS connection whose PSK is host "
+			 "%s's for %s", peer(sq), d.hostnqn, d.subnqn, sq->tls_peer.hostnqn,
+			 sq->tls_peer.subnqn);
+		req->cqe.dw0 = htole32(NVMF_CONNECT_INVALID_DW0(
+			true, offsetof(struct nvmf_connect_data, hostnqn)));
+		status = CONNECT_STATUS(NVMF_SC_CONNECT_INVALID_HOST);
+		goto out;
+	}
 	if (!nvmf_subsys_host_allowed(subsys, d.hostnqn)) {
 		log_warn("%s: host %s is not allowed on %s", peer(sq), d.hostnqn, subsys->nqn);
 		req->cqe.dw0 = htole32(NVMF_CONNECT_INVALID_DW0(
@@ -176,14 +211,14 @@ static void execute_connect(struct nvmf_req *req)
 	req->cqe.sqhd = htole16(sq->sqhd);
 	req->cqe.sqid = htole16(qid);
 	/* as nvmet: every queue of such a controller authenticates itself, admin and I/O */
-	if (sq->ctrl->auth_required) {
+	if (sq->ctrl->auth_required && !sq->tls) {
 		sq->auth_pending = true;
 		req->cqe.dw0 |= htole32(NVMF_CONNECT_DW0_ATR);
 	}
-	log_info("%s: ctrl %u: %s queue %u connected (size %u%s%s)", peer(sq), sq->ctrl->cntlid,
-		 qid ? "I/O" : "admin", qid, sq->size,
+	log_info("%s: ctrl %u: %s queue %u connected (size %u%s%s%s)", peer(sq),
+		 sq->ctrl->cntlid, qid ? "I/O" : "admin", qid, sq->size,
 		 sq->sqflow_disabled ? ", SQ flow control off" : "",
-		 sq->auth_pending ? ", authentication required" : "");
+		 sq->auth_pending ? ", authentication required" : "", sq->tls ? ", TLS" : "");
 out:
 	nvmf_req_complete(req, status);
 }

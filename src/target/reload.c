@@ -113,7 +113,8 @@ static char *disc_fingerprint(const struct nvmf_cfg *cfg)
 
 		if (!nvmf_tgt_serves_port(p))
 			continue;
-		fprintf(f, "port %u %s %s %d|", p->portid, p->traddr, p->trsvcid, p->treq);
+		fprintf(f, "port %u %s %s %d %d|", p->portid, p->traddr, p->trsvcid, p->treq,
+			p->tsas);
 		for (size_t k = 0; k < p->nr_subsystems; k++)
 			fprintf(f, "link %s|", p->subsystems[k]);
 		for (size_t k = 0; k < p->nr_referrals; k++) {

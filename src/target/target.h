@@ -25,9 +25,11 @@
 
 #include "auth/dhchap.h"
 #include "backend/bdev.h"
+#include "conn/tls.h"
 #include "event/reactor.h"
 #include "proto/nvme_spec.h"
 #include "target/config.h"
+#include "target/tls_keys.h"
 
 #define NVMF_NQN_BUF (NVMF_NQN_MAX_LEN + 1)
 
@@ -222,6 +224,9 @@ struct nvmf_sq {
 	/* in-band authentication (auth.c; the queue's reactor only) */
 	bool auth_pending;       /* not authenticated: only fabrics commands are served */
 	struct nvmf_sq_auth *auth; /* the DH-HMAC-CHAP exchange, from the first Send on */
+	/* TLS (the transport sets them when the handshake is done) */
+	bool tls;
+	struct nvmf_tls_peer tls_peer; /* what the PSK identity named: Connect must match */
 };
 
 /* ------------------------------------------------------------------ authentication */
@@ -295,6 +300,7 @@ struct nvmf_tgt_ctrl {
 	/* DH-HMAC-CHAP: every queue must authenticate (fixed at admin Connect); keys under lock */
 	bool auth_required;
 	struct nvmf_auth_keys auth;
+	bool tls;                /* the admin queue is TLS: so must every I/O queue be */
 };
 
 /* ------------------------------------------------------------------ requests */
@@ -353,6 +359,11 @@ struct nvmf_tgt {
 	struct nvmf_cfg **old_cfgs;
 	size_t nr_old_cfgs;
 	const char *config_path; /* --config FILE, for reloads (NULL: quick start) */
+	/* TLS PSKs (tls.c): replaced by a reload under lock, read by handshakes under lock */
+	struct nvmf_tls_keys *tls_keys;
+	const char *tls_keys_path; /* --tls-keys FILE (NULL: none) */
+	bool tls_compat;         /* --tls-compat: lines without a word derive as libnvme <= 1.15 */
+	enum nvmf_tls_record tls_record;
 };
 
 static inline const struct nvmf_subsys_list *nvmf_tgt_subsys(const struct nvmf_tgt *t)
@@ -504,6 +515,17 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
  * Returns 0, or -errno with the reason in err (the running configuration stays).
  */
 int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ TLS (tls.c) */
+
+/*
+ * Load tgt->tls_keys_path (set with tls_compat before): at start, and on SIGHUP, when a
+ * file that fails (mode, syntax) leaves the keys in force.  0 or -errno with err.
+ */
+int nvmf_tgt_tls_load_keys(struct nvmf_tgt *tgt, char *err, size_t errlen);
+/* The PSK lookup of a queue's TLS server handshake (nvmf_tls_find_psk_fn; arg: the sq). */
+int nvmf_tgt_tls_find_psk(void *arg, const char *identity, size_t len, uint8_t *psk,
+			  size_t *psk_len, unsigned *hash);
 struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
 
 /*

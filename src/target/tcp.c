@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "conn/conn.h"
+#include "conn/tls.h"
 #include "target/target.h"
 #include "target/tcp.h"
 #include "util/log.h"
@@ -38,6 +40,8 @@
 #define RX_BUDGET 64              /* reads per readiness event before others get a turn */
 #define TX_IOV (NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
+/* the Linux host and target's tls_handshake_timeout */
+#define TLS_HANDSHAKE_NS (10ull * 1000000000ull)
 
 /* The core's request states by their names in this transport. */
 #define REQ_FREE NVMF_REQ_FREE
@@ -64,6 +68,8 @@ struct tcp_req {
 };
 
 enum tcp_queue_state {
+	Q_TLS_PEEK,   /* treq "not required": ICReq (plaintext) or ClientHello (TLS)? */
+	Q_TLS_HANDSHAKE,
 	Q_WAIT_IC,
 	Q_LIVE,
 	Q_DRAINING,   /* no new commands: finish what is in flight, then close */
@@ -80,6 +86,7 @@ struct tcp_queue {
 	bool poll_in_armed, poll_out_armed;
 	struct nvmf_deferred flush_work;
 	struct nvmf_deferred reap_work;
+	struct nvmf_timer tls_timer; /* the handshake's deadline */
 	struct nvmf_pdu_out ctl_out; /* ICResp */
 	struct iovec ctl_iov[NVMF_PDU_OUT_EXTRA_IOV + 1];
 	struct nvmf_conn_tx ctl_tx;
@@ -110,6 +117,7 @@ static struct tcp_req *to_tcp_req(struct nvmf_req *req)
 static void queue_close(struct tcp_queue *q, const char *why);
 static void queue_maybe_free(struct tcp_queue *q);
 static void flush_tx(struct nvmf_deferred *d);
+static void tls_step(struct tcp_queue *q);
 
 /* ------------------------------------------------------------------ requests */
 
@@ -224,6 +232,10 @@ static void on_poll_out(struct nvmf_event *ev, int res, uint32_t flags)
 		queue_close(q, strerror(-res));
 		return;
 	}
+	if (q->state == Q_TLS_HANDSHAKE) {
+		tls_step(q);
+		return;
+	}
 	flush_tx(&q->flush_work);
 }
 
@@ -256,8 +268,13 @@ static void flush_tx(struct nvmf_deferred *d)
 		queue_close(q, strerror(-rc));
 		return;
 	}
-	if (q->conn.close_after_tx)
+	if (q->conn.close_after_tx) {
 		queue_close(q, "protocol error");
+		return;
+	}
+	/* a flush may have followed a read OpenSSL cut short: its bytes do not wake the fd */
+	if ((q->state == Q_WAIT_IC || q->state == Q_LIVE) && nvmf_conn_has_buffered(&q->conn))
+		nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
 }
 
 /* Terminate the connection: C2HTermReq with the receive path's FES, then close. */
@@ -549,6 +566,7 @@ static const struct nvmf_pdu_rx_ops rx_ops = {
 /* ------------------------------------------------------------------ input */
 
 static void arm_poll_in(struct tcp_queue *q);
+static void tls_peek(struct tcp_queue *q);
 
 /* Read and parse until the socket is empty. */
 static void read_input(struct tcp_queue *q)
@@ -564,8 +582,13 @@ static void read_input(struct tcp_queue *q)
 					       : rc == -ECONNRESET ? "H2CTermReq" : strerror(-rc));
 		return;
 	}
-	/* budget used up with data possibly left: come back after others had their turn */
-	if (rc == NVMF_CONN_MORE && (q->state == Q_LIVE || q->state == Q_WAIT_IC))
+	/*
+	 * budget used up with data possibly left, or TLS in user space holding decrypted
+	 * bytes the fd does not announce: come back after others had their turn
+	 */
+	if ((rc == NVMF_CONN_MORE ||
+	     (rc == NVMF_CONN_PAUSED && nvmf_conn_has_buffered(&q->conn))) &&
+	    (q->state == Q_LIVE || q->state == Q_WAIT_IC))
 		nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
 }
 
@@ -584,9 +607,14 @@ static void on_poll_in(struct nvmf_event *ev, int res, uint32_t flags)
 		queue_close(q, strerror(-res));
 		return;
 	}
+	if (q->state == Q_TLS_PEEK)
+		tls_peek(q);
+	else if (q->state == Q_TLS_HANDSHAKE)
+		tls_step(q);
 	if (q->state == Q_WAIT_IC || q->state == Q_LIVE)
 		read_input(q);
-	if (!q->poll_in_armed && (q->state == Q_WAIT_IC || q->state == Q_LIVE))
+	if (!q->poll_in_armed && (q->state == Q_WAIT_IC || q->state == Q_LIVE ||
+				  q->state == Q_TLS_PEEK || q->state == Q_TLS_HANDSHAKE))
 		arm_poll_in(q);
 }
 
@@ -596,6 +624,110 @@ static void arm_poll_in(struct tcp_queue *q)
 
 	io_uring_prep_poll_multishot(sqe, q->conn.fd, POLLIN | POLLRDHUP);
 	q->poll_in_armed = true;
+}
+
+/* ------------------------------------------------------------------ TLS */
+
+/*
+ * TLS comes before the ICReq (the Linux host's order): the handshake runs on the reactor,
+ * the multishot poll bringing ClientHello and Finished, a one-shot POLLOUT when OpenSSL
+ * could not write.  Done, the connection's socket ops are TLS and the PDU path above sees
+ * plaintext only.
+ */
+static void tls_step(struct tcp_queue *q)
+{
+	int rc = nvmf_tls_handshake(&q->conn);
+
+	if (rc == NVMF_TLS_WANT_READ)
+		return;
+	if (rc == NVMF_TLS_WANT_WRITE) {
+		arm_poll_out(q);
+		return;
+	}
+	if (rc < 0) {
+		const char *why = nvmf_tls_error(&q->conn);
+
+		log_warn("%s: TLS handshake failed: %s", q->conn.peer, *why ? why : strerror(-rc));
+		queue_close(q, "TLS handshake failed");
+		return;
+	}
+	nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
+	q->sq.tls = true;
+	q->state = Q_WAIT_IC;
+	log_info("%s: TLS 1.3 %s, identity '%s', records in %s", q->conn.peer,
+		 nvmf_tls_cipher(&q->conn), nvmf_tls_identity(&q->conn),
+		 nvmf_tls_record_name(nvmf_tls_record_mode(&q->conn)));
+	/* the ICReq may have come with the Finished, or be held by OpenSSL */
+	nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
+}
+
+static void tls_start(struct tcp_queue *q)
+{
+	struct nvmf_tls_server_cfg cfg = {
+		.find_psk = nvmf_tgt_tls_find_psk,
+		.arg = &q->sq,
+		.record = q->sq.tgt->tls_record,
+	};
+	int fl = fcntl(q->conn.fd, F_GETFL);
+	int rc;
+
+	/*
+	 * OpenSSL reads and writes the fd with plain read() / write(): a blocking socket
+	 * would stall the reactor (accepted sockets are; the plain path uses MSG_DONTWAIT).
+	 */
+	if (fl < 0 || fcntl(q->conn.fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		rc = -errno;
+	else
+		rc = nvmf_tls_server_start(&q->conn, &cfg);
+	if (rc) {
+		log_err("%s: cannot start TLS: %s", q->conn.peer,
+			rc == -EPROTO ? nvmf_tls_error(&q->conn) : strerror(-rc));
+		queue_close(q, "TLS setup failed");
+		return;
+	}
+	q->state = Q_TLS_HANDSHAKE;
+	tls_step(q);
+}
+
+/*
+ * treq "not required" (nvmet_tcp_try_peek_pdu): an ICReq's common header goes on in
+ * plaintext, anything else is taken for a ClientHello.  Fewer than 8 bytes: wait for more.
+ */
+static void tls_peek(struct tcp_queue *q)
+{
+	struct nvme_tcp_ch ch;
+	ssize_t n = recv(q->conn.fd, &ch, sizeof(ch), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 0) {
+		queue_close(q, "connection closed by host");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			queue_close(q, strerror(errno));
+		return;
+	}
+	if ((size_t)n < sizeof(ch))
+		return;
+	if (ch.type == NVME_TCP_ICREQ && ch.hlen == sizeof(struct nvme_tcp_icreq) &&
+	    le32toh(ch.plen) == sizeof(struct nvme_tcp_icreq)) {
+		nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
+		q->state = Q_WAIT_IC;
+		log_debug("%s: plaintext connection to a TLS port (treq not required)",
+			  q->conn.peer);
+		return;
+	}
+	tls_start(q);
+}
+
+static void tls_timeout(struct nvmf_timer *t)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)t - offsetof(struct tcp_queue,
+									tls_timer));
+
+	log_warn("%s: no TLS handshake within %llu s", q->conn.peer,
+		 TLS_HANDSHAKE_NS / 1000000000ull);
+	queue_close(q, "TLS handshake timeout");
 }
 
 /* ------------------------------------------------------------------ life cycle */
@@ -610,6 +742,9 @@ static void reap_work(struct nvmf_deferred *d)
 	case Q_WAIT_IC:
 	case Q_LIVE:
 		read_input(q);
+		break;
+	case Q_TLS_PEEK:
+	case Q_TLS_HANDSHAKE:
 		break;
 	case Q_DRAINING:
 		if (q->busy_reqs == 0 && !nvmf_conn_tx_pending(&q->conn))
@@ -636,6 +771,7 @@ static void queue_maybe_free(struct tcp_queue *q)
 	}
 	if (q->flush_work.queued || q->reap_work.queued)
 		return;
+	nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
 	/* every request came back: a count that did not is a leaked request */
 	assert(nvmf_sq_req_count(&q->sq, REQ_FREE) == q->nreqs);
 	for (pp = &reactor_queues; *pp; pp = &(*pp)->next) {
@@ -674,6 +810,7 @@ static void queue_close(struct tcp_queue *q, const char *why)
 	else
 		log_info("%s: closing: %s", q->conn.peer, why);
 	q->state = Q_CLOSING;
+	nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
 	nvmf_conn_shutdown(&q->conn);
 	release_aers(q);
 	if (q->poll_in_armed)
@@ -762,11 +899,20 @@ static void queue_create(void *arg)
 	q->poll_out_ev.fn = on_poll_out;
 	q->flush_work.fn = flush_tx;
 	q->reap_work.fn = reap_work;
+	q->tls_timer.fn = tls_timeout;
 	q->next = reactor_queues;
 	reactor_queues = q;
 	atomic_fetch_add(&port->tgt->live_queues, 1);
 	log_debug("%s: connected to port %u", q->conn.peer, port->portid);
 	arm_poll_in(q);
+	if (nvmf_port_cfg(port)->tsas != NVMF_CFG_TSAS_TLS13)
+		return;
+	nvmf_timer_arm(q->sq.reactor, &q->tls_timer, TLS_HANDSHAKE_NS);
+	/* "not specified" was made "required" when the configuration was loaded */
+	if (nvmf_port_cfg(port)->treq == NVMF_CFG_TREQ_NOT_REQUIRED)
+		q->state = Q_TLS_PEEK;
+	else
+		tls_start(q);
 }
 
 /* After Connect: size the request pool for the queue the host asked for. */
@@ -896,7 +1042,9 @@ static void tcp_remove_port(struct nvmf_port *port)
 static void tcp_drain(void)
 {
 	for (struct tcp_queue *q = reactor_queues; q; q = q->next) {
-		if (q->state == Q_WAIT_IC || q->state == Q_LIVE) {
+		if (q->state == Q_TLS_PEEK || q->state == Q_TLS_HANDSHAKE) {
+			queue_close(q, "target shutting down");
+		} else if (q->state == Q_WAIT_IC || q->state == Q_LIVE) {
 			q->state = Q_DRAINING;
 			release_aers(q);
 			if (q->poll_in_armed)

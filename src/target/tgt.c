@@ -292,10 +292,10 @@ int nvmf_tgt_build_port(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c,
 	return 0;
 }
 
-/* Whether the target serves this configured port (a transport for it, enabled, not TLS yet). */
+/* Whether the target serves this configured port (a transport for it, enabled). */
 bool nvmf_tgt_serves_port(const struct nvmf_cfg_port *c)
 {
-	return c->enabled && nvmf_transport_find(c->trtype) && c->tsas != NVMF_CFG_TSAS_TLS13;
+	return c->enabled && nvmf_transport_find(c->trtype);
 }
 
 /* Warn about what the configuration asks for that is not served (yet), or not as it reads. */
@@ -313,14 +313,6 @@ void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg)
 					 "its connects there are not authenticated (as with nvmet)",
 					 host->nqn, s->nqn);
 		}
-	}
-	for (size_t i = 0; i < cfg->nr_ports; i++) {
-		const struct nvmf_cfg_port *c = &cfg->ports[i];
-
-		/* serving a TLS port in the clear would be a silent downgrade */
-		if (c->enabled && c->trtype == NVMF_CFG_TRTYPE_TCP && !nvmf_tgt_serves_port(c))
-			log_warn("port %u (%s:%s): TLS is not served yet: port not started",
-				 c->portid, c->traddr, c->trsvcid);
 	}
 }
 
@@ -538,6 +530,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 	nvmf_cfg_free(tgt->cfg);
 	free(tgt->old_cfgs);
 	free(tgt->reactors);
+	nvmf_tls_keys_free(tgt->tls_keys);
 	pthread_mutex_destroy(&tgt->lock);
 	free(tgt);
 }

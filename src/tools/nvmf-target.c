@@ -7,7 +7,7 @@
  *
  * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
  * backends, exit 0.  SIGHUP: reload the --config file (hosts hear of changes through
- * asynchronous events).
+ * asynchronous events) and the --tls-keys file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,7 +45,26 @@ static void usage(FILE *f)
 		"                    sleeping (default 50; 0: sleep at once)\n"
 		"  --buf-pool SIZE   data buffer memory per reactor; transfers beyond it wait\n"
 		"                    for buffers (default: no limit; at least 1M)\n"
+		"  --tls-keys FILE   TLS PSKs for ports with tsas \"tls1.3\": lines\n"
+		"                    \"HOSTNQN NVMeTLSkey-1:xx:...: [rfc|compat]\" (mode 0600)\n"
+		"  --tls-compat      keys without a word derive as libnvme <= 1.15 does\n"
+		"  --tls-record M    where TLS records are made: auto (default), user, kernel\n"
 		"  -v, --verbose     debug logging\n");
+}
+
+/* A TLS port without keys refuses every handshake: say why before a host finds out. */
+static void warn_tls_without_keys(const struct nvmf_tgt *tgt)
+{
+	if (tgt->tls_keys_path)
+		return;
+	for (size_t i = 0; i < tgt->cfg->nr_ports; i++) {
+		const struct nvmf_cfg_port *p = &tgt->cfg->ports[i];
+
+		if (p->enabled && p->tsas == NVMF_CFG_TSAS_TLS13)
+			log_warn("port %u (%s:%s) is TLS but no --tls-keys file was given: "
+				 "every TLS connection will be refused", p->portid, p->traddr,
+				 p->trsvcid);
+	}
 }
 
 int main(int argc, char **argv)
@@ -64,12 +83,17 @@ int main(int argc, char **argv)
 		{ "spin-us", required_argument, NULL, 'S' },
 		{ "prealloc", no_argument, NULL, 'P' },
 		{ "buf-pool", required_argument, NULL, 'B' },
+		{ "tls-keys", required_argument, NULL, 'K' },
+		{ "tls-compat", no_argument, NULL, 'T' },
+		{ "tls-record", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct nvmf_cfg_quick quick = { .backend = NVMF_BACKEND_AUTO };
-	const char *config = NULL, *size_arg = NULL;
+	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL;
+	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
+	bool tls_compat = false;
 	struct nvmf_cfg *cfg = NULL;
 	struct nvmf_tgt *tgt = NULL;
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -147,6 +171,24 @@ int main(int argc, char **argv)
 			spin_us = (uint32_t)v;
 			break;
 		}
+		case 'K':
+			tls_keys = optarg;
+			break;
+		case 'T':
+			tls_compat = true;
+			break;
+		case 'R':
+			if (strcmp(optarg, "auto") == 0) {
+				tls_record = NVMF_TLS_RECORD_AUTO;
+			} else if (strcmp(optarg, "user") == 0) {
+				tls_record = NVMF_TLS_RECORD_USER;
+			} else if (strcmp(optarg, "kernel") == 0) {
+				tls_record = NVMF_TLS_RECORD_KERNEL;
+			} else {
+				fprintf(stderr, "nvmf-target: --tls-record: auto, user or kernel\n");
+				return 2;
+			}
+			break;
 		case 'v':
 			nvmf_log_threshold = NVMF_LOG_DEBUG;
 			break;
@@ -204,6 +246,13 @@ int main(int argc, char **argv)
 			     sizeof(err));
 	if (rc == 0) {
 		tgt->config_path = config;
+		tgt->tls_keys_path = tls_keys;
+		tgt->tls_compat = tls_compat;
+		tgt->tls_record = tls_record;
+		rc = nvmf_tgt_tls_load_keys(tgt, err, sizeof(err));
+	}
+	if (rc == 0) {
+		warn_tls_without_keys(tgt);
 		rc = nvmf_tgt_start(tgt, err, sizeof(err));
 	}
 	if (rc) {
@@ -240,6 +289,9 @@ int main(int argc, char **argv)
 		/* SIGHUP: re-read the configuration, keep running either way */
 		if (nvmf_tgt_reload(tgt, err, sizeof(err)))
 			log_err("reload failed, configuration unchanged: %s", err);
+		if (nvmf_tgt_tls_load_keys(tgt, err, sizeof(err)))
+			log_err("TLS keys not reloaded, the previous ones stay: %s", err);
+		warn_tls_without_keys(tgt);
 	}
 	log_info("%s: stopping", strsignal(sig));
 	nvmf_tgt_stop(tgt);

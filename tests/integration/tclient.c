@@ -52,8 +52,24 @@ int tc_send(struct tclient *c, const void *buf, size_t len)
 	const uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+		ssize_t n;
 
+		if (c->io) {
+			n = c->io->send(c, p, len);
+			if (n == -EAGAIN) {
+				struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+
+				if (poll(&pfd, 1, 5000) == 0)
+					return -ETIMEDOUT;
+				continue;
+			}
+			if (n < 0)
+				return (int)n;
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -92,7 +108,7 @@ int tc_recv_pdu(struct tclient *c, int timeout_ms)
 				return 0;
 		}
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int pr = poll(&pfd, 1, timeout_ms);
+		int pr = c->io && c->io->buffered(c) ? 1 : poll(&pfd, 1, timeout_ms);
 
 		if (pr == 0)
 			return -ETIMEDOUT;
@@ -101,7 +117,19 @@ int tc_recv_pdu(struct tclient *c, int timeout_ms)
 				continue;
 			return -errno;
 		}
-		ssize_t n = recv(c->fd, c->staging, sizeof(c->staging), 0);
+		ssize_t n;
+
+		if (c->io) {
+			n = c->io->recv(c, c->staging, sizeof(c->staging));
+			if (n == -EAGAIN)
+				continue;
+			if (n < 0) {
+				errno = (int)-n;
+				n = -1;
+			}
+		} else {
+			n = recv(c->fd, c->staging, sizeof(c->staging), 0);
+		}
 
 		if (n == 0)
 			return -ECONNRESET;
@@ -117,11 +145,15 @@ int tc_recv_pdu(struct tclient *c, int timeout_ms)
 
 int tc_open(struct tclient *c, const char *addr, uint16_t port, bool hdgst, bool ddgst)
 {
+	int rc = tc_tcp_connect(c, addr, port);
+
+	return rc ? rc : tc_ic(c, hdgst, ddgst);
+}
+
+int tc_tcp_connect(struct tclient *c, const char *addr, uint16_t port)
+{
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct nvmf_pdu_rx_cfg cfg = { .role = NVMF_PDU_ROLE_HOST };
-	struct nvmf_pdu_out out;
-	struct iovec iov[IOVMAX];
-	int one = 1, rc, cnt;
+	int one = 1, rc;
 
 	memset(c, 0, sizeof(*c));
 	c->next_cid = 1;
@@ -136,6 +168,16 @@ int tc_open(struct tclient *c, const char *addr, uint16_t port, bool hdgst, bool
 		c->fd = -1;
 		return rc;
 	}
+	return 0;
+}
+
+int tc_ic(struct tclient *c, bool hdgst, bool ddgst)
+{
+	struct nvmf_pdu_rx_cfg cfg = { .role = NVMF_PDU_ROLE_HOST };
+	struct nvmf_pdu_out out;
+	struct iovec iov[IOVMAX];
+	int rc, cnt;
+
 	nvmf_pdu_rx_init(&c->rx, &cfg, &ops, c);
 	cnt = nvmf_pdu_icreq(&out, 0,
 			     (hdgst ? NVME_TCP_HDGST_ENABLE : 0) | (ddgst ? NVME_TCP_DDGST_ENABLE : 0),
@@ -158,8 +200,11 @@ int tc_open(struct tclient *c, const char *addr, uint16_t port, bool hdgst, bool
 
 void tc_close(struct tclient *c)
 {
-	if (c->fd >= 0)
+	if (c->io)
+		c->io->close(c);
+	else if (c->fd >= 0)
 		close(c->fd);
+	c->io = NULL;
 	c->fd = -1;
 }
 

@@ -10,14 +10,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto/pdu_rx.h"
 #include "proto/pdu_tx.h"
 
 #define TC_HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:5a1c0e6e-0000-4000-8000-00000000c0de"
 
+struct tclient;
+
+/*
+ * What carries the PDU bytes when it is not the socket itself (TLS, tclient_tls.c).
+ * Non-blocking: bytes moved, 0 at end of stream (recv), or -errno (-EAGAIN: wait for fd).
+ */
+struct tc_io {
+	ssize_t (*send)(struct tclient *c, const void *buf, size_t len);
+	ssize_t (*recv)(struct tclient *c, void *buf, size_t len);
+	bool (*buffered)(struct tclient *c);  /* bytes held that the fd does not announce */
+	void (*close)(struct tclient *c);     /* also closes c->fd */
+};
+
 struct tclient {
 	int fd;
+	const struct tc_io *io;   /* NULL: plain TCP */
+	void *io_ctx;
 	struct nvmf_pdu_rx rx;
 	struct nvmf_pdu_tx_cfg tx;
 	uint32_t maxh2cdata;
@@ -45,6 +61,9 @@ struct tclient {
 
 /* TCP connect + ICReq/ICResp.  Returns 0 or -errno. */
 int tc_open(struct tclient *c, const char *addr, uint16_t port, bool hdgst, bool ddgst);
+/* The parts of tc_open(): a TCP connection (c cleared first), then the IC exchange on it. */
+int tc_tcp_connect(struct tclient *c, const char *addr, uint16_t port);
+int tc_ic(struct tclient *c, bool hdgst, bool ddgst);
 void tc_close(struct tclient *c);
 
 /* Receive one PDU (blocking, timeout_ms): 0, -ETIMEDOUT, -ECONNRESET (EOF), -EPROTO. */
