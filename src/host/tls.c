@@ -68,8 +68,10 @@ static void tls_err(struct nvmf_qpair *q, const char *what)
 {
 	struct nvmf_ctrl *c = q->ctrl;
 
-	snprintf(q->err, sizeof(q->err), "TLS handshake with %s:%s (qid %u) %s", c->traddr,
-		 c->trsvcid, q->qid, what);
+	/* a long reason is cut short: the message stays a message */
+	if (snprintf(q->err, sizeof(q->err), "TLS handshake with %s:%s (qid %u) %s", c->traddr,
+		     c->trsvcid, q->qid, what) >= (int)sizeof(q->err))
+		q->err[sizeof(q->err) - 1] = '\0';
 }
 
 int htls_start(struct nvmf_qpair *q)
