@@ -13,6 +13,8 @@
  *   nvmf_tls_server_start(c, &cfg);                  or nvmf_tls_client_start()
  *   loop: rc = nvmf_tls_handshake(c);                wait for the fd as rc says
  *   0: c->sock is now the TLS ops; nvmf_conn_queue / flush / receive as usual.
+ * The fd must be non-blocking (OpenSSL reads and writes it directly: a blocking fd stalls
+ * the owner's loop until the peer writes or closes).
  * Start after nvmf_conn_init() (it clears the conn) and before any PDU moves: the start
  * replaces c->sock, so the staging buffer and the PDU state machine only ever see
  * decrypted bytes.  Until the handshake is done the data ops fail with -ENOTCONN.  The
