@@ -69,6 +69,8 @@ struct perf_cfg {
 	uint64_t seed;
 	bool seed_set;
 	const char *dhchap_secret, *dhchap_ctrl_secret;
+	const char *tls_key;         /* NVMeTLSkey-1:...: turns TLS on */
+	int tls_record;              /* enum nvmf_tls_mode */
 };
 
 struct worker;
@@ -718,6 +720,8 @@ static void usage(FILE *f)
 		"      --dhchap-secret KEY  DH-HMAC-CHAP host key (DHHC-1:..., as nvme connect -S)\n"
 		"      --dhchap-ctrl-secret KEY\n"
 		"                           controller key: authenticate the controller too\n"
+		"      --tls-key KEY        TLS 1.3 with this PSK (NVMeTLSkey-1:..., as nvme connect)\n"
+		"      --tls-record M       where TLS records are made: auto (default), user, kernel\n"
 		"  -h, --help\n");
 }
 
@@ -869,6 +873,8 @@ enum {
 	OPT_CTRL_LOSS_TMO,
 	OPT_DHCHAP_SECRET,
 	OPT_DHCHAP_CTRL_SECRET,
+	OPT_TLS_KEY,
+	OPT_TLS_RECORD,
 };
 
 static const struct option long_opts[] = {
@@ -897,6 +903,8 @@ static const struct option long_opts[] = {
 	/* nvme-cli's names (nvme connect -S / -C), long only: the short letters are SPDK's */
 	{ "dhchap-secret", required_argument, NULL, OPT_DHCHAP_SECRET },
 	{ "dhchap-ctrl-secret", required_argument, NULL, OPT_DHCHAP_CTRL_SECRET },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tls-record", required_argument, NULL, OPT_TLS_RECORD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1019,6 +1027,19 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 			break;
 		case OPT_DHCHAP_CTRL_SECRET:
 			c->dhchap_ctrl_secret = optarg;
+			break;
+		case OPT_TLS_KEY:
+			c->tls_key = optarg;
+			break;
+		case OPT_TLS_RECORD:
+			if (!strcmp(optarg, "auto"))
+				c->tls_record = NVMF_TLS_MODE_AUTO;
+			else if (!strcmp(optarg, "user"))
+				c->tls_record = NVMF_TLS_MODE_USER;
+			else if (!strcmp(optarg, "kernel"))
+				c->tls_record = NVMF_TLS_MODE_KERNEL;
+			else
+				return bad("--tls-record %s: auto, user or kernel", optarg);
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, UINT64_MAX, &c->seed))
@@ -1513,6 +1534,9 @@ static int connect_ctrl(struct perf *p)
 	o.disable_sqflow = c->no_sqflow;
 	o.dhchap_secret = c->dhchap_secret;
 	o.dhchap_ctrl_secret = c->dhchap_ctrl_secret;
+	o.tls_key = c->tls_key;
+	o.tls = c->tls_key != NULL;
+	o.tls_record = (enum nvmf_tls_mode)c->tls_record;
 	if (c->reconnect_delay_s > 0)
 		o.reconnect_delay_s = c->reconnect_delay_s;
 	if (c->ctrl_loss_tmo_s != -2)
