@@ -7,7 +7,7 @@
 #   pattern nor Connect's data (the subsystem NQN in its NUL-padded field; the NQNs alone
 #   are in the clear by design: TLS 1.3 sends the PSK identity unencrypted)
 #   control: the same over a plaintext port is visible in its capture (the check can fail)
-#   a wrong key and a plaintext host on the TLS port are refused
+#   a wrong key and a plaintext host on the TLS port are refused; nvmf perf over TLS (kTLS)
 # Runs inside vm-run as root; exit 0 = pass. NVMF_TARGET, NVMF_BIN from test-tls.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -136,6 +136,13 @@ wrong=$("$NVMF" gen-tls-key -m 1)
 step "    wrong PSK refused: $(grep -m1 -i 'tls' /tmp/nv.out)"
 ! rw 4420 || tdie "a plaintext host was served on the TLS-required port"
 step "    plaintext host on the TLS port refused: $(head -n1 /tmp/nv.out)"
-! grep -rqF "${KEY:16:40}" "$TGT_LOG" /tmp/nv.out || tdie "the key appears in a log"
+# nvmf perf over TLS: 2 I/O queues, each its own handshake, records in the kernel
+"$NVMF" perf -r "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:$NQN hostnqn:$HOSTNQN" \
+	-q 16 -o 4096 -w randread -t 2 -P 2 --tls-key "$KEY" --tls-record kernel >/tmp/perf.out 2>&1 ||
+	tdie "nvmf perf --tls-key: $(tail -n 5 /tmp/perf.out)"
+iops=$(awk '$1 == "Total" && $2 == ":" { print $3 }' /tmp/perf.out)
+awk -v v="${iops:-0}" 'BEGIN { exit !(v > 0) }' || tdie "nvmf perf over TLS: Total IOPS '${iops:-}'"
+step "    nvmf perf --tls-key --tls-record kernel, 2 queue pairs: $iops IOPS (TCG: behaviour only)"
+! grep -rqF "${KEY:16:40}" "$TGT_LOG" /tmp/nv.out /tmp/perf.out || tdie "the key appears in a log"
 stop_target
 step "PASS"
