@@ -96,16 +96,13 @@ static const char *md_name(unsigned hash)
 	return hash == 2 ? "SHA384" : "SHA256";
 }
 
-/*
- * HKDF-Expand-Label(HKDF-Extract(0, ikm), label, context, out_len) with the info in the
- * chosen layout.
- */
-static int expand_label(unsigned hash, const uint8_t *ikm, size_t ikm_len, const char *label,
-			const void *ctx, size_t ctx_len, enum nvmf_tls_derive how, uint8_t *out,
-			size_t out_len)
+int nvmf_tls_expand_label(unsigned hash, const uint8_t *secret, size_t secret_len, bool extract,
+			  const char *label, const void *ctx, size_t ctx_len,
+			  enum nvmf_tls_derive how, uint8_t *out, size_t out_len)
 {
 	uint8_t info[2 + 1 + 32 + 1 + NVMF_TLS_IDENTITY_MAX];
 	size_t label_len = strlen(label), n = 0;
+	int mode = extract ? EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND : EVP_KDF_HKDF_MODE_EXPAND_ONLY;
 	OSSL_PARAM params[5];
 	EVP_KDF_CTX *kctx;
 	EVP_KDF *kdf;
@@ -131,7 +128,8 @@ static int expand_label(unsigned hash, const uint8_t *ikm, size_t ikm_len, const
 		memcpy(info + n + 6, label, label_len);
 		n += 6 + label_len;
 	}
-	memcpy(info + n, ctx, ctx_len);
+	if (ctx_len)
+		memcpy(info + n, ctx, ctx_len);
 	n += ctx_len;
 
 	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
@@ -139,16 +137,29 @@ static int expand_label(unsigned hash, const uint8_t *ikm, size_t ikm_len, const
 		return -ENOSYS;
 	kctx = EVP_KDF_CTX_new(kdf);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md_name(hash), 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
+	params[1] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret,
+						      secret_len);
+	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
 	/* no salt: HKDF-Extract with HashLen zero bytes, as RFC 5869 defines the default */
-	params[3] = OSSL_PARAM_construct_end();
+	params[4] = OSSL_PARAM_construct_end();
 	if (kctx && EVP_KDF_derive(kctx, out, out_len, params) == 1)
-		rc = (int)out_len;
+		rc = 0;
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
 	OPENSSL_cleanse(info, sizeof(info));
 	return rc;
+}
+
+/* HKDF-Expand-Label(HKDF-Extract(0, ikm), ...): the length of out, or -errno. */
+static int derive(unsigned hash, const uint8_t *ikm, size_t ikm_len, const char *label,
+		  const void *ctx, size_t ctx_len, enum nvmf_tls_derive how, uint8_t *out,
+		  size_t out_len)
+{
+	int rc = nvmf_tls_expand_label(hash, ikm, ikm_len, true, label, ctx, ctx_len, how, out,
+				       out_len);
+
+	return rc < 0 ? rc : (int)out_len;
 }
 
 int nvmf_tls_retained(const struct nvmf_tls_key *k, const char *hostnqn,
@@ -160,7 +171,7 @@ int nvmf_tls_retained(const struct nvmf_tls_key *k, const char *hostnqn,
 		memcpy(out, k->key, k->len);
 		return (int)k->len;
 	}
-	return expand_label(k->hmac, k->key, k->len, "HostNQN", hostnqn, strlen(hostnqn), how,
+	return derive(k->hmac, k->key, k->len, "HostNQN", hostnqn, strlen(hostnqn), how,
 			    out, k->len);
 }
 
@@ -205,7 +216,7 @@ int nvmf_tls_psk(const struct nvmf_tls_key *k, const char *hostnqn, const char *
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
-	rc = expand_label(hh, retained, k->len, "nvme-tls-psk", ctx, strlen(ctx), how, psk,
+	rc = derive(hh, retained, k->len, "nvme-tls-psk", ctx, strlen(ctx), how, psk,
 			  psk_len);
 out:
 	OPENSSL_cleanse(retained, sizeof(retained));

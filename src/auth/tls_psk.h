@@ -12,6 +12,7 @@
 #ifndef NVMF_AUTH_TLS_PSK_H
 #define NVMF_AUTH_TLS_PSK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,15 @@ int nvmf_tls_retained(const struct nvmf_tls_key *k, const char *hostnqn,
 int nvmf_tls_psk(const struct nvmf_tls_key *k, const char *hostnqn, const char *subnqn,
 		 unsigned version, enum nvmf_tls_derive how, char identity[NVMF_TLS_IDENTITY_MAX],
 		 uint8_t psk[NVMF_TLS_PSK_MAX]);
+
+/*
+ * HKDF-Expand-Label (RFC 8446 7.1) with hash 1 (SHA-256) or 2 (SHA-384), in the given
+ * label layout; extract: the secret first goes through HKDF-Extract with a zero salt (the
+ * PSK derivations), else it is a PRK already (a TLS traffic secret, for kTLS keys).
+ * 0 or -errno.
+ */
+int nvmf_tls_expand_label(unsigned hash, const uint8_t *secret, size_t secret_len, bool extract,
+			  const char *label, const void *ctx, size_t ctx_len,
+			  enum nvmf_tls_derive how, uint8_t *out, size_t out_len);
 
 #endif

@@ -19,10 +19,7 @@
 #include <unistd.h>
 
 #include <linux/tls.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 
 #include "conn/tls_int.h"
 
@@ -78,42 +75,12 @@ void ktls_keylog(struct tls_state *st, const char *line)
 	*dst_len = n > 0 ? (size_t)n : 0;
 }
 
-/* RFC 8446 7.1 HKDF-Expand-Label(secret, label, "", len). */
-static int expand_label(const char *md, const uint8_t *secret, size_t secret_len,
+/* RFC 8446 7.1 HKDF-Expand-Label(secret, label, "", len): the traffic key and IV. */
+static int expand_label(unsigned hash, const uint8_t *secret, size_t secret_len,
 			const char *label, uint8_t *out, size_t len)
 {
-	uint8_t info[2 + 1 + 6 + 16 + 1];
-	size_t llen = strlen(label), n = 0;
-	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, rc = -EPROTO;
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *kctx = NULL;
-	OSSL_PARAM params[5];
-
-	if (llen > 16)
-		return -EINVAL;
-	/* struct HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, context<0> */
-	info[n++] = (uint8_t)(len >> 8);
-	info[n++] = (uint8_t)len;
-	info[n++] = (uint8_t)(6 + llen);
-	memcpy(info + n, "tls13 ", 6);
-	memcpy(info + n + 6, label, llen);
-	n += 6 + llen;
-	info[n++] = 0;
-
-	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (kdf)
-		kctx = EVP_KDF_CTX_new(kdf);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0);
-	params[1] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret,
-						      secret_len);
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
-	params[4] = OSSL_PARAM_construct_end();
-	if (kctx && EVP_KDF_derive(kctx, out, len, params) > 0)
-		rc = 0;
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	return nvmf_tls_expand_label(hash, secret, secret_len, false, label, NULL, 0,
+				     NVMF_TLS_DERIVE_RFC, out, len) ? -EPROTO : 0;
 }
 
 int ktls_crypto_info(uint16_t cipher_id, const uint8_t *secret, size_t len,
@@ -129,10 +96,10 @@ int ktls_crypto_info(uint16_t cipher_id, const uint8_t *secret, size_t len,
 			return -EINVAL;
 		info->gcm128.info.version = TLS_1_3_VERSION;
 		info->gcm128.info.cipher_type = TLS_CIPHER_AES_GCM_128;
-		rc = expand_label("SHA256", secret, len, "key", info->gcm128.key,
+		rc = expand_label(NVMF_TLS_HASH_SHA256, secret, len, "key", info->gcm128.key,
 				  sizeof(info->gcm128.key));
 		if (!rc)
-			rc = expand_label("SHA256", secret, len, "iv", iv, sizeof(iv));
+			rc = expand_label(NVMF_TLS_HASH_SHA256, secret, len, "iv", iv, sizeof(iv));
 		/* the 12-byte nonce base: salt is its head, "iv" the rest; sequence 0 */
 		memcpy(info->gcm128.salt, iv, sizeof(info->gcm128.salt));
 		memcpy(info->gcm128.iv, iv + 4, sizeof(info->gcm128.iv));
@@ -143,10 +110,10 @@ int ktls_crypto_info(uint16_t cipher_id, const uint8_t *secret, size_t len,
 			return -EINVAL;
 		info->gcm256.info.version = TLS_1_3_VERSION;
 		info->gcm256.info.cipher_type = TLS_CIPHER_AES_GCM_256;
-		rc = expand_label("SHA384", secret, len, "key", info->gcm256.key,
+		rc = expand_label(NVMF_TLS_HASH_SHA384, secret, len, "key", info->gcm256.key,
 				  sizeof(info->gcm256.key));
 		if (!rc)
-			rc = expand_label("SHA384", secret, len, "iv", iv, sizeof(iv));
+			rc = expand_label(NVMF_TLS_HASH_SHA384, secret, len, "iv", iv, sizeof(iv));
 		memcpy(info->gcm256.salt, iv, sizeof(info->gcm256.salt));
 		memcpy(info->gcm256.iv, iv + 4, sizeof(info->gcm256.iv));
 		*info_len = sizeof(info->gcm256);
