@@ -116,6 +116,16 @@ int tls_ssl_error(struct tls_state *st, int e)
 		} else if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 			snprintf(st->err, sizeof(st->err), "the peer closed the connection");
 			rc = -ECONNRESET;
+		} else if (reason == SSL_R_BAD_EXTENSION && st->psk_given == NVMF_TLS_HASH_SHA384) {
+			/*
+			 * The binder's length is not SHA-384's: tlshd before ktls-utils 1.3 (GnuTLS
+			 * without the *_credentials2 calls, as in Debian 13) binds every PSK with
+			 * SHA-256, whatever the identity's hash says.
+			 */
+			snprintf(st->err, sizeof(st->err),
+				 "the client's PSK binder is not SHA-384 as its NVMe?R02 identity needs "
+				 "(tlshd before ktls-utils 1.3 makes SHA-256 binders: use a SHA-256 key)");
+			rc = -EACCES;
 		} else if (reason == SSL_R_BINDER_DOES_NOT_VERIFY) {
 			snprintf(st->err, sizeof(st->err), "the PSKs differ (binder does not verify)");
 			rc = -EACCES;
@@ -174,6 +184,7 @@ static int find_session(SSL *ssl, const unsigned char *id, size_t len, SSL_SESSI
 	size_t psk_len = 0;
 	unsigned hash = 0;
 	const SSL_CIPHER *want, *chosen;
+	int rc;
 
 	*sess = NULL;
 	if (len > NVMF_TLS_IDENTITY_MAX) {
@@ -184,9 +195,17 @@ static int find_session(SSL *ssl, const unsigned char *id, size_t len, SSL_SESSI
 	memcpy(st->identity, id, len);
 	st->identity[len] = '\0';
 	st->identity_len = len;
-	if (st->find_psk(st->arg, st->identity, len, psk, &psk_len, &hash) < 0) {
+	rc = st->find_psk(st->arg, st->identity, len, psk, &psk_len, &hash);
+	if (rc < 0) {
 		st->no_psk = true;
-		snprintf(st->err, sizeof(st->err), "no PSK for the identity");
+		if (rc == -EPROTO)
+			snprintf(st->err, sizeof(st->err), "not an NVMe PSK identity");
+		else if (rc == -EKEYREJECTED)
+			snprintf(st->err, sizeof(st->err),
+				 "the identity's hash or digest is not what the host's PSK gives (another "
+				 "key, or the other derivation: rfc / compat)");
+		else
+			snprintf(st->err, sizeof(st->err), "no PSK for the identity");
 		return 1;
 	}
 	if (!psk_len_ok(hash, psk_len)) {
@@ -207,6 +226,8 @@ static int find_session(SSL *ssl, const unsigned char *id, size_t len, SSL_SESSI
 	}
 	*sess = want ? psk_session(psk, psk_len, want) : NULL;
 	OPENSSL_cleanse(psk, sizeof(psk));
+	if (*sess)
+		st->psk_given = hash;
 	return *sess ? 1 : 0;
 }
 

@@ -63,8 +63,10 @@ enum nvmf_tls_record {
 /*
  * The server's PSK lookup.  identity is the client's, len bytes; a NUL follows it, but
  * compare len bytes (an identity may not be a C string).  Fill psk (up to
- * NVMF_TLS_PSK_MAX), *psk_len and *hash (NVMF_TLS_HASH_*) and return 0, or return a
- * negative errno for an unknown identity.  Runs inside nvmf_tls_handshake().
+ * NVMF_TLS_PSK_MAX), *psk_len and *hash (NVMF_TLS_HASH_*) and return 0, or a negative
+ * errno, which picks the logged reason: -EPROTO not an NVMe identity, -EKEYREJECTED the
+ * key found does not give this identity, anything else no key.  Runs inside
+ * nvmf_tls_handshake().
  */
 typedef int (*nvmf_tls_find_psk_fn)(void *arg, const char *identity, size_t len,
 				    uint8_t *psk, size_t *psk_len, unsigned *hash);

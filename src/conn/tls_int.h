@@ -33,6 +33,7 @@ struct tls_state {
 	nvmf_tls_find_psk_fn find_psk;
 	void *arg;
 	bool no_psk;
+	unsigned psk_given; /* the hash (NVMF_TLS_HASH_*) of the PSK handed to OpenSSL, or 0 */
 	/* client: what it offers */
 	uint8_t psk[NVMF_TLS_PSK_MAX];
 	size_t psk_len;

@@ -68,7 +68,7 @@ struct tcp_req {
 };
 
 enum tcp_queue_state {
-	Q_TLS_PEEK,   /* treq "not required": ICReq (plaintext) or ClientHello (TLS)? */
+	Q_TLS_PEEK,   /* TLS port: ICReq (plaintext) or ClientHello (TLS)? */
 	Q_TLS_HANDSHAKE,
 	Q_WAIT_IC,
 	Q_LIVE,
@@ -84,6 +84,7 @@ struct tcp_queue {
 	struct nvmf_event poll_in_ev;
 	struct nvmf_event poll_out_ev;
 	bool poll_in_armed, poll_out_armed;
+	bool tls_optional;     /* the TLS port's treq is "not required": plaintext may stay */
 	struct nvmf_deferred flush_work;
 	struct nvmf_deferred reap_work;
 	struct nvmf_timer tls_timer; /* the handshake's deadline */
@@ -690,8 +691,10 @@ static void tls_start(struct tcp_queue *q)
 }
 
 /*
- * treq "not required" (nvmet_tcp_try_peek_pdu): an ICReq's common header goes on in
- * plaintext, anything else is taken for a ClientHello.  Fewer than 8 bytes: wait for more.
+ * A TLS port's first bytes (nvmet_tcp_try_peek_pdu): an ICReq's common header goes on in
+ * plaintext where treq is "not required", and is refused by name where TLS is required
+ * (OpenSSL would only say "wrong version number"); anything else is taken for a
+ * ClientHello.  Fewer than 8 bytes: wait for more.
  */
 static void tls_peek(struct tcp_queue *q)
 {
@@ -711,6 +714,12 @@ static void tls_peek(struct tcp_queue *q)
 		return;
 	if (ch.type == NVME_TCP_ICREQ && ch.hlen == sizeof(struct nvme_tcp_icreq) &&
 	    le32toh(ch.plen) == sizeof(struct nvme_tcp_icreq)) {
+		if (!q->tls_optional) {
+			log_warn("%s: plaintext ICReq on a port that requires TLS (treq required): "
+				 "refused", q->conn.peer);
+			queue_close(q, "TLS required");
+			return;
+		}
 		nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
 		q->state = Q_WAIT_IC;
 		log_debug("%s: plaintext connection to a TLS port (treq not required)",
@@ -909,10 +918,8 @@ static void queue_create(void *arg)
 		return;
 	nvmf_timer_arm(q->sq.reactor, &q->tls_timer, TLS_HANDSHAKE_NS);
 	/* "not specified" was made "required" when the configuration was loaded */
-	if (nvmf_port_cfg(port)->treq == NVMF_CFG_TREQ_NOT_REQUIRED)
-		q->state = Q_TLS_PEEK;
-	else
-		tls_start(q);
+	q->tls_optional = nvmf_port_cfg(port)->treq == NVMF_CFG_TREQ_NOT_REQUIRED;
+	q->state = Q_TLS_PEEK;
 }
 
 /* After Connect: size the request pool for the queue the host asked for. */

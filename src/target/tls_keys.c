@@ -168,7 +168,7 @@ int nvmf_tls_keys_load(const char *path, bool compat, struct nvmf_tls_keys **out
 	return 0;
 }
 
-/* Split "NVMe<v>R<hh> <hostnqn> <subnqn>[ <digest>]"; the version or -EACCES. */
+/* Split "NVMe<v>R<hh> <hostnqn> <subnqn>[ <digest>]"; the version or -EPROTO. */
 static int parse_identity(const char *id, size_t len, struct nvmf_tls_peer *peer)
 {
 	const char *p = id + 9, *end = id + len, *sp;
@@ -177,18 +177,18 @@ static int parse_identity(const char *id, size_t len, struct nvmf_tls_peer *peer
 
 	if (len < 9 || memcmp(id, "NVMe", 4) != 0 || (id[4] != '0' && id[4] != '1') ||
 	    id[5] != 'R' || id[8] != ' ' || memchr(id, '\0', len))
-		return -EACCES;
+		return -EPROTO;
 	version = id[4] - '0';
 	sp = memchr(p, ' ', (size_t)(end - p));
 	if (!sp || (n = (size_t)(sp - p)) == 0 || n >= sizeof(peer->hostnqn))
-		return -EACCES;
+		return -EPROTO;
 	memcpy(peer->hostnqn, p, n);
 	peer->hostnqn[n] = '\0';
 	p = sp + 1;
 	sp = memchr(p, ' ', (size_t)(end - p));
 	n = (size_t)((sp ? sp : end) - p);
 	if (n == 0 || n >= sizeof(peer->subnqn) || (version == 0) != !sp)
-		return -EACCES;
+		return -EPROTO;
 	memcpy(peer->subnqn, p, n);
 	peer->subnqn[n] = '\0';
 	return version;
@@ -202,20 +202,18 @@ int nvmf_tls_keys_find(const struct nvmf_tls_keys *k, const char *identity, size
 	const struct tls_host_key *h;
 	int version, n;
 
-	if (!k)
-		return -EACCES;
 	version = parse_identity(identity, len, peer);
 	if (version < 0)
-		return -EACCES;
-	h = find_host(k, peer->hostnqn);
+		return version;
+	h = k ? find_host(k, peer->hostnqn) : NULL;
 	if (!h)
-		return -EACCES;
+		return -ENOENT;
 	n = nvmf_tls_psk(&h->key, peer->hostnqn, peer->subnqn, (unsigned)version, h->how,
 			 derived, psk);
 	/* the whole identity: the hash <hh> and, for version 1, the digest of the PSK */
 	if (n < 0 || strlen(derived) != len || memcmp(derived, identity, len) != 0) {
 		explicit_bzero(psk, NVMF_TLS_PSK_MAX);
-		return -EACCES;
+		return n < 0 ? n : -EKEYREJECTED;
 	}
 	*psk_len = (size_t)n;
 	*hash = nvmf_tls_key_hash(&h->key);

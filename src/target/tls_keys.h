@@ -37,7 +37,9 @@ struct nvmf_tls_peer {
 /*
  * The TLS PSK for an identity a client offered (len bytes): the host's key derived for
  * the identity's subsystem and version must give exactly that identity (for version 1,
- * the digest too).  Fills psk, *psk_len, *hash (NVMF_TLS_HASH_*) and *peer; 0, or -EACCES.
+ * the digest too).  Fills psk, *psk_len, *hash (NVMF_TLS_HASH_*) and *peer; 0, or
+ * -EPROTO (not an NVMe identity), -ENOENT (no key for its host) or -EKEYREJECTED (the
+ * host's key gives another hash or digest: a different key, or the other derivation).
  */
 int nvmf_tls_keys_find(const struct nvmf_tls_keys *k, const char *identity, size_t len,
 		       uint8_t psk[NVMF_TLS_PSK_MAX], size_t *psk_len, unsigned *hash,

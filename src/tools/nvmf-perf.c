@@ -71,6 +71,8 @@ struct perf_cfg {
 	const char *dhchap_secret, *dhchap_ctrl_secret;
 	const char *tls_key;         /* NVMeTLSkey-1:...: turns TLS on */
 	int tls_record;              /* enum nvmf_tls_mode */
+	int tls_identity;            /* PSK identity version 0 or 1; -1: the library's default */
+	bool tls_compat;             /* libnvme <= 1.15's PSK derivation */
 };
 
 struct worker;
@@ -722,6 +724,10 @@ static void usage(FILE *f)
 		"                           controller key: authenticate the controller too\n"
 		"      --tls-key KEY        TLS 1.3 with this PSK (NVMeTLSkey-1:..., as nvme connect)\n"
 		"      --tls-record M       where TLS records are made: auto (default), user, kernel\n"
+		"      --tls-identity-version V\n"
+		"                           PSK identity version 1 (default) or 0\n"
+		"      --tls-compat         derive the PSK as libnvme <= 1.15 does (nvme-cli 2.13's\n"
+		"                           keys in a Linux target's keyring)\n"
 		"  -h, --help\n");
 }
 
@@ -875,6 +881,8 @@ enum {
 	OPT_DHCHAP_CTRL_SECRET,
 	OPT_TLS_KEY,
 	OPT_TLS_RECORD,
+	OPT_TLS_IDENTITY,
+	OPT_TLS_COMPAT,
 };
 
 static const struct option long_opts[] = {
@@ -905,6 +913,8 @@ static const struct option long_opts[] = {
 	{ "dhchap-ctrl-secret", required_argument, NULL, OPT_DHCHAP_CTRL_SECRET },
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "tls-record", required_argument, NULL, OPT_TLS_RECORD },
+	{ "tls-identity-version", required_argument, NULL, OPT_TLS_IDENTITY },
+	{ "tls-compat", no_argument, NULL, OPT_TLS_COMPAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -926,6 +936,7 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 	c->kato_ms = 5000;
 	c->reconnect_delay_s = -1;
 	c->ctrl_loss_tmo_s = -2; /* the library's */
+	c->tls_identity = -1; /* the library's */
 	optind = 0; /* glibc: start over, whatever parsed argv before */
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "r:q:o:w:M:t:a:c:P:n:HIk:LVh", long_opts, NULL)) !=
@@ -1040,6 +1051,14 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 				c->tls_record = NVMF_TLS_MODE_KERNEL;
 			else
 				return bad("--tls-record %s: auto, user or kernel", optarg);
+			break;
+		case OPT_TLS_IDENTITY:
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				return bad("--tls-identity-version %s: 0 or 1", optarg);
+			c->tls_identity = optarg[0] - '0';
+			break;
+		case OPT_TLS_COMPAT:
+			c->tls_compat = true;
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, UINT64_MAX, &c->seed))
@@ -1537,6 +1556,9 @@ static int connect_ctrl(struct perf *p)
 	o.tls_key = c->tls_key;
 	o.tls = c->tls_key != NULL;
 	o.tls_record = (enum nvmf_tls_mode)c->tls_record;
+	if (c->tls_identity >= 0)
+		o.tls_identity_version = (unsigned)c->tls_identity;
+	o.tls_compat = c->tls_compat;
 	if (c->reconnect_delay_s > 0)
 		o.reconnect_delay_s = c->reconnect_delay_s;
 	if (c->ctrl_loss_tmo_s != -2)

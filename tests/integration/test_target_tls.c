@@ -241,6 +241,7 @@ static void tls_refusals(void **state)
 	struct target_proc t;
 	struct tclient c;
 	struct tc_tls wrong = tls(key3, TC_HOSTNQN, 0, NVMF_TLS_DERIVE_RFC);
+	struct tc_tls wrong_v1 = tls(key3, TC_HOSTNQN, 1, NVMF_TLS_DERIVE_RFC);
 	struct tc_tls unknown = tls(key3, HOST3, 1, NVMF_TLS_DERIVE_RFC);
 	struct tc_tls other_sub = tls(key1, TC_HOSTNQN, 0, NVMF_TLS_DERIVE_RFC);
 	struct nvme_cqe cqe;
@@ -249,12 +250,19 @@ static void tls_refusals(void **state)
 	start(&t);
 	/* a key that is not the host's: the PSK differs, the handshake fails */
 	assert_true(tc_open_tls(&c, ADDR, port_req, &wrong) < 0);
+	/* the same with a v1 identity: its digest gives the other key away before that */
+	assert_true(tc_open_tls(&c, ADDR, port_req, &wrong_v1) < 0);
 	/* a host the file does not know */
 	assert_true(tc_open_tls(&c, ADDR, port_req, &unknown) < 0);
-	/* plaintext ICReq to a port that requires TLS: taken for a bad ClientHello */
+	/* plaintext ICReq to a port that requires TLS: refused by name */
 	assert_true(tc_open(&c, ADDR, port_req, false, false) < 0);
 	tc_close(&c);
-	assert_true(tp_log_count(&t, "TLS handshake failed") >= 3);
+	/* each refusal logged with its own reason */
+	assert_int_equal(tp_log_count(&t, "the PSKs differ (binder does not verify)"), 1);
+	assert_int_equal(tp_log_count(&t, "the identity's hash or digest is not what the host's "
+					  "PSK gives"), 1);
+	assert_int_equal(tp_log_count(&t, "TLS handshake failed: no PSK for the identity"), 1);
+	assert_int_equal(tp_log_count(&t, "plaintext ICReq on a port that requires TLS"), 1);
 	/* the PSK is TC_HOSTNQN's: a Connect as another host is refused (Invalid Host) */
 	assert_int_equal(tc_open_tls(&c, ADDR, port_req, &other_sub), 0);
 	assert_int_equal(tc_connect(&c, 0, 31, SUBNQN, HOST2, 0xFFFF, 0, 0, &cqe),

@@ -109,11 +109,11 @@ static void find_by_identity(void **state)
 	lookup(k, key_b, HOST_B, 0, NVMF_TLS_DERIVE_COMPAT, 0);
 	lookup(k, key_b, HOST_B, 1, NVMF_TLS_DERIVE_COMPAT, 0);
 	/* the v1 digest differs with the derivation: the line's must be the host's */
-	lookup(k, key_a, HOST_A, 1, NVMF_TLS_DERIVE_COMPAT, -EACCES);
-	lookup(k, key_b, HOST_B, 1, NVMF_TLS_DERIVE_RFC, -EACCES);
+	lookup(k, key_a, HOST_A, 1, NVMF_TLS_DERIVE_COMPAT, -EKEYREJECTED);
+	lookup(k, key_b, HOST_B, 1, NVMF_TLS_DERIVE_RFC, -EKEYREJECTED);
 	/* another host's key under its name: the v1 digest or the hash gives it away */
-	lookup(k, key_b, HOST_A, 1, NVMF_TLS_DERIVE_RFC, -EACCES);
-	lookup(k, key_b, HOST_A, 0, NVMF_TLS_DERIVE_RFC, -EACCES); /* NVMe0R02 vs R01 */
+	lookup(k, key_b, HOST_A, 1, NVMF_TLS_DERIVE_RFC, -EKEYREJECTED);
+	lookup(k, key_b, HOST_A, 0, NVMF_TLS_DERIVE_RFC, -EKEYREJECTED); /* NVMe0R02 vs R01 */
 	nvmf_tls_keys_free(k);
 }
 
@@ -128,8 +128,8 @@ static void bad_identities(void **state)
 		"NVMe2R01 " HOST_A " " SUB,
 		"NVMx0R01 " HOST_A " " SUB,
 		"NVMe0R01  " HOST_A " " SUB,
-		"NVMe0R01 nqn.unknown " SUB,
 	};
+	static const char unknown[] = "NVMe0R01 nqn.unknown " SUB;
 	struct nvmf_tls_keys *k = load_ok();
 	uint8_t psk[NVMF_TLS_PSK_MAX];
 	struct nvmf_tls_peer peer;
@@ -140,12 +140,14 @@ static void bad_identities(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(nvmf_tls_keys_find(k, bad[i], strlen(bad[i]), psk, &len, &hash,
-						    &peer), -EACCES);
+						    &peer), -EPROTO);
 	assert_int_equal(nvmf_tls_keys_find(k, nul, sizeof(nul) - 1, psk, &len, &hash, &peer),
-			 -EACCES);
-	/* no keys at all */
-	assert_int_equal(nvmf_tls_keys_find(NULL, bad[3], strlen(bad[3]), psk, &len, &hash,
-					    &peer), -EACCES);
+			 -EPROTO);
+	/* a well-formed identity of a host without a key, and no keys at all */
+	assert_int_equal(nvmf_tls_keys_find(k, unknown, strlen(unknown), psk, &len, &hash,
+					    &peer), -ENOENT);
+	assert_int_equal(nvmf_tls_keys_find(NULL, unknown, strlen(unknown), psk, &len, &hash,
+					    &peer), -ENOENT);
 	nvmf_tls_keys_free(k);
 }
 
@@ -212,7 +214,7 @@ static void compat_default(void **state)
 	write_file(text, 0600);
 	assert_int_equal(nvmf_tls_keys_load(path, true, &k, err, sizeof(err)), 0);
 	lookup(k, key_a, HOST_A, 1, NVMF_TLS_DERIVE_COMPAT, 0);
-	lookup(k, key_a, HOST_A, 1, NVMF_TLS_DERIVE_RFC, -EACCES);
+	lookup(k, key_a, HOST_A, 1, NVMF_TLS_DERIVE_RFC, -EKEYREJECTED);
 	lookup(k, key_b, HOST_B, 1, NVMF_TLS_DERIVE_RFC, 0);
 	nvmf_tls_keys_free(k);
 }

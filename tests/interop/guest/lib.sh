@@ -39,11 +39,13 @@ brd_prefill() {
 	dd if=/dev/zero of=/dev/ram0 bs=1M count="$mib" oflag=direct status=none
 }
 
-# knvmet_setup NQN DEVICE [PORTID] [TRSVCID]: nvmet-tcp exporting DEVICE as namespace 1 of
-# subsystem NQN (any host allowed) on 127.0.0.1:TRSVCID.
+# knvmet_setup NQN DEVICE [PORTID] [TRSVCID] [ATTR=VALUE...]: nvmet-tcp exporting DEVICE
+# as namespace 1 of subsystem NQN (any host allowed) on 127.0.0.1:TRSVCID; each ATTR=VALUE
+# is written to the port's addr_ATTR before the port is enabled (tsas=tls1.3, say).
 knvmet_setup() {
-	local nqn=$1 dev=$2 portid=${3:-1} svc=${4:-4420}
+	local nqn=$1 dev=$2 portid=${3:-1} svc=${4:-4420} a
 	local s=$NVMET/subsystems/$nqn p=$NVMET/ports/$portid
+	shift $(($# < 4 ? $# : 4))
 	modprobe nvmet-tcp
 	mkdir "$s"
 	echo 1 >"$s/attr_allow_any_host"
@@ -55,6 +57,9 @@ knvmet_setup() {
 	echo ipv4 >"$p/addr_adrfam"
 	echo 127.0.0.1 >"$p/addr_traddr"
 	echo "$svc" >"$p/addr_trsvcid"
+	for a in "$@"; do
+		echo "${a#*=}" >"$p/addr_${a%%=*}"
+	done
 	# Linking the subsystem enables the port: the listener starts here.
 	ln -s "$s" "$p/subsystems/$nqn"
 }
