@@ -158,6 +158,31 @@ enum nvmf_ctrl_state {
 };
 enum nvmf_ctrl_state nvmf_ctrl_state(const struct nvmf_ctrl *c);
 unsigned nvmf_ctrl_reconnects(const struct nvmf_ctrl *c); /* successful reconnects so far */
+const char *nvmf_ctrl_traddr(const struct nvmf_ctrl *c);
+const char *nvmf_ctrl_trsvcid(const struct nvmf_ctrl *c);
+
+/*
+ * Asymmetric Namespace Access.  A controller that reports ANA (Identify CMIC bit 3) has
+ * its ANA log read at connect, after each reconnect, on each ANA change event and after
+ * an I/O completed with an ANA status; the values are the spec's.
+ */
+enum nvmf_ana_state {
+	NVMF_ANA_OPTIMIZED = 0x1,
+	NVMF_ANA_NON_OPTIMIZED = 0x2,
+	NVMF_ANA_INACCESSIBLE = 0x3,
+	NVMF_ANA_PERSISTENT_LOSS = 0x4,
+	NVMF_ANA_CHANGE = 0xF,
+};
+bool nvmf_ctrl_ana_reporting(const struct nvmf_ctrl *c);
+/*
+ * nsid's state on c as last read: NVMF_ANA_OPTIMIZED when c does not report ANA (or no
+ * log could be read yet), NVMF_ANA_INACCESSIBLE when the log does not list nsid.
+ */
+enum nvmf_ana_state nvmf_ctrl_ana_state(struct nvmf_ctrl *c, uint32_t nsid);
+/* Changes whenever the states above may have changed (a log was read). */
+unsigned nvmf_ctrl_ana_gen(const struct nvmf_ctrl *c);
+/* "optimized", "non-optimized", "inaccessible", "persistent-loss", "change" (nvme-cli's) */
+const char *nvmf_ana_state_name(enum nvmf_ana_state s);
 
 /*
  * Admin command, synchronous (any thread): data (len bytes) to (write) or from the
@@ -224,6 +249,118 @@ int nvmf_read_sync(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t n
 int nvmf_write_sync(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
 		    const void *buf, unsigned flags);
 int nvmf_flush_sync(struct nvmf_qpair *q, uint32_t nsid);
+
+/* ------------------------------------------------------------------ multipath */
+
+/*
+ * One namespace reached through several controllers of one subsystem (paths), as the
+ * Linux host's native multipath: I/O goes to a path the iopolicy picks among the usable
+ * ones (controller live, namespace ANA optimized; non-optimized only when no optimized
+ * path is usable; never inaccessible, persistent loss or change).  A command that fails
+ * with a path error (the connection lost, the controller reconnecting or given up, an ANA
+ * path status: SCT 3) is sent again at once on another usable path; the failed controller
+ * reconnects in the background, by its own reconnect_delay / ctrl_loss_tmo, and is used
+ * again once live.  When no path is usable, commands wait for one - until every path's
+ * controller is given up (or no_path_tmo_ms), then they fail with -ENODEV (-ETIMEDOUT).
+ * An ANA status also has the path's ANA log read again.
+ *
+ *   struct nvmf_mpath_opts mo;
+ *   nvmf_mpath_opts_init(&mo); mo.nsid = 1; mo.iopolicy = NVMF_IOPOLICY_ROUND_ROBIN;
+ *   nvmf_mpath_create(&mo, &m);
+ *   nvmf_mpath_add_path(m, ctrl_a); nvmf_mpath_add_path(m, ctrl_b);
+ *   nvmf_mpath_queue_create(m, 0, &mq);          // I/O queue pair 0 of every path
+ *   nvmf_mpath_readv(mq, lba, nlb, iov, 1, cb, arg);
+ *   while (...) nvmf_mpath_queue_poll(mq, 0);
+ *
+ * Threads: a multipath queue is like a queue pair (one thread polls it, no locks on its
+ * I/O path); it owns the queue pairs of its index on every path, which nobody else may
+ * poll.  Paths may be added and removed from any thread while queues run.
+ */
+struct nvmf_mpath;
+struct nvmf_mpath_queue;
+
+enum nvmf_iopolicy {
+	NVMF_IOPOLICY_NUMA,          /* the first usable path (in the order added) */
+	NVMF_IOPOLICY_ROUND_ROBIN,   /* each command to the next usable path */
+	NVMF_IOPOLICY_QUEUE_DEPTH,   /* the usable path with the fewest commands in flight */
+};
+/* "numa", "round-robin", "queue-depth" (the Linux host's iopolicy names) */
+const char *nvmf_iopolicy_name(enum nvmf_iopolicy p);
+int nvmf_iopolicy_parse(const char *s, enum nvmf_iopolicy *out);
+
+struct nvmf_mpath_opts {
+	uint32_t nsid;               /* the namespace (same NSID on every path); default 1 */
+	enum nvmf_iopolicy iopolicy; /* default NUMA */
+	/*
+	 * A path whose queue pair has commands in flight and completes none for this long
+	 * is declared failed while another path is usable: its commands go to that path
+	 * and the controller reconnects.  What bounds failover on a silent link (a cable
+	 * pulled: no RST, TCP retransmits for minutes, keep-alive needs KATO).  Default 500;
+	 * 0: off (then keep-alive or io_timeout_ms notice).
+	 */
+	unsigned stall_ms;
+	unsigned no_path_tmo_ms;     /* 0: wait while any path's controller is not given up */
+};
+void nvmf_mpath_opts_init(struct nvmf_mpath_opts *o);
+int nvmf_mpath_create(const struct nvmf_mpath_opts *o, struct nvmf_mpath **out);
+/* Free m: every queue must have been freed; the controllers are not disconnected. */
+void nvmf_mpath_destroy(struct nvmf_mpath *m);
+/*
+ * Add controller c as a path.  It must be of the subsystem of the paths already there,
+ * and the namespace must be the same one on it (NGUID and UUID equal, same size and
+ * block size): else -EINVAL (-EEXIST: c is a path already; -ENOSPC: NVMF_MPATH_MAX_PATHS).
+ * Running queues start using it at their next poll.
+ */
+#define NVMF_MPATH_MAX_PATHS 8
+int nvmf_mpath_add_path(struct nvmf_mpath *m, struct nvmf_ctrl *c);
+/*
+ * Stop using c (its commands in flight complete on it, or move to another path if it is
+ * down); returns once no queue uses it any more, so that c may then be disconnected.
+ * Queues must keep being polled meanwhile (their fds are woken).  -ENOENT: not a path.
+ */
+int nvmf_mpath_remove_path(struct nvmf_mpath *m, struct nvmf_ctrl *c);
+unsigned nvmf_mpath_nr_paths(struct nvmf_mpath *m);
+/* The idx-th path (0..nr_paths-1), NULL past the end. */
+struct nvmf_ctrl *nvmf_mpath_path(struct nvmf_mpath *m, unsigned idx);
+uint32_t nvmf_mpath_nsid(const struct nvmf_mpath *m);
+/* Commands completed through each path since creation, for tools that show the balance. */
+uint64_t nvmf_mpath_path_ios(struct nvmf_mpath *m, unsigned idx);
+
+/*
+ * A queue over I/O queue pair qidx of every path (a path with fewer queue pairs is not
+ * used by this queue).  depth: commands it accepts at once (0: the largest path depth).
+ */
+int nvmf_mpath_queue_create(struct nvmf_mpath *m, unsigned qidx, unsigned depth,
+			    struct nvmf_mpath_queue **out);
+/* Fails whatever is still waiting with -ENODEV (their callbacks run), then frees. */
+void nvmf_mpath_queue_free(struct nvmf_mpath_queue *mq);
+
+/* As nvmf_readv() etc. on the multipath namespace; -EAGAIN when the queue is full. */
+int nvmf_mpath_readv(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
+		     const struct iovec *iov, int iovcnt, nvmf_io_cb cb, void *arg);
+int nvmf_mpath_writev(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
+		      const struct iovec *iov, int iovcnt, unsigned flags, nvmf_io_cb cb,
+		      void *arg);
+int nvmf_mpath_flush(struct nvmf_mpath_queue *mq, nvmf_io_cb cb, void *arg);
+int nvmf_mpath_write_zeroes(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
+			    unsigned flags, nvmf_io_cb cb, void *arg);
+int nvmf_mpath_deallocate(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
+			  nvmf_io_cb cb, void *arg);
+/*
+ * Progress on every path (as nvmf_qpair_poll), failover, and commands waiting for a
+ * path.  Returns the completions run, -ENOTCONN while no path is usable, -ENODEV once
+ * every path is given up.
+ */
+int nvmf_mpath_queue_poll(struct nvmf_mpath_queue *mq, unsigned max);
+/* Block until something may be done or timeout_ms passes (-1: forever), then poll. */
+int nvmf_mpath_queue_wait(struct nvmf_mpath_queue *mq, int timeout_ms);
+/*
+ * A file descriptor that becomes readable when nvmf_mpath_queue_poll() has work; while
+ * commands wait for a path, also poll at least every 100 ms.
+ */
+int nvmf_mpath_queue_fd(const struct nvmf_mpath_queue *mq);
+unsigned nvmf_mpath_queue_depth(const struct nvmf_mpath_queue *mq);
+unsigned nvmf_mpath_queue_inflight(const struct nvmf_mpath_queue *mq);
 
 /* ------------------------------------------------------------------ discovery */
 

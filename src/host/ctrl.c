@@ -27,6 +27,8 @@
 
 static __thread char last_error[256];
 
+static void wake(struct nvmf_ctrl *c);
+
 static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -169,6 +171,139 @@ static int prop_set(struct nvmf_ctrl *c, uint32_t off, uint32_t val)
 	return admin_sync(c, (struct nvme_sqe *)&cmd, NULL, 0, false, NULL, CONNECT_TIMEOUT_MS);
 }
 
+/* ------------------------------------------------------------------ ANA */
+
+int hana_parse(const void *log, size_t len, struct hana_ns *out, unsigned max)
+{
+	const uint8_t *p = log;
+	struct nvme_ana_log_hdr h;
+	size_t off = sizeof(h);
+	unsigned n = 0;
+
+	if (len < sizeof(h))
+		return -EPROTO;
+	memcpy(&h, p, sizeof(h));
+	for (unsigned g = 0; g < le16toh(h.ngrps); g++) {
+		struct nvme_ana_group_desc d;
+		uint32_t nnsids;
+
+		if (off + sizeof(d) > len)
+			return -EPROTO;
+		memcpy(&d, p + off, sizeof(d));
+		off += sizeof(d);
+		nnsids = le32toh(d.nnsids);
+		if (nnsids > (len - off) / 4)
+			return -EPROTO;
+		for (uint32_t i = 0; i < nnsids; i++, off += 4) {
+			uint32_t nsid;
+
+			memcpy(&nsid, p + off, 4);
+			if (n < max) {
+				out[n].nsid = le32toh(nsid);
+				out[n].grpid = le32toh(d.grpid);
+				out[n].state = d.state & 0xF;
+			}
+			n++;
+		}
+	}
+	return (int)(n < max ? n : max);
+}
+
+static const char *ana_name(unsigned s)
+{
+	return nvmf_ana_state_name((enum nvmf_ana_state)s);
+}
+
+/*
+ * Read the ANA log (RGO clear: every group with its NSIDs; as the Linux host, the whole
+ * log in one command, sized from NANAGRPID and NN) into c->ana.  Reading it clears the
+ * ANA change event, so the controller reports the next one.
+ */
+static int read_ana_log(struct nvmf_ctrl *c)
+{
+	const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
+	uint32_t groups = le32toh(id->nanagrpid), nn = le32toh(id->nn);
+	struct hana_ns tmp[HANA_MAX_NS];
+	size_t len;
+	uint8_t *buf;
+	int n, rc;
+
+	if (!c->ana_reporting)
+		return 0;
+	if (groups == 0 || groups > 1024)
+		groups = 128;
+	if (nn == 0 || nn > 4096)
+		nn = 4096;
+	len = sizeof(struct nvme_ana_log_hdr) + groups * sizeof(struct nvme_ana_group_desc) +
+	      (size_t)nn * 4;
+	if (c->max_xfer && len > c->max_xfer)
+		len = c->max_xfer;
+	len &= ~(size_t)3;
+	buf = calloc(1, len);
+	if (!buf)
+		return -ENOMEM;
+	atomic_store(&c->ana_stale, false);
+	rc = nvmf_get_log_page(c, NVME_LID_ANA, 0, 0, buf, (uint32_t)len);
+	if (rc) {
+		host_log(LOG_WARNING, "%s: controller %u: ANA log: %s %d", c->subnqn, c->cntlid,
+			 rc < 0 ? "error" : "status", rc < 0 ? -rc : rc);
+		free(buf);
+		return rc < 0 ? rc : -EIO;
+	}
+	n = hana_parse(buf, len, tmp, HANA_MAX_NS);
+	free(buf);
+	if (n < 0) {
+		host_log(LOG_WARNING, "%s: controller %u: malformed ANA log", c->subnqn, c->cntlid);
+		return n;
+	}
+	pthread_mutex_lock(&c->ana_lock);
+	for (int i = 0; i < n; i++) {
+		bool known = false;
+
+		for (unsigned j = 0; j < c->ana_n; j++)
+			if (c->ana[j].nsid == tmp[i].nsid) {
+				known = true;
+				if (c->ana[j].state != tmp[i].state)
+					host_log(LOG_NOTICE, "%s: controller %u: nsid %u: ANA group %u %s -> %s",
+						 c->subnqn, c->cntlid, tmp[i].nsid, tmp[i].grpid,
+						 ana_name(c->ana[j].state), ana_name(tmp[i].state));
+			}
+		if (!known && c->ana_valid)
+			host_log(LOG_NOTICE, "%s: controller %u: nsid %u: ANA group %u %s", c->subnqn,
+				 c->cntlid, tmp[i].nsid, tmp[i].grpid, ana_name(tmp[i].state));
+	}
+	memcpy(c->ana, tmp, (size_t)n * sizeof(tmp[0]));
+	c->ana_n = (unsigned)n;
+	c->ana_valid = true;
+	pthread_mutex_unlock(&c->ana_lock);
+	atomic_fetch_add(&c->ana_gen, 1);
+	return 0;
+}
+
+/* Ask for the async events multipath needs (ANA change, namespace attributes). */
+static void enable_aens(struct nvmf_ctrl *c)
+{
+	const struct nvme_id_ctrl *id = (const struct nvme_id_ctrl *)c->id;
+	uint32_t want = le32toh(id->oaes) & (NVME_OAES_ANA_CHANGE | NVME_OAES_NS_ATTR);
+	struct nvme_sqe sqe;
+	int rc;
+
+	if (!want)
+		return;
+	sqe_init(&sqe, NVME_ADM_SET_FEATURES, 0);
+	sqe.cdw10 = htole32(NVME_FID_ASYNC_EVENT);
+	sqe.cdw11 = htole32(want);
+	rc = admin_sync(c, &sqe, NULL, 0, false, NULL, CONNECT_TIMEOUT_MS);
+	if (rc)
+		host_log(LOG_WARNING, "%s: Set Features Async Event Configuration: %d", c->subnqn, rc);
+}
+
+void hctrl_ana_refresh(struct nvmf_ctrl *c)
+{
+	if (c->ana_reporting && !atomic_exchange(&c->ana_stale, true))
+		wake(c);
+}
+
 /* ------------------------------------------------------------------ association */
 
 static bool is_discovery(const struct nvmf_ctrl *c)
@@ -266,6 +401,14 @@ static int setup_admin(struct nvmf_ctrl *c)
 			c->nr_io = got;
 		}
 	}
+	if (!is_discovery(c)) {
+		c->ana_reporting = ((const struct nvme_id_ctrl *)c->id)->cmic & NVME_CMIC_ANA;
+		enable_aens(c);
+		pthread_mutex_lock(&c->ana_lock);
+		c->ana_valid = false;
+		pthread_mutex_unlock(&c->ana_lock);
+		read_ana_log(c); /* a failure leaves the paths usable: I/O statuses will tell */
+	}
 	return 0;
 fail:
 	hq_close(q, "setup failed");
@@ -324,7 +467,7 @@ static void aer_done(void *arg, int status, const struct nvme_cqe *cqe)
 		 * The log is read with RAE clear (so the controller reports the next event)
 		 * by the admin thread's loop: not from here, inside the receive path.
 		 */
-		if (lid == NVME_LID_CHANGED_NS || lid == NVME_LID_DISCOVERY)
+		if (lid == NVME_LID_CHANGED_NS || lid == NVME_LID_DISCOVERY || lid == NVME_LID_ANA)
 			c->aen_log = lid;
 		host_log(LOG_INFO, "%s: async event 0x%08x (log 0x%02x)", c->subnqn, dw0, lid);
 	}
@@ -334,6 +477,12 @@ static void aer_done(void *arg, int status, const struct nvme_cqe *cqe)
 /* After an async event: read its log, then ask for the next event. */
 static void handle_aen(struct nvmf_ctrl *c)
 {
+	if (c->aen_log == NVME_LID_ANA) {
+		c->aen_log = 0;
+		read_ana_log(c);
+	}
+	if (atomic_load(&c->ana_stale) && c->admin.state == QP_LIVE)
+		read_ana_log(c);
 	if (c->aen_log) {
 		uint8_t *scratch = malloc(4096);
 		uint8_t lid = c->aen_log;
@@ -668,6 +817,7 @@ int nvmf_ctrl_connect(const struct nvmf_ctrl_opts *o, struct nvmf_ctrl **out)
 	c->opts.host_traddr = c->host_traddr[0] ? c->host_traddr : NULL;
 	c->nr_io = strcmp(c->subnqn, NVMF_DISCOVERY_NQN) ? o->nr_io_queues : 0;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->ana_lock, NULL);
 	c->admin_ep = -1;
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0 || hq_init(&c->admin, c, 0, c->opts.admin_queue_size)) {
@@ -735,6 +885,7 @@ fail:
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->ana_lock);
 	nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
 	nvmf_dhchap_wipe(&c->tls, sizeof(c->tls));
 	free(c);
@@ -778,6 +929,7 @@ void nvmf_ctrl_disconnect(struct nvmf_ctrl *c)
 	close(c->admin_ep);
 	close(c->wake_fd);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->ana_lock);
 	nvmf_dhchap_wipe(&c->keys, sizeof(c->keys));
 	nvmf_dhchap_wipe(&c->tls, sizeof(c->tls));
 	free(c);
@@ -826,6 +978,54 @@ enum nvmf_ctrl_state nvmf_ctrl_state(const struct nvmf_ctrl *c)
 unsigned nvmf_ctrl_reconnects(const struct nvmf_ctrl *c)
 {
 	return atomic_load(&c->reconnects);
+}
+
+const char *nvmf_ctrl_traddr(const struct nvmf_ctrl *c)
+{
+	return c->traddr;
+}
+
+const char *nvmf_ctrl_trsvcid(const struct nvmf_ctrl *c)
+{
+	return c->trsvcid;
+}
+
+bool nvmf_ctrl_ana_reporting(const struct nvmf_ctrl *c)
+{
+	return c->ana_reporting;
+}
+
+enum nvmf_ana_state nvmf_ctrl_ana_state(struct nvmf_ctrl *c, uint32_t nsid)
+{
+	enum nvmf_ana_state st;
+
+	if (!c->ana_reporting)
+		return NVMF_ANA_OPTIMIZED;
+	pthread_mutex_lock(&c->ana_lock);
+	/* no log read yet (or it failed): usable until an I/O status says otherwise */
+	st = c->ana_valid ? NVMF_ANA_INACCESSIBLE : NVMF_ANA_OPTIMIZED;
+	for (unsigned i = 0; i < c->ana_n; i++)
+		if (c->ana[i].nsid == nsid)
+			st = (enum nvmf_ana_state)c->ana[i].state;
+	pthread_mutex_unlock(&c->ana_lock);
+	return st;
+}
+
+unsigned nvmf_ctrl_ana_gen(const struct nvmf_ctrl *c)
+{
+	return atomic_load(&c->ana_gen);
+}
+
+const char *nvmf_ana_state_name(enum nvmf_ana_state s)
+{
+	switch (s) {
+	case NVMF_ANA_OPTIMIZED: return "optimized";
+	case NVMF_ANA_NON_OPTIMIZED: return "non-optimized";
+	case NVMF_ANA_INACCESSIBLE: return "inaccessible";
+	case NVMF_ANA_PERSISTENT_LOSS: return "persistent-loss";
+	case NVMF_ANA_CHANGE: return "change";
+	}
+	return "unknown";
 }
 
 int nvmf_admin_cmd(struct nvmf_ctrl *c, struct nvme_sqe *sqe, void *data, uint32_t len,

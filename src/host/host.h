@@ -129,6 +129,14 @@ struct nvmf_qpair {
 struct admin_call;
 struct hauth;
 
+/* One namespace's ANA group and state, as its controller's ANA log lists it. */
+#define HANA_MAX_NS 256
+struct hana_ns {
+	uint32_t nsid;
+	uint32_t grpid;
+	uint8_t state;               /* enum nvme_ana_state */
+};
+
 /*
  * DH-HMAC-CHAP keys, transformed once at connect (the host key with the host NQN, the
  * controller key with the subsystem NQN) and read by every queue's exchange; wiped when
@@ -199,6 +207,18 @@ struct nvmf_ctrl {
 	 * miss; entries are written once per slot (atomics, no lock on the I/O path).
 	 */
 	_Atomic uint64_t ns_cache[16];   /* nsid << 32 | block size */
+	/*
+	 * ANA (controllers with CMIC.ANA): each namespace's state from the last ANA log read
+	 * (at connect, after a reconnect, on an ANA change event, after an I/O came back with
+	 * an ANA status).  Read under ana_lock; ana_gen says when to read again.
+	 */
+	bool ana_reporting;
+	pthread_mutex_t ana_lock;
+	struct hana_ns ana[HANA_MAX_NS];
+	unsigned ana_n;
+	bool ana_valid;              /* a log was read since the last (re)connect */
+	atomic_uint ana_gen;         /* bumped each time ana[] changes */
+	atomic_bool ana_stale;       /* an I/O saw an ANA status: read the log again */
 };
 
 /* qpair.c */
@@ -226,6 +246,12 @@ int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iov
 int hq_progress(struct nvmf_qpair *q, unsigned max);
 /* Fail every queued and sent command with status (controller given up). */
 void hq_fail_all(struct nvmf_qpair *q, int status);
+/*
+ * Take every command off q and fail it with status (multipath sends them on another path):
+ * the connection, if up, is closed first so that no reply or data can reach them any more.
+ * Unlike a lost connection this does not ask the controller to reconnect.
+ */
+void hq_abort_all(struct nvmf_qpair *q, int status);
 /* Wait until hq_progress has something to do (or timeout). */
 int hq_wait_readable(struct nvmf_qpair *q, int timeout_ms);
 /*
@@ -281,6 +307,13 @@ int htls_step(struct nvmf_qpair *q);
 uint32_t hctrl_block_size(struct nvmf_ctrl *c, uint32_t nsid);
 void hctrl_connection_lost(struct nvmf_ctrl *c, struct nvmf_qpair *q, const char *why);
 uint64_t host_now_ns(void);
+/* Ask the admin thread to read the ANA log again (an I/O got an ANA path status). */
+void hctrl_ana_refresh(struct nvmf_ctrl *c);
+/*
+ * Parse an ANA log (len bytes, RGO clear) into out[max]; returns the number of namespaces,
+ * or -EPROTO when a descriptor runs past len.  Pure: tested on its own.
+ */
+int hana_parse(const void *log, size_t len, struct hana_ns *out, unsigned max);
 /*
  * The same clock at tick resolution (1-4 ms), without reading the TSC: for per-command
  * timeout stamps, which are compared in milliseconds.  Never mix the two clocks in one
@@ -288,6 +321,22 @@ uint64_t host_now_ns(void);
  */
 uint64_t host_coarse_ns(void);
 void host_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* mpath.c: the path selector, pure logic over what each path looks like now */
+struct hmpath_cand {
+	bool usable;                 /* controller live, path not being removed */
+	uint8_t ana;                 /* enum nvme_ana_state of the namespace on it */
+	unsigned inflight;           /* commands this queue has on it */
+};
+/*
+ * The path (index into cand[n]) policy pol sends the next command to: optimized paths
+ * first, non-optimized only when no optimized path is usable, never other ANA states;
+ * -1 when none.  *cursor is round-robin's memory (the last path it chose).
+ */
+int hmpath_select(const struct hmpath_cand *cand, unsigned n, enum nvmf_iopolicy pol,
+		  unsigned *cursor);
+/* A completion status that another path may not get (negative errno or NVMe status). */
+bool hmpath_is_path_error(int status);
 
 /* hostid.c */
 int host_parse_uuid(const char *s, uint8_t out[16]);

@@ -565,6 +565,19 @@ void hq_close(struct nvmf_qpair *q, const char *why)
 	requeue_sent(q);
 }
 
+void hq_abort_all(struct nvmf_qpair *q, int status)
+{
+	if (q->state == QP_SOCKET || q->state == QP_TLS || q->state == QP_IC ||
+	    q->state == QP_CONNECTING || q->state == QP_AUTH) {
+		connect_failed(q, -ECONNABORTED, "commands moved to another path");
+	} else if (q->state == QP_LIVE) {
+		drop_connection(q);
+		q->state = QP_DOWN;
+		requeue_sent(q);
+	}
+	hq_fail_all(q, status);
+}
+
 static void step_deadline(struct nvmf_qpair *q)
 {
 	q->step_deadline_ns = host_now_ns() + (uint64_t)q->connect_timeout_ms * 1000000ull;
