@@ -23,7 +23,7 @@ struct tproxy {
 	int wake[2];
 	pthread_t th;
 	pthread_mutex_t lock;
-	bool hold, stop, cut;
+	bool hold, stop, cut, freeze;
 	unsigned accepted;
 	struct pair pairs[MAX_PAIRS];
 	unsigned n;
@@ -93,7 +93,7 @@ static void *run(void *arg)
 				drop(p, i--);
 		pf[0] = (struct pollfd){ .fd = p->lfd, .events = POLLIN };
 		pf[1] = (struct pollfd){ .fd = p->wake[0], .events = POLLIN };
-		for (unsigned i = 0; i < p->n; i++) {
+		for (unsigned i = 0; i < p->n && !p->freeze; i++) {
 			/* a held connection is watched only for the host closing it */
 			pf[nf++] = (struct pollfd){ .fd = p->pairs[i].down,
 						    .events = p->pairs[i].up < 0 ? POLLRDHUP : POLLIN };
@@ -228,6 +228,15 @@ unsigned tproxy_held_open(struct tproxy *p)
 		n += p->pairs[i].up < 0;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+void tproxy_freeze(struct tproxy *p, bool freeze)
+{
+	pthread_mutex_lock(&p->lock);
+	p->freeze = freeze;
+	p->hold = freeze;
+	pthread_mutex_unlock(&p->lock);
+	poke(p);
 }
 
 void tproxy_cut(struct tproxy *p)

@@ -22,6 +22,11 @@ void tproxy_hold(struct tproxy *p, bool hold);
 unsigned tproxy_accepted(struct tproxy *p);
 /* Held connections the host has not closed. */
 unsigned tproxy_held_open(struct tproxy *p);
+/*
+ * A silent link (a cable pulled, a switch port down): nothing is forwarded either way and
+ * nothing is closed; new connections are held.  !freeze: forwarding goes on.
+ */
+void tproxy_freeze(struct tproxy *p, bool freeze);
 /* Close both ends of every forwarded connection. */
 void tproxy_cut(struct tproxy *p);
 
