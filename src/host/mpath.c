@@ -411,14 +411,20 @@ static void refresh_ana(struct nvmf_mpath_queue *mq, struct mq_path *P)
 	}
 }
 
-static unsigned candidates(struct nvmf_mpath_queue *mq, struct hmpath_cand *cand)
+/*
+ * What the selector sees.  live_only: paths whose queue pair is connected; one that is
+ * still connecting (after its controller reconnected) would hold commands meanwhile.
+ */
+static unsigned candidates(struct nvmf_mpath_queue *mq, struct hmpath_cand *cand,
+			   bool live_only)
 {
 	unsigned usable = 0;
 
 	for (unsigned i = 0; i < NVMF_MPATH_MAX_PATHS; i++) {
 		struct mq_path *P = &mq->p[i];
 
-		cand[i].usable = P->c && !P->draining && ctrl_up(P);
+		cand[i].usable = P->c && !P->draining && ctrl_up(P) &&
+				 (!live_only || P->q->state == QP_LIVE);
 		cand[i].ana = P->ana;
 		cand[i].inflight = P->inflight;
 		usable += cand[i].usable && (P->ana == NVME_ANA_OPTIMIZED ||
@@ -508,13 +514,19 @@ static void mreq_done(void *arg, int status, const struct nvme_cqe *cqe)
 static int dispatch(struct nvmf_mpath_queue *mq, struct mreq *r)
 {
 	struct hmpath_cand cand[NVMF_MPATH_MAX_PATHS];
-	bool full = false;
+	bool full = false, live_only = true;
 
-	candidates(mq, cand);
+	candidates(mq, cand, true);
 	for (;;) {
 		int i = hmpath_select(cand, NVMF_MPATH_MAX_PATHS, mq->m->o.iopolicy, &mq->rr);
 		int rc;
 
+		if (i < 0 && live_only && !full) {
+			/* no connected path: one that is connecting takes it */
+			live_only = false;
+			candidates(mq, cand, false);
+			continue;
+		}
 		if (i < 0)
 			return full ? -EAGAIN : 1;
 		rc = hq_submit(mq->p[i].q, &r->sqe, r->iov, r->iovcnt, r->len, r->write, mreq_done,
@@ -588,7 +600,7 @@ static void check_path(struct nvmf_mpath_queue *mq, unsigned i, uint64_t now)
 	if (stall && now - P->progress_ns > stall) {
 		struct hmpath_cand cand[NVMF_MPATH_MAX_PATHS];
 
-		candidates(mq, cand);
+		candidates(mq, cand, true);
 		cand[i].usable = false;
 		for (unsigned k = 0; k < NVMF_MPATH_MAX_PATHS; k++) {
 			if (!cand[k].usable || (cand[k].ana != NVME_ANA_OPTIMIZED &&

@@ -50,7 +50,11 @@
 enum op { OP_READ, OP_WRITE, OP_READBACK };
 
 struct perf_cfg {
-	struct nvmf_trid trid;       /* -r */
+	struct nvmf_trid trid;       /* -r (the first, with several) */
+	struct nvmf_trid paths[NVMF_MPATH_MAX_PATHS]; /* every -r: paths of one subsystem */
+	unsigned npaths;
+	bool mpath;                  /* several -r or --iopolicy: through nvmf_mpath */
+	enum nvmf_iopolicy iopolicy;
 	uint32_t nsid;               /* -n, else ns: of -r, else 1 */
 	unsigned qd, qpairs;         /* -q (per thread), -P (per thread) */
 	uint32_t io_size;            /* -o */
@@ -80,6 +84,7 @@ struct worker;
 struct task {
 	struct worker *w;
 	struct nvmf_qpair *q;
+	struct nvmf_mpath_queue *mq; /* multipath: instead of q */
 	uint8_t *buf;
 	struct iovec iov;
 	uint64_t unit;               /* io_size unit of the namespace */
@@ -97,6 +102,7 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	struct nvmf_qpair **qps;
+	struct nvmf_mpath_queue **mqs; /* multipath: instead of qps */
 	unsigned nqp;
 	int epfd;                    /* --no-poll with several queue pairs */
 	struct task *tasks;
@@ -118,6 +124,8 @@ struct worker {
 	uint64_t ios, reads, writes;
 	uint64_t errors, submit_errors;
 	uint64_t verified, mismatches, unverified;
+	uint64_t last_done, max_gap; /* ticks: the longest wait between two completions */
+	uint64_t max_gap_at;         /* ticks: when it ended */
 	unsigned stuck;              /* I/Os that never completed */
 	double usr_s, sys_s;         /* CPU time of the run, drain included */
 	struct perf_hist hist;
@@ -133,6 +141,8 @@ struct gate {
 struct perf {
 	struct perf_cfg cfg;
 	struct nvmf_ctrl *ctrl;
+	struct nvmf_ctrl *ctrls[NVMF_MPATH_MAX_PATHS]; /* multipath: every path's */
+	struct nvmf_mpath *mpath;
 	struct nvmf_ns_info ns;
 	uint32_t nlb;                /* blocks per I/O */
 	uint64_t ns_units;           /* I/O units in the namespace */
@@ -330,6 +340,30 @@ static void report_io_error(struct worker *w, const struct task *t, int status)
 								      : "");
 }
 
+/* One queue pair, or one multipath queue over every path's. */
+static int q_readv(struct task *t, uint64_t lba, nvmf_io_cb cb)
+{
+	const struct perf *p = t->w->p;
+
+	if (t->mq)
+		return nvmf_mpath_readv(t->mq, lba, p->nlb, &t->iov, 1, cb, t);
+	return nvmf_readv(t->q, p->cfg.nsid, lba, p->nlb, &t->iov, 1, cb, t);
+}
+
+static int q_writev(struct task *t, uint64_t lba, nvmf_io_cb cb)
+{
+	const struct perf *p = t->w->p;
+
+	if (t->mq)
+		return nvmf_mpath_writev(t->mq, lba, p->nlb, &t->iov, 1, 0, cb, t);
+	return nvmf_writev(t->q, p->cfg.nsid, lba, p->nlb, &t->iov, 1, 0, cb, t);
+}
+
+static int q_poll(struct worker *w, unsigned i)
+{
+	return w->mqs ? nvmf_mpath_queue_poll(w->mqs[i], 0) : nvmf_qpair_poll(w->qps[i], 0);
+}
+
 static int issue(struct task *t, uint64_t now)
 {
 	struct worker *w = t->w;
@@ -342,9 +376,9 @@ static int issue(struct task *t, uint64_t now)
 	if (w->vstate && t->op != OP_WRITE)
 		memset(t->buf, 0xA5, p->cfg.io_size);
 	if (t->op == OP_WRITE)
-		rc = nvmf_writev(t->q, p->cfg.nsid, lba, p->nlb, &t->iov, 1, 0, io_done, t);
+		rc = q_writev(t, lba, io_done);
 	else
-		rc = nvmf_readv(t->q, p->cfg.nsid, lba, p->nlb, &t->iov, 1, io_done, t);
+		rc = q_readv(t, lba, io_done);
 	if (rc) {
 		w->submit_errors++;
 		report_io_error(w, t, rc);
@@ -477,6 +511,11 @@ static void io_done(void *arg, int status, const struct nvme_cqe *cqe)
 		return; /* failed by the disconnect after the run */
 	w->outstanding--;
 	if (now >= w->measure_start && now <= w->end) {
+		if (w->last_done > w->measure_start && now - w->last_done > w->max_gap) {
+			w->max_gap = now - w->last_done;
+			w->max_gap_at = now - w->measure_start;
+		}
+		w->last_done = now;
 		perf_hist_add(&w->hist, now - t->submit);
 		w->ios++;
 		if (t->op == OP_WRITE)
@@ -526,8 +565,7 @@ static void prefill_done(void *arg, int status, const struct nvme_cqe *cqe)
 		t->unit = w->unit_lo + w->prefill_next++;
 		t->version = 1;
 		pattern_fill(p, t->buf, t->unit * p->nlb, 1);
-		rc = nvmf_writev(t->q, p->cfg.nsid, t->unit * p->nlb, p->nlb, &t->iov, 1, 0,
-				 prefill_done, t);
+		rc = q_writev(t, t->unit * p->nlb, prefill_done);
 		if (rc) {
 			w->submit_errors++;
 			report_io_error(w, t, rc);
@@ -550,8 +588,7 @@ static void prefill(struct worker *w)
 		t->unit = w->unit_lo + w->prefill_next++;
 		t->version = 1;
 		pattern_fill(p, t->buf, t->unit * p->nlb, 1);
-		if (nvmf_writev(t->q, p->cfg.nsid, t->unit * p->nlb, p->nlb, &t->iov, 1, 0,
-				prefill_done, t)) {
+		if (q_writev(t, t->unit * p->nlb, prefill_done)) {
 			w->submit_errors++;
 			continue;
 		}
@@ -559,7 +596,7 @@ static void prefill(struct worker *w)
 	}
 	while (w->outstanding) {
 		for (unsigned i = 0; i < w->nqp; i++)
-			if (nvmf_qpair_poll(w->qps[i], 0) == -ENODEV)
+			if (q_poll(w, i) == -ENODEV)
 				w->dead = true;
 		if (w->dead)
 			break;
@@ -606,18 +643,19 @@ static int poll_once(struct worker *w, uint64_t now)
 
 	if (w->p->cfg.poll) {
 		for (unsigned i = 0; i < w->nqp; i++) {
-			rc = nvmf_qpair_poll(w->qps[i], 0);
+			rc = q_poll(w, i);
 			if (rc == -ENODEV)
 				return rc;
 		}
 		return 0;
 	}
 	if (w->nqp == 1) {
-		rc = nvmf_qpair_wait(w->qps[0], wait_ms(w, now));
+		rc = w->mqs ? nvmf_mpath_queue_wait(w->mqs[0], wait_ms(w, now))
+			    : nvmf_qpair_wait(w->qps[0], wait_ms(w, now));
 		return rc == -ENODEV ? rc : 0;
 	}
 	for (unsigned i = 0; i < w->nqp; i++) {
-		rc = nvmf_qpair_poll(w->qps[i], 0);
+		rc = q_poll(w, i);
 		if (rc == -ENODEV)
 			return rc;
 		if (rc > 0)
@@ -714,6 +752,11 @@ static void usage(FILE *f)
 		"      --no-poll            sleep until completions arrive (nvmf_qpair_wait)\n"
 		"      --json FILE          results as JSON too ('-': standard output)\n"
 		"      --reconnect-delay S  seconds between reconnect attempts (default 10)\n"
+		"      --iopolicy P         multipath (implied by several -r: paths of one\n"
+		"                           subsystem, one namespace): numa (first usable\n"
+		"                           path, default), round-robin or queue-depth; paths\n"
+		"                           that fail are failed over at once; prints each\n"
+		"                           path's I/Os and the longest wait between completions\n"
 		"      --ctrl-loss-tmo S    give the controller up after S seconds without it\n"
 		"                           (default 600; 0: at once; -1: never); I/Os still\n"
 		"                           queued then fail and count as errors\n"
@@ -883,6 +926,7 @@ enum {
 	OPT_TLS_RECORD,
 	OPT_TLS_IDENTITY,
 	OPT_TLS_COMPAT,
+	OPT_IOPOLICY,
 };
 
 static const struct option long_opts[] = {
@@ -915,6 +959,7 @@ static const struct option long_opts[] = {
 	{ "tls-record", required_argument, NULL, OPT_TLS_RECORD },
 	{ "tls-identity-version", required_argument, NULL, OPT_TLS_IDENTITY },
 	{ "tls-compat", no_argument, NULL, OPT_TLS_COMPAT },
+	{ "iopolicy", required_argument, NULL, OPT_IOPOLICY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -922,7 +967,8 @@ static const struct option long_opts[] = {
 /* 0: go; 1: help printed; -1: bad arguments (reported). */
 static int parse_args(struct perf_cfg *c, int argc, char **argv)
 {
-	const char *trid = NULL, *mask = "0x1";
+	const char *trids[NVMF_MPATH_MAX_PATHS], *mask = "0x1";
+	unsigned ntrids = 0;
 	char err[256];
 	bool nsid_set = false, have_q = false, have_o = false, have_t = false, have_m = false;
 	uint64_t v;
@@ -943,9 +989,14 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 	       -1) {
 		switch (opt) {
 		case 'r':
-			if (trid)
-				return bad("-r: one controller per run");
-			trid = optarg;
+			if (ntrids == NVMF_MPATH_MAX_PATHS)
+				return bad("-r: at most %d paths", NVMF_MPATH_MAX_PATHS);
+			trids[ntrids++] = optarg;
+			break;
+		case OPT_IOPOLICY:
+			if (nvmf_iopolicy_parse(optarg, &c->iopolicy))
+				return bad("--iopolicy %s: numa, round-robin or queue-depth", optarg);
+			c->mpath = true;
 			break;
 		case 'q':
 			if (parse_u64(optarg, 65535, &v) || !v)
@@ -1075,15 +1126,28 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad("unexpected argument '%s'", argv[optind]);
-	if (!trid)
+	if (!ntrids)
 		return bad("-r is required (e.g. -r 'trtype:tcp adrfam:ipv4 traddr:127.0.0.1 "
 			   "trsvcid:4420 subnqn:NQN')");
-	if (nvmf_trid_parse(trid, &c->trid, err, sizeof(err)))
-		return bad("-r: %s", err);
-	if (!c->trid.subnqn[0])
-		return bad("-r: subnqn is required");
-	if (!c->trid.trsvcid[0])
-		snprintf(c->trid.trsvcid, sizeof(c->trid.trsvcid), "4420");
+	for (unsigned i = 0; i < ntrids; i++) {
+		struct nvmf_trid *t = &c->paths[i];
+
+		if (nvmf_trid_parse(trids[i], t, err, sizeof(err)))
+			return bad("-r: %s", err);
+		if (!t->subnqn[0])
+			return bad("-r: subnqn is required");
+		if (!t->trsvcid[0])
+			snprintf(t->trsvcid, sizeof(t->trsvcid), "4420");
+		/* paths of one namespace: one subsystem, one NSID */
+		if (i && strcmp(t->subnqn, c->paths[0].subnqn))
+			return bad("-r: paths of different subsystems (%s, %s)", c->paths[0].subnqn,
+				   t->subnqn);
+		if (i && t->nsid != c->paths[0].nsid)
+			return bad("-r: paths with different ns:");
+	}
+	c->npaths = ntrids;
+	c->mpath |= ntrids > 1;
+	c->trid = c->paths[0];
 	if (c->trid.nsid && !nsid_set)
 		c->nsid = c->trid.nsid;
 	if (!have_q || !have_o || !c->pattern || !have_t)
@@ -1167,16 +1231,22 @@ static int setup_workers(struct perf *p)
 		perf_hist_init(&w->hist);
 		w->nqp = c->qpairs;
 		w->qps = calloc(w->nqp, sizeof(*w->qps));
+		if (p->mpath)
+			w->mqs = calloc(w->nqp, sizeof(*w->mqs));
 		w->ntasks = c->qd;
 		w->tasks = calloc(w->ntasks, sizeof(*w->tasks));
 		bufs = aligned_alloc(4096, buf_size * w->ntasks);
-		if (!w->qps || !w->tasks || !bufs) {
+		if (!w->qps || !w->tasks || !bufs || (p->mpath && !w->mqs)) {
 			free(bufs);
 			return bad("out of memory for %u I/O buffers of %u bytes", c->qd,
 				   c->io_size);
 		}
-		for (unsigned j = 0; j < w->nqp; j++)
+		for (unsigned j = 0; j < w->nqp; j++) {
 			w->qps[j] = nvmf_ctrl_qpair(p->ctrl, i * c->qpairs + j);
+			if (p->mpath && nvmf_mpath_queue_create(p->mpath, i * c->qpairs + j, 0,
+								&w->mqs[j]))
+				return bad("out of memory");
+		}
 		if (c->mix < 100 && !c->verify) {
 			/* what the writes carry: anything but zeroes */
 			for (size_t k = 0; k < buf_size * w->ntasks; k += 8) {
@@ -1190,6 +1260,7 @@ static int setup_workers(struct perf *p)
 
 			t->w = w;
 			t->q = w->qps[j % w->nqp];
+			t->mq = w->mqs ? w->mqs[j % w->nqp] : NULL;
 			t->buf = bufs + buf_size * j;
 			t->iov.iov_base = t->buf;
 			t->iov.iov_len = c->io_size;
@@ -1215,7 +1286,9 @@ static int setup_workers(struct perf *p)
 			for (unsigned j = 0; j < w->nqp; j++) {
 				struct epoll_event ev = { .events = EPOLLIN };
 
-				if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, nvmf_qpair_fd(w->qps[j]), &ev))
+				if (epoll_ctl(w->epfd, EPOLL_CTL_ADD,
+					      w->mqs ? nvmf_mpath_queue_fd(w->mqs[j])
+						     : nvmf_qpair_fd(w->qps[j]), &ev))
 					return bad("epoll_ctl: %s", strerror(errno));
 			}
 		}
@@ -1233,6 +1306,7 @@ static void free_workers(struct perf *p)
 		if (w->tasks)
 			free(w->tasks[0].buf);
 		free(w->tasks);
+		free(w->mqs);
 		free(w->qps);
 		free(w->vstate);
 		free(w->recent);
@@ -1565,15 +1639,35 @@ static int connect_ctrl(struct perf *p)
 		o.ctrl_loss_tmo_s = c->ctrl_loss_tmo_s;
 	printf("Initializing NVMe Controllers\n");
 	fflush(stdout);
-	rc = nvmf_ctrl_connect(&o, &p->ctrl);
-	if (rc)
-		return bad("connect to %s:%s (%s): %s", c->trid.traddr, c->trid.trsvcid, c->trid.subnqn,
-			   nvmf_strerror_last());
-	if (nvmf_ctrl_nr_qpairs(p->ctrl) < o.nr_io_queues)
-		return bad("the controller gave %u I/O queues, %u wanted",
-			   nvmf_ctrl_nr_qpairs(p->ctrl), o.nr_io_queues);
-	printf("Attached to NVMe over Fabrics controller at %s:%s: %s\n", c->trid.traddr, c->trid.trsvcid,
-	       c->trid.subnqn);
+	if (c->mpath) {
+		struct nvmf_mpath_opts mo;
+
+		nvmf_mpath_opts_init(&mo);
+		mo.nsid = c->nsid;
+		mo.iopolicy = c->iopolicy;
+		if (nvmf_mpath_create(&mo, &p->mpath))
+			return bad("out of memory");
+	}
+	for (unsigned i = 0; i < c->npaths; i++) {
+		const struct nvmf_trid *t = &c->paths[i];
+
+		nvmf_trid_to_opts(t, &o);
+		rc = nvmf_ctrl_connect(&o, &p->ctrls[i]);
+		if (rc)
+			return bad("connect to %s:%s (%s): %s", t->traddr, t->trsvcid, t->subnqn,
+				   nvmf_strerror_last());
+		if (nvmf_ctrl_nr_qpairs(p->ctrls[i]) < o.nr_io_queues)
+			return bad("the controller gave %u I/O queues, %u wanted",
+				   nvmf_ctrl_nr_qpairs(p->ctrls[i]), o.nr_io_queues);
+		printf("Attached to NVMe over Fabrics controller at %s:%s: %s\n", t->traddr,
+		       t->trsvcid, t->subnqn);
+		if (p->mpath && nvmf_mpath_add_path(p->mpath, p->ctrls[i]))
+			return bad("path %s:%s: %s", t->traddr, t->trsvcid, nvmf_strerror_last());
+	}
+	p->ctrl = p->ctrls[0];
+	if (p->mpath)
+		printf("Multipath: %u paths, iopolicy %s\n", c->npaths,
+		       nvmf_iopolicy_name(c->iopolicy));
 	return 0;
 }
 
@@ -1604,6 +1698,32 @@ static int check_namespace(struct perf *p)
 	snprintf(p->name, sizeof(p->name), "TCP (addr:%s subnqn:%s) NSID %u", c->trid.traddr,
 		 c->trid.subnqn, c->nsid);
 	return 0;
+}
+
+/* Multipath: how the I/O went over the paths, and the longest stall a failover made. */
+static void print_paths(struct perf *p)
+{
+	uint64_t gap = 0, at = 0;
+
+	for (unsigned i = 0; i < nvmf_mpath_nr_paths(p->mpath); i++) {
+		struct nvmf_ctrl *c = nvmf_mpath_path(p->mpath, i);
+		enum nvmf_ctrl_state st = nvmf_ctrl_state(c);
+
+		printf("Path %s:%s controller %u: %" PRIu64 " I/Os, %s, ANA %s, %u reconnects\n",
+		       nvmf_ctrl_traddr(c), nvmf_ctrl_trsvcid(c), nvmf_ctrl_cntlid(c),
+		       nvmf_mpath_path_ios(p->mpath, i),
+		       st == NVMF_CTRL_LIVE ? "live" : st == NVMF_CTRL_RECONNECTING ? "reconnecting"
+										: "dead",
+		       nvmf_ana_state_name(nvmf_ctrl_ana_state(c, p->cfg.nsid)),
+		       nvmf_ctrl_reconnects(c));
+	}
+	for (unsigned i = 0; i < p->nworkers; i++)
+		if (p->workers[i].max_gap > gap) {
+			gap = p->workers[i].max_gap;
+			at = p->workers[i].max_gap_at;
+		}
+	printf("Longest wait between two completions: %.1f ms, ended %.3f s into the run\n",
+	       ticks_to_us(gap) / 1000.0, ticks_to_us(at) / 1e6);
 }
 
 int nvmf_perf_main(int argc, char **argv)
@@ -1670,6 +1790,8 @@ int nvmf_perf_main(int argc, char **argv)
 			dead |= w->dead;
 		}
 		print_results(p, all);
+		if (p->mpath)
+			print_paths(p);
 		if (p->cfg.verify)
 			printf("Verify: %" PRIu64 " reads checked, %" PRIu64 " mismatches, %" PRIu64
 			       " reads of blocks not written in this run\n",
@@ -1688,8 +1810,15 @@ int nvmf_perf_main(int argc, char **argv)
 			rc = -1;
 	}
 	fflush(stdout);
-	if (p->ctrl)
-		nvmf_ctrl_disconnect(p->ctrl);
+	/* multipath queues first: what they still hold fails into the tasks, still there */
+	for (unsigned i = 0; p->workers && i < p->nworkers; i++)
+		for (unsigned j = 0; p->workers[i].mqs && j < p->workers[i].nqp; j++) {
+			nvmf_mpath_queue_free(p->workers[i].mqs[j]);
+			p->workers[i].mqs[j] = NULL;
+		}
+	nvmf_mpath_destroy(p->mpath);
+	for (unsigned i = 0; i < NVMF_MPATH_MAX_PATHS; i++)
+		nvmf_ctrl_disconnect(p->ctrls[i]);
 	free_workers(p);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
