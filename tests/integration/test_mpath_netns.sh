@@ -46,7 +46,7 @@ done
 ip -n "$hns" link set lo up
 ip -n "$tns" link set lo up
 
-truncate -s 256M "$work/ns.img"
+truncate -s 32M "$work/ns.img"
 cat >"$work/config.json" <<EOF
 {"hosts": [], "ports": [
  {"portid": 1, "addr": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "10.88.1.2",
