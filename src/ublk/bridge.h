@@ -125,7 +125,7 @@ struct ublk_queue {
 	struct nvmf_ublk *u;
 	uint16_t qid;
 	unsigned depth;
-	struct nvmf_qpair *qp;
+	struct nvmf_mpath_queue *mq; /* over every path of the namespace */
 	struct io_uring ring;
 	bool ring_ready;
 	const struct ublksrv_io_desc *iods;  /* read-only mapping of the driver's descriptors */
@@ -149,7 +149,7 @@ struct ublk_queue {
 	uint64_t requests, failures;
 };
 
-int uq_init(struct ublk_queue *q, struct nvmf_ublk *u, uint16_t qid, struct nvmf_qpair *qp);
+int uq_init(struct ublk_queue *q, struct nvmf_ublk *u, uint16_t qid);
 void uq_fini(struct ublk_queue *q);
 /* The queue thread: posts FETCH_REQ for every tag, reports through u (start_*), serves. */
 void *uq_thread(void *arg);
@@ -157,7 +157,8 @@ void *uq_thread(void *arg);
 /* ------------------------------------------------------------------ ublk.c */
 
 struct nvmf_ublk {
-	struct nvmf_ctrl *ctrl;
+	struct nvmf_ctrl *ctrl;      /* the first path */
+	struct nvmf_mpath *mpath;    /* the namespace over every path (one at start) */
 	uint32_t nsid;
 	int dev_id;
 	struct ublksrv_ctrl_dev_info info;   /* as the driver returned it from ADD_DEV */

@@ -25,6 +25,7 @@
 #define UQ_UD_POLL (1ull << 32)          /* user_data of the poll on the queue pair */
 #define UQ_UD_KILL (2ull << 32)          /* user_data of the poll on the kill eventfd */
 #define UQ_RECONNECT_WAIT_NS 100000000ll /* re-poll while the controller reconnects */
+#define UQ_BUSY_WAIT_NS 50000000ll      /* and while commands are out (path failover) */
 
 static size_t page_size(void)
 {
@@ -36,7 +37,7 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) / to * to;
 }
 
-int uq_init(struct ublk_queue *q, struct nvmf_ublk *u, uint16_t qid, struct nvmf_qpair *qp)
+int uq_init(struct ublk_queue *q, struct nvmf_ublk *u, uint16_t qid)
 {
 	size_t pg = page_size();
 	off_t off;
@@ -45,8 +46,10 @@ int uq_init(struct ublk_queue *q, struct nvmf_ublk *u, uint16_t qid, struct nvmf
 	memset(q, 0, sizeof(*q));
 	q->u = u;
 	q->qid = qid;
-	q->qp = qp;
 	q->depth = u->info.queue_depth;
+	rc = nvmf_mpath_queue_create(u->mpath, qid, q->depth, &q->mq);
+	if (rc)
+		return rc;
 	/* every tag's command plus the two polls fit at once; CQ is twice that */
 	rc = io_uring_queue_init(q->depth + 2, &q->ring, IORING_SETUP_SQE128);
 	if (rc < 0)
@@ -85,6 +88,9 @@ int uq_init(struct ublk_queue *q, struct nvmf_ublk *u, uint16_t qid, struct nvmf
  * for them to be gone. */
 void uq_fini(struct ublk_queue *q)
 {
+	/* first: what it still holds fails into the tags, whose buffers are still there */
+	nvmf_mpath_queue_free(q->mq);
+	q->mq = NULL;
 	if (q->ring_ready)
 		io_uring_queue_exit(&q->ring);
 	q->ring_ready = false;
@@ -187,27 +193,26 @@ static void nvmf_done(void *arg, int status, const struct nvme_cqe *cqe)
 
 static void submit(struct ublk_queue *q, struct uq_tag *t)
 {
-	struct nvmf_ublk *u = q->u;
 	struct iovec iov = { tag_buf(q, t->tag), t->io.bytes };
 	int rc;
 
 	switch (t->io.op) {
 	case UBLK_NVME_READ:
-		rc = nvmf_readv(q->qp, u->nsid, t->io.lba, t->io.nlb, &iov, 1, nvmf_done, t);
+		rc = nvmf_mpath_readv(q->mq, t->io.lba, t->io.nlb, &iov, 1, nvmf_done, t);
 		break;
 	case UBLK_NVME_WRITE:
-		rc = nvmf_writev(q->qp, u->nsid, t->io.lba, t->io.nlb, &iov, 1, t->io.flags,
-				 nvmf_done, t);
+		rc = nvmf_mpath_writev(q->mq, t->io.lba, t->io.nlb, &iov, 1, t->io.flags,
+				       nvmf_done, t);
 		break;
 	case UBLK_NVME_FLUSH:
-		rc = nvmf_flush(q->qp, u->nsid, nvmf_done, t);
+		rc = nvmf_mpath_flush(q->mq, nvmf_done, t);
 		break;
 	case UBLK_NVME_DEALLOCATE:
-		rc = nvmf_deallocate(q->qp, u->nsid, t->io.lba, t->io.nlb, nvmf_done, t);
+		rc = nvmf_mpath_deallocate(q->mq, t->io.lba, t->io.nlb, nvmf_done, t);
 		break;
 	default:
-		rc = nvmf_write_zeroes(q->qp, u->nsid, t->io.lba, t->io.nlb, t->io.flags,
-				       nvmf_done, t);
+		rc = nvmf_mpath_write_zeroes(q->mq, t->io.lba, t->io.nlb, t->io.flags,
+					     nvmf_done, t);
 		break;
 	}
 	if (rc == 0) {
@@ -311,7 +316,7 @@ static void post_commits(struct ublk_queue *q)
 /* Send what libnvmf queued, receive, run callbacks. */
 static void progress(struct ublk_queue *q)
 {
-	int rc = nvmf_qpair_poll(q->qp, 0);
+	int rc = nvmf_mpath_queue_poll(q->mq, 0);
 	bool was_reconnecting = q->reconnecting;
 
 	q->reconnecting = rc == -ENOTCONN;
@@ -337,7 +342,7 @@ static bool finished(const struct ublk_queue *q)
 
 static void serve(struct ublk_queue *q)
 {
-	int qfd = nvmf_qpair_fd(q->qp);
+	int qfd = nvmf_mpath_queue_fd(q->mq);
 
 	while (!finished(q)) {
 		struct __kernel_timespec ts = { 0 }, *tsp = NULL;
@@ -350,10 +355,14 @@ static void serve(struct ublk_queue *q)
 		/*
 		 * libnvmf's fd wakes us for input and for output waiting on a full socket;
 		 * commands refused as "full" go out when completions (fd events) free room.
-		 * Only a reconnect has nothing to wake us: look again now and then.
+		 * A reconnect has nothing to wake us, nor a path that stops answering (multipath
+		 * fails it over by the clock): look again now and then.
 		 */
 		if (q->reconnecting) {
 			ts.tv_nsec = UQ_RECONNECT_WAIT_NS;
+			tsp = &ts;
+		} else if (q->in_nvmf) {
+			ts.tv_nsec = UQ_BUSY_WAIT_NS;
 			tsp = &ts;
 		}
 		rc = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, tsp, NULL);
@@ -377,7 +386,7 @@ void *uq_thread(void *arg)
 		rc = post_io_cmd(q, q->u->op_fetch, (uint16_t)i, 0);
 	if (!rc) {
 		arm_poll(q, q->u->kill_fd, UQ_UD_KILL, &q->kill_armed);
-		arm_poll(q, nvmf_qpair_fd(q->qp), UQ_UD_POLL, &q->poll_armed);
+		arm_poll(q, nvmf_mpath_queue_fd(q->mq), UQ_UD_POLL, &q->poll_armed);
 		rc = io_uring_submit(&q->ring);
 		rc = rc < 0 ? rc : 0;
 	}

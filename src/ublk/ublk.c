@@ -213,6 +213,25 @@ static void kill_threads(struct nvmf_ublk *u)
 
 /* ------------------------------------------------------------------ teardown */
 
+static void flush_done(void *arg, int status, const struct nvme_cqe *cqe)
+{
+	(void)cqe;
+	*(int *)arg = status;
+}
+
+/* Flush through whichever path is usable (across a reconnect if one is under way). */
+static int flush_sync(struct nvmf_mpath_queue *mq)
+{
+	int st = -EINPROGRESS;
+	int rc = nvmf_mpath_flush(mq, flush_done, &st);
+
+	if (rc)
+		return rc;
+	while (st == -EINPROGRESS)
+		nvmf_mpath_queue_wait(mq, 100);
+	return st;
+}
+
 static void teardown(struct nvmf_ublk *u)
 {
 	bool threads = false;
@@ -236,8 +255,8 @@ static void teardown(struct nvmf_ublk *u)
 	}
 	/* every acknowledged write is at the controller; make it durable there too (across a
 	 * reconnect if one is under way) */
-	if (u->started && u->vwc && nvmf_ctrl_state(u->ctrl) != NVMF_CTRL_DEAD) {
-		rc = nvmf_flush_sync(nvmf_ctrl_qpair(u->ctrl, 0), u->nsid);
+	if (u->started && u->vwc && u->queues && u->queues[0].mq) {
+		rc = flush_sync(u->queues[0].mq);
 		if (rc)
 			log_err("ublkb%d: final flush of namespace %u: %s%d", u->dev_id, u->nsid,
 				rc < 0 ? "errno " : "NVMe status 0x", rc < 0 ? -rc : rc);
@@ -246,6 +265,8 @@ static void teardown(struct nvmf_ublk *u)
 		uq_fini(&u->queues[i]);
 	free(u->queues);
 	u->queues = NULL;
+	nvmf_mpath_destroy(u->mpath);
+	u->mpath = NULL;
 	if (u->cdev_fd >= 0)
 		close(u->cdev_fd);
 	u->cdev_fd = -1;
@@ -266,6 +287,11 @@ static void teardown(struct nvmf_ublk *u)
 }
 
 /* ------------------------------------------------------------------ public */
+
+struct nvmf_mpath *nvmf_ublk_mpath(struct nvmf_ublk *u)
+{
+	return u->mpath;
+}
 
 static int open_cdev(struct nvmf_ublk *u)
 {
@@ -348,6 +374,19 @@ int nvmf_ublk_start(struct nvmf_ctrl *c, uint32_t nsid, unsigned nr_queues, unsi
 	}
 	u->ctrl = c;
 	u->nsid = nsid;
+	{
+		struct nvmf_mpath_opts mo;
+
+		nvmf_mpath_opts_init(&mo);
+		mo.nsid = nsid;
+		rc = nvmf_mpath_create(&mo, &u->mpath);
+		if (!rc)
+			rc = nvmf_mpath_add_path(u->mpath, c);
+		if (rc) {
+			set_err(err, errlen, "namespace %u: %s", nsid, nvmf_strerror_last());
+			goto fail;
+		}
+	}
 	u->dev_id = -1;
 	u->ctrl_fd = u->cdev_fd = u->kill_fd = -1;
 	u->vwc = caps.vwc & NVME_VWC_PRESENT;
@@ -417,7 +456,7 @@ int nvmf_ublk_start(struct nvmf_ctrl *c, uint32_t nsid, unsigned nr_queues, unsi
 		goto fail;
 	}
 	for (unsigned i = 0; i < u->nr_queues; i++) {
-		rc = uq_init(&u->queues[i], u, (uint16_t)i, nvmf_ctrl_qpair(c, i));
+		rc = uq_init(&u->queues[i], u, (uint16_t)i);
 		if (rc) {
 			set_err(err, errlen, "ublkc%d queue %u: %s", u->dev_id, i, strerror(-rc));
 			goto fail;

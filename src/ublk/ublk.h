@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 struct nvmf_ctrl;
+struct nvmf_mpath;
 struct nvmf_ublk;
 
 /*
@@ -42,6 +43,16 @@ int nvmf_ublk_start(struct nvmf_ctrl *c, uint32_t nsid, unsigned nr_queues, unsi
  * Returns once /dev/ublkbN is gone; the queue pairs are the caller's again.  NULL: no-op.
  */
 void nvmf_ublk_stop(struct nvmf_ublk *u);
+
+/*
+ * The namespace as the device reaches it: a libnvmf multipath namespace whose first path
+ * is the controller given to nvmf_ublk_start.  Add controllers of the same subsystem at
+ * other addresses to it (nvmf_mpath_add_path: they need as many I/O queue pairs, which
+ * the device then owns too) and the device goes on through them when a path fails;
+ * remove them (nvmf_mpath_remove_path) before disconnecting them.  Freed by
+ * nvmf_ublk_stop(), after which the added controllers are the caller's again.
+ */
+struct nvmf_mpath *nvmf_ublk_mpath(struct nvmf_ublk *u);
 
 /* N of /dev/ublkbN. */
 int nvmf_ublk_dev_id(const struct nvmf_ublk *u);
