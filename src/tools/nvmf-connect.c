@@ -33,6 +33,7 @@ struct nvmf_ublk;
 
 #define REPORT_TIMEOUT_MS 180000   /* connect (10 s per queue at worst) + ublk setup */
 #define MAX_NS 1024
+#define MAX_PATHS 8                /* beside the daemon's first controller */
 
 /* ------------------------------------------------------------------ checks */
 
@@ -122,8 +123,21 @@ static int claim_name(struct ctrl_state *s)
  * and later namespaces each get a controller of their own (same host, same subsystem).
  * ctrls[i] serves namespace i; ctrls[0] is the controller the daemon connected first.
  */
+/*
+ * Another address of the subsystem, handed over by `nvmf connect` (its state file names
+ * this daemon in path_of): a controller per namespace there, each a path of that
+ * namespace's block device.
+ */
+struct dpath {
+	struct ctrl_state st;
+	struct nvmf_ctrl **ctrls;    /* like daemon.ctrls; [0] alone without block devices */
+	unsigned nctrls;
+	enum nvmf_ctrl_state last;
+};
+
 struct daemon {
 	struct ctrl_state st;
+	struct dpath *paths[MAX_PATHS];
 	const struct nvmf_ctrl_opts *opts;
 	struct nvmf_ctrl *c;
 	struct nvmf_ctrl **ctrls;    /* per namespace; NULL without ublk */
@@ -177,6 +191,178 @@ static void fail(struct daemon *d, const char *fmt, ...)
 	report(d, false, msg);
 }
 
+static const char *state_name(enum nvmf_ctrl_state s);
+
+/* The path's controllers leave the devices (unless they are gone already), then go. */
+static void path_free(struct daemon *d, struct dpath *p, bool from_devices)
+{
+	char file[512];
+
+	for (unsigned i = 0; i < p->nctrls; i++) {
+		if (!p->ctrls[i])
+			continue;
+#ifdef NVMF_HAVE_UBLK
+		if (from_devices && d->ublk && i < d->st.nr_ns && d->ublk[i])
+			nvmf_mpath_remove_path(nvmf_ublk_mpath(d->ublk[i]), p->ctrls[i]);
+#else
+		(void)from_devices;
+#endif
+		nvmf_ctrl_disconnect(p->ctrls[i]);
+	}
+	dinfo(d, "path %s (%s:%s) removed", p->st.name, p->st.traddr, p->st.trsvcid);
+	if (!state_path(file, sizeof(file), p->st.name, ".json"))
+		unlink(file);
+	if (!state_path(file, sizeof(file), p->st.name, ".remove"))
+		unlink(file);
+	free(p->ctrls);
+	state_free(&p->st);
+	free(p);
+}
+
+/*
+ * Add the path that req (a state file in "connecting", naming this daemon) asks for: the
+ * daemon's own options at req's address; each namespace's controller there joins that
+ * namespace's device.  req's file then says "live", or "failed" with the error.
+ */
+static void path_add(struct daemon *d, const struct ctrl_state *req)
+{
+	struct nvmf_ctrl_opts o = *d->opts;
+	struct dpath *p = calloc(1, sizeof(*p));
+	unsigned slot = MAX_PATHS, n = d->ublk && d->st.nr_ns ? d->st.nr_ns : 1;
+	char err[256] = "";
+
+	for (unsigned i = 0; i < MAX_PATHS; i++)
+		if (!d->paths[i]) {
+			slot = i;
+			break;
+		}
+	if (!p || slot == MAX_PATHS || !(p->ctrls = calloc(n, sizeof(*p->ctrls)))) {
+		snprintf(err, sizeof(err), p ? "%d paths already" : "out of memory", MAX_PATHS);
+		goto fail;
+	}
+	p->st = *req;
+	p->st.ns = NULL;
+	p->st.nr_ns = 0;
+	o.traddr = p->st.traddr;
+	o.trsvcid = p->st.trsvcid;
+	o.host_traddr = p->st.host_traddr[0] ? p->st.host_traddr : NULL;
+	dinfo(d, "path %s: connecting to %s:%s", p->st.name, o.traddr, o.trsvcid);
+	for (unsigned i = 0; i < n; i++) {
+		if (nvmf_ctrl_connect(&o, &p->ctrls[i])) {
+			p->ctrls[i] = NULL;
+			snprintf(err, sizeof(err), "%s:%s: %s: %s", o.traddr, o.trsvcid, o.subnqn,
+				 nvmf_strerror_last());
+			goto fail;
+		}
+		p->nctrls = i + 1;
+#ifdef NVMF_HAVE_UBLK
+		if (d->ublk && i < d->st.nr_ns && d->ublk[i] &&
+		    nvmf_mpath_add_path(nvmf_ublk_mpath(d->ublk[i]), p->ctrls[i])) {
+			snprintf(err, sizeof(err), "%s:%s: nsid %u: %s", o.traddr, o.trsvcid,
+				 d->st.ns[i].nsid, nvmf_strerror_last());
+			nvmf_ctrl_disconnect(p->ctrls[i]);
+			p->ctrls[i] = NULL;
+			goto fail;
+		}
+#endif
+	}
+	{
+		const struct nvme_id_ctrl *id = nvmf_ctrl_id(p->ctrls[0]);
+
+		p->st.cntlid = nvmf_ctrl_cntlid(p->ctrls[0]);
+		wire_trim(p->st.sn, sizeof(p->st.sn), id->sn, sizeof(id->sn));
+		wire_trim(p->st.mn, sizeof(p->st.mn), id->mn, sizeof(id->mn));
+		wire_trim(p->st.fr, sizeof(p->st.fr), id->fr, sizeof(id->fr));
+	}
+	p->st.pid = d->st.pid;
+	snprintf(p->st.log, sizeof(p->st.log), "%s", d->st.log);
+	snprintf(p->st.state, sizeof(p->st.state), "live");
+	if (d->st.nr_ns)
+		snprintf(p->st.ana, sizeof(p->st.ana), "%s",
+			 nvmf_ana_state_name(nvmf_ctrl_ana_state(p->ctrls[0], d->st.ns[0].nsid)));
+	p->last = NVMF_CTRL_LIVE;
+	d->paths[slot] = p;
+	state_save(&p->st);
+	dinfo(d, "path %s: %s:%s, controller %u, ANA %s", p->st.name, o.traddr, o.trsvcid,
+	      p->st.cntlid, p->st.ana[0] ? p->st.ana : "-");
+	return;
+fail:
+	derr(d, "path %s: %s", req->name, err);
+	{
+		struct ctrl_state f = *req;
+
+		f.ns = NULL;
+		f.nr_ns = 0;
+		snprintf(f.state, sizeof(f.state), "failed");
+		snprintf(f.error, sizeof(f.error), "%s", err);
+		state_save(&f);
+	}
+	if (p) {
+		for (unsigned i = 0; i < p->nctrls; i++)
+			if (p->ctrls[i]) {
+#ifdef NVMF_HAVE_UBLK
+				if (d->ublk && i < d->st.nr_ns && d->ublk[i])
+					nvmf_mpath_remove_path(nvmf_ublk_mpath(d->ublk[i]),
+							       p->ctrls[i]);
+#endif
+				nvmf_ctrl_disconnect(p->ctrls[i]);
+			}
+		free(p->ctrls);
+		free(p);
+	}
+}
+
+/* SIGUSR1: paths to add (state files naming this daemon) or remove (nvmfM.remove). */
+static void path_requests(struct daemon *d)
+{
+	struct ctrl_state *live;
+	int n = states_live(&live);
+
+	for (unsigned i = 0; i < MAX_PATHS; i++) {
+		char file[512];
+
+		if (d->paths[i] && !state_path(file, sizeof(file), d->paths[i]->st.name, ".remove") &&
+		    access(file, F_OK) == 0) {
+			path_free(d, d->paths[i], true);
+			d->paths[i] = NULL;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (!strcmp(live[i].path_of, d->st.name) && !strcmp(live[i].state, "connecting"))
+			path_add(d, &live[i]);
+	if (n > 0)
+		states_free(live, n);
+}
+
+/* Each path's file follows its controller's state and ANA state. */
+static bool paths_watch(struct daemon *d)
+{
+	bool any_live = false;
+
+	for (unsigned i = 0; i < MAX_PATHS; i++) {
+		struct dpath *p = d->paths[i];
+		enum nvmf_ctrl_state now;
+		char ana[16] = "";
+
+		if (!p)
+			continue;
+		now = nvmf_ctrl_state(p->ctrls[0]);
+		any_live |= now != NVMF_CTRL_DEAD;
+		if (d->st.nr_ns)
+			snprintf(ana, sizeof(ana), "%s", nvmf_ana_state_name(
+				 nvmf_ctrl_ana_state(p->ctrls[0], d->st.ns[0].nsid)));
+		if (now == p->last && !strcmp(ana, p->st.ana))
+			continue;
+		if (now != p->last)
+			dinfo(d, "path %s: controller %s", p->st.name, state_name(now));
+		p->last = now;
+		snprintf(p->st.state, sizeof(p->st.state), "%s", state_name(now));
+		snprintf(p->st.ana, sizeof(p->st.ana), "%s", ana);
+		state_save(&p->st);
+	}
+	return any_live;
+}
+
 static void teardown(struct daemon *d)
 {
 	for (unsigned i = 0; d->ublk && i < d->st.nr_ns; i++) {
@@ -188,6 +374,11 @@ static void teardown(struct daemon *d)
 		dinfo(d, "nsid %u: /dev/ublkb%d removed", d->st.ns[i].nsid, d->st.ns[i].ublk_id);
 		d->ublk[i] = NULL;
 	}
+	for (unsigned i = 0; i < MAX_PATHS; i++)
+		if (d->paths[i]) {
+			path_free(d, d->paths[i], false);
+			d->paths[i] = NULL;
+		}
 	for (unsigned i = 1; d->ctrls && i < d->st.nr_ns; i++)
 		if (d->ctrls[i] && d->ctrls[i] != d->c)
 			nvmf_ctrl_disconnect(d->ctrls[i]);
@@ -361,6 +552,7 @@ daemon_main(struct daemon *d, const struct nvmf_ctrl_opts *o, bool use_ublk)
 {
 	sigset_t sigs;
 	enum nvmf_ctrl_state last = NVMF_CTRL_LIVE;
+	bool paths_alive = false;
 	int code = 0, fd, rc;
 	char *text;
 
@@ -390,6 +582,7 @@ daemon_main(struct daemon *d, const struct nvmf_ctrl_opts *o, bool use_ublk)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);  /* nvmf connect / disconnect: a path to add or remove */
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -437,6 +630,19 @@ daemon_main(struct daemon *d, const struct nvmf_ctrl_opts *o, bool use_ublk)
 			dinfo(d, "%s: disconnecting", strsignal(sig));
 			break;
 		}
+		if (sig == SIGUSR1)
+			path_requests(d);
+		paths_alive = paths_watch(d);
+		if (d->st.nr_ns) {
+			char ana[16];
+
+			snprintf(ana, sizeof(ana), "%s",
+				 nvmf_ana_state_name(nvmf_ctrl_ana_state(d->c, d->st.ns[0].nsid)));
+			if (strcmp(ana, d->st.ana)) {
+				snprintf(d->st.ana, sizeof(d->st.ana), "%s", ana);
+				state_save(&d->st);
+			}
+		}
 		/* the worst of the controllers: one given up is the device set given up */
 		now = nvmf_ctrl_state(d->c);
 		for (unsigned i = 1; d->ctrls && i < d->st.nr_ns; i++) {
@@ -445,6 +651,13 @@ daemon_main(struct daemon *d, const struct nvmf_ctrl_opts *o, bool use_ublk)
 			if (si == NVMF_CTRL_DEAD || (si == NVMF_CTRL_RECONNECTING && now == NVMF_CTRL_LIVE))
 				now = si;
 		}
+		if (now == NVMF_CTRL_DEAD && !paths_alive) {
+			/* ctrl_loss_tmo ran out (on every path): the kernel removes such a
+			 * controller too */
+			dwarn(d, "controller dead");
+			code = 1;
+			break;
+		}
 		if (now == last)
 			continue;
 		if (now == NVMF_CTRL_LIVE)
@@ -452,11 +665,6 @@ daemon_main(struct daemon *d, const struct nvmf_ctrl_opts *o, bool use_ublk)
 		else
 			dwarn(d, "controller %s", state_name(now));
 		last = now;
-		if (now == NVMF_CTRL_DEAD) {
-			/* ctrl_loss_tmo ran out: the kernel removes such a controller too */
-			code = 1;
-			break;
-		}
 		snprintf(d->st.state, sizeof(d->st.state), "%s", state_name(now));
 		state_save(&d->st);
 	}
@@ -525,11 +733,75 @@ static int wait_report(pid_t pid, int fd, const char *log)
 	return 1;
 }
 
+/*
+ * Hand the path whose state file d->st just claimed to the daemon holding its subsystem
+ * (SIGUSR1; it reads the file) and wait until that daemon says "live" or "failed" in it.
+ */
+static int join_daemon(struct daemon *d, pid_t pid, int fmt)
+{
+	struct timespec nap = { 0, 20 * 1000 * 1000 };
+	char path[512];
+	int waited;
+
+	state_path(path, sizeof(path), d->st.name, ".json");
+	if (kill(pid, SIGUSR1)) {
+		cli_err("%s (pid %d): %s", d->st.path_of, (int)pid, strerror(errno));
+		unlink(path);
+		return 1;
+	}
+	for (waited = 0; waited < REPORT_TIMEOUT_MS; waited += 20) {
+		struct ctrl_state s;
+		int ok = -1;
+
+		nanosleep(&nap, NULL);
+		if (state_load(path, &s))
+			continue;
+		if (!strcmp(s.state, "live"))
+			ok = 1;
+		else if (!strcmp(s.state, "failed"))
+			ok = 0;
+		if (ok == 1 && fmt == OUT_JSON) {
+			json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "device", json_object_new_string(s.name));
+			json_object_object_add(r, "path_of", json_object_new_string(s.path_of));
+			json_object_object_add(r, "subnqn", json_object_new_string(s.subnqn));
+			json_object_object_add(r, "traddr", json_object_new_string(s.traddr));
+			json_object_object_add(r, "trsvcid", json_object_new_string(s.trsvcid));
+			json_object_object_add(r, "cntlid", json_object_new_int64(s.cntlid));
+			json_object_object_add(r, "ana_state", json_object_new_string(s.ana));
+			printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(r);
+		} else if (ok == 1) {
+			printf("connected %s as controller %s: a path of %s (controller %u%s%s)\n",
+			       s.subnqn, s.name, s.path_of, s.cntlid, s.ana[0] ? ", ANA " : "", s.ana);
+		} else if (ok == 0) {
+			cli_err("%s", s.error);
+			unlink(path);
+		}
+		state_free(&s);
+		if (ok >= 0)
+			return ok ? 0 : 1;
+		if (!pid_alive(pid)) {
+			cli_err("%s (pid %d) went away", d->st.path_of, (int)pid);
+			unlink(path);
+			return 1;
+		}
+	}
+	cli_err("%s (pid %d) did not take the path within %d s", d->st.path_of, (int)pid,
+		REPORT_TIMEOUT_MS / 1000);
+	unlink(path);
+	return 1;
+}
+
 int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int fmt)
 {
 	struct daemon d;
 	struct nvmf_ctrl_opts o = *o_in;
 	static char hostnqn[257], hostid[64];
+	char holder[32] = "";        /* a daemon that holds this subsystem already */
+	pid_t holder_pid = 0;
 	char err[512];
 	int fds[2], rc;
 	pid_t pid;
@@ -562,6 +834,13 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 
 		for (int i = 0; i < n; i++)
 			dup |= same_ctrl(&live[i], &o);
+		for (int i = 0; i < n && !dup && !holder[0]; i++)
+			if (!live[i].path_of[0] && !strcmp(live[i].state, "live") &&
+			    !strcmp(live[i].subnqn, o.subnqn) && !strcmp(live[i].hostnqn, o.hostnqn) &&
+			    live[i].ublk == !a->no_ublk) {
+				snprintf(holder, sizeof(holder), "%s", live[i].name);
+				holder_pid = live[i].pid;
+			}
 		if (n > 0)
 			states_free(live, n);
 		if (dup)
@@ -581,11 +860,15 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 	snprintf(d.st.hostid, sizeof(d.st.hostid), "%s", hostid);
 	d.st.ublk = !a->no_ublk;
 	d.st.pid = getpid();
+	/* as the Linux host: another address of a subsystem held already is another path */
+	snprintf(d.st.path_of, sizeof(d.st.path_of), "%s", holder);
 	rc = claim_name(&d.st);
 	if (rc) {
 		cli_err("%s: cannot create a state file: %s", run_dir(), strerror(-rc));
 		return 1;
 	}
+	if (holder[0])
+		return join_daemon(&d, holder_pid, fmt);
 	state_path(d.path, sizeof(d.path), d.st.name, ".json");
 	if (pipe2(fds, O_CLOEXEC)) {
 		cli_err("pipe: %s", strerror(errno));

@@ -23,6 +23,39 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Is the daemon holding path s (its path_of) selected too? */
+static bool holder_selected(const struct ctrl_state *s, int n, const bool *sel, int i)
+{
+	for (int k = 0; k < n; k++)
+		if (sel[k] && !strcmp(s[k].name, s[i].path_of))
+			return true;
+	return false;
+}
+
+/*
+ * A path alone (nvme disconnect -d of one controller of a multipath namespace): its daemon
+ * takes it out of the block devices and disconnects it, the devices stay.
+ */
+static int remove_path(const struct ctrl_state *s, uint64_t deadline)
+{
+	char marker[512], path[512];
+	FILE *f;
+
+	if (state_path(marker, sizeof(marker), s->name, ".remove") ||
+	    state_path(path, sizeof(path), s->name, ".json"))
+		return -ENAMETOOLONG;
+	f = fopen(marker, "w");
+	if (!f)
+		return -errno;
+	fclose(f);
+	if (kill(s->pid, SIGUSR1))
+		return -errno;
+	while (access(path, F_OK) == 0 && pid_alive(s->pid) && now_ms() < deadline)
+		usleep(10000);
+	unlink(marker);
+	return access(path, F_OK) == 0 && pid_alive(s->pid) ? -ETIMEDOUT : 0;
+}
+
 /* Signal every selected daemon, then wait for all of them.  Returns how many went. */
 static int stop_daemons(struct ctrl_state *s, int n, const bool *sel, bool *failed)
 {
@@ -30,15 +63,30 @@ static int stop_daemons(struct ctrl_state *s, int n, const bool *sel, bool *fail
 	int gone = 0;
 
 	*failed = false;
+	for (int i = 0; i < n; i++) {
+		int rc;
+
+		if (!sel[i] || !s[i].path_of[0] || holder_selected(s, n, sel, i))
+			continue;
+		rc = remove_path(&s[i], deadline);
+		if (rc) {
+			cli_err("%s: path of %s (pid %d): %s", s[i].name, s[i].path_of, (int)s[i].pid,
+				strerror(-rc));
+			*failed = true;
+		} else {
+			gone++;
+		}
+	}
 	for (int i = 0; i < n; i++)
-		if (sel[i] && kill(s[i].pid, SIGTERM) && errno != ESRCH) {
+		if (sel[i] && (!s[i].path_of[0] || holder_selected(s, n, sel, i)) &&
+		    kill(s[i].pid, SIGTERM) && errno != ESRCH) {
 			cli_err("%s: pid %d: %s", s[i].name, (int)s[i].pid, strerror(errno));
 			*failed = true;
 		}
 	for (int i = 0; i < n; i++) {
 		char path[512];
 
-		if (!sel[i])
+		if (!sel[i] || (s[i].path_of[0] && !holder_selected(s, n, sel, i)))
 			continue;
 		while (pid_alive(s[i].pid) && now_ms() < deadline)
 			usleep(10000);

@@ -51,6 +51,34 @@ static void list_normal(const struct ctrl_state *s, int n)
 	}
 }
 
+/*
+ * Multipath namespaces (a daemon's controller and the paths it was given): each subsystem
+ * with its controllers, as `nvme list-subsys` shows them - address, controller ID, state,
+ * ANA state.
+ */
+static void list_paths(const struct ctrl_state *s, int n)
+{
+	bool any = false;
+
+	for (int i = 0; i < n; i++)
+		any |= s[i].path_of[0] != 0;
+	if (!any)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (s[i].path_of[0])
+			continue;
+		printf("\n%s\n", s[i].subnqn);
+		for (int k = 0; k < n; k++) {
+			if (k != i && strcmp(s[k].path_of, s[i].name))
+				continue;
+			printf(" +- %s tcp traddr=%s,trsvcid=%s%s%s cntlid %u %s%s%s\n", s[k].name,
+			       s[k].traddr, s[k].trsvcid, s[k].host_traddr[0] ? ",host_traddr=" : "",
+			       s[k].host_traddr, s[k].cntlid, s[k].state, s[k].ana[0] ? " " : "",
+			       s[k].ana);
+		}
+	}
+}
+
 static void list_json(const struct ctrl_state *s, int n)
 {
 	json_object *root = json_object_new_object();
@@ -94,6 +122,11 @@ static void list_json(const struct ctrl_state *s, int n)
 		json_object_object_add(c, "Address", json_object_new_string(addr));
 		json_object_object_add(c, "HostNQN", json_object_new_string(s[i].hostnqn));
 		json_object_object_add(c, "State", json_object_new_string(s[i].state));
+		if (s[i].ana[0])
+			json_object_object_add(c, "ANAState", json_object_new_string(s[i].ana));
+		/* a path of another controller's namespaces (same block devices) */
+		if (s[i].path_of[0])
+			json_object_object_add(c, "PathOf", json_object_new_string(s[i].path_of));
 		json_object_object_add(c, "SerialNumber", json_object_new_string(s[i].sn));
 		json_object_object_add(c, "ModelNumber", json_object_new_string(s[i].mn));
 		json_object_object_add(c, "Firmware", json_object_new_string(s[i].fr));
@@ -133,8 +166,10 @@ int cmd_list(int argc, char **argv)
 	}
 	if (fmt == OUT_JSON)
 		list_json(s, n);
-	else
+	else {
 		list_normal(s, n);
+		list_paths(s, n);
+	}
 	states_free(s, n);
 	return 0;
 }

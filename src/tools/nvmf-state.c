@@ -113,6 +113,9 @@ int state_load(const char *path, struct ctrl_state *s)
 	COPY(s->fr, jstr(root, "fr"));
 	COPY(s->log, jstr(root, "log"));
 	s->ublk = jint(root, "ublk", 0) != 0;
+	COPY(s->path_of, jstr(root, "path_of"));
+	COPY(s->ana, jstr(root, "ana_state"));
+	COPY(s->error, jstr(root, "error"));
 	if (json_object_object_get_ex(root, "namespaces", &nss) &&
 	    json_object_is_type(nss, json_type_array)) {
 		size_t n = json_object_array_length(nss);
@@ -165,6 +168,12 @@ int state_save(const struct ctrl_state *s)
 	JS("fr", s->fr);
 	JS("log", s->log);
 	JI("ublk", s->ublk);
+	if (s->path_of[0])
+		JS("path_of", s->path_of);
+	if (s->ana[0])
+		JS("ana_state", s->ana);
+	if (s->error[0])
+		JS("error", s->error);
 #undef JS
 #undef JI
 	for (unsigned i = 0; i < s->nr_ns; i++) {

@@ -203,6 +203,14 @@ struct ctrl_state {
 	char sn[21], mn[41], fr[9];
 	char log[512];
 	bool ublk;
+	/*
+	 * Multipath: a controller at another address of a subsystem a daemon already holds is
+	 * a path of that daemon's namespaces (its block devices stay one each): path_of
+	 * names the daemon's first controller, pid is that daemon.  error: why adding failed.
+	 */
+	char path_of[32];
+	char ana[16];                /* ANA state of the first namespace through it, or "" */
+	char error[256];
 	unsigned nr_ns;
 	struct ns_state *ns;         /* malloc'ed */
 };

@@ -195,7 +195,7 @@ static int reap(pid_t pid)
 	return -2;
 }
 
-static pid_t state_pid(const char *name)
+static pid_t state_pid_of(const char *name, const char *nqn)
 {
 	char path[256];
 	json_object *o;
@@ -206,9 +206,14 @@ static pid_t state_pid(const char *name)
 	assert_non_null(o);
 	pid = (pid_t)json_object_get_int(jget(o, "pid"));
 	assert_string_equal(jstr(o, "state"), "live");
-	assert_string_equal(jstr(o, "subnqn"), NQN_A);
+	assert_string_equal(jstr(o, "subnqn"), nqn);
 	json_object_put(o);
 	return pid;
+}
+
+static pid_t state_pid(const char *name)
+{
+	return state_pid_of(name, NQN_A);
 }
 
 static bool state_exists(const char *name)
@@ -766,6 +771,108 @@ static void connect_list_disconnect(void **state)
 	run_free(&r);
 }
 
+/*
+ * A second address of a subsystem a daemon holds: a path of that daemon (as the Linux host
+ * makes it a path of the same namespace), seen by list with its address, controller,
+ * state and ANA state; disconnect -d takes that path alone, -n every path.
+ */
+static void second_address_is_a_path(void **state)
+{
+	const char *nqn = "nqn.2024-01.io.nvmf-tcp.test:cli-mp";
+	uint16_t p1 = tp_free_port(), p2;
+	char cfg[128], img[128], p1s[8], p2s[8], expect[256];
+	const char *argv[] = { "--config", cfg, "--cpus", "1", NULL };
+	struct target_proc t;
+	struct run r;
+	json_object *root, *ctrls;
+	pid_t pid;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	do
+		p2 = tp_free_port();
+	while (p2 == p1);
+	snprintf(p1s, sizeof(p1s), "%u", p1);
+	snprintf(p2s, sizeof(p2s), "%u", p2);
+	snprintf(cfg, sizeof(cfg), "/tmp/nvmf-cli-test-%d-mp.json", (int)getpid());
+	snprintf(img, sizeof(img), "/var/tmp/nvmf-cli-test-%d-mp.img", (int)getpid());
+	fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && ftruncate(fd, 8 << 20) == 0);
+	close(fd);
+	f = fopen(cfg, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"ports\": [\n"
+		"{\"portid\": 1, \"addr\": {\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"%s\",\n"
+		" \"trsvcid\": \"%u\"}, \"subsystems\": [\"%s\"]},\n"
+		"{\"portid\": 2, \"addr\": {\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"%s\",\n"
+		" \"trsvcid\": \"%u\"}, \"subsystems\": [\"%s\"]}],\n"
+		"\"subsystems\": [{\"nqn\": \"%s\", \"attr\": {\"allow_any_host\": \"1\"},\n"
+		" \"namespaces\": [{\"nsid\": 1, \"enable\": 1, \"device\": {\"path\": \"%s\"}}]}]}\n",
+		ADDR, p1, nqn, ADDR, p2, nqn, nqn, img);
+	fclose(f);
+	assert_int_equal(tp_start(&t, p1, argv), 0);
+
+	RUN(&r, "connect", "-a", ADDR, "-s", p1s, "-n", nqn, "--no-ublk");
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "as controller nvmf0:"));
+	run_free(&r);
+	pid = state_pid_of("nvmf0", nqn);
+	RUN(&r, "connect", "-a", ADDR, "-s", p2s, "-n", nqn, "--no-ublk");
+	assert_int_equal(r.status, 0);
+	snprintf(expect, sizeof(expect), "connected %s as controller nvmf1: a path of nvmf0", nqn);
+	assert_non_null(strstr(r.out, expect));
+	run_free(&r);
+	/* one daemon holds both */
+	assert_int_equal(state_pid_of("nvmf1", nqn), pid);
+	RUN(&r, "connect", "-a", ADDR, "-s", p2s, "-n", nqn, "--no-ublk");
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "already connected"));
+	run_free(&r);
+
+	RUN(&r, "list");
+	assert_int_equal(r.status, 0);
+	snprintf(expect, sizeof(expect), " +- nvmf0 tcp traddr=%s,trsvcid=%u cntlid ", ADDR, p1);
+	assert_non_null(strstr(r.out, expect));
+	snprintf(expect, sizeof(expect), " +- nvmf1 tcp traddr=%s,trsvcid=%u cntlid ", ADDR, p2);
+	assert_non_null(strstr(r.out, expect));
+	assert_non_null(strstr(r.out, " live optimized\n"));
+	run_free(&r);
+	RUN(&r, "list", "-o", "json");
+	root = parse_json(r.out);
+	ctrls = jget(root, "Controllers");
+	assert_int_equal(json_object_array_length(ctrls), 2);
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "PathOf"), "nvmf0");
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "ANAState"), "optimized");
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "State"), "live");
+	json_object_put(root);
+	run_free(&r);
+
+	/* -d of the path: the path goes, the daemon and its first controller stay */
+	RUN(&r, "disconnect", "-d", "nvmf1");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	assert_false(state_exists("nvmf1"));
+	assert_true(state_exists("nvmf0"));
+	assert_int_equal(kill(pid, 0), 0);
+
+	/* back, then -n: every path */
+	RUN(&r, "connect", "-a", ADDR, "-s", p2s, "-n", nqn, "--no-ublk");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	RUN(&r, "disconnect", "-n", nqn);
+	assert_int_equal(r.status, 0);
+	snprintf(expect, sizeof(expect), "NQN:%s disconnected 2 controller(s)\n", nqn);
+	assert_string_equal(r.out, expect);
+	run_free(&r);
+	assert_int_equal(reap(pid), 0);
+	assert_false(state_exists("nvmf0"));
+	assert_false(state_exists("nvmf1"));
+	tp_stop(&t);
+	unlink(cfg);
+	unlink(img);
+}
+
 static void connect_refused(void **state)
 {
 	struct run r;
@@ -1206,6 +1313,7 @@ int main(void)
 		cmocka_unit_test(get_log),
 		cmocka_unit_test(write_read_back),
 		cmocka_unit_test(connect_list_disconnect),
+		cmocka_unit_test(second_address_is_a_path),
 		cmocka_unit_test(connect_refused),
 		cmocka_unit_test(connect_all_disconnect_all),
 		cmocka_unit_test(controller_lost),
