@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Guest side of test-mpath-ana.sh: libnvmf multipath (nvmf perf with two -r paths) against
+# the Linux kernel's nvmet-tcp with ANA, the states set through configfs as admins do:
+#   1. nvmet: brd /dev/ram0 as namespace 1, port 1 = 127.0.0.1:4420 and port 2 =
+#      127.0.0.1:4421, both linked to the subsystem (two controllers, one namespace)
+#   2. port 2's ANA group 1 non-optimized: round-robin puts every I/O on port 1 (optimized
+#      first), perf shows port 2 "non-optimized" with 0 I/Os
+#   3. perf -V running, port 1's group goes inaccessible: the ANA change event (and the
+#      ANA statuses of commands in flight) move the I/O to port 2 - no error, no mismatch;
+#      perf shows port 1 "inaccessible" and I/O on port 2
+#   4. port 1 inaccessible at the start, optimized 2 s into the run: port 1 takes I/O again
+# nvmet must refuse none of our commands but the ANA ones ("failed cmd" in its log).
+# Runs inside vm-run as root; exit 0 = pass.  NVMF_BIN: the nvmf tool.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+NVMF=${NVMF_BIN:-$top/build/src/tools/nvmf}
+NQN=nqn.2024-01.io.nvmf-tcp:interop-mpath-ana
+T1="trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4420 subnqn:$NQN"
+T2="trtype:tcp adrfam:ipv4 traddr:127.0.0.1 trsvcid:4421 subnqn:$NQN"
+[ -x "$NVMF" ] || die "no nvmf tool at $NVMF (run scripts/build release)"
+
+ana() { echo "$2" >"$NVMET/ports/$1/ana_groups/1/ana_state"; }
+
+cleanup() {
+	pkill -x nvmf 2>/dev/null || true
+	knvmet_teardown 2>/dev/null || true
+	modprobe -r brd 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# perf_paths TAG SECONDS: nvmf perf over both paths, round-robin, randrw with verify; its
+# output in /tmp/perf-TAG.out and the log.  Exit 0 (no error, no mismatch) required.
+perf_paths() {
+	local tag=$1 t=$2 rc=0
+	"$NVMF" perf -r "$T1" -r "$T2" --iopolicy round-robin -q 16 -o 4096 -w randrw -V \
+		-t "$t" >/tmp/perf-"$tag".out 2>&1 || rc=$?
+	sed "s/^/    perf $tag | /" /tmp/perf-"$tag".out >&2
+	[ "$rc" -eq 0 ] || die "nvmf perf ($tag) exited $rc"
+	grep -q ' 0 mismatches' /tmp/perf-"$tag".out || die "perf ($tag): mismatches"
+}
+# path_line TAG PORT: perf's line for the path on PORT
+path_line() { grep "^Path 127.0.0.1:$2 " /tmp/perf-"$1".out; }
+path_ios() { path_line "$1" "$2" | awk '{ print $5 }'; }
+
+step "kernel $(uname -r), $(nproc) vCPUs, $("$NVMF" version)"
+step "1. nvmet: /dev/ram0 as ns 1 of $NQN on ports 4420 and 4421"
+brd_setup 64
+knvmet_setup "$NQN" /dev/ram0 1 4420
+p=$NVMET/ports/2
+mkdir "$p"
+echo tcp >"$p/addr_trtype"
+echo ipv4 >"$p/addr_adrfam"
+echo 127.0.0.1 >"$p/addr_traddr"
+echo 4421 >"$p/addr_trsvcid"
+ln -s "$NVMET/subsystems/$NQN" "$p/subsystems/$NQN"
+wait_for 10 tcp_listening 4420 || die "no listener on 4420"
+wait_for 10 tcp_listening 4421 || die "no listener on 4421"
+
+step "2. port 2 non-optimized: every I/O on port 1"
+ana 2 non-optimized
+perf_paths nonopt 3
+path_line nonopt 4421 | grep -q 'ANA non-optimized' || die "port 2 not shown non-optimized"
+path_line nonopt 4420 | grep -q 'ANA optimized' || die "port 1 not shown optimized"
+[ "$(path_ios nonopt 4421)" -eq 0 ] || die "I/O went to the non-optimized path"
+[ "$(path_ios nonopt 4420)" -gt 0 ] || die "no I/O on the optimized path"
+
+step "3. port 1 inaccessible under I/O: the I/O moves to port 2"
+( sleep 2; ana 1 inaccessible ) &
+perf_paths inacc 6
+wait
+path_line inacc 4420 | grep -q 'ANA inaccessible' || die "port 1 not shown inaccessible"
+[ "$(path_ios inacc 4421)" -gt 0 ] || die "no I/O on port 2 after port 1 went inaccessible"
+step "    port 1: $(path_ios inacc 4420) I/Os, port 2: $(path_ios inacc 4421) I/Os"
+
+step "4. port 1 optimized again 2 s into a run: it takes I/O again"
+( sleep 2; ana 1 optimized ) &
+perf_paths back 6
+wait
+path_line back 4420 | grep -q 'ANA optimized' || die "port 1 not shown optimized"
+[ "$(path_ios back 4420)" -gt 0 ] || die "no I/O on port 1 once optimized again"
+step "    port 1: $(path_ios back 4420) I/Os, port 2: $(path_ios back 4421) I/Os"
+# nvmet logs every command it fails: only the ANA statuses (and nothing else) are allowed
+if dmesg | grep 'failed cmd' | grep -Ev 'status:? (0x)?0?30[0-9a-f]' | grep -q .; then
+	dmesg | grep 'failed cmd' | tail -5 >&2
+	die "nvmet refused commands other than with ANA statuses"
+fi
+step "PASS"
