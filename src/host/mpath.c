@@ -382,8 +382,9 @@ static void sync_paths(struct nvmf_mpath_queue *mq)
 
 			P->c = s->ctrl;
 			P->q = nvmf_ctrl_qpair(s->ctrl, mq->qidx);
-			P->ana_gen = nvmf_ctrl_ana_gen(P->c) - 1; /* read at the next poll */
-			P->ana = NVME_ANA_OPTIMIZED;
+			/* before any command is sent: a non-optimized path takes none */
+			P->ana_gen = nvmf_ctrl_ana_gen(P->c);
+			P->ana = (uint8_t)nvmf_ctrl_ana_state(P->c, m->o.nsid);
 			P->progress_ns = now;
 			P->seen_completed = P->q->completed;
 			epoll_ctl(mq->epfd, EPOLL_CTL_ADD, nvmf_qpair_fd(P->q), &ev);
