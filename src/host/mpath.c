@@ -188,6 +188,11 @@ void nvmf_mpath_destroy(struct nvmf_mpath *m)
 	free(m);
 }
 
+/*
+ * Wake the queues' event loops: before the generation changes, so that a queue that sees
+ * the new generation (and drains the kick then) finds the kick already there - a kick
+ * left behind would keep its fd readable.
+ */
 static void kick_queues(struct nvmf_mpath *m)
 {
 	uint64_t one = 1;
@@ -263,8 +268,8 @@ int nvmf_mpath_add_path(struct nvmf_mpath *m, struct nvmf_ctrl *c)
 	m->slot[free_slot].ctrl = c;
 	m->slot[free_slot].removing = false;
 	atomic_store(&m->slot[free_slot].ios, 0);
-	atomic_fetch_add(&m->gen, 1);
 	kick_queues(m);
+	atomic_fetch_add(&m->gen, 1);
 	pthread_mutex_unlock(&m->lock);
 	host_log(LOG_INFO, "%s: nsid %u: path %s:%s (controller %u, ANA %s) added", c->subnqn,
 		 m->o.nsid, c->traddr, c->trsvcid, c->cntlid,
@@ -285,8 +290,8 @@ int nvmf_mpath_remove_path(struct nvmf_mpath *m, struct nvmf_ctrl *c)
 		return -ENOENT;
 	}
 	m->slot[i].removing = true;
-	atomic_fetch_add(&m->gen, 1);
 	kick_queues(m);
+	atomic_fetch_add(&m->gen, 1);
 	while (m->slot[i].users)
 		pthread_cond_wait(&m->cond, &m->lock);
 	m->slot[i].ctrl = NULL;
@@ -623,8 +628,14 @@ int nvmf_mpath_queue_poll(struct nvmf_mpath_queue *mq, unsigned max)
 	uint64_t now;
 
 	mq->completions = 0;
-	if (atomic_load(&mq->m->gen) != mq->seen_gen)
+	if (atomic_load(&mq->m->gen) != mq->seen_gen) {
+		uint64_t v;
+
+		if (read(mq->kick_fd, &v, sizeof(v)) < 0) {
+			/* not kicked (a resync after a detach) */
+		}
 		sync_paths(mq);
+	}
 	now = host_coarse_ns();
 	for (unsigned i = 0; i < NVMF_MPATH_MAX_PATHS; i++) {
 		struct mq_path *P = &mq->p[i];
@@ -644,8 +655,15 @@ int nvmf_mpath_queue_poll(struct nvmf_mpath_queue *mq, unsigned max)
 	run_waiting(mq);
 	if (mq->completions)
 		return (int)mq->completions;
-	if (mq->wait_head)
-		return any_alive(mq) ? -ENOTCONN : -ENODEV;
+	/* as a queue pair says of its controller: given up, or reconnecting */
+	if (!any_alive(mq))
+		return -ENODEV;
+	if (mq->wait_head) {
+		struct hmpath_cand cand[NVMF_MPATH_MAX_PATHS];
+
+		if (!candidates(mq, cand, false))
+			return -ENOTCONN;
+	}
 	return 0;
 }
 

@@ -89,5 +89,5 @@ if dmesg | grep 'failed cmd' | grep -Ev 'opcode [12],' | grep -q .; then
 	dmesg | grep 'failed cmd' | tail -5 >&2
 	die "nvmet refused commands other than reads and writes on an inaccessible path"
 fi
-step "    nvmet refused $(dmesg | grep -c 'failed cmd') reads/writes on the inaccessible path
+step "    nvmet refused $(dmesg | grep -c 'failed cmd') reads/writes on the inaccessible path"
 step "PASS"
