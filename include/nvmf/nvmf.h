@@ -348,8 +348,8 @@ int nvmf_mpath_deallocate(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nl
 			  nvmf_io_cb cb, void *arg);
 /*
  * Progress on every path (as nvmf_qpair_poll), failover, and commands waiting for a
- * path.  Returns the completions run, -ENOTCONN while commands wait and no path is
- * usable, -ENODEV once every path is given up (or none is left).
+ * path.  Returns the completions run, or when none: -ENOTCONN while no path is usable
+ * (poll again within 100 ms), -ENODEV once every path is given up (or none is left).
  */
 int nvmf_mpath_queue_poll(struct nvmf_mpath_queue *mq, unsigned max);
 /* Block until something may be done or timeout_ms passes (-1: forever), then poll. */

@@ -643,9 +643,8 @@ int nvmf_mpath_queue_poll(struct nvmf_mpath_queue *mq, unsigned max)
 		if (!P->c)
 			continue;
 		refresh_ana(mq, P);
-		/* a controller about to reconnect: leave its idle queue pair alone meanwhile */
-		if (P->inflight || !atomic_load(&P->c->need_reconnect))
-			nvmf_qpair_poll(P->q, max);
+		/* also when idle: a lost connection is closed here, its fd quiet again */
+		nvmf_qpair_poll(P->q, max);
 		check_path(mq, i, now);
 		if (P->draining && !P->inflight) {
 			detach(mq, i);
@@ -658,7 +657,7 @@ int nvmf_mpath_queue_poll(struct nvmf_mpath_queue *mq, unsigned max)
 	/* as a queue pair says of its controller: given up, or reconnecting */
 	if (!any_alive(mq))
 		return -ENODEV;
-	if (mq->wait_head) {
+	{
 		struct hmpath_cand cand[NVMF_MPATH_MAX_PATHS];
 
 		if (!candidates(mq, cand, false))

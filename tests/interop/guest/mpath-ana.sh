@@ -9,6 +9,10 @@
 #      ANA statuses of commands in flight) move the I/O to port 2 - no error, no mismatch;
 #      perf shows port 1 "inaccessible" and I/O on port 2
 #   4. port 1 inaccessible at the start, optimized 2 s into the run: port 1 takes I/O again
+#   5. nvmf connect to port 1, then to port 2: the second is a path of the first daemon, one
+#      /dev/ublkbN; nvmf list shows both paths with their ANA states (and -o json PathOf);
+#      fio randwrite + crc32c verify on the device while port 1 goes inaccessible and back;
+#      nvmf disconnect -d of the path leaves the device, -n removes it
 # nvmet must refuse none of our commands but reads and writes on the inaccessible path.
 # Runs inside vm-run as root; exit 0 = pass.  NVMF_BIN: the nvmf tool.
 set -euo pipefail
@@ -90,4 +94,44 @@ if dmesg | grep 'failed cmd' | grep -Ev 'opcode [12],' | grep -q .; then
 	die "nvmet refused commands other than reads and writes on an inaccessible path"
 fi
 step "    nvmet refused $(dmesg | grep -c 'failed cmd') reads/writes on the inaccessible path"
+
+step "5. nvmf connect to both ports: one /dev/ublkbN over two paths; fio verify across ANA changes"
+modprobe ublk_drv || die "modprobe ublk_drv failed"
+wait_for 5 test -c /dev/ublk-control || die "no /dev/ublk-control"
+out=$("$NVMF" connect -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" 2>&1) || die "connect 4420: $out"
+step "    $out"
+dev=$(grep -o '/dev/ublkb[0-9]*' <<<"$out" | head -n1)
+[ -b "$dev" ] || die "no block device in: $out"
+out=$("$NVMF" connect -t tcp -a 127.0.0.1 -s 4421 -n "$NQN" 2>&1) || die "connect 4421: $out"
+step "    $out"
+grep -q 'a path of nvmf0' <<<"$out" || die "the second address did not become a path"
+[ "$(ls /dev/ublkb* | wc -l)" -eq 1 ] || die "block devices: $(ls /dev/ublkb*)"
+list=$("$NVMF" list)
+sed 's/^/    | /' <<<"$list" >&2
+grep -q ' +- nvmf0 tcp traddr=127.0.0.1,trsvcid=4420 cntlid [0-9]* live optimized' <<<"$list" ||
+	die "nvmf list: no optimized path on 4420"
+grep -q ' +- nvmf1 tcp traddr=127.0.0.1,trsvcid=4421 cntlid [0-9]* live non-optimized' <<<"$list" ||
+	die "nvmf list: no non-optimized path on 4421"
+"$NVMF" list -o json | grep -Eq '"PathOf": ?"nvmf0"' || die "nvmf list -o json: no PathOf"
+rc=0
+fio --name=mpath --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size=24M \
+	--direct=1 --ioengine=libaio --verify=crc32c --do_verify=1 >/tmp/fio-mpath.log 2>&1 &
+fio_pid=$!
+sleep 2
+ana 1 inaccessible
+step "    port 1 inaccessible under fio"
+sleep 3
+ana 1 optimized
+step "    port 1 optimized again"
+wait "$fio_pid" || rc=$?
+grep -E 'err=|READ:|WRITE:' /tmp/fio-mpath.log | sed 's/^/    | /' >&2
+[ "$rc" -eq 0 ] && grep -q 'err= 0' /tmp/fio-mpath.log || die "fio over the two paths: rc $rc"
+! grep -Eq 'verify: bad|error' /tmp/fio-mpath.log || die "fio: verify errors"
+grep 'ANA group' /run/nvmf/nvmf0.log | sed 's/^/    | /' >&2 || true
+"$NVMF" disconnect -d nvmf1 || die "disconnect -d nvmf1"
+[ ! -e /run/nvmf/nvmf1.json ] || die "nvmf1 still listed"
+[ -b "$dev" ] || die "$dev went away with the path"
+"$NVMF" disconnect -n "$NQN" | sed 's/^/    | /' >&2
+wait_for 20 sh -c '! ls /dev/ublkb* >/dev/null 2>&1' || die "$dev still there after disconnect -n"
+! grep -E ' (error): ' /run/nvmf/*.log 2>/dev/null || true
 step "PASS"
