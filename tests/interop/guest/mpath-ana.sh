@@ -11,7 +11,8 @@
 #   4. port 1 inaccessible at the start, optimized 2 s into the run: port 1 takes I/O again
 #   5. nvmf connect to port 1, then to port 2: the second is a path of the first daemon, one
 #      /dev/ublkbN; nvmf list shows both paths with their ANA states (and -o json PathOf);
-#      fio randwrite + crc32c verify on the device while port 1 goes inaccessible and back;
+#      fio randwrite (8 MiB/s) + crc32c verify on the device while port 1 goes inaccessible
+#      and back;
 #      nvmf disconnect -d of the path leaves the device, -n removes it
 # nvmet must refuse none of our commands but reads and writes on the inaccessible path.
 # Runs inside vm-run as root; exit 0 = pass.  NVMF_BIN: the nvmf tool.
@@ -114,7 +115,7 @@ grep -q ' +- nvmf1 tcp traddr=127.0.0.1,trsvcid=4421 cntlid [0-9]* live non-opti
 	die "nvmf list: no non-optimized path on 4421"
 "$NVMF" list -o json | grep -Eq '"PathOf": ?"nvmf0"' || die "nvmf list -o json: no PathOf"
 rc=0
-fio --name=mpath --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size=24M \
+fio --name=mpath --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size=48M --rate=8m \
 	--direct=1 --ioengine=libaio --verify=crc32c --do_verify=1 >/tmp/fio-mpath.log 2>&1 &
 fio_pid=$!
 sleep 2
