@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "auth/dhchap.h"
 
@@ -1822,6 +1823,33 @@ out:
 		fclose(f);
 	free(buf);
 	return ret;
+}
+
+int nvmf_cfg_check_private(const char *path, const struct nvmf_cfg *cfg, char *err,
+			   size_t errlen)
+{
+	struct stat st;
+	size_t keys = 0;
+
+	for (size_t i = 0; i < cfg->nr_hosts; i++)
+		keys += (cfg->hosts[i].dhchap_key && *cfg->hosts[i].dhchap_key) +
+			(cfg->hosts[i].dhchap_ctrl_key && *cfg->hosts[i].dhchap_ctrl_key);
+	if (!keys)
+		return 0;
+	if (stat(path, &st) < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s: holds %zu DH-HMAC-CHAP key(s) and group or others may access "
+				 "it (mode %04o): chmod 600 it", path, keys,
+				 (unsigned)(st.st_mode & 07777));
+		return -EACCES;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -242,6 +242,14 @@ int nvmf_cfg_load_string(const char *json, const char *name_for_errors,
 			 struct nvmf_cfg **out, char *err, size_t errlen);
 void nvmf_cfg_free(struct nvmf_cfg *cfg);
 
+/*
+ * A configuration holding secrets (DH-HMAC-CHAP keys) must come from a file only its owner
+ * may access, as the TLS keys file: 0, or -EACCES with "<file>: holds ... (mode 0644):
+ * chmod 600 it" in err.  nvmetcli saves with the umask (0644 by default).
+ */
+int nvmf_cfg_check_private(const char *path, const struct nvmf_cfg *cfg, char *err,
+			   size_t errlen);
+
 /* The quick-start flags: one subsystem open to any host, one namespace, one TCP port. */
 struct nvmf_cfg_quick {
 	enum nvmf_cfg_backend backend;	/* RAM / NULL (size), FILE / BLOCK / AUTO (path) */

@@ -318,6 +318,13 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	rc = nvmf_cfg_load_file(tgt->config_path, &ncfg, err, errlen);
+	if (!rc) {
+		rc = nvmf_cfg_check_private(tgt->config_path, ncfg, err, errlen);
+		if (rc) {
+			nvmf_cfg_free(ncfg);
+			ncfg = NULL;
+		}
+	}
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < ncfg->nr_warnings; i++)

@@ -216,6 +216,11 @@ int main(int argc, char **argv)
 
 	if (config) {
 		rc = nvmf_cfg_load_file(config, &cfg, err, sizeof(err));
+		if (!rc) {
+			rc = nvmf_cfg_check_private(config, cfg, err, sizeof(err));
+			if (rc)
+				nvmf_cfg_free(cfg);
+		}
 		if (rc) {
 			fprintf(stderr, "nvmf-target: %s\n", err);
 			return 1;

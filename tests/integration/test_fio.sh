@@ -238,7 +238,7 @@ cat >"$work/sec.json" <<JSON
 }
 JSON
 echo "$hostnqn $tls_key" >"$work/sec.keys"
-chmod 600 "$work/sec.keys"
+chmod 600 "$work/sec.keys" "$work/sec.json"   # both hold secrets: refused otherwise
 "$target" --config "$work/sec.json" --tls-keys "$work/sec.keys" --cpus 1 >"$work/sec.log" 2>&1 &
 tgt_pid=$!
 for _ in $(seq 300); do

@@ -11,9 +11,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "target/config.h"
 
@@ -898,10 +901,61 @@ static void test_parse_size(void **state)
 	assert_int_equal(nvmf_cfg_parse_size("99999999999999999999", &v), -EINVAL);
 }
 
+/* copy FIXTURE(name) to a private temporary file of the given mode; its path in out */
+static void copy_fixture(const char *name, mode_t mode, char *out, size_t len)
+{
+	char buf[65536], src[256];
+	FILE *in;
+	int fd;
+	size_t n;
+
+	snprintf(src, sizeof(src), FIXTURE("%s"), name);
+	in = fopen(src, "r");
+
+	assert_non_null(in);
+	snprintf(out, len, "/tmp/nvmf-cfg-private-%d.json", (int)getpid());
+	n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* DH-HMAC-CHAP keys in a file others may read: refused, naming file, count and mode. */
+static void test_secrets_private(void **state)
+{
+	struct nvmf_cfg *cfg = NULL;
+	char path[128], want[256];
+
+	(void)state;
+	copy_fixture("full.json", 0644, path, sizeof(path));
+	assert_int_equal(nvmf_cfg_load_file(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), -EACCES);
+	snprintf(want, sizeof(want), "%s: holds 1 DH-HMAC-CHAP key(s) and group or others may "
+		 "access it (mode 0644): chmod 600 it", path);
+	assert_string_equal(err, want);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), -EACCES);
+	assert_int_equal(chmod(path, 0600), 0);
+	err[0] = '\0';
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	nvmf_cfg_free(cfg);
+	/* no secrets: any mode will do */
+	copy_fixture("minimal.json", 0644, path, sizeof(path));
+	assert_int_equal(nvmf_cfg_load_file(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), 0);
+	nvmf_cfg_free(cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_example),
+		cmocka_unit_test(test_secrets_private),
 		cmocka_unit_test(test_minimal_dump),
 		cmocka_unit_test(test_old_kernel_dump),
 		cmocka_unit_test(test_empty_config),
