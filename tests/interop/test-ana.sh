@@ -17,5 +17,5 @@ if [ ! -x "$NVMF_TARGET" ]; then
 	"$top/scripts/build" release
 fi
 
-# About 1.5 min under TCG on an idle 2-core machine; the timeout only catches a hung guest.
+# About 3 min under TCG on a loaded 2-core machine; the timeout only catches a hung guest.
 exec "$here/vm-run" --timeout 420 --cpus 2 -- "$here/guest/ana.sh"

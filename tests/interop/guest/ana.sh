@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Guest side of test-ana.sh: the kernel host's native multipath over two paths of our
-# nvmf-target, with fio write+verify running in a loop throughout:
+# nvmf-target, with fio write+verify running in a loop throughout (iopolicy round-robin, so
+# both paths carry I/O when each change comes):
 #   1. one target, ports 127.0.0.1:4420 and 127.0.0.2:4420 (config.json, ANA group 1
 #      optimized on both): two controllers, one /dev/nvmeXnY, sysfs ana_state optimized
 #   2. SIGHUP: group 1 inaccessible on 127.0.0.2 -> the host shows it (ANA change event),
@@ -24,7 +25,7 @@ IMG=/tmp/ana.img
 IMG_MIB=64
 ADDR1=127.0.0.1 ADDR2=127.0.0.2
 # One fio pass: small enough for a pass every few seconds under TCG.
-FIO_SIZE=${FIO_SIZE:-4M}
+FIO_SIZE=${FIO_SIZE:-2M}
 
 [ -x "$TGT_BIN" ] || die "no nvmf-target at $TGT_BIN (run scripts/build release)"
 
@@ -140,6 +141,16 @@ connect() {
 		tdie "nvme connect -a $1 failed"
 	wait_for 10 ctrl_state_is "$1" live || tdie "controller to $1 not live"
 }
+# round_robin: spread I/O over every usable path (the default numa policy would keep it on
+# one), so each state change and each lost path meets commands in flight.
+round_robin() {
+	local s
+	for s in /sys/class/nvme-subsystem/*; do
+		[ "$(cat "$s/subsysnqn" 2>/dev/null)" = "$NQN" ] || continue
+		echo round-robin >"$s/iopolicy"
+		[ "$(cat "$s/iopolicy")" = round-robin ] || tdie "iopolicy round-robin not taken"
+	done
+}
 # one_device: exactly one block device for $NQN, printed.
 one_device() {
 	local d devs=() ctrls=0
@@ -239,6 +250,7 @@ tgt_start 1 /tmp/one.json $ADDR1 $ADDR2
 connect $ADDR1
 connect $ADDR2
 DEV=$(one_device)
+round_robin
 wait_for 10 ana_state_is $ADDR1 optimized || tdie "path $ADDR1 not optimized"
 wait_for 10 ana_state_is $ADDR2 optimized || tdie "path $ADDR2 not optimized"
 step "    one device $DEV over $(ctrl_of $ADDR1) ($ADDR1) and $(ctrl_of $ADDR2) ($ADDR2), both optimized"
@@ -304,6 +316,7 @@ tgt_start 2 /tmp/p2.json $ADDR2
 connect $ADDR1
 connect $ADDR2
 DEV=$(one_device)
+round_robin
 c1=$(cat /sys/class/nvme/"$(ctrl_of $ADDR1)"/cntlid)
 c2=$(cat /sys/class/nvme/"$(ctrl_of $ADDR2)"/cntlid)
 [ "$c1" -ge 1 ] && [ "$c1" -le 99 ] && [ "$c2" -ge 100 ] && [ "$c2" -le 199 ] ||
