@@ -520,7 +520,8 @@ static void test_identify_ctrl(void **state)
 	/* one multipath namespace over several ports / controllers, with ANA (nvmet) */
 	assert_int_equal(id.cmic, NVME_CMIC_MULTI_PORT | NVME_CMIC_MULTI_CTRL | NVME_CMIC_ANA);
 	assert_int_equal(id.anacap, NVME_ANACAP_OPTIMIZED | NVME_ANACAP_NON_OPTIMIZED |
-			 NVME_ANACAP_INACCESSIBLE | NVME_ANACAP_PERSISTENT_LOSS | NVME_ANACAP_CHANGE);
+			 NVME_ANACAP_INACCESSIBLE | NVME_ANACAP_PERSISTENT_LOSS |
+			 NVME_ANACAP_CHANGE);
 	assert_int_equal(id.anatt, 10);
 	assert_int_equal(le32toh(id.anagrpmax), 128);
 	assert_int_equal(le32toh(id.nanagrpid), 128);
