@@ -551,6 +551,28 @@ static void test_err_bad_adrfam(void **state)
 		     "\"ipv4\" or \"ipv6\"");
 }
 
+/* ANA: what nvmet's configfs refuses (grpid 1..128 on ports and namespaces), named by key. */
+static void test_err_ana(void **state)
+{
+	(void)state;
+	expect_error("{'ports': [{'portid': 1, 'ana_groups': [{'grpid': 129}]}]}",
+		     "t.json: ports[0].ana_groups[0].grpid: 129 is out of range (1..128)");
+	expect_error("{'ports': [{'portid': 1, 'ana_groups': [{'grpid': 1}, {'grpid': 0}]}]}",
+		     "t.json: ports[0].ana_groups[1].grpid: 0 is out of range (1..128)");
+	expect_error("{'ports': [{'portid': 1, 'ana_groups': [{'grpid': 2, "
+		     "'ana': {'state': 'standby'}}]}]}",
+		     "t.json: ports[0].ana_groups[0].ana.state: \"standby\" is not one of "
+		     "\"optimized\", \"non-optimized\", \"inaccessible\", \"persistent-loss\", "
+		     "\"change\"");
+	expect_error("{'subsystems': [{'nqn': 'nqn.s', 'namespaces': [{'nsid': 1, "
+		     "'device': {'path': '/e'}, 'ana_grpid': 129}]}]}",
+		     "t.json: subsystems[0].namespaces[0].ana_grpid: 129 is out of range (0..128)");
+	expect_error("{'subsystems': [{'nqn': 'nqn.s', 'namespaces': [{'nsid': 1, "
+		     "'device': {'path': '/e'}, 'ana': {'grpid': '300'}}]}]}",
+		     "t.json: subsystems[0].namespaces[0].ana.grpid: \"300\" is out of range "
+		     "(0..128)");
+}
+
 static void test_err_bad_enum_and_types(void **state)
 {
 	(void)state;
@@ -973,6 +995,7 @@ int main(void)
 		cmocka_unit_test(test_err_bad_traddr),
 		cmocka_unit_test(test_err_bad_adrfam),
 		cmocka_unit_test(test_err_bad_enum_and_types),
+		cmocka_unit_test(test_err_ana),
 		cmocka_unit_test(test_err_serial_too_long),
 		cmocka_unit_test(test_err_subsys_attrs),
 		cmocka_unit_test(test_err_duplicates),
