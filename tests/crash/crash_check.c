@@ -37,6 +37,7 @@
  * and log (text, one event a line, written by run).  Exit: 0 ok, 1 mismatches, 2 usage
  * or setup error.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -277,7 +278,7 @@ static uint64_t region_blocks(const struct opts *o, const struct nvmf_ns_info *n
 
 /* ------------------------------------------------------------------ run */
 
-enum op_kind { OP_FREE, OP_WRITE, OP_READ, OP_FLUSH };
+enum op_kind { OP_FREE, OP_WRITE, OP_ZEROES, OP_READ, OP_FLUSH };
 
 struct op {
 	enum op_kind kind;
@@ -296,6 +297,7 @@ struct run {
 	uint64_t nblocks;
 	uint8_t *busy;                   /* per block: a command in flight covers it */
 	uint64_t *acked;                 /* per block: newest acknowledged write id */
+	uint8_t *acked_zero;             /* per block: that was Write Zeroes (or none) */
 	uint8_t *unsure;                 /* per block: a write to it failed (indeterminate) */
 	struct op ops[MAX_QD];
 	unsigned inflight;
@@ -309,7 +311,7 @@ struct run {
 	char *logbuf;
 	size_t loglen, logcap;
 	/* counts */
-	uint64_t writes, fua_writes, write_acks, fua_acks, write_errs, flushes, flush_acks,
+	uint64_t writes, zeroes, fua_writes, write_acks, fua_acks, write_errs, flushes, flush_acks,
 		 reads, read_blocks, read_bad;
 };
 
@@ -382,12 +384,14 @@ static void op_done(void *arg, int status, const struct nvme_cqe *cqe)
 		r->lost = true;
 	switch (op->kind) {
 	case OP_WRITE:
+	case OP_ZEROES:
 		log_ev(r, "A %" PRIu64 " %d\n", op->id, status);
 		if (status == 0) {
 			r->write_acks++;
 			r->fua_acks += op->fua;
 			for (uint32_t i = 0; i < op->nlb; i++)
 				r->acked[op->lba + i] = op->id;
+			memset(r->acked_zero + op->lba, op->kind == OP_ZEROES, op->nlb);
 		} else {
 			r->write_errs++;
 			memset(r->unsure + op->lba, 1, op->nlb);
@@ -403,8 +407,8 @@ static void op_done(void *arg, int status, const struct nvme_cqe *cqe)
 							       lba, &id, &hl, r->scratch);
 
 				r->read_blocks++;
-				if (r->unsure[lba] || ((k == BLK_OK || k == BLK_ZERO) &&
-						       id == r->acked[lba]))
+				if (r->unsure[lba] || (k == BLK_ZERO && r->acked_zero[lba]) ||
+				    (k == BLK_OK && !r->acked_zero[lba] && id == r->acked[lba]))
 					continue;
 				if (r->read_bad++ < REPORT_MAX) {
 					char what[128];
@@ -494,6 +498,25 @@ static bool submit_one(struct run *r, unsigned *since_flush, unsigned flush_gap)
 		rc = nvmf_read(r->q, 1, op->lba, op->nlb, op->buf, op_done, op);
 		if (rc == 0)
 			r->reads++;
+	} else if (dice < 33) {
+		/* nvmf_write_zeroes() sends no FUA bit: the command by hand */
+		struct nvme_sqe sqe = { .opcode = 0x08 /* Write Zeroes */ };
+
+		op->kind = OP_ZEROES;
+		op->id = r->next_id++;
+		op->fua = dice >= 29;
+		sqe.nsid = htole32(1);
+		sqe.cdw10 = htole32((uint32_t)op->lba);
+		sqe.cdw11 = htole32((uint32_t)(op->lba >> 32));
+		sqe.cdw12 = htole32((op->nlb - 1) | (op->fua ? 1u << 30 : 0));
+		log_ev(r, "Z %" PRIu64 " %" PRIu64 " %u %d\n", op->id, op->lba, op->nlb, op->fua);
+		rc = nvmf_io_raw(r->q, &sqe, NULL, 0, false, op_done, op);
+		if (rc) {
+			log_ev(r, "A %" PRIu64 " %d\n", op->id, rc);
+		} else {
+			r->zeroes++;
+			r->fua_writes += op->fua;
+		}
 	} else {
 		op->kind = OP_WRITE;
 		op->id = r->next_id++;
@@ -545,9 +568,10 @@ static int cmd_run(const struct opts *o)
 	r.busy = calloc(r.nblocks, 1);
 	r.unsure = calloc(r.nblocks, 1);
 	r.acked = calloc(r.nblocks, sizeof(*r.acked));
+	r.acked_zero = calloc(r.nblocks, 1);
 	base = calloc(r.nblocks, sizeof(*base));
 	r.scratch = malloc(r.bs);
-	if (!r.busy || !r.unsure || !r.acked || !base || !r.scratch) {
+	if (!r.busy || !r.unsure || !r.acked || !r.acked_zero || !base || !r.scratch) {
 		perror("calloc");
 		return 2;
 	}
@@ -561,6 +585,8 @@ static int cmd_run(const struct opts *o)
 	if (state_load(o, r.bs, r.nblocks, base, &r.next_id))
 		return 2;
 	memcpy(r.acked, base, r.nblocks * sizeof(*base));
+	for (uint64_t i = 0; i < r.nblocks; i++)
+		r.acked_zero[i] = base[i] == 0;
 	logpath = path_in(o, "log");
 	r.log_fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (r.log_fd < 0) {
@@ -611,11 +637,12 @@ static int cmd_run(const struct opts *o)
 	}
 	log_commit(&r);
 	close(r.log_fd);
-	printf("crash_check: run ended (%s): %" PRIu64 " writes (%" PRIu64 " FUA) submitted, %"
+	printf("crash_check: run ended (%s): %" PRIu64 " writes and %" PRIu64 " Write Zeroes (%"
+	       PRIu64 " FUA) submitted, %"
 	       PRIu64 " acknowledged (%" PRIu64 " FUA), %" PRIu64 " failed; %" PRIu64
 	       " flushes, %" PRIu64 " completed; %" PRIu64 " reads (%" PRIu64
 	       " blocks) checked, %" PRIu64 " wrong\n",
-	       r.lost ? "connection lost" : "time", r.writes, r.fua_writes, r.write_acks,
+	       r.lost ? "connection lost" : "time", r.writes, r.zeroes, r.fua_writes, r.write_acks,
 	       r.fua_acks, r.write_errs, r.flushes, r.flush_acks, r.reads, r.read_blocks,
 	       r.read_bad);
 	nvmf_ctrl_disconnect(c);
@@ -624,6 +651,7 @@ static int cmd_run(const struct opts *o)
 	free(r.busy);
 	free(r.unsure);
 	free(r.acked);
+	free(r.acked_zero);
 	free(base);
 	free(r.scratch);
 	free(r.logbuf);
@@ -637,6 +665,7 @@ struct wrec {
 	uint64_t lba;
 	uint32_t nlb;
 	bool fua;
+	bool zeroes;                     /* Write Zeroes */
 	int status;                      /* 1: never acknowledged */
 };
 
@@ -650,6 +679,7 @@ struct model {
 	size_t wcap;
 	uint64_t *base;                  /* the block at the start of run */
 	uint64_t *durable, *acked;
+	uint64_t *zlast;                 /* the newest Write Zeroes to the block, 0: none */
 	uint64_t *why;                   /* WHY_BASE, WHY_FUA, or WHY_FLUSH + flush no << 2 */
 	uint64_t *snap;                  /* acked when the Flush in flight was submitted */
 	uint64_t snap_flush;             /* its number, 0: none */
@@ -699,7 +729,8 @@ static int model_load(const struct opts *o, struct model *m)
 			memcpy(m->durable, m->base, m->nblocks * sizeof(*m->durable));
 			break;
 		case 'W':
-			if (sscanf(line, "W %" SCNu64 " %" SCNu64 " %u %d", &a, &b, &n, &fua) != 4 ||
+		case 'Z':
+			if (sscanf(line + 1, " %" SCNu64 " %" SCNu64 " %u %d", &a, &b, &n, &fua) != 4 ||
 			    a != m->next_id || b + n > m->nblocks || n == 0)
 				goto bad;
 			if (a - m->first_id >= m->wcap) {
@@ -709,7 +740,10 @@ static int model_load(const struct opts *o, struct model *m)
 					goto bad;
 			}
 			m->w[a - m->first_id] = (struct wrec){ .lba = b, .nlb = n, .fua = fua,
+							       .zeroes = line[0] == 'Z',
 							       .status = 1 };
+			for (uint32_t i = 0; line[0] == 'Z' && i < n; i++)
+				m->zlast[b + i] = a;
 			m->next_id++;
 			break;
 		case 'A': {
@@ -805,11 +839,12 @@ static int cmd_verify(const struct opts *o)
 	m.acked = calloc(m.nblocks, sizeof(uint64_t));
 	m.why = calloc(m.nblocks, sizeof(uint64_t));
 	m.snap = calloc(m.nblocks, sizeof(uint64_t));
+	m.zlast = calloc(m.nblocks, sizeof(uint64_t));
 	found = calloc(m.nblocks, sizeof(uint64_t));
 	chunk = (nvmf_ctrl_max_xfer(c) < 131072 ? nvmf_ctrl_max_xfer(c) : 131072) / m.bs;
 	buf = aligned_alloc(4096, chunk * m.bs);
 	scratch = malloc(m.bs);
-	if (!m.base || !m.durable || !m.acked || !m.why || !m.snap || !found || !buf ||
+	if (!m.base || !m.durable || !m.acked || !m.why || !m.snap || !m.zlast || !found || !buf ||
 	    !scratch) {
 		perror("calloc");
 		return 2;
@@ -834,22 +869,26 @@ static int cmd_verify(const struct opts *o)
 			uint64_t b = lba + i, id, hl;
 			enum blk_kind k = decode_block(buf + (size_t)i * m.bs, m.bs, b, &id, &hl,
 						       scratch);
-			const struct wrec *w = model_write(&m, id);
+			const struct wrec *w = k == BLK_OK ? model_write(&m, id) : NULL;
 			const char *what = NULL;
 			char why[64], desc[128];
 
-			found[b] = id;
+			/* what the next run starts from: zeroes are id 0 */
+			found[b] = k == BLK_OK ? id : 0;
 			if (k == BLK_GARBAGE || k == BLK_TORN)
 				what = "not a block any write made";
 			else if (k == BLK_MISPLACED)
 				what = "another block's data";
-			else if (id != m.base[b] && k == BLK_ZERO)
+			else if (k == BLK_ZERO && m.zlast[b])
+				id = m.zlast[b];    /* the newest Write Zeroes: the best zeroes can be */
+			else if (k == BLK_ZERO && m.base[b] != 0)
 				what = "zeroes where a write had landed";
-			else if (id != m.base[b] && (!w || b < w->lba || b >= w->lba + w->nlb))
+			else if (k == BLK_OK && id != m.base[b] &&
+				 (!w || w->zeroes || b < w->lba || b >= w->lba + w->nlb))
 				what = "a write not logged for this block (stale or misdirected)";
-			else if (id < m.durable[b])
+			if (!what && id < m.durable[b])
 				what = "older data: a durable write is lost";
-			else if (o->strict && id < m.acked[b])
+			if (!what && o->strict && id < m.acked[b])
 				what = "older data: an acknowledged write is lost";
 			if (!what) {
 				newer += id > m.durable[b];
@@ -861,13 +900,15 @@ static int cmd_verify(const struct opts *o)
 				continue;
 			why_text(m.why[b], why, sizeof(why));
 			describe(desc, sizeof(desc), k, id, hl);
-			printf("MISMATCH lba %" PRIu64 ": expected write %" PRIu64 " (%s) or newer"
-			       "; newest acknowledged %" PRIu64 "; found %s: %s\n", b, m.durable[b],
-			       why, m.acked[b], desc, what);
+			w = model_write(&m, m.durable[b]);
+			printf("MISMATCH lba %" PRIu64 ": expected %s %" PRIu64 " (%s) or newer"
+			       "; newest acknowledged %" PRIu64 "; found %s: %s\n", b,
+			       w && w->zeroes ? "Write Zeroes" : "write", m.durable[b], why,
+			       m.acked[b], desc, what);
 		}
 	}
 	printf("crash_check: verify: %" PRIu64 " blocks of %u bytes; log: %" PRIu64
-	       " writes (%" PRIu64 " acknowledged, %" PRIu64 " with FUA), %" PRIu64
+	       " writes and Write Zeroes (%" PRIu64 " acknowledged, %" PRIu64 " with FUA), %" PRIu64
 	       " flushes completed; %" PRIu64 " blocks newer than their durable write; %"
 	       PRIu64 " mismatches%s\n", m.nblocks, m.bs, m.next_id - m.first_id, m.n_acked,
 	       m.n_fua, m.n_flushes, newer, bad, bad ? "" : ": ok");
@@ -884,6 +925,7 @@ static int cmd_verify(const struct opts *o)
 	free(m.acked);
 	free(m.why);
 	free(m.snap);
+	free(m.zlast);
 	free(found);
 	free(buf);
 	free(scratch);

@@ -133,7 +133,7 @@ backend() {
 			>>"$detail" 2>&1
 		vrc=$?
 		if [ "$rc" -eq 0 ] && [ "$vrc" -eq 0 ]; then
-			result 0 "$name: kill point $k after ${delay} ms: $(grep -o '[0-9]* writes ([0-9]* FUA) submitted, [0-9]* ack[a-z]* ([0-9]* FUA)' "$dir/run.out"), $(grep -o '[0-9]* flushes, [0-9]* completed' "$dir/run.out"); verify ok"
+			result 0 "$name: kill point $k after ${delay} ms: $(sed -n 's/.*run ended ([a-z ]*): \(.*completed\);.*/\1/p' "$dir/run.out"); verify ok"
 		else
 			{ echo "last lines of the log:"; tail -n 30 "$dir/check/log"; } >>"$detail"
 			result 1 "$name: kill point $k after ${delay} ms (run rc $rc, verify rc $vrc)" "$detail"
@@ -142,12 +142,13 @@ backend() {
 	stop_target
 }
 
-# The checker itself: a load that ends by itself (no kill), then three blocks that had to
-# be durable damaged in the image while the target is down -- garbage, an older version
-# (from a copy taken before the load), another block's data -- must be the three
+# The checker itself: a load that ends by itself (no kill), then blocks that had to be
+# durable damaged in the image while the target is down -- garbage, an older version
+# (from a copy taken before the load), another block's data, and (when the load left one)
+# the older data of a block a Write Zeroes with FUA had zeroed -- must be exactly the
 # mismatches verify reports, by LBA.
 selftest() {
-	local dir=$work/self img=$work/self.img bs l1 l2 l3 rc starts=0 out=$work/self.detail
+	local dir=$work/self img=$work/self.img bs l1 l2 l3 l4='' rc starts=0 out=$work/self.detail
 	local args=(-a 127.0.0.1 -s "$port" -n "$nqn" -d "$dir/check")
 	mkdir -p "$dir/check"
 	truncate -s 64M "$img"
@@ -166,25 +167,40 @@ selftest() {
 		return
 	}
 	bs=$(grep -o 'blocks of [0-9]* bytes' "$out" | awk 'NR == 1 { print $3 }')
-	# the first LBA of each write acknowledged with FUA, three of them far apart
-	mapfile -t fua < <(awk '$1 == "W" && $5 == 1 { w[$2] = $3 }
-		$1 == "A" && $3 == 0 && ($2 in w) { print w[$2] }' "$dir/check/log" | sort -n -u)
+	# blocks whose last command was a write acknowledged with FUA; three far apart
+	mapfile -t fua < <(awk '$1 == "W" || $1 == "Z" { op[$2] = $1 $5; lba[$2] = $3; n[$2] = $4 }
+		$1 == "A" && $3 == 0 { for (i = 0; i < n[$2]; i++) last[lba[$2] + i] = op[$2] }
+		END { for (b in last) if (last[b] == "W1") print b }' "$dir/check/log" | sort -n)
+	# and a block whose last command was a Write Zeroes with FUA, that held data before
+	for b in $(awk '$1 == "W" || $1 == "Z" { op[$2] = $1 $5; lba[$2] = $3; n[$2] = $4 }
+		$1 == "A" && $3 == 0 { for (i = 0; i < n[$2]; i++) last[lba[$2] + i] = op[$2] }
+		END { for (b in last) if (last[b] == "Z1") print b }' "$dir/check/log"); do
+		if [ "$(dd if="$work/self.old" bs="$bs" skip="$b" count=1 status=none |
+			tr -d '\0' | head -c 1 | wc -c)" -eq 1 ]; then
+			l4=$b
+			break
+		fi
+	done
 	l1=${fua[0]}; l2=${fua[$((${#fua[@]} / 2))]}; l3=${fua[$((${#fua[@]} - 1))]}
 	dd if="$img" of="$img" bs="$bs" skip="$l1" seek="$l3" count=1 conv=notrunc status=none
 	dd if=/dev/urandom of="$img" bs="$bs" seek="$l1" count=1 conv=notrunc status=none
 	dd if="$work/self.old" of="$img" bs="$bs" skip="$l2" seek="$l2" count=1 conv=notrunc \
 		status=none
+	[ -z "$l4" ] || dd if="$work/self.old" of="$img" bs="$bs" skip="$l4" seek="$l4" count=1 \
+		conv=notrunc status=none
 	start_target "$dir/config.json" "$dir/target.log" $((starts++))
 	"$check" verify --strict "${args[@]}" >"$work/self.verify" 2>&1
 	rc=$?
 	stop_target
 	cat "$work/self.verify" >>"$out"
-	[ "$rc" -eq 1 ] && [ "$(grep -c '^MISMATCH' "$work/self.verify")" -eq 3 ] &&
+	[ "$rc" -eq 1 ] && [ "$(grep -c '^MISMATCH' "$work/self.verify")" -eq $((3 + (${#l4} > 0))) ] &&
 		grep -q "^MISMATCH lba $l1: .*found garbage" "$work/self.verify" &&
 		grep -q "^MISMATCH lba $l2: .*\(older data\|zeroes where\)" "$work/self.verify" &&
 		grep -q "^MISMATCH lba $l3: .*found write [0-9]* of lba $l1" \
-			"$work/self.verify"
-	result $? "crash_check finds damage: garbage at lba $l1, older data at $l2, lba $l1's data at $l3" "$out"
+			"$work/self.verify" &&
+		{ [ -z "$l4" ] || grep -q "^MISMATCH lba $l4: expected Write Zeroes [0-9]* .*older data" \
+			"$work/self.verify"; }
+	result $? "crash_check finds damage: garbage at lba $l1, older data at $l2, lba $l1's data at $l3${l4:+, older data over Write Zeroes at $l4}" "$out"
 }
 selftest
 
