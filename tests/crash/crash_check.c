@@ -4,18 +4,20 @@
  *   crash_check run    -a ADDR -s PORT -n NQN -d DIR [--qd N] [--blocks N] [--seconds S]
  *   crash_check verify -a ADDR -s PORT -n NQN -d DIR [--strict]
  *
- * run puts a mixed load on namespace 1 (writes of 4..64 KiB, some with FUA, a Flush every
- * few dozen commands, reads) until the connection dies -- the target is killed -- and logs,
- * as dm-log-writes does for a block device, every event the durability promise depends on:
- * each write submitted, each write acknowledged (with its FUA flag), each Flush submitted
- * and completed.  The log is appended with one write() and fdatasync() per loop round, so
- * every acknowledgement is on disk before the next round's commands go out.
+ * run puts a mixed load on namespace 1 (writes of 4..64 KiB, some with FUA; Write Zeroes,
+ * some with FUA; a Flush every few dozen commands; reads) until the connection dies -- the
+ * target is killed -- and logs, as dm-log-writes does for a block device, every event the
+ * durability promise depends on: each write or Write Zeroes submitted (with its FUA flag),
+ * each acknowledged, each Flush submitted and completed.  The events go to the log file once
+ * per round of the load (submit what the queue takes, then wait for completions), with one
+ * write() and one fdatasync(): a lost checker loses at most its last round.
  *
  * verify, after the target restarts, reads every block back and checks it against the log.
  * Every logical block of every write holds a header (magic, LBA, write id) and a payload
  * that is a function of (LBA, write id), so a block reads back as exactly one write, as
  * zeroes, or as something no write made (torn, garbage) -- and a block holding another
- * LBA's data (misplaced) is told apart.  Write ids grow in submission order.
+ * LBA's data (misplaced) is told apart.  Write ids (Write Zeroes take them too) grow in
+ * submission order; zeroes read back are taken for the newest Write Zeroes to the block.
  *
  * The model is exact because the load never has two commands in flight on one block (a
  * write or read waits for the blocks it covers): a block's writes are then acknowledged in
@@ -551,6 +553,8 @@ static int cmd_run(const struct opts *o)
 	struct nvmf_ns_info ns;
 	struct timespec t0, now;
 	unsigned since_flush = 0, flush_gap;
+	bool stopped = false;            /* the connection is lost, or the time is up */
+	time_t stop_at = 0;              /* since when */
 	uint64_t *base;
 	char *logpath;
 	int rc;
@@ -612,24 +616,25 @@ static int cmd_run(const struct opts *o)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	flush_gap = 16 + (unsigned)rnd(&r, 48);
 	for (;;) {
-		bool stop = r.lost;
-
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (o->seconds && now.tv_sec - t0.tv_sec >= (time_t)o->seconds)
-			stop = true;
-		if (!stop) {
+		if (!stopped && (r.lost || (o->seconds &&
+					    now.tv_sec - t0.tv_sec >= (time_t)o->seconds))) {
+			stopped = true;
+			stop_at = now.tv_sec;
+		}
+		if (!stopped) {
 			while (r.inflight < o->qd && submit_one(&r, &since_flush, flush_gap)) {
 				if (since_flush == 0)
 					flush_gap = 16 + (unsigned)rnd(&r, 48);
 			}
 		}
-		if (stop && r.inflight == 0)
+		if (stopped && r.inflight == 0)
 			break;
-		if (stop && now.tv_sec - t0.tv_sec > (time_t)o->seconds + 60 && o->seconds) {
-			fprintf(stderr, "crash_check: run: commands never completed\n");
+		if (stopped && now.tv_sec - stop_at > 30) {
+			fprintf(stderr, "crash_check: run: %u commands never completed\n",
+				r.inflight);
 			break;
 		}
-		/* the events of this round reach the disk before the next round's commands go */
 		log_commit(&r);
 		rc = nvmf_qpair_wait(r.q, 100);
 		if (rc == -ENODEV || rc == -ENOTCONN)
@@ -721,7 +726,9 @@ static int model_load(const struct opts *o, struct model *m)
 			if (sscanf(line, "B %" SCNu64 " %" SCNu64 " %u %" SCNu64, &a, &b, &n, &d) != 4 ||
 			    b != m->nblocks || n != m->bs)
 				goto bad;
-			m->first_id = m->next_id = a;
+			/* the run that wrote this log started from the state verify read */
+			if (a != m->first_id)
+				goto bad;
 			break;
 		case 'D':
 			/* run's first Flush completed: what the blocks held is durable */
