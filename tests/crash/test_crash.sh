@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Crash consistency (issue 12, point 4): for each backend -- a regular file, and a block
 # device (a loop device over a file) -- nvmf-target serves it, crash_check puts a mixed
-# write / FUA / Flush / read load on it, the target is killed with SIGKILL after a random
-# delay, restarted, and crash_check verify --strict reads every block back against the log
-# of acknowledged operations.  One TAP line per kill point.
+# write / Write Zeroes / FUA / Flush / read load on it, the target is killed with SIGKILL
+# after a random delay, restarted, and crash_check verify --strict reads every block back
+# against the log of acknowledged operations.  One TAP line per kill point, and one first
+# for the checker itself (damage done to an image on purpose must be found).
 # Environment (set by meson): NVMF_TARGET, CRASH_CHECK; CRASH_KILL_POINTS (in total, split
 # between the backends; default 10), CRASH_MAX_DELAY_MS (the longest time the load runs
 # before the kill; default 1500).  The block device needs root and a free loop device, else
@@ -111,14 +112,14 @@ backend() {
 		tgt_pid=''
 		# the checker ends once its commands have failed with the connection
 		rc=''
-		for _ in $(seq 300); do
+		for _ in $(seq 800); do
 			kill -0 "$chk_pid" 2>/dev/null || { wait "$chk_pid"; rc=$?; break; }
 			sleep 0.05
 		done
 		if [ -z "$rc" ]; then
 			kill -KILL "$chk_pid" 2>/dev/null
 			wait "$chk_pid" 2>/dev/null
-			echo "crash_check run did not end within 15 s of the kill" >>"$dir/run.out"
+			echo "crash_check run did not end within 40 s of the kill" >>"$dir/run.out"
 			rc=1
 		fi
 		chk_pid=''
@@ -126,6 +127,9 @@ backend() {
 		if ! start_target "$dir/config.json" "$dir/target.log" $starts; then
 			tail -n 20 "$dir/target.log" >>"$detail"
 			result 1 "$name: kill point $k: the target does not restart" "$detail"
+			for k in $(seq $((k + 1)) "$count"); do
+				result 1 "$name: kill point $k: not run (no target)"
+			done
 			return
 		fi
 		starts=$((starts + 1))
