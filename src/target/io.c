@@ -221,6 +221,8 @@ static void execute_write_zeroes(struct nvmf_req *req)
 	io->op = NVMF_BIO_WRITE_ZEROES;
 	io->offset = req_offset(req);
 	io->len = (uint64_t)nlb << req->ns->lba_shift;
+	/* Write Zeroes has FUA as Write has (NVM Command Set, CDW12 bit 30) */
+	io->fua = le32toh(req->cmd.cdw12) & NVME_RW_CDW12_FUA;
 	io->done = simple_done;
 	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, io);
 }
