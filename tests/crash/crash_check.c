@@ -501,18 +501,12 @@ static bool submit_one(struct run *r, unsigned *since_flush, unsigned flush_gap)
 		if (rc == 0)
 			r->reads++;
 	} else if (dice < 33) {
-		/* nvmf_write_zeroes() sends no FUA bit: the command by hand */
-		struct nvme_sqe sqe = { .opcode = 0x08 /* Write Zeroes */ };
-
 		op->kind = OP_ZEROES;
 		op->id = r->next_id++;
 		op->fua = dice >= 29;
-		sqe.nsid = htole32(1);
-		sqe.cdw10 = htole32((uint32_t)op->lba);
-		sqe.cdw11 = htole32((uint32_t)(op->lba >> 32));
-		sqe.cdw12 = htole32((op->nlb - 1) | (op->fua ? 1u << 30 : 0));
 		log_ev(r, "Z %" PRIu64 " %" PRIu64 " %u %d\n", op->id, op->lba, op->nlb, op->fua);
-		rc = nvmf_io_raw(r->q, &sqe, NULL, 0, false, op_done, op);
+		rc = nvmf_write_zeroes(r->q, 1, op->lba, op->nlb, op->fua ? NVMF_IO_FUA : 0,
+				       op_done, op);
 		if (rc) {
 			log_ev(r, "A %" PRIu64 " %d\n", op->id, rc);
 		} else {
