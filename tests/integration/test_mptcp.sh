@@ -11,7 +11,8 @@
 # the same connections (the target logs no new one, the host no reconnect) carry on
 # over vh2 with 0 errors and 0 mismatches.  Then the fallbacks: a plain TCP host on the
 # MPTCP port, an MPTCP host on a plain port; TLS over MPTCP with records in user space,
-# and kernel records refused with the reason.  TAP output; skipped without root, network
+# and kernel records refused with the reason; last, with MPTCP off in a namespace
+# (net.mptcp.enabled=0), a port and a host that ask for it warn and use plain TCP.  TAP output; skipped without root, network
 # namespaces or MPTCP ("1..0 # SKIP" and exit 0, as test_ktls does: meson takes a TAP
 # test's exit status 77 for an error, not a skip).
 #
@@ -114,7 +115,7 @@ fi
 
 n=0
 failed=0
-echo "1..9"
+echo "1..10"
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() {
 	n=$((n + 1)); failed=$((failed + 1))
@@ -228,5 +229,30 @@ if kill -0 "$tgt_pid" 2>/dev/null && ! grep -qiE 'AddressSanitizer|runtime error
 	ok "nvmf-target still running, no sanitizer report"
 else
 	notok "nvmf-target still running, no sanitizer report" "$work/target.log"
+fi
+
+# ---- 10: a kernel without MPTCP (off in the host namespace): warnings, plain TCP
+kill "$tgt_pid" 2>/dev/null
+wait "$tgt_pid" 2>/dev/null
+tgt_pid=''
+ip netns exec "$H" sysctl -qw net.mptcp.enabled=0
+ip netns exec "$H" "$target" --ram 64M --mptcp --listen 127.0.0.1:4430 --cpus 1 \
+	>"$work/nomp.log" 2>&1 &
+tgt_pid=$!
+for _ in $(seq 100); do
+	grep -q 'listening on' "$work/nomp.log" && break
+	sleep 0.1
+done
+if grep -q 'param.mptcp: this kernel offers no MPTCP .*: listening on plain TCP' "$work/nomp.log" &&
+   grep -q 'listening on 127.0.0.1:4430 (port 1)$' "$work/nomp.log" &&
+   ip netns exec "$H" timeout 60 "$nvmf" perf -r "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 \
+	trsvcid:4430 subnqn:nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart" --mptcp -q 4 \
+	-o 4096 -w randread -t 1 >"$work/nomp.out" 2>&1 &&
+   grep -q 'MPTCP asked but this kernel offers no MPTCP .*: connecting over plain TCP' "$work/nomp.out" &&
+   grep -q 'subflows per I/O queue now: TCP$' "$work/nomp.out"; then
+	ok "no MPTCP in the kernel: the port and the host say so and use plain TCP"
+else
+	notok "no MPTCP in the kernel: the port and the host say so and use plain TCP" \
+		"$work/nomp.log" "$work/nomp.out"
 fi
 [ "$failed" = 0 ]
