@@ -1038,7 +1038,7 @@ static int tcp_add_port(struct nvmf_port *port, char *err, size_t errlen)
 	port->mptcp = c->mptcp;
 	fd = nvmf_sock_open(ss.ss_family, port->mptcp, SOCK_CLOEXEC);
 	if (fd == -EPROTONOSUPPORT) {
-		log_warn("port %u (%s:%s): param.mptcp: %s: listening on plain TCP",
+		log_warn("port %u (%s:%s): param.mptcp: %s: the port takes plain TCP",
 			 port->portid, c->traddr, c->trsvcid, nvmf_sock_mptcp_unavailable());
 		port->mptcp = false;
 		fd = nvmf_sock_open(ss.ss_family, false, SOCK_CLOEXEC);

@@ -240,10 +240,10 @@ ip netns exec "$H" "$target" --ram 64M --mptcp --listen 127.0.0.1:4430 --cpus 1 
 	>"$work/nomp.log" 2>&1 &
 tgt_pid=$!
 for _ in $(seq 100); do
-	grep -q 'listening on' "$work/nomp.log" && break
+	grep -q 'listening on 127.0.0.1:4430' "$work/nomp.log" && break
 	sleep 0.1
 done
-if grep -q 'param.mptcp: this kernel offers no MPTCP .*: listening on plain TCP' "$work/nomp.log" &&
+if grep -q 'param.mptcp: this kernel offers no MPTCP .*: the port takes plain TCP' "$work/nomp.log" &&
    grep -q 'listening on 127.0.0.1:4430 (port 1)$' "$work/nomp.log" &&
    ip netns exec "$H" timeout 60 "$nvmf" perf -r "trtype:tcp adrfam:ipv4 traddr:127.0.0.1 \
 	trsvcid:4430 subnqn:nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart" --mptcp -q 4 \
