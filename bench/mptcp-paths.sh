@@ -42,6 +42,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ip netns add "$H"
 ip netns add "$T"

@@ -37,7 +37,10 @@ command -v ss >/dev/null || skip "no ss (iproute2)"
 
 work=$(mktemp -d)
 tgt_pid=''
+perf_pid=''
 cleanup() {
+	# interrupted mid-run: perf would wait for its connections, now gone with the namespaces
+	[ -n "$perf_pid" ] && kill -KILL "$perf_pid" 2>/dev/null
 	if [ -n "$tgt_pid" ]; then
 		kill "$tgt_pid" 2>/dev/null
 		wait "$tgt_pid" 2>/dev/null
@@ -47,6 +50,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # meson's timeout: the namespaces still go
 
 ip netns add "$H" 2>/dev/null || skip "cannot create network namespaces"
 ip netns add "$T" 2>/dev/null || skip "cannot create network namespaces"
@@ -141,8 +145,9 @@ path_bytes() { # SOURCE
 }
 
 # ---- 1..4: one MPTCP association, two subflows each, a link down and up mid-run
-perf -r "$(trid 4420)" --mptcp -q 16 -o 4096 -w randrw -M 50 -V -t 12 \
-	>"$work/perf.out" 2>&1 &
+# not through timeout(1): the clean-up kills nvmf perf itself
+ip netns exec "$H" "$nvmf" perf -r "$(trid 4420)" --mptcp -q 16 -o 4096 -w randrw -M 50 -V \
+	-t 12 >"$work/perf.out" 2>&1 &
 perf_pid=$!
 # admin and I/O queue: two subflows each, one of them over vh2
 want=0
@@ -173,6 +178,7 @@ else
 fi
 wait "$perf_pid"
 rc=$?
+perf_pid=''
 if [ "$rc" = 0 ] && grep -q ' 0 mismatches' "$work/perf.out" &&
    grep -q 'MPTCP: 0 reconnects' "$work/perf.out" &&
    ! grep -q 'Verify: 0 reads checked' "$work/perf.out"; then
