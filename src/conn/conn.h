@@ -73,8 +73,6 @@ bool nvmf_sock_is_mptcp(int fd);
  * peer does not speak MPTCP), n >= 1 MPTCP with n subflows now.
  */
 int nvmf_sock_mptcp_subflows(int fd);
-/* "TCP", "TCP (MPTCP fallback: ...)" or "MPTCP" for a result of nvmf_sock_mptcp_subflows. */
-const char *nvmf_sock_proto_text(int subflows);
 
 struct nvmf_conn_tx;
 /* A queued PDU is out (err 0), or was dropped unsent because the connection closed. */

@@ -69,12 +69,3 @@ int nvmf_sock_mptcp_subflows(int fd)
 		return 1;
 	return 1 + info.mptcpi_subflows;
 }
-
-const char *nvmf_sock_proto_text(int subflows)
-{
-	if (subflows < 0)
-		return "TCP";
-	if (subflows == 0)
-		return "TCP (MPTCP fallback: the peer does not speak MPTCP)";
-	return "MPTCP";
-}
