@@ -1286,6 +1286,7 @@ static const struct field port_param_fields[] = {
 	F_INT("max_queue_size", struct nvmf_cfg_port, max_queue_size, INT_MIN, INT_MAX),
 	F_INT("mdts", struct nvmf_cfg_port, mdts, -1, NVMF_CFG_MDTS_MAX),
 	F_BOOL("pi_enable", struct nvmf_cfg_port, pi_enable),
+	F_BOOL("mptcp", struct nvmf_cfg_port, mptcp),	/* ours: Multipath TCP listener */
 	F_END,
 };
 
@@ -1999,6 +2000,7 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	if (port_defaults(c, p) || set_str(c, &p->traddr, addr) || set_str(c, &p->trsvcid, port))
 		return -ENOMEM;
 	p->portid = 1;
+	p->mptcp = q->mptcp;
 	p->trtype = NVMF_CFG_TRTYPE_TCP;
 	p->adrfam = fam;
 	p->enabled = true;

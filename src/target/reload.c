@@ -504,6 +504,10 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 			ana_ports[nr_ana_ports++] = p;
 			ana_changed = true;
 		}
+		/* the listener's protocol is the socket's: a new one would mean a new port */
+		if (nvmf_port_cfg(p)->mptcp != ncfg->ports[i].mptcp)
+			log_warn("reload: port %u: param.mptcp changes when the target restarts; "
+				 "the port stays %s", p->portid, p->mptcp ? "MPTCP" : "plain TCP");
 		__atomic_store_n(&p->cfg, &ncfg->ports[i], __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&tgt->cfg, ncfg, __ATOMIC_RELEASE);

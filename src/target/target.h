@@ -122,6 +122,7 @@ struct nvmf_port {
 	uint32_t io_icd;         /* in-capsule data size for I/O queues */
 	uint32_t max_queue_size; /* 16..1024 entries */
 	int listen_fd;
+	bool mptcp;              /* the listener is MPTCP (param.mptcp, and the kernel has it) */
 	struct nvmf_event accept_ev;
 	struct nvmf_reactor *reactor; /* the one that accepts */
 	bool closing;

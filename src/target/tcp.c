@@ -819,13 +819,21 @@ static void release_aers(struct tcp_queue *q)
 
 static void queue_close(struct tcp_queue *q, const char *why)
 {
+	char paths[32] = "";
+	int subflows;
+
 	if (q->state == Q_CLOSING)
 		return;
+	subflows = q->sq.port->mptcp ? nvmf_sock_mptcp_subflows(q->conn.fd) : -1;
+	/* how many paths the connection had at its end: what MPTCP gave it */
+	if (subflows > 0)
+		snprintf(paths, sizeof(paths), " (MPTCP, %d subflow%s)", subflows,
+			 subflows > 1 ? "s" : "");
 	if (q->sq.ctrl)
-		log_info("%s: ctrl %u qid %u: closing: %s", q->conn.peer, q->sq.ctrl->cntlid,
-			 q->sq.qid, why);
+		log_info("%s: ctrl %u qid %u: closing%s: %s", q->conn.peer, q->sq.ctrl->cntlid,
+			 q->sq.qid, paths, why);
 	else
-		log_info("%s: closing: %s", q->conn.peer, why);
+		log_info("%s: closing%s: %s", q->conn.peer, paths, why);
 	q->state = Q_CLOSING;
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
 	nvmf_conn_shutdown(&q->conn);
@@ -920,7 +928,12 @@ static void queue_create(void *arg)
 	q->next = reactor_queues;
 	reactor_queues = q;
 	atomic_fetch_add(&port->tgt->live_queues, 1);
-	log_debug("%s: connected to port %u", q->conn.peer, port->portid);
+	if (port->mptcp)
+		log_info("%s: connected to port %u over %s", q->conn.peer, port->portid,
+			 nvmf_sock_mptcp_subflows(q->conn.fd) > 0 ? "MPTCP"
+			 : "plain TCP (MPTCP fallback: the host does not speak MPTCP)");
+	else
+		log_debug("%s: connected to port %u", q->conn.peer, port->portid);
 	arm_poll_in(q);
 	nvmf_timer_arm(q->sq.reactor, &q->setup_timer, SETUP_NS);
 	if (nvmf_port_cfg(port)->tsas != NVMF_CFG_TSAS_TLS13)
@@ -1017,10 +1030,22 @@ static int tcp_add_port(struct nvmf_port *port, char *err, size_t errlen)
 		}
 		sl = sizeof(*s);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * MPTCP asked of a kernel without it: the port still serves NVMe/TCP (plain TCP is
+	 * what an MPTCP listener gives hosts that do not speak it), so it listens on TCP and
+	 * says why, rather than leaving the port down.
+	 */
+	port->mptcp = c->mptcp;
+	fd = nvmf_sock_open(ss.ss_family, port->mptcp, SOCK_CLOEXEC);
+	if (fd == -EPROTONOSUPPORT) {
+		log_warn("port %u (%s:%s): param.mptcp: %s: the port takes plain TCP",
+			 port->portid, c->traddr, c->trsvcid, nvmf_sock_mptcp_unavailable());
+		port->mptcp = false;
+		fd = nvmf_sock_open(ss.ss_family, false, SOCK_CLOEXEC);
+	}
 	if (fd < 0) {
-		snprintf(err, errlen, "port %u: socket: %s", port->portid, strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "port %u: socket: %s", port->portid, strerror(-fd));
+		return fd;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
@@ -1042,9 +1067,8 @@ static void tcp_port_start(struct nvmf_port *port)
 	struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
 
 	io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	log_info("listening on %s:%s (port %u)", nvmf_port_cfg(port)->traddr,
-		 nvmf_port_cfg(port)->trsvcid,
-		 port->portid);
+	log_info("listening on %s:%s (port %u%s)", nvmf_port_cfg(port)->traddr,
+		 nvmf_port_cfg(port)->trsvcid, port->portid, port->mptcp ? ", MPTCP" : "");
 }
 
 /* On the port's reactor: stop accepting (on_accept closes the socket once cancelled). */

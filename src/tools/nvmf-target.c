@@ -42,6 +42,8 @@ static void usage(FILE *f)
 		"  --device DEV      serve a block device\n"
 		"  --listen A[:P]    address to listen on (default 127.0.0.1:4420)\n"
 		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
+		"  --mptcp           the quick-start port listens with Multipath TCP (as a\n"
+		"                    config port with param.mptcp 1); plain TCP hosts still connect\n"
 		"  --cpus N          number of reactors (default: all cores)\n"
 		"  --poll            busy-poll instead of sleeping when idle\n"
 		"  --spin-us N       keep polling N microseconds after the last event before\n"
@@ -183,6 +185,7 @@ int main(int argc, char **argv)
 		{ "tls-compat", no_argument, NULL, 'T' },
 		{ "tls-record", required_argument, NULL, 'R' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "mptcp", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -292,6 +295,9 @@ int main(int argc, char **argv)
 			if (run_as_resolve(&user))
 				return 2;
 			break;
+		case 'M':
+			quick.mptcp = true;
+			break;
 		case 'v':
 			nvmf_log_threshold = NVMF_LOG_DEBUG;
 			break;
@@ -314,6 +320,11 @@ int main(int argc, char **argv)
 	}
 	if (quick.prealloc && (config || quick.backend != NVMF_BACKEND_RAM)) {
 		fprintf(stderr, "nvmf-target: --prealloc goes with --ram\n");
+		return 2;
+	}
+	if (quick.mptcp && config) {
+		fprintf(stderr, "nvmf-target: --mptcp goes with the quick-start flags (a config's "
+			"ports say param.mptcp)\n");
 		return 2;
 	}
 

@@ -376,6 +376,28 @@ static void test_tls_treq(void **state)
 	nvmf_cfg_free(cfg);
 }
 
+/* param.mptcp (ours): a boolean in any of the usual spellings; absent is plain TCP. */
+static void test_port_mptcp(void **state)
+{
+	struct nvmf_cfg *cfg = load_ok(
+		"{'subsystems': [" SUBSYS_OK "], 'ports': ["
+		"{'portid': 1, 'addr': {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': '127.0.0.1', "
+		"'trsvcid': '4420'}, 'param': {'mptcp': '1'}, 'subsystems': ['nqn.s']}, "
+		"{'portid': 2, 'addr': {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': '127.0.0.1', "
+		"'trsvcid': '4421'}, 'param': {'mptcp': false}, 'subsystems': ['nqn.s']}, "
+		"{'portid': 3, 'addr': {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': '127.0.0.1', "
+		"'trsvcid': '4422'}, 'subsystems': ['nqn.s']}]}");
+
+	(void)state;
+	assert_true(cfg->ports[0].mptcp);
+	assert_false(cfg->ports[1].mptcp);
+	assert_false(cfg->ports[2].mptcp);
+	assert_int_equal(cfg->nr_warnings, 0);
+	nvmf_cfg_free(cfg);
+	expect_error("{'ports': [{'portid': 1, 'param': {'mptcp': 'multi'}}]}",
+		     "t.json: ports[0].param.mptcp: \"multi\" is not a boolean (0, 1, true, false)");
+}
+
 /* ---- warnings ------------------------------------------------------------------------ */
 
 static void test_unknown_key_warns(void **state)
@@ -983,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_empty_config),
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_tls_treq),
+		cmocka_unit_test(test_port_mptcp),
 		cmocka_unit_test(test_unknown_key_warns),
 		cmocka_unit_test(test_port_warnings),
 		cmocka_unit_test(test_err_bad_uuid),
