@@ -1,5 +1,5 @@
 # The README's two commands. Each installs what is missing (Debian packages), then builds.
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test soak bench clean
 
 all: build
 
@@ -14,6 +14,11 @@ run: build
 
 test: deps
 	@scripts/run-tests
+
+# The long runs (meson suite "soak"), not part of test: tests/crash with 100 kill points.
+soak: deps
+	@scripts/build sanitize
+	@meson test -C build-san --suite soak --print-errorlogs
 
 # Performance against the socket floor and SPDK's figures (bench/README.md); not part of test.
 bench: deps

@@ -99,6 +99,16 @@ struct nvmf_ctrl_opts {
 	 */
 	bool tls_compat;
 	enum nvmf_tls_mode tls_record; /* where TLS records are made; default AUTO */
+	/*
+	 * Multipath TCP (Linux's IPPROTO_MPTCP): every queue's connection is an MPTCP socket,
+	 * whose subflows take the paths the kernel's path manager is given (`ip mptcp
+	 * endpoint add ADDR dev IF subflow`, `ip mptcp limits set subflows N`); a path that
+	 * fails leaves the connection going on the others.  A controller that does not speak
+	 * MPTCP is reached over plain TCP (the kernel falls back), as is every controller when
+	 * the kernel has no MPTCP (then a warning is logged).  TLS records are made in user
+	 * space: the kernel's TLS does not run over MPTCP (tls_record KERNEL: -EOPNOTSUPP).
+	 */
+	bool mptcp;
 };
 
 void nvmf_ctrl_opts_init(struct nvmf_ctrl_opts *o);
@@ -243,6 +253,12 @@ int nvmf_qpair_wait(struct nvmf_qpair *q, int timeout_ms);
 int nvmf_qpair_fd(const struct nvmf_qpair *q);
 unsigned nvmf_qpair_depth(const struct nvmf_qpair *q);    /* commands it can hold */
 unsigned nvmf_qpair_inflight(const struct nvmf_qpair *q); /* submitted, not completed */
+/*
+ * The paths of the queue pair's connection now (from the thread that polls it): -1 plain
+ * TCP, 0 an MPTCP socket that fell back to TCP (the controller does not speak MPTCP),
+ * n >= 1 MPTCP with n subflows; -ENOTCONN while it is not connected.
+ */
+int nvmf_qpair_mptcp_subflows(const struct nvmf_qpair *q);
 
 /* Synchronous helpers on top (they poll q until done). */
 int nvmf_read_sync(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb, void *buf);

@@ -44,7 +44,7 @@ struct nvmf_bdev_io {
 	uint64_t len;           /* bytes (READ/WRITE: the sum of iov) */
 	struct iovec *iov;
 	int iovcnt;
-	bool fua;               /* WRITE: durable before completion */
+	bool fua;               /* WRITE, WRITE_ZEROES: durable before completion */
 	void (*done)(struct nvmf_bdev_io *io, int res); /* res: 0 or -errno */
 
 	/* backend-private */
@@ -52,6 +52,7 @@ struct nvmf_bdev_io {
 	struct nvmf_bdev *bdev;
 	uint64_t done_bytes;    /* short reads/writes are resubmitted for the rest */
 	int stage;
+	bool syncing;           /* file: the fdatasync that makes a WRITE_ZEROES durable */
 	struct iovec iov_part;  /* file: the unfinished tail of one iov element after a short
 				 * transfer */
 };
@@ -107,6 +108,7 @@ static inline void nvmf_bdev_submit(struct nvmf_bdev *b, struct nvmf_reactor *r,
 	io->bdev = b;
 	io->done_bytes = 0;
 	io->stage = 0;
+	io->syncing = false;
 	b->ops->submit(b, r, io);
 }
 

@@ -6,7 +6,9 @@
  *                  resubmitted for the rest; FUA is RWF_DSYNC on the write
  *   FLUSH          fdatasync (IORING_FSYNC_DATASYNC)
  *   WRITE_ZEROES   file: fallocate ZERO_RANGE, else PUNCH_HOLE, else writes of zeroes;
- *                  block device: BLKZEROOUT
+ *                  block device: BLKZEROOUT; then, with FUA, fdatasync (an fallocate is
+ *                  a metadata change, and BLKZEROOUT may leave the zeroes in the
+ *                  device's cache: neither is durable by itself)
  *   DISCARD        file: fallocate PUNCH_HOLE (a no-op where unsupported: deallocate is
  *                  advisory); block device: BLKDISCARD
  *
@@ -148,6 +150,18 @@ static void zero_submit(struct nvmf_reactor *r, struct nvmf_bdev_io *io)
 	}
 }
 
+/* The zeroes are in place (res 0) or not: done, or first made durable (FUA). */
+static void zero_done(struct nvmf_reactor *r, struct nvmf_bdev_io *io, int res)
+{
+	if (res == 0 && io->fua && !io->syncing) {
+		io->syncing = true;
+		io_uring_prep_fsync(nvmf_reactor_sqe(r, &io->ev), io->bdev->fd,
+				    IORING_FSYNC_DATASYNC);
+		return;
+	}
+	io->done(io, res);
+}
+
 static void zero_complete(struct nvmf_reactor *r, struct nvmf_bdev_io *io, int res)
 {
 	struct file_bdev *fb = container_of(io->bdev, struct file_bdev, b);
@@ -162,7 +176,7 @@ static void zero_complete(struct nvmf_reactor *r, struct nvmf_bdev_io *io, int r
 			zero_submit(r, io);
 			return;
 		}
-		io->done(io, res < 0 ? res : 0);
+		zero_done(r, io, res < 0 ? res : 0);
 		return;
 	}
 	if (res <= 0) {
@@ -171,7 +185,7 @@ static void zero_complete(struct nvmf_reactor *r, struct nvmf_bdev_io *io, int r
 	}
 	io->done_bytes += (unsigned)res;
 	if (io->done_bytes >= io->len)
-		io->done(io, 0);
+		zero_done(r, io, 0);
 	else
 		zero_submit(r, io);
 }
@@ -189,7 +203,10 @@ static void file_event(struct nvmf_event *ev, int res, uint32_t cqe_flags)
 		rw_complete(r, io, res);
 		break;
 	case NVMF_BIO_WRITE_ZEROES:
-		zero_complete(r, io, res);
+		if (io->syncing)
+			io->done(io, res < 0 ? res : 0);
+		else
+			zero_complete(r, io, res);
 		break;
 	case NVMF_BIO_DISCARD:
 		if (res == -EOPNOTSUPP) {
@@ -250,7 +267,7 @@ static void file_submit(struct nvmf_bdev *b, struct nvmf_reactor *r, struct nvmf
 		break;
 	case NVMF_BIO_WRITE_ZEROES:
 		if (b->is_blockdev) {
-			io->done(io, blk_ioctl(b, io));
+			zero_done(r, io, blk_ioctl(b, io));
 			break;
 		}
 		io->stage = atomic_load(&fb->zero_mode);

@@ -56,8 +56,23 @@ struct nvmf_sock_ops {
 	int (*flush)(struct nvmf_conn *c);
 };
 
-/* Plain TCP (TCP_NODELAY on). */
+/* Plain TCP (TCP_NODELAY on).  MPTCP sockets use them too: the same calls move the bytes. */
 extern const struct nvmf_sock_ops nvmf_sock_tcp;
+
+/*
+ * Multipath TCP (mptcp.c).  nvmf_sock_open: a stream socket of family, IPPROTO_MPTCP when
+ * mptcp (flags: SOCK_CLOEXEC, SOCK_NONBLOCK); the fd, or -EPROTONOSUPPORT when the kernel
+ * has no MPTCP (nvmf_sock_mptcp_unavailable() says so in words), or another -errno.
+ */
+int nvmf_sock_open(int family, bool mptcp, int flags);
+const char *nvmf_sock_mptcp_unavailable(void);
+/* An MPTCP socket, whether MPTCP is in use or fell back to TCP (kTLS cannot run on it). */
+bool nvmf_sock_is_mptcp(int fd);
+/*
+ * A connected socket's paths: -1 plain TCP, 0 an MPTCP socket that fell back to TCP (the
+ * peer does not speak MPTCP), n >= 1 MPTCP with n subflows now.
+ */
+int nvmf_sock_mptcp_subflows(int fd);
 
 struct nvmf_conn_tx;
 /* A queued PDU is out (err 0), or was dropped unsent because the connection closed. */

@@ -154,6 +154,13 @@ int ktls_start(struct nvmf_conn *c)
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
+	/* the kernel takes no ULP on an MPTCP socket (ENOPROTOOPT), fallen back or not */
+	if (nvmf_sock_is_mptcp(c->fd)) {
+		snprintf(st->err, sizeof(st->err), "kernel TLS does not run over MPTCP "
+			 "(Linux takes no TCP_ULP on an MPTCP socket): use user-space records");
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
 	if (setsockopt(c->fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) < 0) {
 		snprintf(st->err, sizeof(st->err), "kernel TLS: TCP_ULP tls: %s", strerror(errno));
 		rc = errno == ENOENT ? -ENOENT : -EOPNOTSUPP; /* ENOENT: no tls module */

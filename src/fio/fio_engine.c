@@ -16,7 +16,9 @@
  * Engine options: hdgst, ddgst (digests), queue_size, kato (seconds), hostnqn, busy_poll
  * (default 1; 0 sleeps on the queue's fd while waiting for completions), fua,
  * reconnect_delay and ctrl_loss_tmo (seconds; a lost connection is retried, its commands
- * resubmitted, until ctrl_loss_tmo: then they fail).  fio --enghelp=PATH lists them.
+ * resubmitted, until ctrl_loss_tmo: then they fail), dhchap_secret / dhchap_ctrl_secret
+ * (DH-HMAC-CHAP), tls_key / tls_identity_version / tls_compat / tls_record (TLS 1.3 with
+ * a PSK; the same as nvmf connect's flags).  fio --enghelp=PATH lists them.
  *
  * Every fio job (thread or process) opens its own controller with one I/O queue pair per
  * file, polled only by that job: libnvmf's model of one queue pair per thread, no locks.
@@ -67,6 +69,12 @@ struct nf_opts {
 	unsigned int fua;
 	unsigned int reconnect_delay;
 	unsigned int ctrl_loss_tmo;
+	char *dhchap_secret;
+	char *dhchap_ctrl_secret;
+	char *tls_key;
+	unsigned int tls_identity;
+	unsigned int tls_compat;
+	char *tls_record;
 };
 
 static struct fio_option nf_options[] = {
@@ -166,6 +174,63 @@ static struct fio_option nf_options[] = {
 		.group = FIO_OPT_G_INVALID,
 	},
 	{
+		.name = "dhchap_secret",
+		.lname = "DH-HMAC-CHAP host key",
+		.type = FIO_OPT_STR_STORE,
+		.off1 = offsetof(struct nf_opts, dhchap_secret),
+		.help = "Authenticate with this DHHC-1:... key (nvme connect -S)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "dhchap_ctrl_secret",
+		.lname = "DH-HMAC-CHAP controller key",
+		.type = FIO_OPT_STR_STORE,
+		.off1 = offsetof(struct nf_opts, dhchap_ctrl_secret),
+		.help = "Authenticate the controller too, with this DHHC-1:... key (nvme connect -C)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "tls_key",
+		.lname = "TLS PSK",
+		.type = FIO_OPT_STR_STORE,
+		.off1 = offsetof(struct nf_opts, tls_key),
+		.help = "TLS 1.3 with this NVMeTLSkey-1:... PSK (nvme connect --tls-key)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "tls_identity_version",
+		.lname = "TLS PSK identity version",
+		.type = FIO_OPT_INT,
+		.off1 = offsetof(struct nf_opts, tls_identity),
+		.minval = 0,
+		.maxval = 1,
+		.def = "1",
+		.help = "PSK identity version: 1 (NVMe1R0x ... <digest>) or 0 (NVMe0R0x, SPDK's)",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "tls_compat",
+		.lname = "TLS PSK compat derivation",
+		.type = FIO_OPT_STR_SET,
+		.off1 = offsetof(struct nf_opts, tls_compat),
+		.help = "Derive the PSK as libnvme <= 1.15 (nvme-cli 2.13) does",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
+		.name = "tls_record",
+		.lname = "TLS record path",
+		.type = FIO_OPT_STR_STORE,
+		.off1 = offsetof(struct nf_opts, tls_record),
+		.help = "Where TLS records are made: auto (default), user, kernel",
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	{
 		.name = NULL,
 	},
 };
@@ -241,6 +306,16 @@ static int nf_parse_trid(const char *name, struct nvmf_trid *t)
 
 /* ------------------------------------------------------------------ connecting */
 
+/* Checked by nf_init: anything else is refused there. */
+static enum nvmf_tls_mode tls_record_mode(const char *s)
+{
+	if (s && !strcmp(s, "user"))
+		return NVMF_TLS_MODE_USER;
+	if (s && !strcmp(s, "kernel"))
+		return NVMF_TLS_MODE_KERNEL;
+	return NVMF_TLS_MODE_AUTO;
+}
+
 static void nf_ctrl_opts(struct thread_data *td, const struct nvmf_trid *t, unsigned nr_io,
 			 struct nvmf_ctrl_opts *o)
 {
@@ -257,6 +332,13 @@ static void nf_ctrl_opts(struct thread_data *td, const struct nvmf_trid *t, unsi
 		o->kato_ms = eo->kato * 1000;
 		o->reconnect_delay_s = (int)eo->reconnect_delay;
 		o->ctrl_loss_tmo_s = (int)eo->ctrl_loss_tmo;
+		o->dhchap_secret = eo->dhchap_secret;
+		o->dhchap_ctrl_secret = eo->dhchap_ctrl_secret;
+		o->tls_key = eo->tls_key;
+		o->tls = eo->tls_key && eo->tls_key[0];
+		o->tls_identity_version = eo->tls_identity;
+		o->tls_compat = eo->tls_compat != 0;
+		o->tls_record = tls_record_mode(eo->tls_record);
 	}
 }
 
@@ -381,6 +463,7 @@ static int nf_get_file_size(struct thread_data *td, struct fio_file *f)
 
 static int nf_init(struct thread_data *td)
 {
+	struct nf_opts *eo = td->eo;
 	struct nf_td *ntd;
 	unsigned depth = td->o.iodepth ? td->o.iodepth : 1;
 
@@ -388,6 +471,11 @@ static int nf_init(struct thread_data *td)
 		log_err("nvmf: this engine was built for fio-%s, not %s: rebuild it "
 			"(scripts/build fetches the matching fio source)\n", NVMF_FIO_VERSION,
 			fio_version_string);
+		return 1;
+	}
+	if (eo && eo->tls_record && strcmp(eo->tls_record, "auto") &&
+	    strcmp(eo->tls_record, "user") && strcmp(eo->tls_record, "kernel")) {
+		log_err("nvmf: tls_record=%s: auto, user or kernel\n", eo->tls_record);
 		return 1;
 	}
 	ntd = calloc(1, sizeof(*ntd));

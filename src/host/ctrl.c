@@ -1246,3 +1246,10 @@ unsigned nvmf_qpair_inflight(const struct nvmf_qpair *q)
 {
 	return q->busy;
 }
+
+int nvmf_qpair_mptcp_subflows(const struct nvmf_qpair *q)
+{
+	if (q->state != QP_LIVE || q->conn.fd < 0)
+		return -ENOTCONN;
+	return nvmf_sock_mptcp_subflows(q->conn.fd);
+}

@@ -185,6 +185,7 @@ struct nvmf_ctrl {
 	struct hauth_keys keys;
 	struct htls_keys tls;
 	atomic_uint auth_tid;        /* T_ID of the next exchange (low 16 bits), any queue */
+	atomic_bool mptcp_warned;    /* said once that the kernel has no MPTCP */
 	atomic_bool auth_rejected;   /* an exchange failed for good: reconnecting gives up */
 
 	pthread_t thread;

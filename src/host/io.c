@@ -94,7 +94,7 @@ int nvmf_write_zeroes(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_WRITE_ZEROES, nsid, lba, nlb, flags & NVMF_IO_DEAC);
+	rw_sqe(&sqe, NVME_NVM_WRITE_ZEROES, nsid, lba, nlb, flags & (NVMF_IO_DEAC | NVMF_IO_FUA));
 	return hq_submit(q, &sqe, NULL, 0, 0, false, cb, arg, NULL);
 }
 

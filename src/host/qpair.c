@@ -25,6 +25,7 @@
 
 #include "conn/tls.h"
 #include "host/host.h"
+#include "host/log.h"
 
 #define TIMEOUT_SCAN_NS 100000000ull
 #define RX_BUDGET 64              /* reads per poll: then the caller gets its turn back */
@@ -595,11 +596,17 @@ int hq_connect_start(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms,
 	q->connect_cntlid = cntlid;
 	q->connect_kato_ms = kato_ms;
 	q->connect_timeout_ms = timeout_ms;
-	fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = nvmf_sock_open(c->addr.ss_family, c->opts.mptcp, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -EPROTONOSUPPORT) {
+		/* MPTCP falls back to TCP with a peer that lacks it: so here, said once */
+		if (!atomic_exchange(&c->mptcp_warned, true))
+			host_log(LOG_WARNING, "%s: MPTCP asked but %s: connecting over plain TCP",
+				 c->subnqn, nvmf_sock_mptcp_unavailable());
+		fd = nvmf_sock_open(c->addr.ss_family, false, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	}
 	if (fd < 0) {
-		rc = -errno;
-		snprintf(q->err, sizeof(q->err), "socket: %s", strerror(errno));
-		return rc;
+		snprintf(q->err, sizeof(q->err), "socket: %s", strerror(-fd));
+		return fd;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (c->local_addr_len && bind(fd, (struct sockaddr *)&c->local_addr,
@@ -661,6 +668,11 @@ static int socket_connected(struct nvmf_qpair *q)
 	unwatch(q);
 	if (nvmf_conn_init(&q->conn, fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q))
 		return -ENOMEM;
+	/* the admin queue says what the controller's port made of MPTCP (the I/O queues
+	 * go the same way) */
+	if (c->opts.mptcp && !q->qid && nvmf_sock_mptcp_subflows(fd) == 0)
+		host_log(LOG_NOTICE, "%s: %s:%s does not speak MPTCP: plain TCP (fallback)",
+			 c->subnqn, c->traddr, c->trsvcid);
 	if (!c->tls.on)
 		return send_icreq(q);
 	rc = htls_start(q);

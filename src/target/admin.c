@@ -11,6 +11,7 @@
  * queue adds to it, under ctrl->lock.
  */
 #include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "target/target.h"
@@ -30,9 +31,9 @@
 #define ADM_ASYNC_EVENTS_SMART 0x1Fu /* AEC bits 4:0: the critical warnings we could raise */
 
 /* Events an I/O controller / a discovery controller may enable (AEC) and reports (OAES). */
-#define ADM_OAES_IO NVME_OAES_NS_ATTR
+#define ADM_OAES_IO (NVME_OAES_NS_ATTR | NVME_OAES_ANA_CHANGE)
 #define ADM_OAES_DISC NVME_OAES_DISC_LOG_CHANGE
-#define ADM_AEC_IO (ADM_ASYNC_EVENTS_SMART | NVME_AEC_NS_ATTR)
+#define ADM_AEC_IO (ADM_ASYNC_EVENTS_SMART | NVME_AEC_NS_ATTR | NVME_AEC_ANA_CHANGE)
 #define ADM_AEC_DISC NVME_AEC_DISC_LOG_CHANGE
 
 /* ------------------------------------------------------------------ helpers */
@@ -93,6 +94,15 @@ static uint32_t max_nsid(const struct nvmf_subsys *s)
 
 /* ------------------------------------------------------------------ Identify */
 
+/*
+ * ANA as nvmet reports it: every state may be reported, a namespace may move between
+ * groups while attached (so no ANAGRPID-static bit), 128 group identifiers, ANATT 10 s
+ * (nvmet's value: we never stay in "change" on our own, the administrator sets it).
+ */
+#define ADM_ANACAP (NVME_ANACAP_OPTIMIZED | NVME_ANACAP_NON_OPTIMIZED | \
+		    NVME_ANACAP_INACCESSIBLE | NVME_ANACAP_PERSISTENT_LOSS | NVME_ANACAP_CHANGE)
+#define ADM_ANATT 10
+
 static uint16_t ctrl_maxcmd(const struct nvmf_tgt_ctrl *ctrl)
 {
 	/* nvmet: MAXCMD = CAP.MQES + 1, the commands one queue can hold */
@@ -141,8 +151,9 @@ void nvmf_build_id_ctrl(struct nvmf_tgt_ctrl *ctrl, struct nvme_id_ctrl *id)
 	id->ieee[0] = (uint8_t)s->ieee_oui;
 	id->ieee[1] = (uint8_t)(s->ieee_oui >> 8);
 	id->ieee[2] = (uint8_t)(s->ieee_oui >> 16);
-	/* several ports, several hosts; no ANA (bit 3) until the ANA log is served */
-	id->cmic = NVME_CMIC_MULTI_PORT | NVME_CMIC_MULTI_CTRL;
+	/* several ports, several hosts, ANA reporting: what the Linux host needs for one
+	 * multipath device over our controllers (nvme_mpath_init_identify) */
+	id->cmic = NVME_CMIC_MULTI_PORT | NVME_CMIC_MULTI_CTRL | NVME_CMIC_ANA;
 	id->acl = 3;
 	id->frmw = 0x3;         /* one slot, slot 1 read-only */
 	/* no per-namespace SMART (the counters are per controller); effects log; LPO/NUMDU */
@@ -167,6 +178,10 @@ void nvmf_build_id_ctrl(struct nvmf_tgt_ctrl *ctrl, struct nvme_id_ctrl *id)
 	id->fcatt = 0;          /* dynamic controller model */
 	id->msdbd = 1;
 	id->ofcs = 0;           /* no Disconnect */
+	id->anatt = ADM_ANATT;
+	id->anacap = ADM_ANACAP;
+	id->anagrpmax = htole32(NVMF_CFG_ANA_GRPS_MAX);
+	id->nanagrpid = htole32(NVMF_CFG_ANA_GRPS_MAX);
 	id->psd[0].mp = htole16(ADM_PSD0_MP);
 	id->psd[0].enlat = htole32(ADM_PSD0_ENLAT);
 	id->psd[0].exlat = htole32(ADM_PSD0_EXLAT);
@@ -194,7 +209,7 @@ static void build_id_ns(const struct nvmf_ns *ns, struct nvme_id_ns *id)
 	id->nmic = NVME_NMIC_SHARED;
 	/* Write Zeroes honours DEAC (it always writes zeroes); reads after deallocate */
 	id->dlfeat = NVME_DLFEAT_WZ_DEAC | (ns_dealloc_zeroes(ns) ? NVME_DLFEAT_READ_ZEROES : 0);
-	/* ANAGRPID stays 0: ANA reporting is off (CMIC bit 3) */
+	id->anagrpid = htole32(nvmf_ns_anagrpid(ns));
 	if (ns_read_only(ns))
 		id->nsattr = NVME_NSATTR_WRITE_PROTECTED;
 	if (ns->has_nguid)
@@ -329,6 +344,7 @@ static void identify_cs_indep(struct nvmf_req *req)
 	}
 	memset(&id, 0, sizeof(id));
 	id.nmic = NVME_NMIC_SHARED;
+	id.anagrpid = htole32(nvmf_ns_anagrpid(ns));
 	if (ns_read_only(ns))
 		id.nsattr = NVME_NSATTR_WRITE_PROTECTED;
 	/* no cache behind it: the host can skip Flush for this namespace */
@@ -563,7 +579,7 @@ static void log_supported(struct nvmf_req *req)
 {
 	static const uint8_t lids[] = {
 		NVME_LID_SUPPORTED_LOGS, NVME_LID_ERROR, NVME_LID_SMART, NVME_LID_FW_SLOT,
-		NVME_LID_CHANGED_NS, NVME_LID_CMD_EFFECTS,
+		NVME_LID_CHANGED_NS, NVME_LID_CMD_EFFECTS, NVME_LID_ANA,
 	};
 	struct nvme_supported_logs_log log;
 
@@ -700,6 +716,71 @@ static void log_cmd_effects(struct nvmf_req *req)
 	nvmf_log_page_complete(req, &log, sizeof(log), 0);
 }
 
+/*
+ * Asymmetric Namespace Access, as this controller's port sees it: one descriptor per group
+ * the port defines or a namespace of the subsystem belongs to (nvmet lists every group in
+ * use; a group the port does not define is inaccessible through it, as in nvmet), in
+ * ascending order, each with the NSIDs of the subsystem in it unless the host asked for
+ * groups only (LSP bit 0, RGO).  Read with RAE clear, it re-arms the ANA change event.
+ */
+static void log_ana(struct nvmf_req *req)
+{
+	struct nvmf_tgt_ctrl *ctrl = req_ctrl(req);
+	const struct nvmf_subsys_view *v = nvmf_subsys_view(ctrl->subsys);
+	const struct nvmf_cfg_port *pc = nvmf_port_cfg(ctrl->port);
+	uint32_t lsp = (cdw10(req) >> NVME_GLP_CDW10_LSP_SHIFT) & NVME_GLP_CDW10_LSP_MASK;
+	bool rgo = (lsp & NVME_ANA_LSP_RGO) != 0;
+	uint64_t chgcnt = atomic_load(&ctrl->tgt->ana_chgcnt);
+	bool used[NVMF_CFG_ANA_GRPS_MAX + 1] = { false };
+	struct nvme_ana_log_hdr *hdr;
+	size_t size = sizeof(*hdr), off = sizeof(*hdr);
+	uint16_t ngrps = 0;
+	uint8_t *page;
+
+	for (size_t i = 0; i < pc->nr_ana_groups; i++)
+		if (pc->ana_groups[i].grpid <= NVMF_CFG_ANA_GRPS_MAX)
+			used[pc->ana_groups[i].grpid] = true;
+	for (uint32_t i = 0; i < v->nr_ns; i++)
+		used[nvmf_ns_anagrpid(v->ns[i])] = true;
+	for (uint32_t g = 1; g <= NVMF_CFG_ANA_GRPS_MAX; g++)
+		size += used[g] ? sizeof(struct nvme_ana_group_desc) : 0;
+	if (!rgo)
+		size += v->nr_ns * sizeof(uint32_t);
+	page = calloc(1, size);
+	if (!page) {
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
+	for (uint32_t g = 1; g <= NVMF_CFG_ANA_GRPS_MAX; g++) {
+		struct nvme_ana_group_desc d;
+		uint32_t n = 0;
+
+		if (!used[g])
+			continue;
+		for (uint32_t i = 0; i < v->nr_ns && !rgo; i++) {
+			if (nvmf_ns_anagrpid(v->ns[i]) == g) {
+				uint32_t nsid = htole32(v->ns[i]->nsid);
+
+				memcpy(page + off + sizeof(d) + n++ * sizeof(nsid), &nsid,
+				       sizeof(nsid));
+			}
+		}
+		memset(&d, 0, sizeof(d));
+		d.grpid = htole32(g);
+		d.nnsids = htole32(n);
+		d.chgcnt = htole64(chgcnt);
+		d.state = (uint8_t)nvmf_cfg_port_ana_state(pc, g);
+		memcpy(page + off, &d, sizeof(d));
+		off += sizeof(d) + n * sizeof(uint32_t);
+		ngrps++;
+	}
+	hdr = (struct nvme_ana_log_hdr *)page;
+	hdr->chgcnt = htole64(chgcnt);
+	hdr->ngrps = htole16(ngrps);
+	nvmf_log_page_complete(req, page, size, NVME_AEC_ANA_CHANGE);
+	free(page);
+}
+
 static void execute_get_log_page(struct nvmf_req *req)
 {
 	/* index offsets (OT) are not supported: LPO is a byte offset */
@@ -725,6 +806,9 @@ static void execute_get_log_page(struct nvmf_req *req)
 		return;
 	case NVME_LID_CMD_EFFECTS:
 		log_cmd_effects(req);
+		return;
+	case NVME_LID_ANA:
+		log_ana(req);
 		return;
 	default:
 		nvmf_req_complete(req, NVMF_CMD_SC_DNR(NVME_SC_LOG_PAGE_INVALID));
@@ -797,10 +881,10 @@ static uint32_t aec_supported(const struct nvmf_tgt_ctrl *ctrl)
 	return ctrl->subsys->is_discovery ? ADM_AEC_DISC : ADM_AEC_IO;
 }
 
-/* The value a host gets without having set one (nvmet: NS attribute notices on). */
+/* The value a host gets without having set one (nvmet: NS attribute and ANA notices on). */
 static uint32_t aec_default(const struct nvmf_tgt_ctrl *ctrl)
 {
-	return ctrl->subsys->is_discovery ? 0 : NVME_AEC_NS_ATTR;
+	return ctrl->subsys->is_discovery ? 0 : NVME_AEC_NS_ATTR | NVME_AEC_ANA_CHANGE;
 }
 
 static uint32_t nq_dw0(uint32_t nr)

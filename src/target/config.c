@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "auth/dhchap.h"
 
@@ -1285,6 +1286,7 @@ static const struct field port_param_fields[] = {
 	F_INT("max_queue_size", struct nvmf_cfg_port, max_queue_size, INT_MIN, INT_MAX),
 	F_INT("mdts", struct nvmf_cfg_port, mdts, -1, NVMF_CFG_MDTS_MAX),
 	F_BOOL("pi_enable", struct nvmf_cfg_port, pi_enable),
+	F_BOOL("mptcp", struct nvmf_cfg_port, mptcp),	/* ours: Multipath TCP listener */
 	F_END,
 };
 
@@ -1824,6 +1826,33 @@ out:
 	return ret;
 }
 
+int nvmf_cfg_check_private(const char *path, const struct nvmf_cfg *cfg, char *err,
+			   size_t errlen)
+{
+	struct stat st;
+	size_t keys = 0;
+
+	for (size_t i = 0; i < cfg->nr_hosts; i++)
+		keys += (cfg->hosts[i].dhchap_key && *cfg->hosts[i].dhchap_key) +
+			(cfg->hosts[i].dhchap_ctrl_key && *cfg->hosts[i].dhchap_ctrl_key);
+	if (!keys)
+		return 0;
+	if (stat(path, &st) < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s: holds %zu DH-HMAC-CHAP key(s) and group or others may access "
+				 "it (mode %04o): chmod 600 it", path, keys,
+				 (unsigned)(st.st_mode & 07777));
+		return -EACCES;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Quick start.
  */
@@ -1971,6 +2000,7 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	if (port_defaults(c, p) || set_str(c, &p->traddr, addr) || set_str(c, &p->trsvcid, port))
 		return -ENOMEM;
 	p->portid = 1;
+	p->mptcp = q->mptcp;
 	p->trtype = NVMF_CFG_TRTYPE_TCP;
 	p->adrfam = fam;
 	p->enabled = true;

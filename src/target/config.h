@@ -159,6 +159,13 @@ struct nvmf_cfg_port {
 	int mdts;			/* 0..255 (log2 pages), -1 = transport default */
 	bool pi_enable;
 	/*
+	 * param.mptcp (ours, not nvmet's: configfs has no such attribute): listen with
+	 * IPPROTO_MPTCP, so that hosts that speak Multipath TCP get subflows over every path
+	 * the kernel's path manager knows (`ip mptcp endpoint`); plain TCP hosts are served as
+	 * before.  A kernel without MPTCP: the port listens on plain TCP, with a warning.
+	 */
+	bool mptcp;
+	/*
 	 * Whether the target listens on this port: a TCP port with at least one subsystem
 	 * linked (nvmet enables a port only once a subsystem is linked).  Other ports load
 	 * for round-tripping and are ignored with a warning.
@@ -242,12 +249,21 @@ int nvmf_cfg_load_string(const char *json, const char *name_for_errors,
 			 struct nvmf_cfg **out, char *err, size_t errlen);
 void nvmf_cfg_free(struct nvmf_cfg *cfg);
 
+/*
+ * A configuration holding secrets (DH-HMAC-CHAP keys) must come from a file only its owner
+ * may access, as the TLS keys file: 0, or -EACCES with "<file>: holds ... (mode 0644):
+ * chmod 600 it" in err.  nvmetcli saves with the umask (0644 by default).
+ */
+int nvmf_cfg_check_private(const char *path, const struct nvmf_cfg *cfg, char *err,
+			   size_t errlen);
+
 /* The quick-start flags: one subsystem open to any host, one namespace, one TCP port. */
 struct nvmf_cfg_quick {
 	enum nvmf_cfg_backend backend;	/* RAM / NULL (size), FILE / BLOCK / AUTO (path) */
 	const char *path;		/* --file PATH or --device /dev/X */
 	uint64_t size;			/* --ram SIZE in bytes, a multiple of 512 */
 	bool prealloc;			/* --prealloc: RAM reserved at start, on huge pages */
+	bool mptcp;			/* --mptcp: the port's param.mptcp */
 	const char *listen;		/* "ADDR[:PORT]" or "[V6ADDR][:PORT]", NULL = 127.0.0.1:4420 */
 	const char *nqn;		/* NULL = NVMF_CFG_QUICK_NQN */
 };

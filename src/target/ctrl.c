@@ -76,8 +76,8 @@ struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_create(struct nvmf_subsys *subsys, struct nv
 	ctrl->kato_ms = (kato_ms + NVMF_KAS_MS - 1) / NVMF_KAS_MS * NVMF_KAS_MS;
 	ctrl->ka_timer.fn = ka_expired;
 	ctrl->admin_sq = admin_sq;
-	/* like nvmet: namespace attribute notices are on until the host says otherwise */
-	ctrl->aec = subsys->is_discovery ? 0 : NVME_AEC_NS_ATTR;
+	/* like nvmet: namespace attribute and ANA notices are on until the host says otherwise */
+	ctrl->aec = subsys->is_discovery ? 0 : NVME_AEC_NS_ATTR | NVME_AEC_ANA_CHANGE;
 
 	pthread_mutex_lock(&tgt->lock);
 	id = alloc_cntlid(subsys);

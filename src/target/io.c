@@ -221,6 +221,8 @@ static void execute_write_zeroes(struct nvmf_req *req)
 	io->op = NVMF_BIO_WRITE_ZEROES;
 	io->offset = req_offset(req);
 	io->len = (uint64_t)nlb << req->ns->lba_shift;
+	/* Write Zeroes has FUA as Write has (NVM Command Set, CDW12 bit 30) */
+	io->fua = le32toh(req->cmd.cdw12) & NVME_RW_CDW12_FUA;
 	io->done = simple_done;
 	nvmf_bdev_submit(req->ns->bdev, req->sq->reactor, io);
 }
@@ -301,6 +303,30 @@ static uint64_t check_range(struct nvmf_req *req, uint16_t *status)
 	return nlb << req->ns->lba_shift;
 }
 
+/*
+ * The namespace's ANA group through the controller's port (nvmet's check, before any other
+ * of the command): optimized and non-optimized serve I/O; the others get the path status
+ * without DNR, so the Linux host fails the command over to another path
+ * (nvme_failover_req) and re-reads the ANA log.
+ */
+static uint16_t check_ana(const struct nvmf_req *req)
+{
+	const struct nvmf_port *port = req->sq->ctrl->port;
+
+	if (!port)
+		return 0;
+	switch (nvmf_cfg_port_ana_state(nvmf_port_cfg(port), nvmf_ns_anagrpid(req->ns))) {
+	case NVMF_CFG_ANA_INACCESSIBLE:
+		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE);
+	case NVMF_CFG_ANA_PERSISTENT_LOSS:
+		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_PERSISTENT_LOSS);
+	case NVMF_CFG_ANA_CHANGE:
+		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_TRANSITION);
+	default:
+		return 0;
+	}
+}
+
 uint16_t nvmf_parse_io(struct nvmf_req *req)
 {
 	struct nvmf_sq *sq = req->sq;
@@ -311,6 +337,9 @@ uint16_t nvmf_parse_io(struct nvmf_req *req)
 	req->ns = nvmf_subsys_find_ns(sq->ctrl->subsys, le32toh(req->cmd.nsid));
 	if (!req->ns)
 		return NVMF_SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT);
+	status = check_ana(req);
+	if (status)
+		return status;
 
 	switch (opc) {
 	case NVME_NVM_READ:

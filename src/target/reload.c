@@ -3,9 +3,13 @@
  * hosts stay connected, the way an admin edits nvmet's configfs under a live target.
  *
  *   namespaces added / removed / re-pointed  -> "namespace attribute changed" events
+ *   ANA group states of a port, a namespace
+ *   moved to another ANA group               -> "ANA change" events (ANA log change count)
  *   allowed hosts, port links, referrals,
  *   subsystems and ports added or removed    -> discovery log generation + events
- *   a subsystem that disappears              -> its controllers are torn down
+ *   a subsystem that disappears, a port that
+ *   goes or no longer links a subsystem      -> the controllers concerned are torn down
+ *                                               (nvmet deletes them when a port is unlinked)
  *
  * New state is built first without locks; the swap happens under tgt->lock; what was
  * replaced is freed once every reactor has passed a grace point (grace.c).  A reload that
@@ -44,6 +48,7 @@ struct subsys_plan {
 	const struct nvmf_cfg_subsys *cfg;
 	struct nvmf_subsys_view *view; /* the new view (NULL for a new subsystem: built in) */
 	bool is_new;
+	bool ana_changed;             /* a kept namespace moved to another ANA group */
 	uint32_t changed[MAX_CHANGED];
 	unsigned nr_changed;
 	bool changed_overflow;
@@ -135,14 +140,37 @@ static char *disc_fingerprint(const struct nvmf_cfg *cfg)
 	return buf;
 }
 
+/* Whether a port's ANA groups differ between two configurations: the set or a state. */
+static bool ana_groups_differ(const struct nvmf_cfg_port *a, const struct nvmf_cfg_port *b)
+{
+	if (a->nr_ana_groups != b->nr_ana_groups)
+		return true;
+	for (size_t i = 0; i < a->nr_ana_groups; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->nr_ana_groups && !found; k++) {
+			if (b->ana_groups[k].grpid != a->ana_groups[i].grpid)
+				continue;
+			if (b->ana_groups[k].state != a->ana_groups[i].state)
+				return true;
+			found = true;
+		}
+		if (!found)
+			return true;
+	}
+	return false;
+}
+
 /* ------------------------------------------------------------------ events */
+
+enum aen_kind { AEN_NS, AEN_DISC, AEN_ANA };
 
 struct aen_msg {
 	struct nvmf_tgt_ctrl *ctrl; /* a reference is held */
 	uint32_t nsids[MAX_CHANGED];
 	unsigned nr;
 	bool overflow;
-	bool disc;
+	enum aen_kind kind;
 };
 
 /* On the controller's admin reactor, where its event state lives. */
@@ -151,10 +179,14 @@ static void deliver_aen(void *arg)
 	struct aen_msg *m = arg;
 
 	if (!atomic_load(&m->ctrl->dying) && m->ctrl->admin_sq) {
-		if (m->disc) {
+		if (m->kind == AEN_DISC) {
 			nvmf_tgt_ctrl_add_aen(m->ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
 								NVME_AER_NOTICE_DISC_CHANGED,
 								NVME_LID_DISCOVERY));
+		} else if (m->kind == AEN_ANA) {
+			nvmf_tgt_ctrl_add_aen(m->ctrl, NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
+								NVME_AER_NOTICE_ANA_CHANGE,
+								NVME_LID_ANA));
 		} else {
 			/* more than the list holds: the log says "rescan everything" */
 			if (m->overflow)
@@ -167,13 +199,17 @@ static void deliver_aen(void *arg)
 	free(m);
 }
 
-/* Post an event message to every live controller of s (tgt->lock held). */
-static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, bool disc)
+/*
+ * Post an event message to every live controller of s, or only to those connected through
+ * port when it is not NULL (tgt->lock held).
+ */
+static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, enum aen_kind kind,
+			 const struct nvmf_port *port)
 {
 	for (struct nvmf_tgt_ctrl *c = s->ctrls; c; c = c->next) {
 		struct aen_msg *m;
 
-		if (atomic_load(&c->dying) || !c->admin_sq)
+		if (atomic_load(&c->dying) || !c->admin_sq || (port && c->port != port))
 			continue;
 		m = calloc(1, sizeof(*m));
 		if (!m) {
@@ -182,7 +218,7 @@ static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, boo
 		}
 		nvmf_tgt_ctrl_get(c);
 		m->ctrl = c;
-		m->disc = disc;
+		m->kind = kind;
 		if (p) {
 			memcpy(m->nsids, p->changed, p->nr_changed * sizeof(p->changed[0]));
 			m->nr = p->nr_changed;
@@ -256,13 +292,75 @@ static void unbuild(struct nvmf_tgt *tgt, size_t ns_mark, size_t subsys_mark)
 	}
 }
 
-/* Kept namespaces now belong to the new configuration (the old one is about to go). */
-static void repoint_ns_cfg(struct nvmf_subsys_view *v, const struct nvmf_cfg_subsys *c)
+/*
+ * Kept namespaces now belong to the new configuration (the old one is about to go), and
+ * join the ANA group it names (nvmet lets ana_grpid change on an enabled namespace).
+ * Returns whether one changed group.
+ */
+static bool repoint_ns_cfg(struct nvmf_subsys_view *v, const struct nvmf_cfg_subsys *c)
 {
-	for (uint32_t i = 0; i < v->nr_ns; i++)
-		for (size_t k = 0; k < c->nr_namespaces; k++)
-			if (c->namespaces[k].nsid == v->ns[i]->nsid)
-				v->ns[i]->cfg = &c->namespaces[k];
+	bool moved = false;
+
+	for (uint32_t i = 0; i < v->nr_ns; i++) {
+		struct nvmf_ns *ns = v->ns[i];
+
+		for (size_t k = 0; k < c->nr_namespaces; k++) {
+			uint32_t grp = c->namespaces[k].ana_grpid ? c->namespaces[k].ana_grpid : 1;
+
+			if (c->namespaces[k].nsid != ns->nsid)
+				continue;
+			ns->cfg = &c->namespaces[k];
+			if (nvmf_ns_anagrpid(ns) != grp) {
+				log_info("reload: %s: namespace %u moves from ANA group %u to %u",
+					 c->nqn, ns->nsid, nvmf_ns_anagrpid(ns), grp);
+				__atomic_store_n(&ns->anagrpid, grp, __ATOMIC_RELAXED);
+				moved = true;
+			}
+		}
+	}
+	return moved;
+}
+
+/*
+ * Controllers that lost their way in: connected through a port this reload stopped, or one
+ * that no longer links their subsystem.  nvmet deletes them when a subsystem is unlinked
+ * from a port; the host sees the path go and uses its others.
+ */
+static void teardown_unlinked(struct nvmf_tgt *tgt, struct nvmf_port *const *stopped,
+			      size_t nr_stopped)
+{
+	const struct nvmf_subsys_list *l = nvmf_tgt_subsys(tgt);
+
+	for (size_t k = 0; k < l->nr; k++) {
+		struct nvmf_subsys *s = l->s[k];
+
+		for (;;) {
+			struct nvmf_tgt_ctrl *victim = NULL;
+			bool port_gone = false;
+
+			pthread_mutex_lock(&tgt->lock);
+			for (struct nvmf_tgt_ctrl *c = s->ctrls; c && !victim; c = c->next) {
+				bool gone = false;
+
+				if (atomic_load(&c->dying) || !c->port)
+					continue;
+				for (size_t i = 0; i < nr_stopped; i++)
+					gone |= c->port == stopped[i];
+				if (gone || !nvmf_port_has_subsys(c->port, s)) {
+					victim = c;
+					port_gone = gone;
+					nvmf_tgt_ctrl_get(c);
+				}
+			}
+			pthread_mutex_unlock(&tgt->lock);
+			if (!victim)
+				break;
+			nvmf_tgt_ctrl_fatal(victim, port_gone ? "its port was removed from the "
+						"configuration" : "its port no longer links the "
+						"subsystem");
+			nvmf_tgt_ctrl_put(victim);
+		}
+	}
 }
 
 /*
@@ -309,7 +407,9 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	struct nvmf_cfg *old_cfg = tgt->cfg;
 	size_t ns_mark = tgt->nr_all_ns, subsys_mark = tgt->nr_all_subsys;
 	char *fp_old = NULL, *fp_new = NULL;
-	bool disc_changed;
+	struct nvmf_port **ana_ports = NULL, **stopped = NULL;
+	size_t nr_ana_ports = 0, nr_stopped = 0;
+	bool disc_changed, ana_changed = false;
 	size_t n;
 	int rc;
 
@@ -318,6 +418,13 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	rc = nvmf_cfg_load_file(tgt->config_path, &ncfg, err, errlen);
+	if (!rc) {
+		rc = nvmf_cfg_check_private(tgt->config_path, ncfg, err, errlen);
+		if (rc) {
+			nvmf_cfg_free(ncfg);
+			ncfg = NULL;
+		}
+	}
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < ncfg->nr_warnings; i++)
@@ -331,7 +438,9 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	plans = calloc(n ? n : 1, sizeof(*plans));
 	list = calloc(1, sizeof(*list) + (n ? n : 1) * sizeof(list->s[0]));
 	old = nvmf_retired_new(n + 1); /* the views replaced and the old list */
-	if (!plans || !list || !old) {
+	ana_ports = calloc(ncfg->nr_ports + 1, sizeof(*ana_ports));
+	stopped = calloc(tgt->nr_ports + 1, sizeof(*stopped));
+	if (!plans || !list || !old || !ana_ports || !stopped) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
@@ -366,7 +475,8 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 		if (p->is_new)
 			continue;
 		nvmf_retired_add(old, p->s->view);
-		repoint_ns_cfg(p->view, p->cfg);
+		p->ana_changed = repoint_ns_cfg(p->view, p->cfg);
+		ana_changed |= p->ana_changed;
 		p->s->cfg = p->cfg;
 		__atomic_store_n(&p->s->view, p->view, __ATOMIC_RELEASE);
 		p->view = NULL;
@@ -386,20 +496,39 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	for (size_t i = 0; i < ncfg->nr_ports; i++) {
 		struct nvmf_port *p = find_port(tgt, ncfg->ports[i].portid);
 
-		if (p && nvmf_tgt_serves_port(&ncfg->ports[i]) &&
-		    same_address(nvmf_port_cfg(p), &ncfg->ports[i]))
-			__atomic_store_n(&p->cfg, &ncfg->ports[i], __ATOMIC_RELEASE);
+		if (!p || !nvmf_tgt_serves_port(&ncfg->ports[i]) ||
+		    !same_address(nvmf_port_cfg(p), &ncfg->ports[i]))
+			continue;
+		if (ana_groups_differ(nvmf_port_cfg(p), &ncfg->ports[i])) {
+			log_info("reload: port %u: ANA group states changed", p->portid);
+			ana_ports[nr_ana_ports++] = p;
+			ana_changed = true;
+		}
+		/* the listener's protocol is the socket's: a new one would mean a new port */
+		if (nvmf_port_cfg(p)->mptcp != ncfg->ports[i].mptcp)
+			log_warn("reload: port %u: param.mptcp changes when the target restarts; "
+				 "the port stays %s", p->portid, p->mptcp ? "MPTCP" : "plain TCP");
+		__atomic_store_n(&p->cfg, &ncfg->ports[i], __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&tgt->cfg, ncfg, __ATOMIC_RELEASE);
 	if (disc_changed)
 		atomic_fetch_add(&tgt->genctr, 1);
+	if (ana_changed)
+		atomic_fetch_add(&tgt->ana_chgcnt, 1);
 
 	/* 3. tell the hosts */
-	for (size_t i = 0; i < n; i++)
-		if (!plans[i].is_new && (plans[i].nr_changed || plans[i].changed_overflow))
-			notify_ctrls(plans[i].s, &plans[i], false);
+	for (size_t i = 0; i < n; i++) {
+		if (plans[i].is_new)
+			continue;
+		if (plans[i].nr_changed || plans[i].changed_overflow)
+			notify_ctrls(plans[i].s, &plans[i], AEN_NS, NULL);
+		if (plans[i].ana_changed)
+			notify_ctrls(plans[i].s, NULL, AEN_ANA, NULL);
+		for (size_t k = 0; k < nr_ana_ports; k++)
+			notify_ctrls(plans[i].s, NULL, AEN_ANA, ana_ports[k]);
+	}
 	if (disc_changed)
-		notify_ctrls(tgt->disc_subsys, NULL, true);
+		notify_ctrls(tgt->disc_subsys, NULL, AEN_DISC, NULL);
 	pthread_mutex_unlock(&tgt->lock);
 
 	for (size_t k = 0; k < old_list->nr; k++) {
@@ -436,9 +565,12 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 			kept |= ncfg->ports[k].portid == p->portid &&
 				nvmf_tgt_serves_port(&ncfg->ports[k]) &&
 				same_address(nvmf_port_cfg(p), &ncfg->ports[k]);
-		if (!kept)
+		if (!kept) {
 			port_stop(p);
+			stopped[nr_stopped++] = p;
+		}
 	}
+	teardown_unlinked(tgt, stopped, nr_stopped);
 	for (size_t k = 0; k < ncfg->nr_ports; k++) {
 		char perr[256];
 
@@ -457,6 +589,8 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	/* the ports are settled: the old configuration goes unless a removed port needs it */
 	retire_cfg(tgt, old, old_cfg);
 	nvmf_tgt_retire(tgt, old);
+	free(ana_ports);
+	free(stopped);
 	free(fp_old);
 	free(fp_new);
 	free(plans);
@@ -467,6 +601,8 @@ fail:
 		for (size_t i = 0; i < n; i++)
 			free(plans[i].view);
 	unbuild(tgt, ns_mark, subsys_mark);
+	free(ana_ports);
+	free(stopped);
 	free(old);
 	free(plans);
 	free(list);

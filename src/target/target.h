@@ -64,9 +64,14 @@ struct nvmf_ns {
 	uint8_t uuid[16];
 	uint8_t nguid[16];
 	bool has_nguid;
-	uint32_t anagrpid;
+	uint32_t anagrpid;       /* 1..128; a reload may move it: nvmf_ns_anagrpid() */
 	const struct nvmf_cfg_ns *cfg;
 };
+
+static inline uint32_t nvmf_ns_anagrpid(const struct nvmf_ns *ns)
+{
+	return __atomic_load_n(&ns->anagrpid, __ATOMIC_RELAXED);
+}
 
 /* ------------------------------------------------------------------ subsystems */
 
@@ -117,6 +122,7 @@ struct nvmf_port {
 	uint32_t io_icd;         /* in-capsule data size for I/O queues */
 	uint32_t max_queue_size; /* 16..1024 entries */
 	int listen_fd;
+	bool mptcp;              /* the listener is MPTCP (param.mptcp, and the kernel has it) */
 	struct nvmf_event accept_ev;
 	struct nvmf_reactor *reactor; /* the one that accepts */
 	bool closing;
@@ -341,6 +347,7 @@ struct nvmf_tgt {
 	size_t nr_ports;
 	pthread_mutex_t lock;    /* controller life cycle, cntlid allocation */
 	_Atomic uint64_t genctr; /* discovery log generation */
+	_Atomic uint64_t ana_chgcnt; /* ANA log change count: a reload that changes ANA bumps it */
 	struct nvmf_reactor *reactors;
 	unsigned nr_reactors;
 	unsigned nr_started;     /* reactors whose thread runs */

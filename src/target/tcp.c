@@ -41,7 +41,12 @@
 #define TX_IOV (NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
 /* the Linux host and target's tls_handshake_timeout */
-#define TLS_HANDSHAKE_NS (10ull * 1000000000ull)
+/*
+ * Each stage of a new connection's setup -- the TLS handshake, then ICReq and Connect --
+ * must end within this, or the connection is dropped: half-open connections must not pile
+ * up until the descriptors run out.
+ */
+#define SETUP_NS (10ull * 1000000000ull)
 
 /* The core's request states by their names in this transport. */
 #define REQ_FREE NVMF_REQ_FREE
@@ -87,7 +92,7 @@ struct tcp_queue {
 	bool tls_optional;     /* the TLS port's treq is "not required": plaintext may stay */
 	struct nvmf_deferred flush_work;
 	struct nvmf_deferred reap_work;
-	struct nvmf_timer tls_timer; /* the handshake's deadline */
+	struct nvmf_timer setup_timer; /* the current setup stage's deadline (SETUP_NS) */
 	struct nvmf_pdu_out ctl_out; /* ICResp */
 	struct iovec ctl_iov[NVMF_PDU_OUT_EXTRA_IOV + 1];
 	struct nvmf_conn_tx ctl_tx;
@@ -652,7 +657,7 @@ static void tls_step(struct tcp_queue *q)
 		queue_close(q, "TLS handshake failed");
 		return;
 	}
-	nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
+	nvmf_timer_arm(q->sq.reactor, &q->setup_timer, SETUP_NS); /* now ICReq and Connect */
 	q->sq.tls = true;
 	q->state = Q_WAIT_IC;
 	log_info("%s: TLS 1.3 %s, identity '%s', records in %s", q->conn.peer,
@@ -720,8 +725,7 @@ static void tls_peek(struct tcp_queue *q)
 			queue_close(q, "TLS required");
 			return;
 		}
-		nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
-		q->state = Q_WAIT_IC;
+		q->state = Q_WAIT_IC; /* the setup deadline runs on, for ICReq and Connect */
 		log_debug("%s: plaintext connection to a TLS port (treq not required)",
 			  q->conn.peer);
 		return;
@@ -729,14 +733,18 @@ static void tls_peek(struct tcp_queue *q)
 	tls_start(q);
 }
 
-static void tls_timeout(struct nvmf_timer *t)
+/* A setup stage ran out of time: say which, and let the descriptor go. */
+static void setup_timeout(struct nvmf_timer *t)
 {
 	struct tcp_queue *q = (struct tcp_queue *)((char *)t - offsetof(struct tcp_queue,
-									tls_timer));
+									setup_timer));
+	const char *what = q->state == Q_TLS_PEEK || q->state == Q_TLS_HANDSHAKE ? "TLS handshake"
+			   : q->state == Q_WAIT_IC ? "ICReq" : "Connect";
 
-	log_warn("%s: no TLS handshake within %llu s", q->conn.peer,
-		 TLS_HANDSHAKE_NS / 1000000000ull);
-	queue_close(q, "TLS handshake timeout");
+	if (q->state == Q_CLOSING || q->state == Q_DRAINING)
+		return;
+	log_warn("%s: no %s within %llu s", q->conn.peer, what, SETUP_NS / 1000000000ull);
+	queue_close(q, "setup timeout");
 }
 
 /* ------------------------------------------------------------------ life cycle */
@@ -780,7 +788,7 @@ static void queue_maybe_free(struct tcp_queue *q)
 	}
 	if (q->flush_work.queued || q->reap_work.queued)
 		return;
-	nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
+	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
 	/* every request came back: a count that did not is a leaked request */
 	assert(nvmf_sq_req_count(&q->sq, REQ_FREE) == q->nreqs);
 	for (pp = &reactor_queues; *pp; pp = &(*pp)->next) {
@@ -811,15 +819,23 @@ static void release_aers(struct tcp_queue *q)
 
 static void queue_close(struct tcp_queue *q, const char *why)
 {
+	char paths[32] = "";
+	int subflows;
+
 	if (q->state == Q_CLOSING)
 		return;
+	subflows = q->sq.port->mptcp ? nvmf_sock_mptcp_subflows(q->conn.fd) : -1;
+	/* how many paths the connection had at its end: what MPTCP gave it */
+	if (subflows > 0)
+		snprintf(paths, sizeof(paths), " (MPTCP, %d subflow%s)", subflows,
+			 subflows > 1 ? "s" : "");
 	if (q->sq.ctrl)
-		log_info("%s: ctrl %u qid %u: closing: %s", q->conn.peer, q->sq.ctrl->cntlid,
-			 q->sq.qid, why);
+		log_info("%s: ctrl %u qid %u: closing%s: %s", q->conn.peer, q->sq.ctrl->cntlid,
+			 q->sq.qid, paths, why);
 	else
-		log_info("%s: closing: %s", q->conn.peer, why);
+		log_info("%s: closing%s: %s", q->conn.peer, paths, why);
 	q->state = Q_CLOSING;
-	nvmf_timer_cancel(q->sq.reactor, &q->tls_timer);
+	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
 	nvmf_conn_shutdown(&q->conn);
 	release_aers(q);
 	if (q->poll_in_armed)
@@ -908,15 +924,20 @@ static void queue_create(void *arg)
 	q->poll_out_ev.fn = on_poll_out;
 	q->flush_work.fn = flush_tx;
 	q->reap_work.fn = reap_work;
-	q->tls_timer.fn = tls_timeout;
+	q->setup_timer.fn = setup_timeout;
 	q->next = reactor_queues;
 	reactor_queues = q;
 	atomic_fetch_add(&port->tgt->live_queues, 1);
-	log_debug("%s: connected to port %u", q->conn.peer, port->portid);
+	if (port->mptcp)
+		log_info("%s: connected to port %u over %s", q->conn.peer, port->portid,
+			 nvmf_sock_mptcp_subflows(q->conn.fd) > 0 ? "MPTCP"
+			 : "plain TCP (MPTCP fallback: the host does not speak MPTCP)");
+	else
+		log_debug("%s: connected to port %u", q->conn.peer, port->portid);
 	arm_poll_in(q);
+	nvmf_timer_arm(q->sq.reactor, &q->setup_timer, SETUP_NS);
 	if (nvmf_port_cfg(port)->tsas != NVMF_CFG_TSAS_TLS13)
 		return;
-	nvmf_timer_arm(q->sq.reactor, &q->tls_timer, TLS_HANDSHAKE_NS);
 	/* "not specified" was made "required" when the configuration was loaded */
 	q->tls_optional = nvmf_port_cfg(port)->treq == NVMF_CFG_TREQ_NOT_REQUIRED;
 	q->state = Q_TLS_PEEK;
@@ -927,6 +948,7 @@ static int tcp_sq_connected(struct nvmf_sq *sq)
 {
 	struct tcp_queue *q = sq_queue(sq);
 
+	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer); /* set up: the controller's KATO now */
 	q->conn.rx.cfg.max_icd = sq->icd_max;
 	/* like nvmet: twice the queue size, for commands whose response is still going out */
 	return grow_reqs(q, 2u * sq->size);
@@ -1008,10 +1030,22 @@ static int tcp_add_port(struct nvmf_port *port, char *err, size_t errlen)
 		}
 		sl = sizeof(*s);
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * MPTCP asked of a kernel without it: the port still serves NVMe/TCP (plain TCP is
+	 * what an MPTCP listener gives hosts that do not speak it), so it listens on TCP and
+	 * says why, rather than leaving the port down.
+	 */
+	port->mptcp = c->mptcp;
+	fd = nvmf_sock_open(ss.ss_family, port->mptcp, SOCK_CLOEXEC);
+	if (fd == -EPROTONOSUPPORT) {
+		log_warn("port %u (%s:%s): param.mptcp: %s: the port takes plain TCP",
+			 port->portid, c->traddr, c->trsvcid, nvmf_sock_mptcp_unavailable());
+		port->mptcp = false;
+		fd = nvmf_sock_open(ss.ss_family, false, SOCK_CLOEXEC);
+	}
 	if (fd < 0) {
-		snprintf(err, errlen, "port %u: socket: %s", port->portid, strerror(errno));
-		return -errno;
+		snprintf(err, errlen, "port %u: socket: %s", port->portid, strerror(-fd));
+		return fd;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
@@ -1033,9 +1067,8 @@ static void tcp_port_start(struct nvmf_port *port)
 	struct io_uring_sqe *sqe = nvmf_reactor_sqe(port->reactor, &port->accept_ev);
 
 	io_uring_prep_multishot_accept(sqe, port->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	log_info("listening on %s:%s (port %u)", nvmf_port_cfg(port)->traddr,
-		 nvmf_port_cfg(port)->trsvcid,
-		 port->portid);
+	log_info("listening on %s:%s (port %u%s)", nvmf_port_cfg(port)->traddr,
+		 nvmf_port_cfg(port)->trsvcid, port->portid, port->mptcp ? ", MPTCP" : "");
 }
 
 /* On the port's reactor: stop accepting (on_accept closes the socket once cancelled). */

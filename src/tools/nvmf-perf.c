@@ -77,6 +77,7 @@ struct perf_cfg {
 	int tls_record;              /* enum nvmf_tls_mode */
 	int tls_identity;            /* PSK identity version 0 or 1; -1: the library's default */
 	bool tls_compat;             /* libnvme <= 1.15's PSK derivation */
+	bool mptcp;                  /* Multipath TCP sockets */
 };
 
 struct worker;
@@ -771,6 +772,8 @@ static void usage(FILE *f)
 		"                           PSK identity version 1 (default) or 0\n"
 		"      --tls-compat         derive the PSK as libnvme <= 1.15 does (nvme-cli 2.13's\n"
 		"                           keys in a Linux target's keyring)\n"
+		"      --mptcp              Multipath TCP: subflows on the paths of `ip mptcp\n"
+		"                           endpoint`; the end reports each queue's subflows\n"
 		"  -h, --help\n");
 }
 
@@ -927,6 +930,7 @@ enum {
 	OPT_TLS_IDENTITY,
 	OPT_TLS_COMPAT,
 	OPT_IOPOLICY,
+	OPT_MPTCP,
 };
 
 static const struct option long_opts[] = {
@@ -960,6 +964,7 @@ static const struct option long_opts[] = {
 	{ "tls-identity-version", required_argument, NULL, OPT_TLS_IDENTITY },
 	{ "tls-compat", no_argument, NULL, OPT_TLS_COMPAT },
 	{ "iopolicy", required_argument, NULL, OPT_IOPOLICY },
+	{ "mptcp", no_argument, NULL, OPT_MPTCP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1110,6 +1115,9 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 			break;
 		case OPT_TLS_COMPAT:
 			c->tls_compat = true;
+			break;
+		case OPT_MPTCP:
+			c->mptcp = true;
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, UINT64_MAX, &c->seed))
@@ -1512,6 +1520,37 @@ static void json_counts(json_object *o, uint64_t ios, uint64_t reads, uint64_t w
 	json_object_object_add(o, "mibps", jdouble(mibps, 2));
 }
 
+/*
+ * The I/O queues' paths at the end (the workers have stopped polling them) and the
+ * reconnects of the run: with MPTCP, a path that failed is no reconnect.
+ */
+static void print_paths(const struct perf *p)
+{
+	printf("MPTCP: %u reconnects; subflows per I/O queue now:", nvmf_ctrl_reconnects(p->ctrl));
+	for (unsigned i = 0; i < nvmf_ctrl_nr_qpairs(p->ctrl); i++) {
+		int n = nvmf_qpair_mptcp_subflows(nvmf_ctrl_qpair(p->ctrl, i));
+
+		if (n > 0)
+			printf(" %d", n);
+		else
+			printf(" %s", n == 0 ? "fallback-to-TCP" : n == -1 ? "TCP" : "down");
+	}
+	printf("\n");
+}
+
+static json_object *json_paths(const struct perf *p)
+{
+	json_object *o = json_object_new_object(), *sf = json_object_new_array();
+
+	for (unsigned i = 0; i < nvmf_ctrl_nr_qpairs(p->ctrl); i++)
+		json_object_array_add(sf, json_object_new_int(
+			nvmf_qpair_mptcp_subflows(nvmf_ctrl_qpair(p->ctrl, i))));
+	json_object_object_add(o, "reconnects",
+			       json_object_new_int64(nvmf_ctrl_reconnects(p->ctrl)));
+	json_object_object_add(o, "mptcp_subflows", sf);
+	return o;
+}
+
 static int write_json(const struct perf *p, const struct perf_hist *all)
 {
 	const struct perf_cfg *c = &p->cfg;
@@ -1544,6 +1583,7 @@ static int write_json(const struct perf *p, const struct perf_hist *all)
 	json_object_object_add(cfg, "poll", json_object_new_boolean(c->poll));
 	json_object_object_add(cfg, "verify", json_object_new_boolean(c->verify));
 	json_object_object_add(cfg, "disable_sqflow", json_object_new_boolean(c->no_sqflow));
+	json_object_object_add(cfg, "mptcp", json_object_new_boolean(c->mptcp));
 	snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
 	json_object_object_add(cfg, "seed", json_object_new_string(seed));
 	json_object_object_add(cfg, "clock", json_object_new_string(g_use_tsc ? "tsc" : "monotonic"));
@@ -1582,6 +1622,8 @@ static int write_json(const struct perf *p, const struct perf_hist *all)
 	json_object_object_add(total, "secs", jdouble(secs, 6));
 	json_object_object_add(total, "lat_us", json_lat(all));
 	json_object_object_add(root, "total", total);
+	if (c->mptcp)
+		json_object_object_add(root, "paths", json_paths(p));
 	if (c->verify) {
 		json_object *v = json_object_new_object();
 
@@ -1633,6 +1675,7 @@ static int connect_ctrl(struct perf *p)
 	if (c->tls_identity >= 0)
 		o.tls_identity_version = (unsigned)c->tls_identity;
 	o.tls_compat = c->tls_compat;
+	o.mptcp = c->mptcp;
 	if (c->reconnect_delay_s > 0)
 		o.reconnect_delay_s = c->reconnect_delay_s;
 	if (c->ctrl_loss_tmo_s != -2)
@@ -1701,7 +1744,7 @@ static int check_namespace(struct perf *p)
 }
 
 /* Multipath: how the I/O went over the paths, and the longest stall a failover made. */
-static void print_paths(struct perf *p)
+static void print_mpaths(struct perf *p)
 {
 	uint64_t gap = 0, at = 0;
 
@@ -1790,8 +1833,10 @@ int nvmf_perf_main(int argc, char **argv)
 			dead |= w->dead;
 		}
 		print_results(p, all);
-		if (p->mpath)
+		if (p->cfg.mptcp)
 			print_paths(p);
+		if (p->mpath)
+			print_mpaths(p);
 		if (p->cfg.verify)
 			printf("Verify: %" PRIu64 " reads checked, %" PRIu64 " mismatches, %" PRIu64
 			       " reads of blocks not written in this run\n",

@@ -11,10 +11,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "target/config.h"
@@ -39,6 +42,8 @@ static void usage(FILE *f)
 		"  --device DEV      serve a block device\n"
 		"  --listen A[:P]    address to listen on (default 127.0.0.1:4420)\n"
 		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
+		"  --mptcp           the quick-start port listens with Multipath TCP (as a\n"
+		"                    config port with param.mptcp 1); plain TCP hosts still connect\n"
 		"  --cpus N          number of reactors (default: all cores)\n"
 		"  --poll            busy-poll instead of sleeping when idle\n"
 		"  --spin-us N       keep polling N microseconds after the last event before\n"
@@ -49,7 +54,100 @@ static void usage(FILE *f)
 		"                    \"HOSTNQN NVMeTLSkey-1:xx:...: [rfc|compat]\" (mode 0600)\n"
 		"  --tls-compat      keys without a word derive as libnvme <= 1.15 does\n"
 		"  --tls-record M    where TLS records are made: auto (default), user, kernel\n"
+		"  --user U[:G]      drop root for user U (and group G, else U's) once the ports\n"
+		"                    are bound and the namespaces open; a reload then reads\n"
+		"                    and opens files as U\n"
 		"  -v, --verbose     debug logging\n");
+}
+
+/* --user U[:G]: who to become; 0, or -1 with the reason on stderr. */
+struct run_as {
+	const char *spec;
+	char name[256];
+	uid_t uid;
+	gid_t gid;
+};
+
+static int run_as_resolve(struct run_as *r)
+{
+	const char *colon = strchr(r->spec, ':');
+	size_t n = colon ? (size_t)(colon - r->spec) : strlen(r->spec);
+	const struct passwd *pw;
+
+	if (n == 0 || n >= sizeof(r->name) || (colon && !colon[1])) {
+		fprintf(stderr, "nvmf-target: --user %s: want USER or USER:GROUP\n", r->spec);
+		return -1;
+	}
+	memcpy(r->name, r->spec, n);
+	r->name[n] = '\0';
+	pw = getpwnam(r->name);
+	if (!pw) {
+		fprintf(stderr, "nvmf-target: --user %s: no such user\n", r->name);
+		return -1;
+	}
+	r->uid = pw->pw_uid;
+	r->gid = pw->pw_gid;
+	if (colon) {
+		const struct group *gr = getgrnam(colon + 1);
+
+		if (!gr) {
+			fprintf(stderr, "nvmf-target: --user %s: no such group %s\n", r->spec,
+				colon + 1);
+			return -1;
+		}
+		r->gid = gr->gr_gid;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "nvmf-target: --user needs to start as root\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After the ports are bound and the backends open.  glibc applies set*id to every thread
+ * of the process (the reactors run already).  Supplementary groups go first: root's would
+ * otherwise stay.  Then check that root cannot be had back.
+ */
+static int run_as_drop(const struct run_as *r, char *err, size_t errlen)
+{
+	if (setgroups(1, &r->gid) < 0 || setgid(r->gid) < 0 || setuid(r->uid) < 0) {
+		snprintf(err, errlen, "--user %s: cannot drop root: %s", r->spec, strerror(errno));
+		return -1;
+	}
+	if (r->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		snprintf(err, errlen, "--user %s: root could be taken back", r->spec);
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u): a reload reads and opens files as it",
+		 r->name, (unsigned)r->uid, (unsigned)r->gid);
+	return 0;
+}
+
+/*
+ * Every connection is a socket: take the whole hard limit of descriptors (the soft one is
+ * often 1024), and say what it allows.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("cannot raise the descriptor limit from %llu: %s",
+				 (unsigned long long)was, strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	/* less the ones the process holds: listeners, backends, reactors' rings and events */
+	log_info("descriptor limit %llu%s: room for about %llu connections",
+		 (unsigned long long)rl.rlim_cur, rl.rlim_cur != was ? " (raised to the hard limit)" : "",
+		 (unsigned long long)(rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0));
 }
 
 /* A TLS port without keys refuses every handshake: say why before a host finds out. */
@@ -86,6 +184,8 @@ int main(int argc, char **argv)
 		{ "tls-keys", required_argument, NULL, 'K' },
 		{ "tls-compat", no_argument, NULL, 'T' },
 		{ "tls-record", required_argument, NULL, 'R' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "mptcp", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -94,6 +194,7 @@ int main(int argc, char **argv)
 	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL;
 	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
 	bool tls_compat = false;
+	struct run_as user = { 0 };
 	struct nvmf_cfg *cfg = NULL;
 	struct nvmf_tgt *tgt = NULL;
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -189,6 +290,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'U':
+			user.spec = optarg;
+			if (run_as_resolve(&user))
+				return 2;
+			break;
+		case 'M':
+			quick.mptcp = true;
+			break;
 		case 'v':
 			nvmf_log_threshold = NVMF_LOG_DEBUG;
 			break;
@@ -213,9 +322,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nvmf-target: --prealloc goes with --ram\n");
 		return 2;
 	}
+	if (quick.mptcp && config) {
+		fprintf(stderr, "nvmf-target: --mptcp goes with the quick-start flags (a config's "
+			"ports say param.mptcp)\n");
+		return 2;
+	}
 
 	if (config) {
 		rc = nvmf_cfg_load_file(config, &cfg, err, sizeof(err));
+		if (!rc) {
+			rc = nvmf_cfg_check_private(config, cfg, err, sizeof(err));
+			if (rc)
+				nvmf_cfg_free(cfg);
+		}
 		if (rc) {
 			fprintf(stderr, "nvmf-target: %s\n", err);
 			return 1;
@@ -240,6 +359,7 @@ int main(int argc, char **argv)
 
 	/* the transports this binary serves; ports of other trtypes are not started */
 	nvmf_tcp_register();
+	raise_fd_limit();
 
 	/* from here the target owns cfg (and frees it, also when creation fails) */
 	rc = nvmf_tgt_create(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us, &tgt, err,
@@ -255,6 +375,8 @@ int main(int argc, char **argv)
 		warn_tls_without_keys(tgt);
 		rc = nvmf_tgt_start(tgt, err, sizeof(err));
 	}
+	if (rc == 0 && user.spec)
+		rc = run_as_drop(&user, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "nvmf-target: %s\n", err);
 		if (tgt) {

@@ -288,6 +288,7 @@ int fabrics_opts(struct fabrics_args *a, struct nvmf_ctrl_opts *o, bool need_nqn
 	if (a->tls_identity != NVMF_UNSET)
 		o->tls_identity_version = (unsigned)a->tls_identity;
 	o->tls_compat = a->tls_compat;
+	o->mptcp = a->mptcp;
 	if (a->tls_record)
 		o->tls_record = !strcmp(a->tls_record, "user")     ? NVMF_TLS_MODE_USER
 				: !strcmp(a->tls_record, "kernel") ? NVMF_TLS_MODE_KERNEL

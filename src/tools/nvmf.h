@@ -66,6 +66,7 @@ struct fabrics_args {
 	int tls_identity;            /* --tls-identity-version 0|1; NVMF_UNSET: the library's */
 	bool tls_compat;             /* --tls-compat: libnvme <= 1.15's derivation */
 	const char *tls_record;      /* --tls-record auto|user|kernel */
+	bool mptcp;                  /* --mptcp: Multipath TCP sockets */
 	bool no_ublk;
 };
 
@@ -94,7 +95,9 @@ struct fabrics_args {
 	{ "tls-compat", 0, CLI_FLAG, &(a).tls_compat, NULL,                                \
 	  "derive the PSK as libnvme <= 1.15 (nvme-cli 2.13)" },                           \
 	{ "tls-record", 0, CLI_STR, &(a).tls_record, "MODE",                               \
-	  "TLS records: auto (kTLS when it can), user (OpenSSL), kernel" }
+	  "TLS records: auto (kTLS when it can), user (OpenSSL), kernel" },                \
+	{ "mptcp", 0, CLI_FLAG, &(a).mptcp, NULL,                                          \
+	  "Multipath TCP: subflows on the paths of `ip mptcp endpoint`" }
 
 #define CLI_CONNECT_OPTS(a)                                                                 \
 	{ "nr-io-queues", 'i', CLI_INT, &(a).nr_io_queues, "NUM",                           \

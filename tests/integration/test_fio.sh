@@ -3,7 +3,7 @@
 # loopback: data written and verified (crc32c) through job files as users write them, a
 # 128k sequential read, digests with commands split at MDTS in threads, trim and flush,
 # discovery of the subsystem, a job paced by rate_iops and thinktime, the refusal of an NQN with unescaped colons, and a target
-# that dies mid-job.  TAP output.
+# that dies mid-job, and the DH-HMAC-CHAP and TLS options.  TAP output.
 #
 # Environment (set by meson): NVMF_TARGET, NVMF_FIO_ENGINE (empty when the engine was not
 # built: then the test fails), FIO (default: fio on PATH).
@@ -81,7 +81,7 @@ fi
 trid="trtype=tcp adrfam=ipv4 traddr=127.0.0.1 trsvcid=$port"
 n=0
 failed=0
-echo "1..9"
+echo "1..12"
 
 # check NAME EXPECT(0|fail) GREP-PATTERN FIO-ARGS...: one fio run, one TAP line
 check() {
@@ -203,6 +203,67 @@ if start_target; then
 else
 	n=$((n + 1))
 	echo "not ok $n - nvmf-target did not start again"
+	failed=$((failed + 1))
+fi
+# 10-12: the security options, against a target configured as nvmetcli writes it: a TLS
+# port (the host's PSK in the keys file) and a plaintext port where the host must
+# authenticate (DH-HMAC-CHAP, both ways).  Fixed keys: made by nvmf gen-tls-key /
+# gen-dhchap-key once, they protect nothing but this test.
+hostnqn=nqn.2014-08.org.nvmexpress:uuid:5b3a9c1e-7d2f-4a68-b0c4-8e1f2d3c4b5a
+tls_key='NVMeTLSkey-1:01:3D44Dl5qhThxQitnDqS6HVEd2mMHWvikEfKViftpmS7q9+fe:'
+tls_wrong='NVMeTLSkey-1:01:jUDwbYz1BDtNW9ql5JvPlUHlMrc03UGLt0mKRDLsVNU1e3gN:'
+dh_key='DHHC-1:01:puXG3qInMdULgdGhnsZJsOercrRFVOzeNcmEFZ1/gnm33bmE:'
+dh_ctrl='DHHC-1:02:BeUPk8Js9XJdym62DRo3FhX8geyJB/4Xwv83AQZ8raB1rv73hKM9WWExd9sN6QNRE6JRwg==:'
+sport=''
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 20000))
+	if [ "$p" != "$port" ] && port_free "$p" && port_free $((p + 1)); then sport=$p; break; fi
+done
+truncate -s 64M "$work/sec.img"
+cat >"$work/sec.json" <<JSON
+{
+  "hosts": [{"nqn": "$hostnqn",
+             "dhchap": {"key": "$dh_key", "ctrl_key": "$dh_ctrl",
+                        "hash": "hmac(sha384)", "dhgroup": "ffdhe2048"}}],
+  "ports": [
+    {"portid": 1, "addr": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1",
+                           "trsvcid": "$sport", "tsas": "tls1.3", "treq": "required"},
+     "subsystems": ["$nqn"]},
+    {"portid": 2, "addr": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1",
+                           "trsvcid": "$((sport + 1))", "tsas": "none"},
+     "subsystems": ["$nqn"]}
+  ],
+  "subsystems": [{"nqn": "$nqn", "attr": {"allow_any_host": "0"}, "allowed_hosts": ["$hostnqn"],
+                  "namespaces": [{"nsid": 1, "enable": 1, "device": {"path": "$work/sec.img"}}]}]
+}
+JSON
+echo "$hostnqn $tls_key" >"$work/sec.keys"
+chmod 600 "$work/sec.keys" "$work/sec.json"   # both hold secrets: refused otherwise
+"$target" --config "$work/sec.json" --tls-keys "$work/sec.keys" --cpus 1 >"$work/sec.log" 2>&1 &
+tgt_pid=$!
+for _ in $(seq 300); do
+	[ "$(grep -c 'listening on' "$work/sec.log" 2>/dev/null)" -ge 2 ] && break
+	sleep 0.1
+done
+sec=(--ioengine="external:$engine" --rw=randwrite --bs=4k --iodepth=8 --size=8M
+	--verify=crc32c --do_verify=1 --verify_fatal=1 --hostnqn="$hostnqn")
+strid="trtype=tcp adrfam=ipv4 traddr=127.0.0.1 subnqn=$nqn_esc ns=1"
+check "tls_key: verify over TLS 1.3" 0 'err= 0' --name=tls "${sec[@]}" \
+	--filename="$strid trsvcid=$sport" --tls_key="$tls_key" --tls_record=user
+check "dhchap_secret + dhchap_ctrl_secret: verify after two-way authentication" 0 'err= 0' \
+	--name=auth "${sec[@]}" --filename="$strid trsvcid=$((sport + 1))" \
+	--dhchap_secret="$dh_key" --dhchap_ctrl_secret="$dh_ctrl"
+check "a wrong tls_key is refused with the reason" fail 'TLS handshake .*failed' \
+	--name=tlsbad "${sec[@]}" --filename="$strid trsvcid=$sport" --tls_key="$tls_wrong"
+n_tls=$(grep -c "TLS 1.3 TLS_AES_128_GCM_SHA256, identity 'NVMe1R01 $hostnqn" "$work/sec.log")
+n_auth=$(grep -c "authenticated" "$work/sec.log")
+if [ "$n_tls" -lt 1 ] || [ "$n_auth" -lt 1 ]; then
+	echo "# the target logged $n_tls TLS sessions and $n_auth authentications"
+	sed 's/^/# /' "$work/sec.log"
+	failed=$((failed + 1))
+fi
+if grep -qF -e "${tls_key:16:30}" -e "${dh_key:10:30}" -e "${dh_ctrl:10:30}" "$work/sec.log" "$work"/out.*; then
+	echo "# a key appears in a log"
 	failed=$((failed + 1))
 fi
 [ "$failed" -eq 0 ]

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "tclient.h"
@@ -673,6 +675,39 @@ static void bad_data_digest(void **state)
 	session_close(&s);
 }
 
+/*
+ * Half-open connections cannot pile up: one that sends nothing, and one that stops after
+ * the IC exchange, are closed after 10 s with the stage named; a live controller is not.
+ */
+static void half_open_dropped(void **state)
+{
+	struct tclient silent, icreq;
+	struct session live;
+	uint8_t id[4096], byte;
+	uint16_t st = 0xffff;
+
+	(void)state;
+	session_open(&live, false, false);
+	assert_int_equal(tc_tcp_connect(&silent, ADDR, T.port), 0);
+	assert_int_equal(tc_open(&icreq, ADDR, T.port, false, false), 0);
+	for (struct tclient *c = &silent; c; c = c == &silent ? &icreq : NULL) {
+		struct timeval tv = { .tv_sec = 15 };
+		ssize_t n;
+
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(c->fd, &byte, 1, 0);
+		assert_true(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
+		tc_close(c);
+	}
+	assert_int_equal(tp_log_count(&T, "no ICReq within 10 s"), 1);
+	assert_int_equal(tp_log_count(&T, "no Connect within 10 s"), 1);
+	/* the controller set up before them is still served */
+	assert_int_equal(tc_identify(&live.admin, 1, 0, 0, id, &st), 0);
+	assert_int_equal(st, 0);
+	session_close(&live);
+}
+
+
 static void keep_alive_expiry(void **state)
 {
 	struct tclient c;
@@ -830,6 +865,7 @@ int main(void)
 		cmocka_unit_test(h2c_wrong_offset),
 		cmocka_unit_test(bad_data_digest),
 		cmocka_unit_test(keep_alive_expiry),
+		cmocka_unit_test(half_open_dropped),
 		cmocka_unit_test(null_namespace),
 		cmocka_unit_test(writes_wait_for_buffers),
 	};

@@ -50,6 +50,7 @@ struct fx {
 	struct nvmf_cfg_port cport;
 	char *port_subsys[3];
 	struct nvmf_cfg_referral referrals[3];
+	struct nvmf_cfg_ana_group ana[2];
 	struct nvmf_port port;
 	struct nvmf_subsys sub1, sub2, big, disc;
 	char *sub2_hosts[1];
@@ -229,7 +230,11 @@ static int setup(void **state)
 	F->referrals[2] = (struct nvmf_cfg_referral){
 		.name = "pci", .trtype = NVMF_CFG_TRTYPE_PCI, .adrfam = NVMF_CFG_ADRFAM_PCI,
 		.portid = 9, .traddr = "0000:01:00.0", .trsvcid = "", .enable = true };
+	/* ANA: group 1 optimized, group 2 non-optimized on this port (as a config gives them) */
+	F->ana[0] = (struct nvmf_cfg_ana_group){ .grpid = 1, .state = NVMF_CFG_ANA_OPTIMIZED };
+	F->ana[1] = (struct nvmf_cfg_ana_group){ .grpid = 2, .state = NVMF_CFG_ANA_NONOPTIMIZED };
 	F->cport = (struct nvmf_cfg_port){
+		.ana_groups = F->ana, .nr_ana_groups = 2,
 		.portid = 1, .trtype = NVMF_CFG_TRTYPE_TCP, .adrfam = NVMF_CFG_ADRFAM_IPV4,
 		.traddr = "192.0.2.10", .trsvcid = "4420", .treq = NVMF_CFG_TREQ_NOT_SPECIFIED,
 		.tsas = NVMF_CFG_TSAS_NONE, .inline_data_size = -1, .max_queue_size = -1,
@@ -512,11 +517,20 @@ static void test_identify_ctrl(void **state)
 	assert_int_equal(id.ieee[0], 0x0C);
 	assert_int_equal(id.ieee[1], 0x0B);
 	assert_int_equal(id.ieee[2], 0x0A);
-	assert_int_equal(id.cmic, NVME_CMIC_MULTI_PORT | NVME_CMIC_MULTI_CTRL);
+	/* one multipath namespace over several ports / controllers, with ANA (nvmet) */
+	assert_int_equal(id.cmic, NVME_CMIC_MULTI_PORT | NVME_CMIC_MULTI_CTRL | NVME_CMIC_ANA);
+	assert_int_equal(id.anacap, NVME_ANACAP_OPTIMIZED | NVME_ANACAP_NON_OPTIMIZED |
+			 NVME_ANACAP_INACCESSIBLE | NVME_ANACAP_PERSISTENT_LOSS |
+			 NVME_ANACAP_CHANGE);
+	assert_int_equal(id.anatt, 10);
+	assert_int_equal(le32toh(id.anagrpmax), 128);
+	assert_int_equal(le32toh(id.nanagrpid), 128);
+	/* the host sizes its ANA log buffer with MNAN: it must be set and <= NN */
+	assert_true(le32toh(id.mnan) >= 1 && le32toh(id.mnan) <= le32toh(id.nn));
 	assert_int_equal(id.mdts, NVMF_MDTS);
 	assert_int_equal(le16toh(id.cntlid), 5);
 	assert_int_equal(le32toh(id.ver), NVME_VS(2, 1, 0));
-	assert_int_equal(le32toh(id.oaes), NVME_OAES_NS_ATTR);
+	assert_int_equal(le32toh(id.oaes), NVME_OAES_NS_ATTR | NVME_OAES_ANA_CHANGE);
 	assert_int_equal(le32toh(id.ctratt), NVME_CTRATT_HOSTID_128 | NVME_CTRATT_TBKAS);
 	assert_int_equal(id.cntrltype, NVME_CNTRLTYPE_IO);
 	assert_int_equal(le16toh(id.oacs), 0);
@@ -594,7 +608,8 @@ static void test_identify_ns(void **state)
 		nguid[i] = (uint8_t)(0xB0 + i);
 	assert_memory_equal(id.nguid, nguid, 16);
 	assert_true(all_zero(id.eui64, sizeof(id.eui64)));
-	assert_int_equal(le32toh(id.anagrpid), 0); /* no ANA reporting */
+	assert_int_equal(le32toh(id.anagrpid), 1);
+	assert_int_equal(id.nmic, NVME_NMIC_SHARED);
 
 	/* the read-only block device with 4 KiB blocks, no NGUID */
 	assert_int_equal(run_data(&F->asq, identify(NVME_CNS_NS, 2, 0), &id, sizeof(id)), 0);
@@ -760,7 +775,8 @@ static void test_log_supported_and_effects(void **state)
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_SUPPORTED_LOGS, 0, 1024, 0, false),
 				  &s, sizeof(s)), 0);
 	for (unsigned lid = 0; lid < 256; lid++)
-		assert_int_equal(le32toh(s.lids[lid]), lid <= NVME_LID_CMD_EFFECTS ? 1 : 0);
+		assert_int_equal(le32toh(s.lids[lid]),
+				 lid <= NVME_LID_CMD_EFFECTS || lid == NVME_LID_ANA ? 1 : 0);
 
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_CMD_EFFECTS, 0, 4096, 0, false), &e,
 				  sizeof(e)), 0);
@@ -782,7 +798,7 @@ static void test_log_supported_and_effects(void **state)
 	assert_int_equal(run(&F->asq, c, NULL), CMD_SC_DNR(NVME_SC_LOG_PAGE_INVALID));
 
 	/* unsupported logs, the discovery log on an I/O controller among them */
-	static const uint8_t bad[] = { NVME_LID_SELF_TEST, NVME_LID_ANA, NVME_LID_DISCOVERY,
+	static const uint8_t bad[] = { NVME_LID_SELF_TEST, NVME_LID_DISCOVERY,
 				       NVME_LID_RESV_NOTIFICATION, 0xC0 };
 	for (size_t i = 0; i < sizeof(bad); i++)
 		assert_int_equal(run(&F->asq, get_log(bad[i], 0, 512, 0, false), NULL),
@@ -1124,12 +1140,12 @@ static void test_features(void **state)
 	assert_int_equal(dw0, NVME_AEC_NS_ATTR | 0x2);
 	assert_int_equal(run(&F->asq, set_feat(NVME_FID_ASYNC_EVENT, NVME_AEC_DISC_LOG_CHANGE),
 			     NULL), SC_DNR(NVME_SC_INVALID_FIELD));
-	assert_int_equal(run(&F->asq, set_feat(NVME_FID_ASYNC_EVENT, NVME_AEC_ANA_CHANGE), NULL),
+	assert_int_equal(run(&F->asq, set_feat(NVME_FID_ASYNC_EVENT, NVME_AEC_TELEMETRY), NULL),
 			 SC_DNR(NVME_SC_INVALID_FIELD));
 	assert_int_equal(F->ctrl.aec, NVME_AEC_NS_ATTR | 0x2);
 	assert_int_equal(run(&F->asq, get_feat(NVME_FID_ASYNC_EVENT, NVME_FEAT_SEL_DEFAULT, 0, 0),
 			     &dw0), 0);
-	assert_int_equal(dw0, NVME_AEC_NS_ATTR);
+	assert_int_equal(dw0, NVME_AEC_NS_ATTR | NVME_AEC_ANA_CHANGE);
 
 	/* SV: nothing is saveable; SEL saved = default; capabilities */
 	c = set_feat(NVME_FID_KATO, 1000);
@@ -1477,6 +1493,185 @@ static void test_discovery_log_rae(void **state)
 	put_req(r);
 }
 
+/* ------------------------------------------------------------------ ANA */
+
+#define EV_ANA NVME_AER_DW0(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_ANA_CHANGE, NVME_LID_ANA)
+
+static struct nvme_sqe get_ana_log(uint32_t len, uint64_t off, bool rgo, bool rae)
+{
+	struct nvme_sqe c = get_log(NVME_LID_ANA, 0, len, off, rae);
+
+	if (rgo)
+		c.cdw10 |= htole32(NVME_ANA_LSP_RGO << NVME_GLP_CDW10_LSP_SHIFT);
+	return c;
+}
+
+/* Check the descriptor at off: group, state, change count, NSIDs; returns the next offset. */
+static size_t check_desc(const uint8_t *log, size_t off, uint32_t grpid, uint8_t state,
+			 uint64_t chgcnt, const uint32_t *nsids, uint32_t n)
+{
+	struct nvme_ana_group_desc d;
+
+	memcpy(&d, log + off, sizeof(d));
+	assert_int_equal(le32toh(d.grpid), grpid);
+	assert_int_equal(d.state, state);
+	assert_int_equal(le64toh(d.chgcnt), chgcnt);
+	assert_int_equal(le32toh(d.nnsids), n);
+	assert_true(all_zero(d.rsvd17, sizeof(d.rsvd17)));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v;
+
+		memcpy(&v, log + off + sizeof(d) + 4 * i, 4);
+		assert_int_equal(le32toh(v), nsids[i]);
+	}
+	return off + sizeof(d) + 4 * n;
+}
+
+/*
+ * The ANA log as the controller's port sees it: the port's groups and the groups of the
+ * subsystem's namespaces (one the port does not define reads inaccessible), with and
+ * without RGO, read in windows; Identify reports each namespace's group.
+ */
+static void test_ana_log(void **state)
+{
+	struct nvme_ana_log_hdr h;
+	struct nvme_id_ns id;
+	uint8_t log[4096], log2[4096];
+	static const uint32_t ns1[] = { 1 }, ns2[] = { 2 };
+	size_t off;
+
+	(void)state;
+	F->ns[1].anagrpid = 3; /* a group port 1 does not define */
+	atomic_store(&F->tgt.ana_chgcnt, 7);
+
+	assert_int_equal(run_data(&F->asq, get_ana_log(4096, 0, false, false), log, sizeof(log)),
+			 0);
+	memcpy(&h, log, sizeof(h));
+	assert_int_equal(le64toh(h.chgcnt), 7);
+	assert_int_equal(le16toh(h.ngrps), 3);
+	off = check_desc(log, sizeof(h), 1, NVME_ANA_OPTIMIZED, 7, ns1, 1);
+	off = check_desc(log, off, 2, NVME_ANA_NON_OPTIMIZED, 7, NULL, 0);
+	off = check_desc(log, off, 3, NVME_ANA_INACCESSIBLE, 7, ns2, 1);
+	assert_int_equal(off, 16 + 32 + 4 + 32 + 32 + 4);
+	assert_true(all_zero(log + off, sizeof(log) - off));
+
+	/* groups only: no NSID lists, nnsids 0 */
+	assert_int_equal(run_data(&F->asq, get_ana_log(4096, 0, true, false), log2, sizeof(log2)),
+			 0);
+	memcpy(&h, log2, sizeof(h));
+	assert_int_equal(le16toh(h.ngrps), 3);
+	off = check_desc(log2, sizeof(h), 1, NVME_ANA_OPTIMIZED, 7, NULL, 0);
+	off = check_desc(log2, off, 2, NVME_ANA_NON_OPTIMIZED, 7, NULL, 0);
+	off = check_desc(log2, off, 3, NVME_ANA_INACCESSIBLE, 7, NULL, 0);
+	assert_int_equal(off, 16 + 3 * 32);
+	assert_true(all_zero(log2 + off, sizeof(log2) - off));
+
+	/* a window: the second descriptor and what follows */
+	assert_int_equal(run_data(&F->asq, get_ana_log(64, 52, false, false), log2, 64), 0);
+	assert_memory_equal(log2, log + 52, 64);
+	/* past the end, unaligned: Invalid Field */
+	assert_int_equal(run(&F->asq, get_ana_log(64, 124, false, false), NULL),
+			 SC_DNR(NVME_SC_INVALID_FIELD));
+	assert_int_equal(run(&F->asq, get_ana_log(64, 2, false, false), NULL),
+			 SC_DNR(NVME_SC_INVALID_FIELD));
+
+	/* Identify Namespace and the I/O command set independent structure carry the group */
+	assert_int_equal(run_data(&F->asq, identify(NVME_CNS_NS, 2, 0), &id, sizeof(id)), 0);
+	assert_int_equal(le32toh(id.anagrpid), 3);
+	assert_int_equal(id.nmic, NVME_NMIC_SHARED);
+	{
+		struct nvme_id_ns_indep ind;
+
+		assert_int_equal(run_data(&F->asq, identify(NVME_CNS_CS_INDEP_NS, 2, 0), &ind,
+					  sizeof(ind)), 0);
+		assert_int_equal(le32toh(ind.anagrpid), 3);
+		assert_int_equal(ind.nmic, NVME_NMIC_SHARED);
+	}
+}
+
+/* The ANA change event: on by default, masked once reported, re-armed by a read without RAE. */
+static void test_ana_event(void **state)
+{
+	struct nvmf_req *r;
+	uint32_t dw0;
+
+	(void)state;
+	assert_int_equal(EV_ANA, 0x0C0302);
+	assert_int_equal(run(&F->asq, get_feat(NVME_FID_ASYNC_EVENT, 0, 0, 0), &dw0), 0);
+	F->ctrl.aec = NVME_AEC_NS_ATTR | NVME_AEC_ANA_CHANGE; /* what Connect gives */
+	r = aer(&F->asq);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ANA);
+	assert_ptr_equal(last_done, r);
+	assert_int_equal(le32toh(r->cqe.dw0), EV_ANA);
+	put_req(r);
+	/* masked: a second change is not reported until the log is read */
+	r = aer(&F->asq);
+	last_done = NULL;
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ANA);
+	assert_null(last_done);
+	/* RAE set: still masked */
+	assert_int_equal(run(&F->asq, get_ana_log(4096, 0, false, true), NULL), 0);
+	last_done = NULL;
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ANA);
+	assert_null(last_done);
+	/* RAE clear (what the Linux host sends): re-armed */
+	assert_int_equal(run(&F->asq, get_ana_log(4096, 0, true, false), NULL), 0);
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ANA);
+	assert_ptr_equal(last_done, r);
+	assert_int_equal(le32toh(r->cqe.dw0), EV_ANA);
+	put_req(r);
+	/* disabled by the host: nothing */
+	assert_int_equal(run(&F->asq, get_ana_log(4096, 0, false, false), NULL), 0);
+	assert_int_equal(run(&F->asq, set_feat(NVME_FID_ASYNC_EVENT, NVME_AEC_NS_ATTR), NULL), 0);
+	r = aer(&F->asq);
+	last_done = NULL;
+	nvmf_tgt_ctrl_add_aen(&F->ctrl, EV_ANA);
+	assert_null(last_done);
+	assert_int_equal(F->ctrl.nr_pending_aen, 0);
+	put_req(r);
+}
+
+/* Parse a one-block Read of nsid on the I/O queue: the status nvmf_req_init gives. */
+static uint16_t io_read_status(uint32_t nsid)
+{
+	struct nvmf_req req;
+	struct nvme_sqe c = sqe(NVME_NVM_READ, nsid, 512);
+
+	if (nsid == 2)
+		c.dptr.sgl.length = htole32(4096);
+	memset(&req, 0, sizeof(req));
+	req.cmd = c;
+	return nvmf_req_init(&req, &F->ioq, 0);
+}
+
+/*
+ * I/O through a port where the namespace's group is inaccessible, persistent-loss or
+ * changing gets the path status (SCT 3) without DNR, so the host tries another path;
+ * optimized and non-optimized serve.  Admin commands are not concerned.
+ */
+static void test_ana_io_status(void **state)
+{
+	(void)state;
+	F->ns[1].anagrpid = 2;
+	assert_int_equal(io_read_status(1), 0);
+	assert_int_equal(io_read_status(2), 0);             /* non-optimized serves */
+	F->ana[1].state = NVMF_CFG_ANA_INACCESSIBLE;
+	assert_int_equal(io_read_status(2), 0x0302 << 1);   /* SCT 3 SC 02h, no DNR */
+	assert_int_equal(io_read_status(2), NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE));
+	F->ana[1].state = NVMF_CFG_ANA_PERSISTENT_LOSS;
+	assert_int_equal(io_read_status(2), NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_PERSISTENT_LOSS));
+	F->ana[1].state = NVMF_CFG_ANA_CHANGE;
+	assert_int_equal(io_read_status(2), NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_TRANSITION));
+	assert_false(NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_TRANSITION) & NVME_STATUS_DNR);
+	/* a group the port does not define: inaccessible through it */
+	F->ns[1].anagrpid = 9;
+	assert_int_equal(io_read_status(2), NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE));
+	/* the namespace still identifies on the admin queue */
+	assert_int_equal(run(&F->asq, identify(NVME_CNS_NS, 2, 0), NULL), 0);
+	/* a namespace that does not exist is still Invalid Namespace first */
+	assert_int_equal(io_read_status(77), SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1502,6 +1697,9 @@ int main(void)
 		T(test_discovery_log),
 		T(test_discovery_log_port_kinds),
 		T(test_discovery_log_rae),
+		T(test_ana_log),
+		T(test_ana_event),
+		T(test_ana_io_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

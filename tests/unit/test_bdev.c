@@ -747,6 +747,47 @@ static void hook_install(struct tio *t, void (*fix)(void))
 	t->io.ev.fn = hook_fn;
 }
 
+/*
+ * Write Zeroes with FUA (NVMe: CDW12 bit 30, as Write): the zeroes -- an fallocate, a
+ * BLKZEROOUT, or writes -- must be durable before completion, so the file backend syncs
+ * the data (fdatasync) after zeroing.  The sync shows here as one more operation through
+ * the ring than the same Write Zeroes without FUA takes; ram and null have nothing to sync.
+ * Returns the ring operations the request took (0: done inside submit).
+ */
+static int zero_ring_ops(struct fx *f, uint64_t off, uint64_t len, bool fua)
+{
+	struct tio t;
+
+	tio_prep(&t, NVMF_BIO_WRITE_ZEROES, off, len, NULL, 0, fua);
+	tio_submit(f->b, &t);
+	if (t.calls == 0) {
+		hook_install(&t, NULL);
+		wait_all();
+	} else {
+		H.calls = 0;
+	}
+	assert_int_equal(t.calls, 1);
+	assert_int_equal(t.res, 0);
+	if (stores(f))
+		memset(f->model + off, 0, len);
+	return H.calls;
+}
+
+static void test_write_zeroes_fua(void **state)
+{
+	struct fx *f = fx_get(state);
+	uint64_t bs = f->b->block_size;
+	int plain, fua;
+
+	dev_write(f, 0, 1 * MIB, 1, 21, false);
+	/* the first Write Zeroes of a file learns which fallocate mode works: not counted */
+	dev_op(f, NVMF_BIO_WRITE_ZEROES, 0, bs);
+	plain = zero_ring_ops(f, 8 * bs, 64 * bs, false);
+	fua = zero_ring_ops(f, 128 * bs, 64 * bs, true);
+	check_all(f);
+	assert_int_equal(fua, plain + (f->v->kind == NVMF_BDEV_FILE));
+}
+
 #define SHORT_FILE (1 * MIB)
 #define SHORT_LEN (192 * KIB)
 static int short_fd = -1;
@@ -1157,6 +1198,7 @@ static const struct {
 	{ "fua_write", test_fua_write },
 	{ "flush", test_flush },
 	{ "write_zeroes", test_write_zeroes },
+	{ "write_zeroes_fua", test_write_zeroes_fua },
 	{ "discard", test_discard },
 	{ "out_of_range", test_out_of_range },
 	{ "many_inflight", test_many_inflight },

@@ -11,9 +11,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "target/config.h"
 
@@ -373,6 +376,28 @@ static void test_tls_treq(void **state)
 	nvmf_cfg_free(cfg);
 }
 
+/* param.mptcp (ours): a boolean in any of the usual spellings; absent is plain TCP. */
+static void test_port_mptcp(void **state)
+{
+	struct nvmf_cfg *cfg = load_ok(
+		"{'subsystems': [" SUBSYS_OK "], 'ports': ["
+		"{'portid': 1, 'addr': {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': '127.0.0.1', "
+		"'trsvcid': '4420'}, 'param': {'mptcp': '1'}, 'subsystems': ['nqn.s']}, "
+		"{'portid': 2, 'addr': {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': '127.0.0.1', "
+		"'trsvcid': '4421'}, 'param': {'mptcp': false}, 'subsystems': ['nqn.s']}, "
+		"{'portid': 3, 'addr': {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': '127.0.0.1', "
+		"'trsvcid': '4422'}, 'subsystems': ['nqn.s']}]}");
+
+	(void)state;
+	assert_true(cfg->ports[0].mptcp);
+	assert_false(cfg->ports[1].mptcp);
+	assert_false(cfg->ports[2].mptcp);
+	assert_int_equal(cfg->nr_warnings, 0);
+	nvmf_cfg_free(cfg);
+	expect_error("{'ports': [{'portid': 1, 'param': {'mptcp': 'multi'}}]}",
+		     "t.json: ports[0].param.mptcp: \"multi\" is not a boolean (0, 1, true, false)");
+}
+
 /* ---- warnings ------------------------------------------------------------------------ */
 
 static void test_unknown_key_warns(void **state)
@@ -546,6 +571,28 @@ static void test_err_bad_adrfam(void **state)
 		     "'trsvcid': '4420'}, 'subsystems': ['nqn.s']}]}",
 		     "t.json: ports[0].addr.adrfam: \"fc\" cannot carry TCP: adrfam must be "
 		     "\"ipv4\" or \"ipv6\"");
+}
+
+/* ANA: what nvmet's configfs refuses (grpid 1..128 on ports and namespaces), named by key. */
+static void test_err_ana(void **state)
+{
+	(void)state;
+	expect_error("{'ports': [{'portid': 1, 'ana_groups': [{'grpid': 129}]}]}",
+		     "t.json: ports[0].ana_groups[0].grpid: 129 is out of range (1..128)");
+	expect_error("{'ports': [{'portid': 1, 'ana_groups': [{'grpid': 1}, {'grpid': 0}]}]}",
+		     "t.json: ports[0].ana_groups[1].grpid: 0 is out of range (1..128)");
+	expect_error("{'ports': [{'portid': 1, 'ana_groups': [{'grpid': 2, "
+		     "'ana': {'state': 'standby'}}]}]}",
+		     "t.json: ports[0].ana_groups[0].ana.state: \"standby\" is not one of "
+		     "\"optimized\", \"non-optimized\", \"inaccessible\", \"persistent-loss\", "
+		     "\"change\"");
+	expect_error("{'subsystems': [{'nqn': 'nqn.s', 'namespaces': [{'nsid': 1, "
+		     "'device': {'path': '/e'}, 'ana_grpid': 129}]}]}",
+		     "t.json: subsystems[0].namespaces[0].ana_grpid: 129 is out of range (0..128)");
+	expect_error("{'subsystems': [{'nqn': 'nqn.s', 'namespaces': [{'nsid': 1, "
+		     "'device': {'path': '/e'}, 'ana': {'grpid': '300'}}]}]}",
+		     "t.json: subsystems[0].namespaces[0].ana.grpid: \"300\" is out of range "
+		     "(0..128)");
 }
 
 static void test_err_bad_enum_and_types(void **state)
@@ -898,15 +945,67 @@ static void test_parse_size(void **state)
 	assert_int_equal(nvmf_cfg_parse_size("99999999999999999999", &v), -EINVAL);
 }
 
+/* copy FIXTURE(name) to a private temporary file of the given mode; its path in out */
+static void copy_fixture(const char *name, mode_t mode, char *out, size_t len)
+{
+	char buf[65536], src[256];
+	FILE *in;
+	int fd;
+	size_t n;
+
+	snprintf(src, sizeof(src), FIXTURE("%s"), name);
+	in = fopen(src, "r");
+
+	assert_non_null(in);
+	snprintf(out, len, "/tmp/nvmf-cfg-private-%d.json", (int)getpid());
+	n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* DH-HMAC-CHAP keys in a file others may read: refused, naming file, count and mode. */
+static void test_secrets_private(void **state)
+{
+	struct nvmf_cfg *cfg = NULL;
+	char path[128], want[256];
+
+	(void)state;
+	copy_fixture("full.json", 0644, path, sizeof(path));
+	assert_int_equal(nvmf_cfg_load_file(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), -EACCES);
+	snprintf(want, sizeof(want), "%s: holds 1 DH-HMAC-CHAP key(s) and group or others may "
+		 "access it (mode 0644): chmod 600 it", path);
+	assert_string_equal(err, want);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), -EACCES);
+	assert_int_equal(chmod(path, 0600), 0);
+	err[0] = '\0';
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	nvmf_cfg_free(cfg);
+	/* no secrets: any mode will do */
+	copy_fixture("minimal.json", 0644, path, sizeof(path));
+	assert_int_equal(nvmf_cfg_load_file(path, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(nvmf_cfg_check_private(path, cfg, err, sizeof(err)), 0);
+	nvmf_cfg_free(cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_example),
+		cmocka_unit_test(test_secrets_private),
 		cmocka_unit_test(test_minimal_dump),
 		cmocka_unit_test(test_old_kernel_dump),
 		cmocka_unit_test(test_empty_config),
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_tls_treq),
+		cmocka_unit_test(test_port_mptcp),
 		cmocka_unit_test(test_unknown_key_warns),
 		cmocka_unit_test(test_port_warnings),
 		cmocka_unit_test(test_err_bad_uuid),
@@ -919,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(test_err_bad_traddr),
 		cmocka_unit_test(test_err_bad_adrfam),
 		cmocka_unit_test(test_err_bad_enum_and_types),
+		cmocka_unit_test(test_err_ana),
 		cmocka_unit_test(test_err_serial_too_long),
 		cmocka_unit_test(test_err_subsys_attrs),
 		cmocka_unit_test(test_err_duplicates),

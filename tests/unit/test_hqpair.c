@@ -226,11 +226,45 @@ static void early_response_keeps_slot(void **state)
 	stub_close(&s);
 }
 
+/* The controller answers command cid with success; the host takes the response. */
+static void complete(struct stub *s, uint16_t cid)
+{
+	give_rsp(s->fd, cid, 1);
+	while (s->q.busy)
+		assert_true(hq_progress(&s->q, 0) >= 0);
+}
+
+/* Write Zeroes carries both its flags: FUA and DEAC. */
+static void io_flags_in_sqe(void **state)
+{
+	struct stub s;
+	uint8_t hdr[72];
+	const struct nvme_sqe *sqe = (const void *)(hdr + 8);
+
+	(void)state;
+	stub_connect(&s);
+	assert_int_equal(nvmf_write_zeroes(&s.q, 1, 7, 8, NVMF_IO_FUA | NVMF_IO_DEAC, NULL,
+					   NULL), 0);
+	assert_int_equal(hq_progress(&s.q, 0), 0);
+	take_sent(&s.q, s.fd, hdr, sizeof(hdr));
+	assert_int_equal(sqe->opcode, NVME_NVM_WRITE_ZEROES);
+	assert_int_equal(le32toh(sqe->cdw10), 7);
+	assert_int_equal(le32toh(sqe->cdw12), 7u | 1u << 30 | 1u << 25);
+	complete(&s, le16toh(sqe->cid));
+	assert_int_equal(nvmf_write_zeroes(&s.q, 1, 7, 8, 0, NULL, NULL), 0);
+	assert_int_equal(hq_progress(&s.q, 0), 0);
+	take_sent(&s.q, s.fd, hdr, sizeof(hdr));
+	assert_int_equal(le32toh(sqe->cdw12), 7u);
+	complete(&s, le16toh(sqe->cid));
+	stub_close(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(connect_steps),
 		cmocka_unit_test(early_response_keeps_slot),
+		cmocka_unit_test(io_flags_in_sqe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
