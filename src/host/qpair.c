@@ -517,6 +517,17 @@ static void requeue_sent(struct nvmf_qpair *q)
 
 static void drop_connection(struct nvmf_qpair *q)
 {
+	/*
+	 * Abort, do not close: the commands still in the kernel's send queue are requeued and
+	 * go out again (maybe on another path).  A graceful close would let the kernel deliver
+	 * the old copies once the link is back -- stale writes landing after newer ones.  As
+	 * the kernel host (sock_no_linger), drop them and reset the connection.
+	 */
+	if (q->conn.fd >= 0) {
+		struct linger abort_now = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(q->conn.fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
+	}
 	unwatch(q);
 	nvmf_conn_close(&q->conn);
 	q->conn.stage_len = 0;
