@@ -25,6 +25,7 @@
 #define UQ_UD_POLL (1ull << 32)          /* user_data of the poll on the queue pair */
 #define UQ_UD_KILL (2ull << 32)          /* user_data of the poll on the kill eventfd */
 #define UQ_RECONNECT_WAIT_NS 100000000ll /* re-poll while the controller reconnects */
+#define UQ_INFLIGHT_WAIT_S 1             /* re-poll while commands wait at the controller */
 
 static size_t page_size(void)
 {
@@ -350,10 +351,15 @@ static void serve(struct ublk_queue *q)
 		/*
 		 * libnvmf's fd wakes us for input and for output waiting on a full socket;
 		 * commands refused as "full" go out when completions (fd events) free room.
-		 * Only a reconnect has nothing to wake us: look again now and then.
+		 * Nothing wakes us during a reconnect, nor for a command the controller never
+		 * answers (libnvmf times it out, io_timeout, only when polled): look again now
+		 * and then.
 		 */
 		if (q->reconnecting) {
 			ts.tv_nsec = UQ_RECONNECT_WAIT_NS;
+			tsp = &ts;
+		} else if (q->in_nvmf) {
+			ts.tv_sec = UQ_INFLIGHT_WAIT_S;
 			tsp = &ts;
 		}
 		rc = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, tsp, NULL);
