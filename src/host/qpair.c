@@ -188,13 +188,26 @@ static void data_tx_done(struct nvmf_conn_tx *t, int err)
 	maybe_release(r);
 }
 
-/* Put a command on the wire; -errno when its capsule cannot be built (r is untouched). */
+/*
+ * Put a command on the wire; -errno when its capsule cannot be built (r stays unsent).
+ *
+ * Whether write data travels in the capsule is decided here, by what this connection
+ * accepts, not when the command was built: a command queued while the queue pair
+ * reconnected was built under the Connect's 8 KiB, and goes out on a connection that takes
+ * the controller's full in-capsule size.  That matters: the Linux target sends no R2T for
+ * a write that fits its inline data size yet comes without data (nvmet_tcp_queue_response()
+ * holds the response back, waiting for inline data that never arrives), so such a write
+ * would never complete.
+ */
 static int issue(struct nvmf_qpair *q, struct hreq *r)
 {
-	int cnt = nvmf_pdu_cmd(&r->cmd_tx.out, &q->conn.txcfg, &r->sqe, r->iov,
-			       r->in_capsule ? r->iovcnt : 0, r->cmd_tx.iov, HTX_IOV);
-	int rc = nvmf_conn_queue(&q->conn, &r->cmd_tx.tx, cnt);
+	int cnt, rc;
 
+	r->in_capsule = r->write && r->len <= q->icd_max;
+	r->sqe.dptr.sgl.id = r->in_capsule ? NVME_SGL_ID_ICD : NVME_SGL_ID_TRANSPORT;
+	cnt = nvmf_pdu_cmd(&r->cmd_tx.out, &q->conn.txcfg, &r->sqe, r->iov,
+			   r->in_capsule ? r->iovcnt : 0, r->cmd_tx.iov, HTX_IOV);
+	rc = nvmf_conn_queue(&q->conn, &r->cmd_tx.tx, cnt);
 	if (rc) {
 		snprintf(q->err, sizeof(q->err), "qid %u cid %u: cannot build the command capsule",
 			 q->qid, r->cid);
@@ -234,10 +247,9 @@ static void prepare(struct nvmf_qpair *q, struct hreq *r, const struct nvme_sqe 
 	r->sqe.cid = htole16(r->cid);
 	r->sqe.flags = NVME_CMD_FLAGS_SGL;
 	r->write = write && len;
-	r->in_capsule = r->write && len <= q->icd_max;
 	r->sqe.dptr.sgl.addr = 0;
 	r->sqe.dptr.sgl.length = htole32(len);
-	r->sqe.dptr.sgl.id = r->in_capsule ? NVME_SGL_ID_ICD : NVME_SGL_ID_TRANSPORT;
+	/* in capsule or not: decided by issue(), on the connection it goes out on */
 	if (iovcnt)
 		memcpy(r->iov, iov, (size_t)iovcnt * sizeof(*iov));
 	r->iovcnt = iovcnt;

@@ -25,7 +25,8 @@
 #define UQ_UD_POLL (1ull << 32)          /* user_data of the poll on the queue pair */
 #define UQ_UD_KILL (2ull << 32)          /* user_data of the poll on the kill eventfd */
 #define UQ_RECONNECT_WAIT_NS 100000000ll /* re-poll while the controller reconnects */
-#define UQ_BUSY_WAIT_NS 50000000ll      /* and while commands are out (path failover) */
+#define UQ_BUSY_WAIT_NS 50000000ll      /* and while commands are out (path failover, and
+					 * libnvmf's io_timeout, which runs only when polled) */
 
 static size_t page_size(void)
 {
@@ -356,7 +357,8 @@ static void serve(struct ublk_queue *q)
 		 * libnvmf's fd wakes us for input and for output waiting on a full socket;
 		 * commands refused as "full" go out when completions (fd events) free room.
 		 * A reconnect has nothing to wake us, nor a path that stops answering (multipath
-		 * fails it over by the clock): look again now and then.
+		 * fails it over by the clock), nor a command the controller never answers
+		 * (libnvmf times it out, io_timeout, only when polled): look again now and then.
 		 */
 		if (q->reconnecting) {
 			ts.tv_nsec = UQ_RECONNECT_WAIT_NS;

@@ -160,20 +160,43 @@ print(" ".join(c["State"] for c in json.load(sys.stdin)["Controllers"] if c["Sub
 }
 conn_state_is() { [ "$(conn_state)" = "$1" ]; }
 
+# daemon_threads PID: where each thread of PID is: state, wait channel, system call (number
+# and arguments, "running" in user space) and kernel stack; then its open files.
+daemon_threads() {
+	local t f files=''
+	for t in /proc/"$1"/task/*; do
+		[ -d "$t" ] || continue
+		echo "    thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)), state $(awk '{print $3}' "$t/stat" 2>/dev/null), wchan $(cat "$t/wchan" 2>/dev/null), syscall $(cat "$t/syscall" 2>/dev/null):"
+		sed 's/^/      /' "$t/stack" 2>/dev/null || true
+	done
+	for f in /proc/"$1"/fd/*; do
+		[ -e "$f" ] && files+=" ${f##*/}:$(readlink "$f" 2>/dev/null)"
+	done
+	echo "    open files:$files"
+}
+
 # conn_down: nvmf disconnect -n; the device and its char device go, the daemon exits 0
 # (as its reaper saw it) and logged its clean disconnect.
 conn_down() {
-	local dev=$CONN_DEV rc=0 t
+	local dev=$CONN_DEV rc=0 n
 	LAST_OUT=$("$NVMF" disconnect -n "$NQN" 2>&1) || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		# A daemon that logged "disconnected" yet did not end has been seen once in ~10
-		# runs: show where each of its threads is in the kernel before giving up.
+		# runs: show where each of its threads is (the time to hold against the daemon
+		# log's), then whether it ends at all, and when.
 		echo "$LAST_OUT" | indent
-		for t in /proc/"$CONN_PID"/task/*; do
-			[ -d "$t" ] || continue
-			echo "    thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)), state $(awk '{print $3}' "$t/stat" 2>/dev/null):"
-			sed 's/^/      /' "$t/stack" 2>/dev/null || true
-		done >&2
+		step "    daemon $CONN_PID at $(date -u +%T.%3N) (UTC, as its log):"
+		daemon_threads "$CONN_PID" >&2
+		for n in $(seq 1 60); do
+			proc_gone "$CONN_PID" && break
+			sleep 1
+			[ $((n % 20)) -ne 0 ] || { step "    still there after $n s more:"; daemon_threads "$CONN_PID" >&2; }
+		done
+		if proc_gone "$CONN_PID"; then
+			step "    daemon $CONN_PID ended about $n s after the 30 s disconnect gave up"
+		else
+			step "    daemon $CONN_PID still there 60 s after the 30 s disconnect gave up"
+		fi
 		xdie "nvmf disconnect -n $NQN exited $rc"
 	fi
 	echo "$LAST_OUT" | sed 's/^/    disconnect: /' >&2
