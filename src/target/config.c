@@ -2004,6 +2004,10 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	p->trtype = NVMF_CFG_TRTYPE_TCP;
 	p->adrfam = fam;
 	p->enabled = true;
+	if (q->tls) {	/* what a config port with addr.tsas "tls1.3" becomes */
+		p->tsas = NVMF_CFG_TSAS_TLS13;
+		p->treq = NVMF_CFG_TREQ_REQUIRED;
+	}
 	p->subsystems = calloc(1, sizeof(*p->subsystems));
 	if (!p->subsystems)
 		return nomem(c);

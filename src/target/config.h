@@ -266,6 +266,8 @@ struct nvmf_cfg_quick {
 	bool mptcp;			/* --mptcp: the port's param.mptcp */
 	const char *listen;		/* "ADDR[:PORT]" or "[V6ADDR][:PORT]", NULL = 127.0.0.1:4420 */
 	const char *nqn;		/* NULL = NVMF_CFG_QUICK_NQN */
+	bool tls;			/* --tls: the port takes TLS 1.3 only (tsas tls1.3,
+					 * treq required); the PSKs come from --tls-keys */
 };
 
 /* Build the configuration for the flags; NULL with a message in err on bad input. */

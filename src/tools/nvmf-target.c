@@ -2,7 +2,7 @@
  * nvmf-target: the user-space NVMe/TCP target.
  *
  *   nvmf-target --config /etc/nvmet/config.json     # what `nvmetcli save` wrote
- *   nvmf-target --ram 1G [--listen ADDR:PORT] [--nqn NQN]
+ *   nvmf-target --ram 1G [--listen ADDR:PORT] [--nqn NQN] [--tls --tls-keys FILE]
  *   nvmf-target --file PATH [--size SIZE] | --device /dev/X | --null SIZE
  *
  * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		"usage: nvmf-target --config FILE\n"
 		"       nvmf-target (--ram SIZE | --null SIZE | --file PATH [--size SIZE] |\n"
 		"                    --device DEV) [--listen ADDR[:PORT]] [--nqn NQN]\n"
+		"                   [--tls --tls-keys FILE]\n"
 		"options:\n"
 		"  --config FILE     JSON as written by `nvmetcli save` (/etc/nvmet/config.json)\n"
 		"  --ram SIZE        serve SIZE bytes of memory (1G, 512M, ...)\n"
@@ -44,6 +45,8 @@ static void usage(FILE *f)
 		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
 		"  --mptcp           the quick-start port listens with Multipath TCP (as a\n"
 		"                    config port with param.mptcp 1); plain TCP hosts still connect\n"
+		"  --tls             the quick-start port takes TLS 1.3 only (as a config port\n"
+		"                    with addr.tsas \"tls1.3\", treq \"required\"); needs --tls-keys\n"
 		"  --cpus N          number of reactors (default: all cores)\n"
 		"  --poll            busy-poll instead of sleeping when idle\n"
 		"  --spin-us N       keep polling N microseconds after the last event before\n"
@@ -186,6 +189,7 @@ int main(int argc, char **argv)
 		{ "tls-record", required_argument, NULL, 'R' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "mptcp", no_argument, NULL, 'M' },
+		{ "tls", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -278,6 +282,9 @@ int main(int argc, char **argv)
 		case 'T':
 			tls_compat = true;
 			break;
+		case 't':
+			quick.tls = true;
+			break;
 		case 'R':
 			if (strcmp(optarg, "auto") == 0) {
 				tls_record = NVMF_TLS_RECORD_AUTO;
@@ -325,6 +332,12 @@ int main(int argc, char **argv)
 	if (quick.mptcp && config) {
 		fprintf(stderr, "nvmf-target: --mptcp goes with the quick-start flags (a config's "
 			"ports say param.mptcp)\n");
+		return 2;
+	}
+	/* a TLS port without keys refuses every host: of no use to a quick start */
+	if (quick.tls && (config || !tls_keys)) {
+		fprintf(stderr, "nvmf-target: --tls goes with the quick-start flags and "
+			"--tls-keys (a config's ports say addr.tsas)\n");
 		return 2;
 	}
 
@@ -395,10 +408,13 @@ int main(int argc, char **argv)
 	if (!config) {
 		const struct nvmf_cfg_port *p = &tgt->cfg->ports[0];
 
+		const char *tls = quick.tls ? " --tls" : "";
+
 		printf("Connect a Linux host with:\n"
-		       "  nvme discover -t tcp -a %s -s %s\n"
-		       "  nvme connect -t tcp -a %s -s %s -n %s\n",
-		       p->traddr, p->trsvcid, p->traddr, p->trsvcid, tgt->cfg->subsystems[0].nqn);
+		       "  nvme discover -t tcp -a %s -s %s%s\n"
+		       "  nvme connect -t tcp -a %s -s %s -n %s%s\n",
+		       p->traddr, p->trsvcid, tls, p->traddr, p->trsvcid,
+		       tgt->cfg->subsystems[0].nqn, tls);
 		fflush(stdout);
 	}
 

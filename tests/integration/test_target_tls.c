@@ -5,7 +5,7 @@
  * refusals (wrong key, unknown host, plaintext on a "required" port, a Connect whose host
  * is not the PSK's); treq "not required" taking both, but not in one association; the
  * discovery log's TLS fields; a key file others may read refused at start, and kept keys
- * when a reload finds one; the 10 s handshake deadline.
+ * when a reload finds one; the 10 s handshake deadline; the quick-start flags' --tls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -383,6 +383,45 @@ static void tls_keys_mode_refused(void **state)
 }
 
 /*
+ * The quick-start flags with --tls: a RAM namespace on a port that takes TLS only (what
+ * bench/run measures); a plaintext host is refused; --tls without --tls-keys, or with
+ * --config, does not start.
+ */
+static void tls_quick_start(void **state)
+{
+	char port[32], out[4096];
+	const char *argv[] = { "--ram", "8M", "--listen", port, "--tls", "--tls-keys", keys_path,
+			       "--cpus", "1", NULL };
+	const char *no_keys[] = { "--ram", "8M", "--tls", NULL };
+	const char *with_cfg[] = { "--config", cfg_path, "--tls", "--tls-keys", keys_path, NULL };
+	struct tc_tls t1 = tls(key1, TC_HOSTNQN, 1, NVMF_TLS_DERIVE_RFC);
+	struct target_proc t;
+	struct tclient a, io;
+	struct nvme_cqe cqe;
+	uint16_t p = tp_free_port(), cntlid;
+
+	(void)state;
+	snprintf(port, sizeof(port), "%s:%u", ADDR, p);
+	t1.subnqn = "nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart";
+	assert_int_equal(tp_start(&t, p, argv), 0);
+	cntlid = admin_tls(&a, p, &t1);
+	assert_int_equal(tc_open_tls(&io, ADDR, p, &t1), 0);
+	assert_int_equal(tc_connect(&io, 1, 31, t1.subnqn, TC_HOSTNQN, cntlid, 0, 0, &cqe), 0);
+	rw_check(&io, lba_size(&a), 131072, 65536);
+	tc_close(&io);
+	tc_close(&a);
+	assert_true(tc_open(&io, ADDR, p, false, false) < 0);
+	tc_close(&io);
+	assert_true(tp_log_count(&t, "TLS 1.3 TLS_AES_128_GCM_SHA256") >= 2);
+	assert_int_equal(tp_stop(&t), 0);
+
+	assert_int_equal(run_capture(no_keys, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--tls goes with"));
+	assert_int_equal(run_capture(with_cfg, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--tls goes with"));
+}
+
+/*
  * SIGHUP with a key file gone bad: an error in the log, the keys in force stay; with a
  * good one, a new host's key is taken.
  */
@@ -451,6 +490,7 @@ int main(void)
 		cmocka_unit_test(tls_discovery_log),
 		cmocka_unit_test(tls_keys_mode_refused),
 		cmocka_unit_test(tls_reload_keeps_keys),
+		cmocka_unit_test(tls_quick_start),
 		cmocka_unit_test(tls_handshake_timeout),
 	};
 

@@ -841,6 +841,28 @@ static void test_quick_ram(void **state)
 	nvmf_cfg_free(cfg);
 }
 
+/* --tls: the port as a config port with addr.tsas "tls1.3" loads; without it, plaintext. */
+static void test_quick_tls(void **state)
+{
+	struct nvmf_cfg_quick q = { .backend = NVMF_BACKEND_RAM, .size = 1ull << 20 };
+	struct nvmf_cfg *cfg;
+
+	(void)state;
+	cfg = nvmf_cfg_quickstart(&q, err, sizeof(err));
+	assert_non_null(cfg);
+	assert_int_equal(cfg->ports[0].tsas, NVMF_CFG_TSAS_NONE);
+	assert_int_equal(cfg->ports[0].treq, NVMF_CFG_TREQ_NOT_SPECIFIED);
+	nvmf_cfg_free(cfg);
+
+	q.tls = true;
+	cfg = nvmf_cfg_quickstart(&q, err, sizeof(err));
+	assert_non_null(cfg);
+	check_quick_common(cfg, NVMF_CFG_QUICK_NQN);
+	assert_int_equal(cfg->ports[0].tsas, NVMF_CFG_TSAS_TLS13);
+	assert_int_equal(cfg->ports[0].treq, NVMF_CFG_TREQ_REQUIRED);
+	nvmf_cfg_free(cfg);
+}
+
 static void test_quick_file(void **state)
 {
 	struct nvmf_cfg_quick q = {
@@ -1029,6 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_err_malformed_json),
 		cmocka_unit_test(test_err_file),
 		cmocka_unit_test(test_quick_ram),
+		cmocka_unit_test(test_quick_tls),
 		cmocka_unit_test(test_quick_file),
 		cmocka_unit_test(test_quick_device),
 		cmocka_unit_test(test_quick_errors),
