@@ -236,6 +236,10 @@ int hq_connect_start(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms,
 int hq_connect(struct nvmf_qpair *q, uint16_t cntlid, unsigned kato_ms, unsigned timeout_ms);
 void hq_close(struct nvmf_qpair *q, const char *why);
 /* Queue a command (sqe without CID/SGL) with data; -EAGAIN when full. */
+/* io.c: a Read / Write / Write Zeroes command; flags NVMF_IO_FUA, NVMF_IO_DEAC (Write Zeroes) */
+void hio_rw_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid, uint64_t lba, uint32_t nlb,
+		unsigned flags);
+
 int hq_submit(struct nvmf_qpair *q, const struct nvme_sqe *sqe, const struct iovec *iov,
 	      int iovcnt, uint32_t len, bool write, nvmf_io_cb cb, void *arg,
 	      struct hreq **out);

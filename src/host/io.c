@@ -5,8 +5,8 @@
 
 #include "host/host.h"
 
-static void rw_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid, uint64_t lba,
-		   uint32_t nlb, unsigned flags)
+void hio_rw_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid, uint64_t lba, uint32_t nlb,
+		unsigned flags)
 {
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opcode = opc;
@@ -33,7 +33,7 @@ int nvmf_readv(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_READ, nsid, lba, nlb, 0);
+	hio_rw_sqe(&sqe, NVME_NVM_READ, nsid, lba, nlb, 0);
 	return hq_submit(q, &sqe, iov, iovcnt, iov_bytes(iov, iovcnt), false, cb, arg, NULL);
 }
 
@@ -44,7 +44,7 @@ int nvmf_writev(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_t nlb,
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_WRITE, nsid, lba, nlb, flags);
+	hio_rw_sqe(&sqe, NVME_NVM_WRITE, nsid, lba, nlb, flags);
 	return hq_submit(q, &sqe, iov, iovcnt, iov_bytes(iov, iovcnt), true, cb, arg, NULL);
 }
 
@@ -94,7 +94,7 @@ int nvmf_write_zeroes(struct nvmf_qpair *q, uint32_t nsid, uint64_t lba, uint32_
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_WRITE_ZEROES, nsid, lba, nlb, flags & (NVMF_IO_DEAC | NVMF_IO_FUA));
+	hio_rw_sqe(&sqe, NVME_NVM_WRITE_ZEROES, nsid, lba, nlb, flags);
 	return hq_submit(q, &sqe, NULL, 0, 0, false, cb, arg, NULL);
 }
 

@@ -788,13 +788,29 @@ void nvmf_mpath_queue_free(struct nvmf_mpath_queue *mq)
 
 /* ------------------------------------------------------------------ queue: submit */
 
+/* Send r on a path, or let it wait for one while any path may come back; else give r up. */
+static int start(struct nvmf_mpath_queue *mq, struct mreq *r)
+{
+	int rc = dispatch(mq, r);
+
+	if (rc == 0)
+		return 0;
+	if ((rc == 1 || rc == -EAGAIN) && any_alive(mq)) {
+		wait_push(mq, r, false);
+		return 0;
+	}
+	r->next = mq->free;
+	mq->free = r;
+	mq->busy--;
+	return rc == 1 || rc == -EAGAIN ? -ENODEV : rc;
+}
+
 static int submit(struct nvmf_mpath_queue *mq, const struct nvme_sqe *sqe,
 		  const struct iovec *iov, int iovcnt, bool write, nvmf_io_cb cb, void *arg,
 		  struct mreq **out)
 {
 	struct mreq *r = mq->free;
 	size_t len = 0;
-	int rc;
 
 	if (iovcnt < 0 || iovcnt > HREQ_IOV)
 		return -EINVAL;
@@ -821,29 +837,7 @@ static int submit(struct nvmf_mpath_queue *mq, const struct nvme_sqe *sqe,
 		*out = r;
 		return 0;
 	}
-	rc = dispatch(mq, r);
-	if (rc == 0)
-		return 0;
-	if ((rc == 1 || rc == -EAGAIN) && any_alive(mq)) {
-		wait_push(mq, r, false);
-		return 0;
-	}
-	r->next = mq->free;
-	mq->free = r;
-	mq->busy--;
-	return rc == 1 || rc == -EAGAIN ? -ENODEV : rc;
-}
-
-static void rw_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid, uint64_t lba,
-		   uint32_t nlb, unsigned flags)
-{
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = opc;
-	sqe->nsid = htole32(nsid);
-	sqe->cdw10 = htole32((uint32_t)lba);
-	sqe->cdw11 = htole32((uint32_t)(lba >> 32));
-	sqe->cdw12 = htole32((nlb - 1) | ((flags & NVMF_IO_FUA) ? (1u << 30) : 0) |
-			     ((flags & NVMF_IO_DEAC) ? (1u << 25) : 0));
+	return start(mq, r);
 }
 
 int nvmf_mpath_readv(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
@@ -853,7 +847,7 @@ int nvmf_mpath_readv(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_READ, mq->m->o.nsid, lba, nlb, 0);
+	hio_rw_sqe(&sqe, NVME_NVM_READ, mq->m->o.nsid, lba, nlb, 0);
 	return submit(mq, &sqe, iov, iovcnt, false, cb, arg, NULL);
 }
 
@@ -865,7 +859,7 @@ int nvmf_mpath_writev(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nlb,
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_WRITE, mq->m->o.nsid, lba, nlb, flags);
+	hio_rw_sqe(&sqe, NVME_NVM_WRITE, mq->m->o.nsid, lba, nlb, flags);
 	return submit(mq, &sqe, iov, iovcnt, true, cb, arg, NULL);
 }
 
@@ -886,7 +880,7 @@ int nvmf_mpath_write_zeroes(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t 
 
 	if (nlb == 0 || nlb > 65536)
 		return -EINVAL;
-	rw_sqe(&sqe, NVME_NVM_WRITE_ZEROES, mq->m->o.nsid, lba, nlb, flags & NVMF_IO_DEAC);
+	hio_rw_sqe(&sqe, NVME_NVM_WRITE_ZEROES, mq->m->o.nsid, lba, nlb, flags);
 	return submit(mq, &sqe, NULL, 0, false, cb, arg, NULL);
 }
 
@@ -913,15 +907,5 @@ int nvmf_mpath_deallocate(struct nvmf_mpath_queue *mq, uint64_t lba, uint32_t nl
 	r->iov[0].iov_len = sizeof(r->dsm);
 	r->iovcnt = 1;
 	r->len = sizeof(r->dsm);
-	rc = dispatch(mq, r);
-	if (rc == 0)
-		return 0;
-	if ((rc == 1 || rc == -EAGAIN) && any_alive(mq)) {
-		wait_push(mq, r, false);
-		return 0;
-	}
-	r->next = mq->free;
-	mq->free = r;
-	mq->busy--;
-	return rc == 1 || rc == -EAGAIN ? -ENODEV : rc;
+	return start(mq, r);
 }
