@@ -7,10 +7,11 @@
  * make one record per SSL_write (partial-write mode): a large iovec goes to OpenSSL in
  * place, small ones are gathered into one record first (a 24-byte header per record
  * would cost 22 bytes of TLS each).  OpenSSL hands each record to its write BIO, a buffer
- * (BIO_f_buffer) in front of the socket, and the writev ends with one write() of them
- * all: on its own OpenSSL makes a write() per 16 KiB record, and on loopback each costs a
- * syscall and an skb through the receive path, more than copying the record once.  What
- * the socket had no room for stays in the buffer (c->sock_tx_held) until tls_flush.
+ * (BIO_f_buffer, TLS_OUT_BUF) in front of the socket, written when it is full and at the
+ * end of the writev: on its own OpenSSL makes a write() per 16 KiB record, and on
+ * loopback each costs a syscall and an skb through the receive path, more than copying
+ * the record once.  What the socket had no room for stays in the buffer
+ * (c->sock_tx_held) until tls_flush.
  * A write that blocked must be repeated with the same bytes and at least the same
  * length: the bytes are still at the head of the caller's iovecs (nothing of them was
  * reported sent), or in our bounce buffer.
@@ -336,7 +337,7 @@ int tls_user_ready(struct nvmf_conn *c)
 	 * header and body of a record (and more) instead of two recv() per record.
 	 */
 	SSL_set_read_ahead(st->ssl, 1);
-	/* the records of a writev leave in one write(): see the top of this file */
+	/* the records of a writev leave in few write()s: see the top of this file */
 	buf = BIO_new(BIO_f_buffer());
 	if (!buf || BIO_set_write_buffer_size(buf, TLS_OUT_BUF) <= 0) {
 		BIO_free(buf);

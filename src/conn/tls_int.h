@@ -20,12 +20,14 @@
 /* One record's plaintext: the most one SSL_write sends in partial-write mode. */
 #define TLS_RECORD_MAX 16384
 /*
- * User-space records: what one read() may bring (a few records), and the records gathered
- * for one write(): a 128 KiB C2HData, or a batch of 32 4 KiB reads (133 KiB), in one.
- * Both per connection (OpenSSL's 17 KiB buffer for the record it writes comes on top).
+ * User-space records: what one read() may bring, and the records gathered for one write()
+ * (four of 16 KiB; a larger flush writes each time the buffer is full).  64 KiB out was as
+ * cheap per I/O as 256 KiB, and faster: the peer decrypts the first records while the
+ * next are made.  Both per connection (OpenSSL's 17 KiB for the record it writes comes on
+ * top).
  */
 #define TLS_IN_BUF (64 * 1024)
-#define TLS_OUT_BUF (256 * 1024)
+#define TLS_OUT_BUF (64 * 1024)
 #define TLS_SECRET_MAX 48
 
 struct tls_state {
