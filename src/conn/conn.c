@@ -145,7 +145,8 @@ int nvmf_conn_flush(struct nvmf_conn *c)
 				retire_head(c, 0);
 		}
 	}
-	return 0;
+	/* the socket ops took it all but hold some of it for want of room (TLS records) */
+	return c->sock_tx_held ? NVMF_CONN_BLOCKED : 0;
 }
 
 void nvmf_conn_drop_tx(struct nvmf_conn *c)

@@ -49,9 +49,10 @@ struct nvmf_sock_ops {
 	 */
 	bool (*buffered)(struct nvmf_conn *c);
 	/*
-	 * Optional: push output the ops hold themselves (c->sock_tx_held is set: TLS must
-	 * answer a KeyUpdate that arrived in a read while the socket was full).  0 done,
-	 * -EAGAIN when the socket is full, or -errno.
+	 * Optional: push output the ops hold themselves (c->sock_tx_held is set: TLS records
+	 * made from bytes writev took, for which the socket had no room, or the answer to a
+	 * KeyUpdate that arrived in a read while the socket was full).  0 done, -EAGAIN when
+	 * the socket is full, or -errno.
 	 */
 	int (*flush)(struct nvmf_conn *c);
 };
@@ -151,7 +152,10 @@ void nvmf_conn_shutdown(struct nvmf_conn *c);
  * is shut down: nothing is queued then.  Call nvmf_conn_flush() to send.
  */
 int nvmf_conn_queue(struct nvmf_conn *c, struct nvmf_conn_tx *tx, int cnt);
-/* Send what is queued: 0 all sent, NVMF_CONN_BLOCKED, or -errno (the connection failed). */
+/*
+ * Send what is queued: 0 all sent, NVMF_CONN_BLOCKED (also when the socket ops took every
+ * PDU but hold part of it: sock_tx_held), or -errno (the connection failed).
+ */
 int nvmf_conn_flush(struct nvmf_conn *c);
 /* Drop queued output (connection closing): each PDU's done runs with -ECANCELED. */
 void nvmf_conn_drop_tx(struct nvmf_conn *c);

@@ -4,11 +4,17 @@
  *
  * Reads fill the caller's buffers record after record until OpenSSL wants the socket, so
  * a short read still means "the socket is empty", as the receive loop assumes.  Writes
- * send one record per SSL_write (partial-write mode): a large iovec goes to OpenSSL in
+ * make one record per SSL_write (partial-write mode): a large iovec goes to OpenSSL in
  * place, small ones are gathered into one record first (a 24-byte header per record
- * would cost 22 bytes of TLS and a syscall each).  A write that blocked must be repeated
- * with the same bytes and at least the same length: the bytes are still at the head of
- * the caller's iovecs (nothing of them was reported sent), or in our bounce buffer.
+ * would cost 22 bytes of TLS each).  OpenSSL hands each record to its write BIO, a buffer
+ * (BIO_f_buffer, TLS_OUT_BUF) in front of the socket, written when it is full and at the
+ * end of the writev: on its own OpenSSL makes a write() per 16 KiB record, and on
+ * loopback each costs a syscall and an skb through the receive path, more than copying
+ * the record once.  What the socket had no room for stays in the buffer
+ * (c->sock_tx_held) until tls_flush.
+ * A write that blocked must be repeated with the same bytes and at least the same
+ * length: the bytes are still at the head of the caller's iovecs (nothing of them was
+ * reported sent), or in our bounce buffer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,6 +76,7 @@ static int fill(struct nvmf_conn *c, struct tls_state *st, uint8_t *buf, size_t 
 		if (e == SSL_ERROR_WANT_WRITE) {
 			/* OpenSSL answers a KeyUpdate and the socket is full: see tls_flush() */
 			c->sock_tx_held = true;
+			st->rd_cut = true;
 			return -EAGAIN;
 		}
 		return record_failed(st, e, true);
@@ -163,6 +170,31 @@ static void advance(const struct iovec *iov, int cnt, int *i, size_t *off, size_
 	}
 }
 
+/*
+ * Write the records waiting in the buffer BIO: 0 when none are left, -EAGAIN when the
+ * socket is full (they are held: c->sock_tx_held), or -errno.
+ */
+static int out_flush(struct nvmf_conn *c, struct tls_state *st)
+{
+	int sys;
+
+	if (!st->out || BIO_wpending(st->out) == 0)
+		return 0;
+	ERR_clear_error();
+	errno = 0;
+	if (BIO_flush(st->out) > 0)
+		return 0;
+	if (BIO_should_retry(st->out)) {
+		c->sock_tx_held = true;
+		return -EAGAIN;
+	}
+	sys = errno ? errno : EIO;
+	st->fatal = true;
+	snprintf(st->err, sizeof(st->err), "socket: %s", strerror(sys));
+	ERR_clear_error();
+	return -sys;
+}
+
 static ssize_t tls_writev(struct nvmf_conn *c, const struct iovec *iov, int cnt)
 {
 	struct tls_state *st = tls_of(c);
@@ -228,12 +260,21 @@ static ssize_t tls_writev(struct nvmf_conn *c, const struct iovec *iov, int cnt)
 		e = record_failed(st, e, false);
 		return sent ? (ssize_t)sent : e;
 	}
+	/* what the socket has no room for is held: nvmf_conn_flush() says BLOCKED */
+	if (sent) {
+		int rc = out_flush(c, st);
+
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+	}
 	return (ssize_t)sent;
 }
 
 /*
- * A read left output in OpenSSL (the answer to a KeyUpdate): the state machine pushes it
- * on.  Then the read goes on without waiting for the fd, which announced its data already.
+ * Held output: records in the buffer BIO the socket had no room for, or the answer to a
+ * KeyUpdate that a read left in OpenSSL (the state machine pushes it on).  Then a read
+ * cut short by that answer goes on without waiting for the fd, which announced its data
+ * already.
  */
 static int tls_flush(struct nvmf_conn *c)
 {
@@ -249,8 +290,13 @@ static int tls_flush(struct nvmf_conn *c)
 		return -EAGAIN;
 	if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ)
 		return record_failed(st, e, false);
+	r = out_flush(c, st);
+	if (r < 0)
+		return r;
 	c->sock_tx_held = false;
-	st->rd_kick = true;
+	if (st->rd_cut)
+		st->rd_kick = true;
+	st->rd_cut = false;
 	return 0;
 }
 
@@ -264,6 +310,8 @@ static void tls_shutdown(struct nvmf_conn *c)
 	if (st && st->ssl && st->done && !st->fatal && !st->pend_len && !c->sock_tx_held) {
 		ERR_clear_error();
 		SSL_shutdown(st->ssl);
+		if (st->out)
+			(void)BIO_flush(st->out); /* the alert waits in the buffer otherwise */
 		ERR_clear_error();
 	}
 	shutdown(c->fd, SHUT_RDWR);
@@ -279,6 +327,7 @@ static void tls_close(struct nvmf_conn *c)
 int tls_user_ready(struct nvmf_conn *c)
 {
 	struct tls_state *st = tls_of(c);
+	BIO *buf, *sock;
 
 	st->bounce = malloc(TLS_RECORD_MAX);
 	if (!st->bounce)
@@ -288,6 +337,20 @@ int tls_user_ready(struct nvmf_conn *c)
 	 * header and body of a record (and more) instead of two recv() per record.
 	 */
 	SSL_set_read_ahead(st->ssl, 1);
+	/* the records of a writev leave in few write()s: see the top of this file */
+	buf = BIO_new(BIO_f_buffer());
+	if (!buf || BIO_set_write_buffer_size(buf, TLS_OUT_BUF) <= 0) {
+		BIO_free(buf);
+		return -ENOMEM;
+	}
+	/* the SSL's one socket BIO reads and writes: the buffer takes a reference of its own */
+	sock = SSL_get_wbio(st->ssl);
+	if (!BIO_up_ref(sock)) {
+		BIO_free(buf);
+		return -ENOMEM;
+	}
+	SSL_set0_wbio(st->ssl, BIO_push(buf, sock));
+	st->out = buf;
 	return 0;
 }
 

@@ -53,6 +53,12 @@ static SSL_CTX *ctx_new(const SSL_METHOD *method)
 	 * the kernel needs to take over at sequence 0 (sock_tls.c turns it on for user space).
 	 */
 	SSL_CTX_set_read_ahead(ctx, 0);
+	/*
+	 * Room for several records: with read-ahead on (user space) one read() then brings
+	 * all a socket holds of a large transfer, not one record at a time.  The buffer is
+	 * made while handshaking, so its size is set here.
+	 */
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_IN_BUF);
 	/* writev's partial-send semantics; a blocked write is repeated from the iov head */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* the only way to the traffic secrets that kTLS RX needs on OpenSSL 3.0 */

@@ -25,9 +25,11 @@
  *   - check nvmf_conn_has_buffered() after a receive that returned NVMF_CONN_MORE or
  *     NVMF_CONN_PAUSED: OpenSSL may hold decrypted bytes the fd does not announce
  *     (NVMF_CONN_DRAINED means it holds none);
- *   - nvmf_conn_tx_pending() may be true with an empty queue, should a read make OpenSSL
- *     write (its answer to a KeyUpdate) into a full socket: wait for writable, call
- *     nvmf_conn_flush(), then check nvmf_conn_has_buffered() (the read was cut short);
+ *   - nvmf_conn_tx_pending() may be true with an empty queue: records made of PDUs
+ *     already retired wait for room in the socket (nvmf_conn_flush() said
+ *     NVMF_CONN_BLOCKED), or a read made OpenSSL write (its answer to a KeyUpdate) into a
+ *     full socket: wait for writable, call nvmf_conn_flush(), then check
+ *     nvmf_conn_has_buffered() (the read was cut short);
  *   - a flush may stop (NVMF_CONN_BLOCKED) because OpenSSL wants to read first (not seen
  *     in TLS 1.3, where writes never wait for the peer); the next receive unblocks it, so
  *     owners flush after receiving, as they do anyway.

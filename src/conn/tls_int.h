@@ -19,6 +19,15 @@
 
 /* One record's plaintext: the most one SSL_write sends in partial-write mode. */
 #define TLS_RECORD_MAX 16384
+/*
+ * User-space records: what one read() may bring, and the records gathered for one write()
+ * (four of 16 KiB; a larger flush writes each time the buffer is full).  64 KiB out was as
+ * cheap per I/O as 256 KiB, and faster: the peer decrypts the first records while the
+ * next are made.  Both per connection (OpenSSL's 17 KiB for the record it writes comes on
+ * top).
+ */
+#define TLS_IN_BUF (64 * 1024)
+#define TLS_OUT_BUF (64 * 1024)
 #define TLS_SECRET_MAX 48
 
 struct tls_state {
@@ -51,10 +60,12 @@ struct tls_state {
 	size_t secret_client_len, secret_server_len;
 
 	/* user-space records (sock_tls.c) */
+	BIO *out;                    /* the write BIO: records wait here for one write() */
 	uint8_t *bounce;             /* small iovecs gathered into one record */
 	size_t pend_len;             /* an SSL_write to repeat (it blocked): its length */
 	bool pend_bounce;            /* ... and its bytes are in bounce, else at the iov head */
 	bool rd_kick;                /* a read stopped for a write: read again without waiting */
+	bool rd_cut;                 /* a read stopped for a write that is not out yet */
 	bool rd_full;                /* the last read filled its buffer: OpenSSL may hold more */
 	bool rd_ended;               /* a read ended after returning data: rd_end comes next */
 	ssize_t rd_end;              /* 0 (end of stream) or -errno */

@@ -4,9 +4,10 @@
  * SHA-256 and SHA-384 PSKs and v0/v1 identities, refusals (unknown identity, wrong PSK,
  * TLS 1.2, plain NVMe/TCP, a peer that goes away mid-handshake), PDUs both ways through
  * nvmf_conn (a 1 MiB payload in odd-sized iovecs with partial writes, thousands of small
- * PDUs), bytes OpenSSL holds that the fd does not announce, no NewSessionTicket, a
- * KeyUpdate, close_notify; the kTLS key schedule against RFC 8448 and the choice of record
- * path.  The kernel record path is test_ktls.
+ * PDUs, the records of a flush in one write and held while the socket is full), bytes
+ * OpenSSL holds that the fd does not announce, no NewSessionTicket, a KeyUpdate,
+ * close_notify; the kTLS key schedule against RFC 8448 and the choice of record path.
+ * The kernel record path is test_ktls.
  *
  * The peers that must not be our own code (a TLS 1.2 client, a client that watches every
  * message) are plain OpenSSL with its TLS 1.2-style PSK callback.
@@ -363,6 +364,92 @@ static void many_small_pdus(void **state)
 	free(t);
 }
 
+/* BIO callback: count the writes that reach the socket BIO (each one a write()). */
+static long count_writes(BIO *b, int oper, const char *argp, size_t len, int argi,
+			 long argl, int ret, size_t *processed)
+{
+	(void)argp;
+	(void)len;
+	(void)argi;
+	(void)argl;
+	(void)processed;
+	if (oper == (BIO_CB_WRITE | BIO_CB_RETURN))
+		++*(int *)BIO_get_callback_arg(b);
+	return ret;
+}
+
+/* Queue one C2HData of len bytes of src on e. */
+static void queue_c2h(struct end *e, struct txrec *t, uint8_t *src, size_t len)
+{
+	struct iovec data = { src, len };
+
+	memset(t, 0, sizeof(*t));
+	t->tx.iov = t->iov;
+	assert_int_equal(nvmf_conn_queue(&e->conn, &t->tx,
+					 nvmf_pdu_c2h_data(&t->out, &e->conn.txcfg, 1, 0,
+							   NVME_TCP_F_DATA_LAST, &data, 1, t->iov,
+							   NVMF_CONN_TX_BATCH_IOV)), 0);
+}
+
+/*
+ * The records of one writev leave in one write(): a 48 KiB C2HData, four records, is one
+ * write on the socket, not four.  Where the socket has no room, the records wait: the
+ * PDU is retired (its bytes are in records), the flush says BLOCKED, output is pending
+ * with an empty queue, and every byte arrives once the peer reads.
+ */
+static void records_in_one_write(void **state)
+{
+	enum { LEN = 48 << 10 };
+	struct pair p;
+	struct key k;
+	int rc, rs, writes = 0, want = 1;
+	uint8_t *src = malloc(LEN), *dst = calloc(1, LEN);
+	struct txrec *t = calloc(1, sizeof(*t));
+	BIO *sock;
+
+	(void)state;
+	assert_true(24 + LEN + 4 * 22 <= TLS_OUT_BUF);
+	for (size_t i = 0; i < LEN; i++)
+		src[i] = (uint8_t)(i * 13 + (i >> 10));
+	make_key(&k, 1, 0);
+	pair_handshake(&p, &k, &k, NVMF_TLS_RECORD_USER, 0, &rc, &rs);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rs, 0);
+	sock = BIO_next(tls_of(&p.srv.conn)->out);
+	assert_non_null(sock);
+	BIO_set_callback_arg(sock, (char *)&writes);
+	BIO_set_callback_ex(sock, count_writes);
+	p.cli.dest = dst;
+	queue_c2h(&p.srv, t, src, LEN);
+	assert_int_equal(nvmf_conn_flush(&p.srv.conn), 0);
+	assert_int_equal(writes, 1);
+	assert_false(nvmf_conn_tx_pending(&p.srv.conn));
+	pump(&p.srv, &p.cli, have_pdus, &want);
+	assert_memory_equal(dst, src, LEN);
+	BIO_set_callback_ex(sock, NULL);
+	pair_close(&p);
+
+	/* the smallest socket buffers: 48 KiB of records do not fit */
+	pair_handshake(&p, &k, &k, NVMF_TLS_RECORD_USER, 4096, &rc, &rs);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rs, 0);
+	memset(dst, 0, LEN);
+	p.cli.dest = dst;
+	queue_c2h(&p.srv, t, src, LEN);
+	assert_int_equal(nvmf_conn_flush(&p.srv.conn), NVMF_CONN_BLOCKED);
+	assert_null(p.srv.conn.tx_head);
+	assert_true(nvmf_conn_tx_pending(&p.srv.conn));
+	/* held output goes first: a flush before the socket has room sends nothing new */
+	assert_int_equal(nvmf_conn_flush(&p.srv.conn), NVMF_CONN_BLOCKED);
+	pump(&p.srv, &p.cli, have_pdus, &want);
+	assert_memory_equal(dst, src, LEN);
+	assert_false(nvmf_conn_tx_pending(&p.srv.conn));
+	pair_close(&p);
+	free(src);
+	free(dst);
+	free(t);
+}
+
 /* Wait until fd's receive queue holds n bytes. */
 static void wait_queued(int fd, int n)
 {
@@ -597,6 +684,7 @@ int main(void)
 		cmocka_unit_test(peer_closes_mid_handshake),
 		cmocka_unit_test(large_writev_user),
 		cmocka_unit_test(many_small_pdus),
+		cmocka_unit_test(records_in_one_write),
 		cmocka_unit_test(buffered_bytes_not_stranded),
 		cmocka_unit_test(close_notify_is_eof),
 		cmocka_unit_test(key_update),
