@@ -27,6 +27,8 @@ bench: deps
 	@echo "fio through the libnvmf engine (ioengine=external):"
 	@bench/fio-engine.sh --start-target --only randread-4k-qd32
 	@bench/fio-engine.sh --start-target --only randwrite-4k-qd32
+	@echo "two paths (network namespaces, veth links of 200 Mbit/s): multipath round-robin and MPTCP:"
+	@if [ "$$(id -u)" = 0 ]; then bench/paths.sh; else echo "bench/paths.sh skipped: needs root"; fi
 
 clean:
 	rm -rf build build-san build-fuzz build.log build-san.log build-fuzz.log
