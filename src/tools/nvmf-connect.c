@@ -267,6 +267,9 @@ static void path_add(struct daemon *d, const struct ctrl_state *req)
 		goto fail;
 	}
 	p->st = *req;
+	/* the path connects with the daemon's options (its TLS key, MPTCP or not) */
+	p->st.tls = d->st.tls;
+	p->st.mptcp = d->st.mptcp;
 	p->st.ns = NULL;
 	p->st.nr_ns = 0;
 	o.traddr = p->st.traddr;
@@ -965,6 +968,8 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 	snprintf(d.st.iopolicy, sizeof(d.st.iopolicy), "%s",
 		 a->iopolicy ? a->iopolicy : holder[0] ? "" : "numa");
 	d.st.ublk = !a->no_ublk;
+	d.st.tls = o.tls || o.tls_key;
+	d.st.mptcp = o.mptcp;
 	d.st.pid = getpid();
 	/* as the Linux host: another address of a subsystem held already is another path */
 	snprintf(d.st.path_of, sizeof(d.st.path_of), "%s", holder);

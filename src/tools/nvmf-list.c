@@ -72,10 +72,11 @@ static void list_paths(const struct ctrl_state *s, int n)
 		for (int k = 0; k < n; k++) {
 			if (k != i && strcmp(s[k].path_of, s[i].name))
 				continue;
-			printf(" +- %s tcp traddr=%s,trsvcid=%s%s%s cntlid %u %s%s%s\n", s[k].name,
-			       s[k].traddr, s[k].trsvcid, s[k].host_traddr[0] ? ",host_traddr=" : "",
-			       s[k].host_traddr, s[k].cntlid, s[k].state, s[k].ana[0] ? " " : "",
-			       s[k].ana);
+			printf(" +- %s tcp traddr=%s,trsvcid=%s%s%s%s%s cntlid %u %s%s%s\n",
+			       s[k].name, s[k].traddr, s[k].trsvcid,
+			       s[k].host_traddr[0] ? ",host_traddr=" : "", s[k].host_traddr,
+			       s[k].tls ? " tls" : "", s[k].mptcp ? " mptcp" : "", s[k].cntlid,
+			       s[k].state, s[k].ana[0] ? " " : "", s[k].ana);
 		}
 	}
 }
@@ -123,6 +124,8 @@ static void list_json(const struct ctrl_state *s, int n)
 		json_object_object_add(c, "Address", json_object_new_string(addr));
 		json_object_object_add(c, "HostNQN", json_object_new_string(s[i].hostnqn));
 		json_object_object_add(c, "State", json_object_new_string(s[i].state));
+		json_object_object_add(c, "TLS", json_object_new_boolean(s[i].tls));
+		json_object_object_add(c, "MPTCP", json_object_new_boolean(s[i].mptcp));
 		if (s[i].ana[0])
 			json_object_object_add(c, "ANAState", json_object_new_string(s[i].ana));
 		/* a path of another controller's namespaces (same block devices) */

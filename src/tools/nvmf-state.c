@@ -116,6 +116,8 @@ int state_load(const char *path, struct ctrl_state *s)
 	COPY(s->path_of, jstr(root, "path_of"));
 	COPY(s->ana, jstr(root, "ana_state"));
 	COPY(s->iopolicy, jstr(root, "iopolicy"));
+	s->tls = jint(root, "tls", 0) != 0;
+	s->mptcp = jint(root, "mptcp", 0) != 0;
 	COPY(s->error, jstr(root, "error"));
 	if (json_object_object_get_ex(root, "namespaces", &nss) &&
 	    json_object_is_type(nss, json_type_array)) {
@@ -175,6 +177,8 @@ int state_save(const struct ctrl_state *s)
 		JS("ana_state", s->ana);
 	if (s->iopolicy[0])
 		JS("iopolicy", s->iopolicy);
+	JI("tls", s->tls);
+	JI("mptcp", s->mptcp);
 	if (s->error[0])
 		JS("error", s->error);
 #undef JS

@@ -222,6 +222,7 @@ struct ctrl_state {
 	 * asks the daemon to switch to, or "" to leave it.
 	 */
 	char iopolicy[16];
+	bool tls, mptcp;             /* the connection: TLS 1.3 (PSK), Multipath TCP */
 	char error[256];
 	unsigned nr_ns;
 	struct ns_state *ns;         /* malloc'ed */

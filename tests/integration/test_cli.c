@@ -819,8 +819,9 @@ static void second_address_is_a_path(void **state)
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--iopolicy rr: numa, round-robin or queue-depth"));
 	run_free(&r);
+	/* --mptcp: a plain TCP port takes it as TCP (the MPTCP fallback); paths inherit it */
 	RUN(&r, "connect", "-a", ADDR, "-s", p1s, "-n", nqn, "--no-ublk", "--iopolicy",
-	    "queue-depth");
+	    "queue-depth", "--mptcp");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "as controller nvmf0:"));
 	run_free(&r);
@@ -841,9 +842,11 @@ static void second_address_is_a_path(void **state)
 	assert_int_equal(r.status, 0);
 	snprintf(expect, sizeof(expect), "\n%s iopolicy=queue-depth\n", nqn);
 	assert_non_null(strstr(r.out, expect));
-	snprintf(expect, sizeof(expect), " +- nvmf0 tcp traddr=%s,trsvcid=%u cntlid ", ADDR, p1);
+	snprintf(expect, sizeof(expect), " +- nvmf0 tcp traddr=%s,trsvcid=%u mptcp cntlid ", ADDR,
+		 p1);
 	assert_non_null(strstr(r.out, expect));
-	snprintf(expect, sizeof(expect), " +- nvmf1 tcp traddr=%s,trsvcid=%u cntlid ", ADDR, p2);
+	snprintf(expect, sizeof(expect), " +- nvmf1 tcp traddr=%s,trsvcid=%u mptcp cntlid ", ADDR,
+		 p2);
 	assert_non_null(strstr(r.out, expect));
 	assert_non_null(strstr(r.out, " live optimized\n"));
 	run_free(&r);
@@ -854,6 +857,8 @@ static void second_address_is_a_path(void **state)
 	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "PathOf"), "nvmf0");
 	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "ANAState"), "optimized");
 	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "State"), "live");
+	assert_true(json_object_get_boolean(jget(json_object_array_get_idx(ctrls, 1), "MPTCP")));
+	assert_false(json_object_get_boolean(jget(json_object_array_get_idx(ctrls, 1), "TLS")));
 	json_object_put(root);
 	run_free(&r);
 
