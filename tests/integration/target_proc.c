@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +68,9 @@ int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* a failed assertion leaves the test's cleanup undone: the target must not
+		 * outlive the test program and hold its port (or the machine's CPU) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(bin, (char *const *)args);
 		_exit(127);
 	}
