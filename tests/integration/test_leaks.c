@@ -7,10 +7,12 @@
  *     data;
  *   - 1,000 connect/disconnect cycles, most cut short (TCP only, ICReq only, Connect sent
  *     and the connection closed before the response, a reset in the middle of I/O);
+ *   - 1,000 reloads that each move a port (a host connected through the one that goes);
  * and LeakSanitizer finds nothing when the target stops on SIGTERM (the target under test
  * is the sanitizer build: it exits non-zero and says so in its log on a leak).  The host
- * library's side: 1,000 nvmf_ctrl_connect / nvmf_ctrl_disconnect in this process, whose
- * own LeakSanitizer checks it at exit.
+ * library's side: 1,000 nvmf_ctrl_connect / nvmf_ctrl_disconnect in this process (one in
+ * five failing half-way: Connect refused, nobody listening), whose own LeakSanitizer checks
+ * it at exit.  LEAKS_NR=N runs N of each instead (the soak suite: `make soak`).
  *
  * RSS slack: freed memory shows in RSS only when it is reused, so the target runs without
  * ASan's quarantine, and the baseline is taken after a warm-up (allocator caches of each
@@ -46,8 +48,9 @@
 #define ADDR "127.0.0.1"
 #define NQN "nqn.2024-01.io.nvmf-tcp.test:leaks"
 #define RSS_SLACK_KIB 1024
-#define NR 1000
 #define WARM 100
+/* cycles and reloads per test: 1,000 (LEAKS_NR=N for a longer soak) */
+static int NR = 1000;
 
 static char cfg_path[128], keep_path[128], swap_path[2][128];
 static uint16_t port;
@@ -276,13 +279,38 @@ static void *io_loop(void *arg)
 	return NULL;
 }
 
+/* Reload outcomes the target logged, read on from where the last call stopped (a soak's
+ * log is too long to read whole after every reload). */
+static long log_off;
+static int reloads_seen;
+
+static int reloads_logged(const struct target_proc *t)
+{
+	FILE *f = fopen(t->log, "r");
+	char line[2048];
+
+	if (!f)
+		return reloads_seen;
+	fseek(f, log_off, SEEK_SET);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '\n'))
+			break; /* being written: read it whole next time */
+		log_off = ftell(f);
+		reloads_seen += strstr(line, "configuration reloaded") != NULL ||
+				strstr(line, "reload failed") != NULL;
+	}
+	fclose(f);
+	return reloads_seen;
+}
+
 /* SIGHUP, and wait until the target logged the outcome of reload number `nth`. */
 static void reload_nth(struct target_proc *t, int nth)
 {
+	if (nth == 1)
+		log_off = reloads_seen = 0;
 	kill(t->pid, SIGHUP);
 	for (int i = 0; i < 20000; i++) {
-		if (tp_log_count(t, "configuration reloaded") + tp_log_count(t, "reload failed") >=
-		    nth)
+		if (reloads_logged(t) >= nth)
 			return;
 		usleep(500);
 	}
@@ -323,7 +351,9 @@ static void reload_swaps_close_old_files(void **state)
 			fds_warm = tp_fd_count(t.pid);
 		}
 	}
-	/* NR % 3 == 1: file 1 in place, as many files open as at the start */
+	/* back to the first configuration: as many files open as at the start */
+	write_config(0);
+	reload_nth(&t, NR + 1);
 	fds1 = settle_fds(t.pid, fds0);
 	rss1 = tp_rss_kib(t.pid);
 	atomic_store(&keep.stop, true);
@@ -512,6 +542,8 @@ static void connect_cycles_leave_nothing_behind(void **state)
 	fds0 = tp_fd_count(t.pid);
 	for (int i = 1; i <= NR; i++) {
 		cycle(i % 5);
+		if (NR > 1000 && i % 1000 == 0)
+			print_message("# %d cycles: RSS %ld KiB\n", i, tp_rss_kib(t.pid));
 		if (i == WARM) {
 			usleep(200000);
 			fds_warm = tp_fd_count(t.pid);
@@ -536,7 +568,7 @@ static void connect_cycles_leave_nothing_behind(void **state)
 
 static void host_cycles_leave_nothing_behind(void **state)
 {
-	char listen[64], svc[16];
+	char listen[64], svc[16], nobody[16];
 	const char *argv[] = { "--ram", "16M", "--listen", listen, "--cpus", "2",
 			       "--nqn", NQN, NULL };
 	struct target_proc t;
@@ -555,17 +587,37 @@ static void host_cycles_leave_nothing_behind(void **state)
 	o.subnqn = NQN;
 	o.hostnqn = TC_HOSTNQN;
 	o.nr_io_queues = 2;
+	o.ctrl_loss_tmo_s = 0; /* a connect that fails is not retried */
 	memset(buf, 0xa5, sizeof(buf));
+	do
+		snprintf(nobody, sizeof(nobody), "%u", tp_free_port());
+	while (strcmp(nobody, svc) == 0);
 	for (int i = 1; i <= NR; i++) {
 		struct nvmf_ctrl *c;
-		int rc = nvmf_ctrl_connect(&o, &c);
+		struct nvmf_ctrl_opts f = o;
+		int rc;
 
+		/* connects that fail half-way free what they set up: a subsystem the target
+		 * does not have (Connect refused), a port nobody listens on */
+		if (i % 10 == 5 || i % 10 == 7) {
+			if (i % 10 == 5)
+				f.subnqn = NQN "-absent";
+			else
+				f.trsvcid = nobody;
+			c = NULL;
+			assert_true(nvmf_ctrl_connect(&f, &c) < 0);
+			assert_null(c);
+			continue;
+		}
+		rc = nvmf_ctrl_connect(&o, &c);
 		if (rc)
 			fail_msg("connect %d: %s", i, nvmf_strerror_last());
 		/* one command on an I/O queue: its buffers and completion path are used */
 		assert_int_equal(nvmf_write_sync(nvmf_ctrl_qpair(c, (unsigned)i % 2), 1,
 						 (uint64_t)i % 64 * 8, 8, buf, 0), 0);
 		nvmf_ctrl_disconnect(c);
+		if (NR > 1000 && i % 1000 == 0)
+			print_message("# %d cycles: RSS %ld KiB\n", i, tp_rss_kib(getpid()));
 		if (i == WARM) {
 			fds0 = tp_fd_count(getpid());
 			rss0 = tp_rss_kib(getpid());
@@ -592,5 +644,7 @@ int main(void)
 	/* LEAKS_TEST=name: run that one */
 	if (getenv("LEAKS_TEST"))
 		cmocka_set_test_filter(getenv("LEAKS_TEST"));
+	if (getenv("LEAKS_NR") && atoi(getenv("LEAKS_NR")) > WARM)
+		NR = atoi(getenv("LEAKS_NR"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
