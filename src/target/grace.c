@@ -84,7 +84,7 @@ int nvmf_retired_add_ns(struct nvmf_retired *r, struct nvmf_ns *ns)
 	return 0;
 }
 
-static void retired_free(struct nvmf_retired *r)
+void nvmf_retired_free(struct nvmf_retired *r)
 {
 	for (size_t i = 0; i < r->nr_ns; i++) {
 		struct nvmf_bdev *b = r->ns[i]->bdev;
@@ -150,13 +150,13 @@ static void sweep(struct nvmf_tgt *tgt)
 		struct nvmf_retired *r = done;
 
 		done = r->next;
-		retired_free(r);
+		nvmf_retired_free(r);
 	}
 }
 
 bool nvmf_tgt_sweep_retired(struct nvmf_tgt *tgt)
 {
-	bool left = nvmf_tgt_reap_ports(tgt);
+	bool left = nvmf_tgt_reap_removed(tgt);
 
 	sweep(tgt);
 	pthread_mutex_lock(&tgt->lock);
@@ -171,7 +171,7 @@ void nvmf_tgt_retire(struct nvmf_tgt *tgt, struct nvmf_retired *r)
 
 	sweep(tgt);
 	if (n == 0) {
-		retired_free(r);
+		nvmf_retired_free(r);
 		return;
 	}
 	r->waits = calloc(n, sizeof(*r->waits));
@@ -203,6 +203,6 @@ void nvmf_tgt_free_retired(struct nvmf_tgt *tgt)
 		struct nvmf_retired *r = tgt->retiring;
 
 		tgt->retiring = r->next;
-		retired_free(r);
+		nvmf_retired_free(r);
 	}
 }

@@ -419,7 +419,7 @@ static void teardown_unlinked(struct nvmf_tgt *tgt, struct nvmf_port *const *sto
 /*
  * A port removed from the configuration keeps serving the controllers connected through
  * it, and they read its (old) configuration: then that configuration stays until the port
- * is reaped (nvmf_tgt_reap_ports).
+ * is reaped (nvmf_tgt_reap_removed).
  */
 static bool cfg_pinned(const struct nvmf_tgt *tgt, const struct nvmf_cfg *cfg)
 {
@@ -456,44 +456,80 @@ static bool port_unused(const struct nvmf_port *p)
 	       atomic_load_explicit(&p->users, memory_order_acquire) == 0;
 }
 
-bool nvmf_tgt_reap_ports(struct nvmf_tgt *tgt)
+/*
+ * A removed subsystem whose last controller is released (tgt->lock held): none can join
+ * it any more (nvmf_tgt_ctrl_create checks removed under the lock), and reactors that
+ * found it before the reload let go at the grace point.
+ */
+static bool subsys_unused(const struct nvmf_subsys *s)
+{
+	return s->removed && !s->ctrls;
+}
+
+bool nvmf_tgt_reap_removed(struct nvmf_tgt *tgt)
 {
 	struct nvmf_retired *batch;
-	size_t nr_gone = 0, kept = 0;
-	bool waiting = false;
+	size_t kept = 0, nr = 0;
+	bool waiting = false, any = false;
 
-	for (size_t i = 0; i < tgt->nr_ports; i++) {
-		if (!tgt->ports[i]->removed)
-			continue;
-		if (port_unused(tgt->ports[i]))
-			nr_gone++;
-		else
-			waiting = true;
-	}
-	if (!nr_gone)
-		return waiting;
-	batch = nvmf_retired_new(nr_gone);
+	pthread_mutex_lock(&tgt->lock);
+	for (size_t i = 0; i < tgt->nr_all_subsys; i++)
+		if (tgt->all_subsys[i]->removed)
+			any = true;
+	pthread_mutex_unlock(&tgt->lock);
+	for (size_t i = 0; i < tgt->nr_ports; i++)
+		if (tgt->ports[i]->removed)
+			any = true;
+	if (!any)
+		return false;
+	/* room for everything removed: each port, each subsystem and its view */
+	batch = nvmf_retired_new(tgt->nr_ports + 2 * tgt->nr_all_subsys);
 	if (!batch)
 		return true; /* the next sweep tries again */
 	for (size_t i = 0; i < tgt->nr_ports; i++) {
 		struct nvmf_port *p = tgt->ports[i];
 
-		if (p->removed && port_unused(p))
+		if (p->removed && port_unused(p)) {
 			nvmf_retired_add(batch, p);
-		else
+			nr++;
+		} else {
+			waiting |= p->removed;
 			tgt->ports[kept++] = p;
+		}
 	}
 	tgt->nr_ports = kept;
-	/* the configurations only those ports kept alive */
+	kept = 0;
+	pthread_mutex_lock(&tgt->lock);
+	for (size_t i = 0; i < tgt->nr_all_subsys; i++) {
+		struct nvmf_subsys *s = tgt->all_subsys[i];
+
+		if (subsys_unused(s)) {
+			log_debug("reload: subsystem %s freed", s->nqn);
+			nvmf_retired_add(batch, s->view);
+			nvmf_retired_add(batch, s);
+			nr++;
+		} else {
+			waiting |= s->removed;
+			tgt->all_subsys[kept++] = s;
+		}
+	}
+	tgt->nr_all_subsys = kept;
+	pthread_mutex_unlock(&tgt->lock);
+	/* the configurations only the freed ports kept alive */
 	kept = 0;
 	for (size_t i = 0; i < tgt->nr_old_cfgs; i++) {
 		struct nvmf_cfg *c = tgt->old_cfgs[i];
 
 		if (cfg_pinned(tgt, c) || nvmf_retired_add_cfg(batch, c))
 			tgt->old_cfgs[kept++] = c;
+		else
+			nr++;
 	}
 	tgt->nr_old_cfgs = kept;
-	nvmf_tgt_retire(tgt, batch);
+	if (nr)
+		nvmf_tgt_retire(tgt, batch);
+	else
+		nvmf_retired_free(batch); /* nothing yet: no grace period to start */
 	return waiting;
 }
 

@@ -144,7 +144,7 @@ struct nvmf_port {
 	/*
 	 * A reload removed it (the reload thread's flag): it is freed, with any configuration
 	 * only it still pointed into, once its listener is closed and nothing uses it
-	 * (nvmf_tgt_reap_ports).
+	 * (nvmf_tgt_reap_removed).
 	 */
 	bool removed;
 	atomic_bool listener_closed;
@@ -581,10 +581,14 @@ struct nvmf_retired *nvmf_retired_new(size_t max);
 int nvmf_retired_add(struct nvmf_retired *r, void *p); /* 0, -ENOSPC past max */
 int nvmf_retired_add_cfg(struct nvmf_retired *r, struct nvmf_cfg *cfg); /* 0, -ENOMEM */
 /*
- * Free the ports reloads removed that nothing uses any more, and the configurations only
- * they pointed into (through a grace batch).  Returns whether a removed port still waits.
+ * Free what reloads removed and nothing uses any more (through a grace batch): ports whose
+ * listener and queues are gone, with the configurations only they pointed into, and
+ * subsystems whose last controller is released.  Returns whether a removed one still
+ * waits.
  */
-bool nvmf_tgt_reap_ports(struct nvmf_tgt *tgt);
+bool nvmf_tgt_reap_removed(struct nvmf_tgt *tgt);
+/* Free a batch that was never retired (and what it holds). */
+void nvmf_retired_free(struct nvmf_retired *r);
 /* A namespace no view holds any more: flushed and closed once no command uses it. */
 int nvmf_retired_add_ns(struct nvmf_retired *r, struct nvmf_ns *ns);
 void nvmf_tgt_retire(struct nvmf_tgt *tgt, struct nvmf_retired *r);

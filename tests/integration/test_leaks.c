@@ -444,6 +444,74 @@ static void reload_removed_ports_go(void **state)
 	port2 = 0;
 }
 
+/* The first configuration, and EXTRA more subsystems (no namespaces) on port 1. */
+#define EXTRA 8
+
+static void write_config_extra(bool extra)
+{
+	FILE *f = fopen(cfg_path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "{\n \"ports\": [{\"portid\": 1, \"addr\": {\"trtype\": \"tcp\", "
+		"\"adrfam\": \"ipv4\", \"traddr\": \"%s\", \"trsvcid\": \"%u\"}, "
+		"\"subsystems\": [\"%s\"", ADDR, port, NQN);
+	for (int k = 0; extra && k < EXTRA; k++)
+		fprintf(f, ", \"%s-%d\"", NQN, k);
+	fprintf(f, "]}],\n \"subsystems\": [{\"nqn\": \"%s\", \"attr\": {\"allow_any_host\": "
+		"\"1\"}, \"namespaces\": [{\"nsid\": 1, \"enable\": 1, \"device\": "
+		"{\"path\": \"%s\"}}]}", NQN, keep_path);
+	for (int k = 0; extra && k < EXTRA; k++)
+		fprintf(f, ",\n  {\"nqn\": \"%s-%d\", \"attr\": {\"allow_any_host\": \"1\"}, "
+			"\"namespaces\": []}", NQN, k);
+	fprintf(f, "]\n}\n");
+	fclose(f);
+}
+
+/*
+ * 1,000 reloads that add EXTRA subsystems and take them away again, a host connected to
+ * one of them each time it goes: the controller is torn down, and the subsystem is freed
+ * once its last controller is released, rather than at exit.
+ */
+static void reload_removed_subsystems_go(void **state)
+{
+	const char *argv[] = { "--config", cfg_path, "--cpus", "2", NULL };
+	struct target_proc t;
+	long rss0 = 0, rss1;
+	int fds_warm = 0, fds1;
+
+	(void)state;
+	make_file(keep_path, 4 << 20);
+	write_config_extra(false);
+	start(&t, argv);
+	for (int i = 1; i <= NR; i++) {
+		struct tclient a;
+		bool removing = i % 2 == 0;
+
+		if (removing)
+			assert_int_equal(tc_admin_setup(&a, ADDR, port, NQN "-3", false, false), 0);
+		write_config_extra(!removing);
+		reload_nth(&t, i);
+		if (removing)
+			tc_close(&a);
+		if (i == WARM) {
+			usleep(200000);
+			fds_warm = tp_fd_count(t.pid);
+			rss0 = tp_rss_kib(t.pid);
+		}
+	}
+	fds1 = settle_fds(t.pid, fds_warm);
+	usleep(200000);
+	rss1 = tp_rss_kib(t.pid);
+	print_message("# subsystems added and removed: fds %d after %d reloads, %d after %d; "
+		      "RSS %ld KiB after %d, %ld KiB after %d\n", fds_warm, WARM, fds1, NR, rss0,
+		      WARM, rss1, NR);
+	assert_int_equal(tp_log_count(&t, "reload failed"), 0);
+	assert_true(tp_log_count(&t, "subsystem removed from the configuration") >= NR / 2);
+	assert_int_equal(fds1, fds_warm);
+	assert_true(rss1 - rss0 < RSS_SLACK_KIB);
+	stop_clean(&t);
+}
+
 /* ------------------------------------------------------------------ connections */
 
 /* Close with a reset (SO_LINGER 0), as a host that crashes or a middlebox does. */
@@ -637,6 +705,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reload_swaps_close_old_files, test_begin, test_end),
 		cmocka_unit_test_setup_teardown(reload_removed_ports_go, test_begin, test_end),
+		cmocka_unit_test_setup_teardown(reload_removed_subsystems_go, test_begin,
+						test_end),
 		cmocka_unit_test_setup_teardown(connect_cycles_leave_nothing_behind, test_begin, test_end),
 		cmocka_unit_test_setup_teardown(host_cycles_leave_nothing_behind, test_begin, test_end),
 	};
