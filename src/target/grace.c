@@ -1,7 +1,7 @@
 /*
  * What a reload replaced (subsystem views, the subsystem list, old configurations, the
- * namespaces it retired, ports it removed once unused) is freed once every reactor has passed a grace point: a message
- * round trip through each.  Reactors read those pointers only within one loop iteration (a
+ * namespaces it retired; ports and subsystems it removed, once unused) is freed once every
+ * reactor has passed a grace point: a message round trip through each.  Reactors read those pointers only within one loop iteration (a
  * command's parse and handler), never across one, so a reactor that ran a message posted
  * after the swap holds no old pointer any more (RCU's quiescent state, with messages as the
  * grace period).

@@ -302,8 +302,8 @@ static void retire_ns(struct nvmf_tgt *tgt, struct nvmf_retired *batch,
 			if (tgt->all_ns[i] != ns)
 				continue;
 			if (nvmf_retired_add_ns(batch, ns)) {
-				log_warn("reload: out of memory: namespace %u stays open until exit",
-					 ns->nsid);
+				log_warn("reload: out of memory: namespace %u stays open until "
+					 "exit", ns->nsid);
 				break;
 			}
 			tgt->all_ns[i] = tgt->all_ns[--tgt->nr_all_ns];

@@ -7,7 +7,8 @@
  *     data;
  *   - 1,000 connect/disconnect cycles, most cut short (TCP only, ICReq only, Connect sent
  *     and the connection closed before the response, a reset in the middle of I/O);
- *   - 1,000 reloads that each move a port (a host connected through the one that goes);
+ *   - 1,000 reloads that each move a port (a host connected through the one that goes),
+ *     and 1,000 that add and remove subsystems (a host connected to one that goes);
  * and LeakSanitizer finds nothing when the target stops on SIGTERM (the target under test
  * is the sanitizer build: it exits non-zero and says so in its log on a leak).  The host
  * library's side: 1,000 nvmf_ctrl_connect / nvmf_ctrl_disconnect in this process (one in
@@ -703,12 +704,15 @@ static void host_cycles_leave_nothing_behind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(reload_swaps_close_old_files, test_begin, test_end),
+		cmocka_unit_test_setup_teardown(reload_swaps_close_old_files, test_begin,
+						test_end),
 		cmocka_unit_test_setup_teardown(reload_removed_ports_go, test_begin, test_end),
 		cmocka_unit_test_setup_teardown(reload_removed_subsystems_go, test_begin,
 						test_end),
-		cmocka_unit_test_setup_teardown(connect_cycles_leave_nothing_behind, test_begin, test_end),
-		cmocka_unit_test_setup_teardown(host_cycles_leave_nothing_behind, test_begin, test_end),
+		cmocka_unit_test_setup_teardown(connect_cycles_leave_nothing_behind, test_begin,
+						test_end),
+		cmocka_unit_test_setup_teardown(host_cycles_leave_nothing_behind, test_begin,
+						test_end),
 	};
 
 	/* LEAKS_TEST=name: run that one */
