@@ -15,7 +15,8 @@ run: build
 test: deps
 	@scripts/run-tests
 
-# The long runs (meson suite "soak"), not part of test: tests/crash with 100 kill points.
+# The long runs (meson suite "soak"), not part of test: tests/crash with 100 kill points,
+# test_leaks with 10,000 reloads and connections.
 soak: deps
 	@scripts/build sanitize
 	@meson test -C build-san --suite soak --print-errorlogs

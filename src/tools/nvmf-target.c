@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "target/config.h"
@@ -419,9 +420,19 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		rc = sigwait(&sigs, &sig);
-		if (rc == EINTR)
-			continue;
+		/* while a reload's leftovers wait for their grace period, look again soon: a
+		 * removed namespace's file closes once its last command is done */
+		if (nvmf_tgt_sweep_retired(tgt)) {
+			struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+
+			sig = sigtimedwait(&sigs, NULL, &ts);
+			if (sig < 0)
+				continue; /* EAGAIN (time to sweep) or EINTR */
+		} else {
+			rc = sigwait(&sigs, &sig);
+			if (rc == EINTR)
+				continue;
+		}
 		if (sig != SIGHUP)
 			break;
 		/* SIGHUP: re-read the configuration, keep running either way */
