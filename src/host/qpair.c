@@ -878,8 +878,8 @@ int hq_progress(struct nvmf_qpair *q, unsigned max)
 	}
 	q->poll_max = 0;
 	if (rc == -EPROTO && q->conn.rx.fes) {
-		snprintf(q->err, sizeof(q->err), "qid %u: bad %s from the controller: %s (FEI %#x)",
-			 q->qid, nvme_tcp_pdu_name(q->conn.rx.hdr.h.ch.type),
+		snprintf(q->err, sizeof(q->err), "bad %s from the controller: %s (FEI %#x)",
+			 nvme_tcp_pdu_name(q->conn.rx.hdr.h.ch.type),
 			 nvme_tcp_fes_name(NVME_TCP_H2C_TERM, q->conn.rx.fes), q->conn.rx.fei);
 		/* tell the controller, best effort: the connection is closed right after */
 		if (nvmf_conn_queue_term(&q->conn) == 0)
@@ -887,6 +887,10 @@ int hq_progress(struct nvmf_qpair *q, unsigned max)
 	}
 	if (rc == -ENOTCONN && !q->err[0])
 		snprintf(q->err, sizeof(q->err), "connection closed by the controller");
+	/* a C2HTermReq too malformed to read still ends the connection (not answered) */
+	if (rc == -ECONNRESET && !q->err[0])
+		snprintf(q->err, sizeof(q->err), "controller terminated the connection: "
+			 "malformed C2HTermReq");
 	if (rc < 0 && !q->err[0])
 		snprintf(q->err, sizeof(q->err), "%s", strerror(-rc));
 	if (connecting) {

@@ -811,8 +811,10 @@ static void one_term_case(const struct term_case *k)
 	session_open(&s, false, false);
 	victim_open(&v, &s, k->where);
 	n = k->build(&v, bad);
-	if (fei == FEI_HDGST)
-		fei = le32toh(*(uint32_t *)(bad + bad[2]));
+	if (fei == FEI_HDGST) {
+		memcpy(&fei, bad + bad[2], 4);
+		fei = le32toh(fei);
+	}
 	assert_int_equal(tc_send(&v.c, bad, n), 0);
 	assert_int_equal(tc_recv_pdu(&v.c, 5000), 0);
 	assert_int_equal(v.c.last.type, NVME_TCP_C2H_TERM);

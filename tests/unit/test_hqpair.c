@@ -416,6 +416,22 @@ static void put_le32(uint8_t *b, uint32_t v)
 	memcpy(b, &v, 4);
 }
 
+static uint32_t get_le32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return le32toh(v);
+}
+
+static uint16_t get_le16(const uint8_t *b)
+{
+	uint16_t v;
+
+	memcpy(&v, b, 2);
+	return le16toh(v);
+}
+
 static size_t mk_rsp(struct h_ctx *x, uint8_t *b, uint16_t cid)
 {
 	struct nvmf_pdu_out out;
@@ -700,7 +716,7 @@ static void take_term(int fd, uint8_t *t)
 		uint8_t skip[4096];
 
 		take(fd, t, 8);
-		plen = le32toh(*(uint32_t *)(t + 4));
+		plen = get_le32(t + 4);
 		if (t[0] == NVME_TCP_H2C_TERM) {
 			assert_true(plen >= 24 && plen <= 24 + 128);
 			take(fd, t + 8, plen - 8);
@@ -733,7 +749,7 @@ static void one_h_case(const struct h_case *k)
 		h_live(&x, k->where == H_LIVE_HD);
 	n = k->build(&x, bad);
 	if (fei == FEI_CARRIED)
-		fei = le32toh(*(uint32_t *)(bad + k->echo_from + bad[k->echo_from + 2]));
+		fei = get_le32(bad + k->echo_from + bad[k->echo_from + 2]);
 	assert_int_equal(send(x.s.fd, bad, n, 0), (ssize_t)n);
 	for (int turns = 0; rc >= 0; turns++) {
 		struct pollfd pf = { .fd = x.s.q.conn.fd, .events = POLLIN };
@@ -746,9 +762,9 @@ static void one_h_case(const struct h_case *k)
 
 	take_term(x.s.fd, t);
 	assert_int_equal(t[2], 24);                          /* hlen */
-	assert_int_equal(le32toh(*(uint32_t *)(t + 4)), 24 + k->echo);
-	assert_int_equal(le16toh(*(uint16_t *)(t + 8)), k->fes);
-	assert_int_equal(le32toh(*(uint32_t *)(t + 10)), fei);
+	assert_int_equal(get_le32(t + 4), 24 + k->echo);
+	assert_int_equal(get_le16(t + 8), k->fes);
+	assert_int_equal(get_le32(t + 10), fei);
 	assert_memory_equal(t + 24, bad + k->echo_from, k->echo);
 	/* then the connection is gone, at once */
 	{
@@ -777,6 +793,50 @@ static void h2c_term_every_class(void **state)
 		one_h_case(&h_cases[i]);
 }
 
+/*
+ * A C2HTermReq ends the connection, well-formed or not, and is never answered with an
+ * H2CTermReq: the stub sees the connection end with nothing on it.
+ */
+static void c2h_term_not_answered(void **state)
+{
+	for (int malformed = 0; malformed < 2; malformed++) {
+		struct h_ctx x;
+		uint8_t t[24 + 200];
+		struct nvme_tcp_term *h = (struct nvme_tcp_term *)t;
+		size_t n = malformed ? sizeof(t) : 24 + 24;
+		int rc = 0;
+
+		(void)state;
+		memset(&x, 0, sizeof(x));
+		h_live(&x, false);
+		memset(t, 0, sizeof(t));
+		h->ch.type = NVME_TCP_C2H_TERM;
+		h->ch.hlen = 24;
+		h->ch.plen = htole32((uint32_t)n); /* malformed: more than 128 header bytes */
+		h->fes = htole16(NVME_TCP_FES_DATA_OUT_OF_RANGE);
+		assert_int_equal(send(x.s.fd, t, n, 0), (ssize_t)n);
+		for (int turns = 0; rc >= 0; turns++) {
+			struct pollfd pf = { .fd = x.s.q.conn.fd, .events = POLLIN };
+
+			assert_true(turns < 1000);
+			poll(&pf, 1, 10);
+			rc = hq_progress(&x.s.q, 0);
+		}
+		assert_non_null(strstr(x.s.q.err, malformed ? "malformed C2HTermReq"
+							    : "data transfer out of range"));
+		{
+			struct pollfd pf = { .fd = x.s.fd, .events = POLLIN };
+			uint8_t more;
+
+			assert_int_equal(poll(&pf, 1, 5000), 1);
+			assert_true(recv(x.s.fd, &more, 1, 0) <= 0);
+		}
+		assert_int_equal(x.s.q.state, QP_DOWN);
+		assert_true(atomic_load(&x.s.c->need_reconnect));
+		stub_close(&x.s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +845,7 @@ int main(void)
 		cmocka_unit_test(io_flags_in_sqe),
 		cmocka_unit_test(queued_write_goes_in_capsule),
 		cmocka_unit_test(h2c_term_every_class),
+		cmocka_unit_test(c2h_term_not_answered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
