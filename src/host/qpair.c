@@ -888,7 +888,8 @@ int hq_progress(struct nvmf_qpair *q, unsigned max)
 	if (rc == -ENOTCONN && !q->err[0])
 		snprintf(q->err, sizeof(q->err), "connection closed by the controller");
 	/* a C2HTermReq too malformed to read still ends the connection (not answered) */
-	if (rc == -ECONNRESET && !q->err[0])
+	if (rc == -ECONNRESET && !q->err[0] && q->conn.rx.state == NVMF_RX_ERROR &&
+	    !q->conn.rx.fes && q->conn.rx.hdr.h.ch.type == NVME_TCP_C2H_TERM)
 		snprintf(q->err, sizeof(q->err), "controller terminated the connection: "
 			 "malformed C2HTermReq");
 	if (rc < 0 && !q->err[0])

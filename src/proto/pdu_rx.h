@@ -5,7 +5,8 @@
  *
  * It takes input split at any byte boundary, validates every header field as soon as it is
  * complete, and hands each PDU to its owner exactly once.  A protocol violation stops the
- * stream with the TermReq fatal error status (FES) and field offset (FEI) the spec defines.
+ * stream with the TermReq fatal error status (FES) the spec defines, the FEI made by the
+ * spec's rule for it (proto/term.h), and the PDU's header kept to be echoed.
  * No sockets, no threads, no allocation.
  *
  * Two ways to drive it:
