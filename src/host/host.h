@@ -69,6 +69,7 @@ struct hreq {
 	struct htx cmd_tx;           /* the command capsule */
 	struct htx data_tx;          /* the H2CData being sent for the current R2T */
 	uint32_t r2t_off, r2t_left;  /* what the current R2T still asks for */
+	uint32_t r2t_next;           /* where the next R2T must start: data is asked in order */
 	uint16_t r2t_ttag;
 	struct iovec chunk[HREQ_IOV];
 	struct nvme_dsm_range dsm_range; /* nvmf_deallocate()'s data */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conn/tls.h"
+#include "proto/term.h"
 #include "host/host.h"
 #include "host/log.h"
 
@@ -215,6 +216,7 @@ static int issue(struct nvmf_qpair *q, struct hreq *r)
 	}
 	r->c2h_bytes = 0;
 	r->r2t_left = 0;
+	r->r2t_next = 0;
 	r->ddgst_err = false;
 	r->sent_ns = host_coarse_ns();
 	hreq_set_state(r, HREQ_SENT);
@@ -357,15 +359,24 @@ static int on_r2t(struct nvmf_qpair *q, struct nvmf_pdu_rx *rx)
 	if (!r || r->state != HREQ_SENT || !r->write || r->in_capsule)
 		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
 					offsetof(struct nvme_tcp_r2t, cccid));
-	/* one R2T at a time (MAXR2T 0): the previous one must be done and sent */
+	/*
+	 * We offer MAXR2T 0: one R2T outstanding per command, until its last H2CData has
+	 * left.  (SPDK's host holds a second one back until then instead; the Linux and our
+	 * targets send one R2T for all the data, so neither ever sees this.)
+	 */
 	if (r->r2t_left || r->data_tx.tx.queued)
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_LIMIT,
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_R2T_LIMIT,
 					offsetof(struct nvme_tcp_r2t, cccid));
+	/* data is asked for in order, as the Linux and SPDK hosts require too */
+	if (off != r->r2t_next)
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_OUT_OF_RANGE,
+					offsetof(struct nvme_tcp_r2t, r2to));
 	if ((uint64_t)off + len > r->len)
 		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_OUT_OF_RANGE,
 					offsetof(struct nvme_tcp_r2t, r2tl));
 	r->r2t_off = off;
 	r->r2t_left = len;
+	r->r2t_next = off + len;
 	r->r2t_ttag = le16toh(t->ttag);
 	send_next_chunk(q, r);
 	return 0;
@@ -382,10 +393,9 @@ static int on_icresp(struct nvmf_qpair *q, struct nvmf_pdu_rx *rx)
 		       (c->opts.ddgst ? NVME_TCP_DDGST_ENABLE : 0);
 
 	/* a controller may decline a digest we asked for, never add one we did not */
-	if (ic->dgst & ~dgst) {
-		snprintf(q->err, sizeof(q->err), "ICResp enables digests we did not ask for");
-		return -EPROTO;
-	}
+	if (ic->dgst & ~dgst)
+		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+					offsetof(struct nvme_tcp_icresp, dgst));
 	q->conn.txcfg.hdgst = ic->dgst & NVME_TCP_HDGST_ENABLE;
 	q->conn.txcfg.ddgst = ic->dgst & NVME_TCP_DDGST_ENABLE;
 	q->conn.txcfg.pda = ic->cpda;
@@ -442,8 +452,10 @@ static int on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 	case NVME_TCP_R2T:
 		return on_r2t(q, rx);
 	case NVME_TCP_C2H_TERM:
-		snprintf(q->err, sizeof(q->err), "controller terminated the connection: %s",
-			 nvme_tcp_fes_name(le16toh(h->term.fes)));
+		snprintf(q->err, sizeof(q->err),
+			 "controller terminated the connection: %s (FEI %#x)",
+			 nvme_tcp_fes_name(NVME_TCP_C2H_TERM, le16toh(h->term.fes)),
+			 le32toh(h->term.fei));
 		return -ECONNRESET;
 	default:
 		return 0;
@@ -533,9 +545,11 @@ static void drop_connection(struct nvmf_qpair *q)
 	 * Abort, do not close: the commands still in the kernel's send queue are requeued and
 	 * go out again (maybe on another path).  A graceful close would let the kernel deliver
 	 * the old copies once the link is back -- stale writes landing after newer ones.  As
-	 * the kernel host (sock_no_linger), drop them and reset the connection.
+	 * the kernel host (sock_no_linger), drop them and reset the connection.  Not after an
+	 * H2CTermReq: a reset would throw it away unsent, and the spec wants the controller
+	 * told; the link works then (the controller broke the protocol, it did not vanish).
 	 */
-	if (q->conn.fd >= 0) {
+	if (q->conn.fd >= 0 && !q->conn.close_after_tx) {
 		struct linger abort_now = { .l_onoff = 1, .l_linger = 0 };
 
 		setsockopt(q->conn.fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
@@ -864,15 +878,20 @@ int hq_progress(struct nvmf_qpair *q, unsigned max)
 	}
 	q->poll_max = 0;
 	if (rc == -EPROTO && q->conn.rx.fes) {
-		snprintf(q->err, sizeof(q->err), "bad %s from the controller: %s (offset %u)",
+		snprintf(q->err, sizeof(q->err), "bad %s from the controller: %s (FEI %#x)",
 			 nvme_tcp_pdu_name(q->conn.rx.hdr.h.ch.type),
-			 nvme_tcp_fes_name(q->conn.rx.fes), q->conn.rx.fei);
+			 nvme_tcp_fes_name(NVME_TCP_H2C_TERM, q->conn.rx.fes), q->conn.rx.fei);
 		/* tell the controller, best effort: the connection is closed right after */
 		if (nvmf_conn_queue_term(&q->conn) == 0)
 			nvmf_conn_flush(&q->conn);
 	}
 	if (rc == -ENOTCONN && !q->err[0])
 		snprintf(q->err, sizeof(q->err), "connection closed by the controller");
+	/* a C2HTermReq too malformed to read still ends the connection (not answered) */
+	if (rc == -ECONNRESET && !q->err[0] && q->conn.rx.state == NVMF_RX_ERROR &&
+	    !q->conn.rx.fes && q->conn.rx.hdr.h.ch.type == NVME_TCP_C2H_TERM)
+		snprintf(q->err, sizeof(q->err), "controller terminated the connection: "
+			 "malformed C2HTermReq");
 	if (rc < 0 && !q->err[0])
 		snprintf(q->err, sizeof(q->err), "%s", strerror(-rc));
 	if (connecting) {

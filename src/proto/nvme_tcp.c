@@ -1,4 +1,4 @@
-/* Names of NVMe/TCP PDU types and TermReq status codes, for log lines. */
+/* Names of NVMe/TCP PDU types, for log lines (FES names: term.c). */
 #include "proto/nvme_tcp.h"
 
 const char *nvme_tcp_pdu_name(uint8_t type)
@@ -14,18 +14,5 @@ const char *nvme_tcp_pdu_name(uint8_t type)
 	case NVME_TCP_C2H_DATA: return "C2HData";
 	case NVME_TCP_R2T: return "R2T";
 	default: return "unknown PDU";
-	}
-}
-
-const char *nvme_tcp_fes_name(uint16_t fes)
-{
-	switch (fes) {
-	case NVME_TCP_FES_INVALID_HEADER: return "invalid PDU header field";
-	case NVME_TCP_FES_PDU_SEQUENCE: return "PDU sequence error";
-	case NVME_TCP_FES_HDR_DIGEST: return "header digest error";
-	case NVME_TCP_FES_DATA_OUT_OF_RANGE: return "data transfer out of range";
-	case NVME_TCP_FES_DATA_LIMIT: return "data transfer limit exceeded";
-	case NVME_TCP_FES_UNSUPPORTED_PARAM: return "unsupported parameter";
-	default: return "unknown FES";
 	}
 }

@@ -35,14 +35,18 @@ enum nvme_tcp_pdu_type {
 #define NVME_TCP_HDGST_ENABLE 0x01
 #define NVME_TCP_DDGST_ENABLE 0x02
 
-/* Fatal error status (FES) of H2CTermReq / C2HTermReq. */
+/*
+ * Fatal error status (FES) of H2CTermReq / C2HTermReq.  The FEI that goes with each, the
+ * echoed header and the names are in proto/term.h: one place for both ends.
+ */
 enum nvme_tcp_fes {
-	NVME_TCP_FES_INVALID_HEADER = 0x01,   /* FEI: byte offset of the bad field */
-	NVME_TCP_FES_PDU_SEQUENCE = 0x02,     /* PDU not allowed in this state */
-	NVME_TCP_FES_HDR_DIGEST = 0x03,       /* FEI reserved (0) */
-	NVME_TCP_FES_DATA_OUT_OF_RANGE = 0x04, /* FEI: offset of the bad field */
-	NVME_TCP_FES_DATA_LIMIT = 0x05,       /* R2T limit / data transfer limit exceeded */
-	NVME_TCP_FES_UNSUPPORTED_PARAM = 0x06, /* FEI: offset of the unsupported field */
+	NVME_TCP_FES_INVALID_HEADER = 0x01,
+	NVME_TCP_FES_PDU_SEQUENCE = 0x02,      /* PDU not allowed in this state */
+	NVME_TCP_FES_HDR_DIGEST = 0x03,
+	NVME_TCP_FES_DATA_OUT_OF_RANGE = 0x04,
+	NVME_TCP_FES_DATA_LIMIT = 0x05,        /* C2HTermReq: data transfer limit exceeded */
+	NVME_TCP_FES_R2T_LIMIT = 0x05,         /* H2CTermReq: R2T limit exceeded (MAXR2T) */
+	NVME_TCP_FES_UNSUPPORTED_PARAM = 0x06,
 };
 
 /* Protocol constants. */
@@ -190,6 +194,5 @@ static inline uint8_t nvme_tcp_hlen(uint8_t type)
 
 /* Human-readable PDU type, for logs. */
 const char *nvme_tcp_pdu_name(uint8_t type);
-const char *nvme_tcp_fes_name(uint16_t fes);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "proto/crc32c.h"
 #include "proto/memcpy_nt.h"
+#include "proto/term.h"
 
 #define CH_LEN ((uint32_t)sizeof(struct nvme_tcp_ch))
 
@@ -68,6 +69,8 @@ static void start_pdu(struct nvmf_pdu_rx *rx)
 	rx->dst_idx = 0;
 	rx->dst_off = 0;
 	rx->dst_nt = false;
+	rx->pend_fes = 0;
+	rx->pend_field = 0;
 }
 
 void nvmf_pdu_rx_init(struct nvmf_pdu_rx *rx, const struct nvmf_pdu_rx_cfg *cfg,
@@ -114,18 +117,34 @@ static uint32_t hdr_bytes(const struct nvmf_pdu_rx *rx)
 	}
 }
 
-int nvmf_pdu_rx_fail(struct nvmf_pdu_rx *rx, uint16_t fes, uint32_t fei)
+/* Can the header length be believed?  Only when it is the one the type has. */
+static bool hlen_known(const struct nvmf_pdu_rx *rx)
+{
+	uint8_t want = nvme_tcp_hlen(rx->hdr.h.ch.type);
+
+	return want && rx->hdr.h.ch.hlen == want;
+}
+
+/* The header digest the current PDU carried, once its header is complete (else 0). */
+static uint32_t received_hdgst(const struct nvmf_pdu_rx *rx)
+{
+	uint32_t v;
+
+	if (rx->state == NVMF_RX_CH || rx->hdr_len <= rx->hdr.h.ch.hlen ||
+	    (rx->state == NVMF_RX_PSH && rx->pos < rx->need) || !hlen_known(rx))
+		return 0;
+	memcpy(&v, rx->hdr.raw + rx->hdr.h.ch.hlen, sizeof(v));
+	return le32toh(v);
+}
+
+int nvmf_pdu_rx_fail(struct nvmf_pdu_rx *rx, uint16_t fes, uint32_t field)
 {
 	if (rx->state != NVMF_RX_ERROR) {
-		uint32_t n = hdr_bytes(rx);
-
-		if (n > NVME_TCP_TERM_MAX_DATA)
-			n = NVME_TCP_TERM_MAX_DATA;
-		if (rx->hdr.h.ch.hlen && n > rx->hdr.h.ch.hlen)
-			n = rx->hdr.h.ch.hlen;
-		rx->err_hdr_len = n;
+		/* the FEI and the echo follow the spec's rules, kept in term.c for both ends */
+		rx->err_hdr_len = nvme_tcp_term_echo_len(hdr_bytes(rx), rx->hdr.h.ch.hlen,
+							 hlen_known(rx));
 		rx->fes = fes;
-		rx->fei = fei;
+		rx->fei = nvme_tcp_term_fei(fes, field, received_hdgst(rx));
 		rx->state = NVMF_RX_ERROR;
 	}
 	return -EPROTO;
@@ -149,6 +168,33 @@ static int callback_failed(struct nvmf_pdu_rx *rx, int rc)
 	return rc;
 }
 
+/*
+ * The common header broke a rule.  The TermReq echoes the PDU's header, so when its length
+ * can be believed the rest of the header is read first (as far as plen says the PDU goes:
+ * a peer that sent what it declared is answered at once); the error is raised when it is
+ * in (after_psh).  A TermReq is not answered with one: a malformed one ends the stream as
+ * a well-formed one does.
+ */
+static int ch_fail(struct nvmf_pdu_rx *rx, uint16_t fes, uint32_t field)
+{
+	const struct nvme_tcp_ch *ch = &rx->hdr.h.ch;
+	uint32_t want = hlen_known(rx) ? ch->hlen : CH_LEN;
+
+	if (type_is_term(ch->type) && type_allowed(rx->cfg.role, ch->type))
+		return callback_failed(rx, -ECONNRESET);
+	if (want > le32toh(ch->plen))
+		want = le32toh(ch->plen);
+	if (want <= CH_LEN)
+		return nvmf_pdu_rx_fail(rx, fes, field);
+	rx->pend_fes = fes;
+	rx->pend_field = field;
+	rx->hdr_len = want;
+	rx->state = NVMF_RX_PSH;
+	rx->pos = 0;
+	rx->need = want - CH_LEN;
+	return 0;
+}
+
 /* Where the data of a data-carrying PDU starts and how long it is (checked against PDO). */
 static int check_data_layout(struct nvmf_pdu_rx *rx, uint32_t plen)
 {
@@ -157,12 +203,12 @@ static int check_data_layout(struct nvmf_pdu_rx *rx, uint32_t plen)
 	uint32_t dd;
 
 	if ((ch->flags & NVME_TCP_F_DDGST) != (rx->ddgst ? NVME_TCP_F_DDGST : 0))
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-					offsetof(struct nvme_tcp_ch, flags));
+		return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+			       offsetof(struct nvme_tcp_ch, flags));
 	dd = rx->ddgst ? NVME_TCP_DIGEST_LEN : 0;
 	if (ch->pdo < rx->hdr_len || ch->pdo % align != 0 || (uint64_t)ch->pdo + dd >= plen)
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-					offsetof(struct nvme_tcp_ch, pdo));
+		return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+			       offsetof(struct nvme_tcp_ch, pdo));
 	rx->has_ddgst = rx->ddgst;
 	rx->data_len = plen - ch->pdo - dd;
 	return 0;
@@ -178,28 +224,28 @@ static int after_ch(struct nvmf_pdu_rx *rx)
 	int rc;
 
 	if (!type_allowed(rx->cfg.role, type))
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-					offsetof(struct nvme_tcp_ch, type));
+		return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+			       offsetof(struct nvme_tcp_ch, type));
 	/* Exactly one IC exchange opens the connection; a TermReq may come at any time. */
 	if (!type_is_term(type) && type_is_ic(type) == rx->ic_done)
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_PDU_SEQUENCE,
-					offsetof(struct nvme_tcp_ch, type));
+		return ch_fail(rx, NVME_TCP_FES_PDU_SEQUENCE,
+			       offsetof(struct nvme_tcp_ch, type));
 	if (ch->hlen != nvme_tcp_hlen(type))
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-					offsetof(struct nvme_tcp_ch, hlen));
+		return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+			       offsetof(struct nvme_tcp_ch, hlen));
 	if (ch->flags & ~allowed_flags(type))
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-					offsetof(struct nvme_tcp_ch, flags));
+		return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+			       offsetof(struct nvme_tcp_ch, flags));
 	if (type_has_hdgst(type)) {
 		if (!!(ch->flags & NVME_TCP_F_HDGST) != rx->hdgst)
-			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-						offsetof(struct nvme_tcp_ch, flags));
+			return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+				       offsetof(struct nvme_tcp_ch, flags));
 		hd = rx->hdgst ? NVME_TCP_DIGEST_LEN : 0;
 	}
 	rx->hdr_len = ch->hlen + hd;
 	if (plen < rx->hdr_len)
-		return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-					offsetof(struct nvme_tcp_ch, plen));
+		return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+			       offsetof(struct nvme_tcp_ch, plen));
 
 	/* PDO is only meaningful (and only checked) when the PDU carries data. */
 	switch (type) {
@@ -208,41 +254,41 @@ static int after_ch(struct nvmf_pdu_rx *rx)
 	case NVME_TCP_RSP:
 	case NVME_TCP_R2T:
 		if (plen != rx->hdr_len)
-			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-						offsetof(struct nvme_tcp_ch, plen));
+			return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+				       offsetof(struct nvme_tcp_ch, plen));
 		break;
 	case NVME_TCP_H2C_TERM:
 	case NVME_TCP_C2H_TERM:
 		/* The data is the offending header, right after ours, no digest. */
 		if (plen > rx->hdr_len + NVME_TCP_TERM_MAX_DATA)
-			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-						offsetof(struct nvme_tcp_ch, plen));
+			return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+				       offsetof(struct nvme_tcp_ch, plen));
 		rx->data_len = plen - rx->hdr_len;
 		break;
 	case NVME_TCP_CMD:
 		if (plen == rx->hdr_len) {
 			if (ch->flags & NVME_TCP_F_DDGST)
-				return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-							offsetof(struct nvme_tcp_ch, flags));
+				return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+					       offsetof(struct nvme_tcp_ch, flags));
 			break;
 		}
 		rc = check_data_layout(rx, plen);
-		if (rc)
+		if (rc || rx->pend_fes)
 			return rc;
 		if (rx->data_len > rx->cfg.max_icd)
-			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_DATA_LIMIT,
-						offsetof(struct nvme_tcp_ch, plen));
+			return ch_fail(rx, NVME_TCP_FES_DATA_LIMIT,
+				       offsetof(struct nvme_tcp_ch, plen));
 		break;
 	case NVME_TCP_H2C_DATA:
 	case NVME_TCP_C2H_DATA:
 		if ((ch->flags & NVME_TCP_F_DATA_SUCCESS) && !(ch->flags & NVME_TCP_F_DATA_LAST))
-			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-						offsetof(struct nvme_tcp_ch, flags));
+			return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+				       offsetof(struct nvme_tcp_ch, flags));
 		if (plen == rx->hdr_len)
-			return nvmf_pdu_rx_fail(rx, NVME_TCP_FES_INVALID_HEADER,
-						offsetof(struct nvme_tcp_ch, plen));
+			return ch_fail(rx, NVME_TCP_FES_INVALID_HEADER,
+				       offsetof(struct nvme_tcp_ch, plen));
 		rc = check_data_layout(rx, plen);
-		if (rc)
+		if (rc || rx->pend_fes)
 			return rc;
 		break;
 	}
@@ -333,6 +379,8 @@ static int after_psh(struct nvmf_pdu_rx *rx)
 	const struct nvme_tcp_ch *ch = &rx->hdr.h.ch;
 	int rc;
 
+	if (rx->pend_fes)
+		return nvmf_pdu_rx_fail(rx, rx->pend_fes, rx->pend_field);
 	if (rx->hdr_len > ch->hlen) {
 		uint32_t want = nvmf_crc32c(rx->hdr.raw, ch->hlen);
 		uint32_t got;

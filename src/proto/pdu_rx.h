@@ -5,7 +5,8 @@
  *
  * It takes input split at any byte boundary, validates every header field as soon as it is
  * complete, and hands each PDU to its owner exactly once.  A protocol violation stops the
- * stream with the TermReq fatal error status (FES) and field offset (FEI) the spec defines.
+ * stream with the TermReq fatal error status (FES) the spec defines, the FEI made by the
+ * spec's rule for it (proto/term.h), and the PDU's header kept to be echoed.
  * No sockets, no threads, no allocation.
  *
  * Two ways to drive it:
@@ -113,7 +114,11 @@ struct nvmf_pdu_rx {
 	bool dst_nt;          /* copy into dst bypassing the caches (set_dest_nt) */
 	uint8_t scratch[256]; /* padding and dropped data land here */
 
-	/* set when the stream failed with a protocol error */
+	/* an error in the common header, raised once the rest of the header is in (echo) */
+	uint16_t pend_fes;
+	uint32_t pend_field;
+
+	/* set when the stream failed with a protocol error (FEI per proto/term.c) */
 	uint16_t fes;
 	uint32_t fei;
 	uint32_t err_hdr_len; /* bytes of hdr.raw to echo in the TermReq */
@@ -134,12 +139,19 @@ void nvmf_pdu_rx_set_dest(struct nvmf_pdu_rx *rx, const struct iovec *iov, int i
  */
 void nvmf_pdu_rx_set_dest_nt(struct nvmf_pdu_rx *rx, const struct iovec *iov, int iovcnt);
 
-/* Stop the stream with a TermReq status; returns -EPROTO for the caller to return. */
-int nvmf_pdu_rx_fail(struct nvmf_pdu_rx *rx, uint16_t fes, uint32_t fei);
+/*
+ * Stop the stream with a TermReq status; returns -EPROTO for the caller to return.  field:
+ * byte offset of the offending field in the PDU header.  The FEI is made from it by the
+ * spec's rule for fes (proto/term.h): an offset for some classes, reserved or the header
+ * digest for others - callers always say where, the rule decides what goes on the wire.
+ */
+int nvmf_pdu_rx_fail(struct nvmf_pdu_rx *rx, uint16_t fes, uint32_t field);
 
 /*
  * Push mode: consume up to len bytes.  Returns the bytes consumed (== len unless an on_pdu
- * paused), or a negative errno: -EPROTO with rx->fes/fei set, or what a callback returned.
+ * paused), or a negative errno: -EPROTO with rx->fes/fei set, -ECONNRESET for a malformed
+ * TermReq (the peer is ending the connection: it is not answered), or what a callback
+ * returned.
  */
 ssize_t nvmf_pdu_rx_feed(struct nvmf_pdu_rx *rx, const void *buf, size_t len);
 

@@ -32,6 +32,7 @@
 
 #include "conn/conn.h"
 #include "conn/tls.h"
+#include "proto/term.h"
 #include "target/target.h"
 #include "target/tcp.h"
 #include "util/log.h"
@@ -289,9 +290,9 @@ static void send_term(struct tcp_queue *q)
 {
 	const struct nvmf_pdu_rx *rx = &q->conn.rx;
 
-	log_err("%s: qid %u: protocol error: %s (FES %u, offset %u) in %s at stream offset %llu",
-		q->conn.peer, q->sq.qid, nvme_tcp_fes_name(rx->fes), rx->fes, rx->fei,
-		nvme_tcp_pdu_name(rx->hdr.h.ch.type), (unsigned long long)rx->stream_off);
+	log_err("%s: qid %u: protocol error: %s (FES %u, FEI %#x) in %s at stream offset %llu",
+		q->conn.peer, q->sq.qid, nvme_tcp_fes_name(NVME_TCP_C2H_TERM, rx->fes), rx->fes,
+		rx->fei, nvme_tcp_pdu_name(rx->hdr.h.ch.type), (unsigned long long)rx->stream_off);
 	if (nvmf_conn_queue_term(&q->conn)) {
 		queue_close(q, "cannot build C2HTermReq");
 		return;
@@ -557,9 +558,10 @@ static int rx_on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 		on_h2c_pdu(q, rx);
 		break;
 	case NVME_TCP_H2C_TERM:
-		log_warn("%s: qid %u: host terminated the connection: %s (FES %u)", q->conn.peer,
-			 q->sq.qid, nvme_tcp_fes_name(le16toh(rx->hdr.h.term.fes)),
-			 le16toh(rx->hdr.h.term.fes));
+		log_warn("%s: qid %u: host terminated the connection: %s (FES %u, FEI %#x)",
+			 q->conn.peer, q->sq.qid,
+			 nvme_tcp_fes_name(NVME_TCP_H2C_TERM, le16toh(rx->hdr.h.term.fes)),
+			 le16toh(rx->hdr.h.term.fes), le32toh(rx->hdr.h.term.fei));
 		return -ECONNRESET;
 	}
 	return 0;

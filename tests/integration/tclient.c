@@ -153,10 +153,13 @@ int tc_open(struct tclient *c, const char *addr, uint16_t port, bool hdgst, bool
 int tc_tcp_connect(struct tclient *c, const char *addr, uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct nvmf_pdu_rx_cfg cfg = { .role = NVMF_PDU_ROLE_HOST };
 	int one = 1, rc;
 
 	memset(c, 0, sizeof(*c));
 	c->next_cid = 1;
+	/* a raw connection can already receive (a C2HTermReq for what it sends before IC) */
+	nvmf_pdu_rx_init(&c->rx, &cfg, &ops, c);
 	inet_pton(AF_INET, addr, &sa.sin_addr);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)

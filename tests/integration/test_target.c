@@ -1,8 +1,9 @@
 /*
  * nvmf-target end to end, spoken to by a test host built on the protocol library: Connect,
  * properties, admin and I/O commands, in-capsule and R2T writes, reads, digests, many
- * queues, discovery, keep-alive expiry, host access control, and malformed PDUs answered
- * with a C2HTermReq while another connection keeps working.
+ * queues, discovery, keep-alive expiry, host access control, and malformed PDUs: one of each
+ * class of the C2HTermReq figure, answered with the spec's FES, FEI and echoed header, the
+ * connection closed and another connection working on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -504,33 +505,332 @@ static void discovery(void **state)
 	tc_close(&c);
 }
 
-/* Malformed PDU on one connection: C2HTermReq with FES/FEI, then close; others go on. */
-static void expect_term(const void *bad, size_t len, uint16_t fes, uint32_t fei, bool live)
+/* ------------------------------------------------------------------ malformed PDUs */
+
+/*
+ * Every class of the C2HTermReq figure, each sent on a connection of its own: the exact
+ * FES and FEI (proto/term.c has the rules), the header echoed, the connection closed right
+ * after, and another connection of the same controller still working.
+ */
+
+/* The connection the bad PDU goes out on, and what it knows when building it. */
+struct victim {
+	struct tclient c;
+	uint16_t cid;   /* the write waiting for data (AT_R2T) */
+	uint16_t ttag;  /* the transfer tag of its R2T */
+	uint32_t len;   /* its data length */
+};
+
+enum term_where {
+	AT_TCP,   /* a bare TCP connection: nothing sent yet */
+	AT_IO,    /* an I/O queue, connected */
+	AT_IO_HD, /* the same with header digests */
+	AT_R2T,   /* an I/O queue with a write that got its R2T */
+};
+
+#define FEI_HDGST 0xFFFFFFFFu /* the expected FEI is the digest the bad PDU carried */
+
+struct term_case {
+	const char *what;
+	enum term_where where;
+	size_t (*build)(struct victim *v, uint8_t *b); /* returns the bytes to send */
+	uint16_t fes;
+	uint32_t fei;
+	uint32_t echo; /* header bytes the C2HTermReq carries */
+};
+
+static size_t flat(uint8_t *b, const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+
+	assert_true(cnt > 0);
+	for (int i = 0; i < cnt; i++) {
+		memcpy(b + n, iov[i].iov_base, iov[i].iov_len);
+		n += iov[i].iov_len;
+	}
+	return n;
+}
+
+static void put_le32(uint8_t *b, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(b, &v, 4);
+}
+
+/* A capsule (flush, or a write with icd bytes in capsule) as the victim would send it. */
+static size_t mk_cmd(struct victim *v, uint8_t *b, uint32_t icd)
+{
+	static uint8_t data[4096];
+	struct nvmf_pdu_out out;
+	struct iovec iov[8], d = { data, icd };
+	struct nvme_sqe sqe;
+
+	tc_sqe(&sqe, icd ? NVME_NVM_WRITE : NVME_NVM_FLUSH, 1);
+	sqe.cid = htole16(700);
+	sqe.flags = NVME_CMD_FLAGS_SGL;
+	sqe.dptr.sgl.length = htole32(icd);
+	sqe.dptr.sgl.id = NVME_SGL_ID_ICD;
+	return flat(b, iov, nvmf_pdu_cmd(&out, &v->c.tx, &sqe, &d, icd ? 1 : 0, iov, 8));
+}
+
+/* An H2CData header for the victim's write (its data is never needed: the header fails). */
+static size_t mk_h2c(struct victim *v, uint8_t *b, uint16_t cid, uint16_t ttag,
+		     uint32_t datao, uint32_t datal)
+{
+	struct nvme_tcp_data *d = (struct nvme_tcp_data *)b;
+
+	(void)v;
+	memset(b, 0, 24);
+	d->ch.type = NVME_TCP_H2C_DATA;
+	d->ch.flags = NVME_TCP_F_DATA_LAST;
+	d->ch.hlen = 24;
+	d->ch.pdo = 24;
+	d->ch.plen = htole32(24 + datal);
+	d->cccid = htole16(cid);
+	d->ttag = htole16(ttag);
+	d->datao = htole32(datao);
+	d->datal = htole32(datal);
+	return 24;
+}
+
+static size_t mk_icreq(uint8_t *b, uint8_t hpda, uint8_t dgst)
+{
+	struct nvmf_pdu_out out;
+	struct iovec iov[4];
+
+	return flat(b, iov, nvmf_pdu_icreq(&out, hpda, dgst, 0, iov, 4));
+}
+
+static size_t b_unknown_type(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 0);
+
+	b[0] = 0x0B;
+	return n;
+}
+
+static size_t b_r2t_to_ctrl(struct victim *v, uint8_t *b)
+{
+	struct nvmf_pdu_out out;
+	struct iovec iov[4];
+
+	return flat(b, iov, nvmf_pdu_r2t(&out, &v->c.tx, 1, 1, 0, 4096, iov, 4));
+}
+
+static size_t b_wrong_hlen(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 0);
+
+	b[2] = 70;
+	return n;
+}
+
+static size_t b_bad_flag(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 0);
+
+	b[1] |= NVME_TCP_F_DATA_LAST;
+	return n;
+}
+
+static size_t b_hdgst_unasked(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 0);
+
+	b[1] |= NVME_TCP_F_HDGST;
+	put_le32(b + 4, 76);
+	memset(b + n, 0, 4);
+	return n + 4;
+}
+
+static size_t b_pdo_in_header(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 512);
+
+	b[3] = 64;
+	return n;
+}
+
+static size_t b_plen_short(struct victim *v, uint8_t *b)
+{
+	mk_h2c(v, b, 1, 1, 0, 512);
+	put_le32(b + 4, 20);
+	return 20;
+}
+
+static size_t b_datal_mismatch(struct victim *v, uint8_t *b)
+{
+	mk_h2c(v, b, 1, 1, 0, 512);
+	put_le32(b + 16, 500);
+	return 24;
+}
+
+static size_t b_unknown_ttag(struct victim *v, uint8_t *b)
+{
+	return mk_h2c(v, b, 1, 777, 0, 512);
+}
+
+static size_t b_wrong_cccid(struct victim *v, uint8_t *b)
+{
+	return mk_h2c(v, b, v->cid + 1, v->ttag, 0, v->len);
+}
+
+static size_t b_icreq_dgst_rsvd(struct victim *v, uint8_t *b)
+{
+	(void)v;
+	return mk_icreq(b, 0, 0x04);
+}
+
+static size_t b_cmd_before_ic(struct victim *v, uint8_t *b)
+{
+	return mk_cmd(v, b, 0);
+}
+
+static size_t b_second_icreq(struct victim *v, uint8_t *b)
+{
+	(void)v;
+	return mk_icreq(b, 0, 0);
+}
+
+static size_t b_bad_hdgst(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 0);
+
+	b[72] ^= 0x5A;
+	return n;
+}
+
+static size_t b_wrong_datao(struct victim *v, uint8_t *b)
+{
+	return mk_h2c(v, b, v->cid, v->ttag, 4096, 4096);
+}
+
+static size_t b_beyond_xfer(struct victim *v, uint8_t *b)
+{
+	return mk_h2c(v, b, v->cid, v->ttag, 0, v->len + 4096);
+}
+
+static size_t b_icd_over_limit(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_cmd(v, b, 0);
+
+	b[3] = 72;
+	put_le32(b + 4, 72 + (1u << 20));
+	return n;
+}
+
+static size_t b_h2c_over_maxh2cdata(struct victim *v, uint8_t *b)
+{
+	return mk_h2c(v, b, 1, 1, 0, 64u << 20);
+}
+
+static size_t b_icreq_pfv(struct victim *v, uint8_t *b)
+{
+	size_t n = mk_icreq(b, 0, 0);
+
+	(void)v;
+	b[8] = 1;
+	return n;
+}
+
+static size_t b_icreq_hpda(struct victim *v, uint8_t *b)
+{
+	(void)v;
+	return mk_icreq(b, 32, 0);
+}
+
+static const struct term_case term_cases[] = {
+	/* 01h invalid PDU header field: FEI = offset of the field */
+	{ "unknown PDU type", AT_IO, b_unknown_type, 1, 0, 8 },
+	{ "a PDU type the controller never receives", AT_IO, b_r2t_to_ctrl, 1, 0, 24 },
+	{ "hlen not the type's", AT_IO, b_wrong_hlen, 1, 2, 8 },
+	{ "a flag the type does not carry", AT_IO, b_bad_flag, 1, 1, 72 },
+	{ "HDGST flag without header digests", AT_IO, b_hdgst_unasked, 1, 1, 72 },
+	{ "PDO inside the header", AT_IO, b_pdo_in_header, 1, 3, 72 },
+	{ "plen short of the header", AT_IO, b_plen_short, 1, 4, 20 },
+	{ "H2CData DATAL disagrees with PLEN", AT_IO, b_datal_mismatch, 1, 16, 24 },
+	{ "H2CData for a transfer tag never given", AT_IO, b_unknown_ttag, 1, 10, 24 },
+	{ "H2CData with another command's id", AT_R2T, b_wrong_cccid, 1, 8, 24 },
+	{ "ICReq with reserved DGST bits", AT_TCP, b_icreq_dgst_rsvd, 1, 11, 128 },
+	/* 02h PDU sequence error: FEI reserved */
+	{ "a command before the ICReq", AT_TCP, b_cmd_before_ic, 2, 0, 72 },
+	{ "a second ICReq", AT_IO, b_second_icreq, 2, 0, 128 },
+	/* 03h header digest error: FEI = the digest the PDU carried */
+	{ "header digest mismatch", AT_IO_HD, b_bad_hdgst, 3, FEI_HDGST, 72 },
+	/* 04h data transfer out of range: FEI reserved */
+	{ "H2CData not at the offset reached", AT_R2T, b_wrong_datao, 4, 0, 24 },
+	{ "H2CData beyond the command's data", AT_R2T, b_beyond_xfer, 4, 0, 24 },
+	/* 05h data transfer limit exceeded: FEI reserved */
+	{ "in-capsule data over the queue's size", AT_IO, b_icd_over_limit, 5, 0, 72 },
+	{ "H2CData over MAXH2CDATA", AT_IO, b_h2c_over_maxh2cdata, 5, 0, 24 },
+	/* 06h unsupported parameter: FEI = offset of the field */
+	{ "ICReq PFV not 0", AT_TCP, b_icreq_pfv, 6, 8, 128 },
+	{ "ICReq HPDA over 31", AT_TCP, b_icreq_hpda, 6, 10, 128 },
+};
+
+static void victim_open(struct victim *v, const struct session *s, enum term_where where)
+{
+	memset(v, 0, sizeof(*v));
+	switch (where) {
+	case AT_TCP:
+		assert_int_equal(tc_tcp_connect(&v->c, ADDR, T.port), 0);
+		break;
+	case AT_IO:
+	case AT_IO_HD:
+		assert_int_equal(tc_io_setup(&v->c, ADDR, T.port, NQN, s->admin.cntlid, 2,
+					     where == AT_IO_HD, false), 0);
+		break;
+	case AT_R2T: {
+		struct nvme_sqe sqe;
+
+		assert_int_equal(tc_io_setup(&v->c, ADDR, T.port, NQN, s->admin.cntlid, 2,
+					     false, false), 0);
+		v->len = 8192;
+		tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+		sqe.cdw12 = htole32(v->len / 512 - 1);
+		assert_int_equal(tc_submit_len(&v->c, &sqe, v->len, &v->cid), 0);
+		assert_int_equal(tc_recv_pdu(&v->c, 5000), 0);
+		assert_int_equal(v->c.last.type, NVME_TCP_R2T);
+		v->ttag = le16toh(v->c.last.hdr.r2t.ttag);
+		break;
+	}
+	}
+}
+
+static void one_term_case(const struct term_case *k)
 {
 	struct session s;
-	struct tclient c;
+	struct victim v;
+	static uint8_t bad[8192];
 	uint8_t w[4096], r[4096];
+	uint32_t fei = k->fei;
 	uint16_t st;
+	size_t n;
 
+	print_message("# C2HTermReq FES %u for %s\n", k->fes, k->what);
 	session_open(&s, false, false);
-	if (live) {
-		assert_int_equal(tc_io_setup(&c, ADDR, T.port, NQN, s.admin.cntlid, 2, false, false),
-				 0);
-	} else {
-		assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
+	victim_open(&v, &s, k->where);
+	n = k->build(&v, bad);
+	if (fei == FEI_HDGST) {
+		memcpy(&fei, bad + bad[2], 4);
+		fei = le32toh(fei);
 	}
-	assert_int_equal(tc_send(&c, bad, len), 0);
-	assert_int_equal(tc_recv_pdu(&c, 5000), 0);
-	assert_int_equal(c.last.type, NVME_TCP_C2H_TERM);
-	assert_int_equal(le16toh(c.last.hdr.term.fes), fes);
-	assert_int_equal(le32toh(c.last.hdr.term.fei), fei);
-	assert_true(c.last.data_len >= 8);
-	assert_memory_equal(c.term_data, bad, 8);
-	assert_int_equal(tc_recv_pdu(&c, 5000), -ECONNRESET);
-	tc_close(&c);
+	assert_int_equal(tc_send(&v.c, bad, n), 0);
+	assert_int_equal(tc_recv_pdu(&v.c, 5000), 0);
+	assert_int_equal(v.c.last.type, NVME_TCP_C2H_TERM);
+	assert_int_equal(v.c.last.hdr.ch.hlen, 24);
+	assert_int_equal(le32toh(v.c.last.hdr.ch.plen), 24 + k->echo);
+	assert_int_equal(le16toh(v.c.last.hdr.term.fes), k->fes);
+	assert_int_equal(le32toh(v.c.last.hdr.term.fei), fei);
+	assert_int_equal(v.c.last.data_len, k->echo);
+	assert_memory_equal(v.c.term_data, bad, k->echo);
+	/* released at once: the end of the stream follows the C2HTermReq */
+	assert_int_equal(tc_recv_pdu(&v.c, 5000), -ECONNRESET);
+	tc_close(&v.c);
 	/* the other connection of the same controller keeps working */
-	fill(w, sizeof(w), 99);
+	fill(w, sizeof(w), k->fes);
 	assert_int_equal(tc_rw(&s.io, true, 1, 7, 8, w, sizeof(w), false, &st), 0);
+	assert_int_equal(st, 0);
 	assert_int_equal(tc_rw(&s.io, false, 1, 7, 8, r, sizeof(r), false, &st), 0);
 	assert_memory_equal(w, r, sizeof(w));
 	session_close(&s);
@@ -538,98 +838,37 @@ static void expect_term(const void *bad, size_t len, uint16_t fes, uint32_t fei,
 
 static void malformed_pdus(void **state)
 {
-	uint8_t pdu[256];
-	struct nvme_tcp_ch *ch = (struct nvme_tcp_ch *)pdu;
-
 	(void)state;
-	/* wrong hlen on a command */
-	memset(pdu, 0, sizeof(pdu));
-	ch->type = NVME_TCP_CMD;
-	ch->hlen = 70;
-	ch->plen = htole32(72);
-	expect_term(pdu, 72, NVME_TCP_FES_INVALID_HEADER, 2, true);
-	/* unknown PDU type */
-	ch->type = 0x0B;
-	ch->hlen = 24;
-	ch->plen = htole32(24);
-	expect_term(pdu, 24, NVME_TCP_FES_INVALID_HEADER, 0, true);
-	/* a PDU the controller never receives */
-	ch->type = NVME_TCP_R2T;
-	expect_term(pdu, 24, NVME_TCP_FES_INVALID_HEADER, 0, true);
-	/* header digest flag without negotiation */
-	ch->type = NVME_TCP_CMD;
-	ch->flags = NVME_TCP_F_HDGST;
-	ch->hlen = 72;
-	ch->plen = htole32(76);
-	expect_term(pdu, 76, NVME_TCP_FES_INVALID_HEADER, 1, true);
-	/* oversize in-capsule data */
-	ch->flags = 0;
-	ch->pdo = 72;
-	ch->plen = htole32(72 + 65536);
-	expect_term(pdu, 72, NVME_TCP_FES_DATA_LIMIT, 4, true);
-	/* H2CData for a transfer tag that was never given out */
-	memset(pdu, 0, sizeof(pdu));
-	{
-		struct nvme_tcp_data *d = (struct nvme_tcp_data *)pdu;
-
-		d->ch.type = NVME_TCP_H2C_DATA;
-		d->ch.hlen = 24;
-		d->ch.pdo = 24;
-		d->ch.plen = htole32(24 + 512);
-		d->ttag = htole16(77);
-		d->datal = htole32(512);
-		expect_term(pdu, 24, NVME_TCP_FES_INVALID_HEADER, 10, true);
-	}
-	/* a command before the IC exchange: fresh socket, raw */
-	{
-		struct session s;
-		struct tclient c;
-		int fd;
-
-		session_open(&s, false, false);
-		assert_int_equal(tc_open(&c, ADDR, T.port, false, false), 0);
-		tc_close(&c);
-		(void)fd;
-		session_close(&s);
-	}
+	for (size_t i = 0; i < sizeof(term_cases) / sizeof(term_cases[0]); i++)
+		one_term_case(&term_cases[i]);
 }
 
-/* H2CData at the wrong offset, after a real R2T. */
-static void h2c_wrong_offset(void **state)
+/* A malformed H2CTermReq ends the connection too, but is not answered with a TermReq. */
+static void malformed_h2c_term(void **state)
 {
 	struct session s;
-	struct tclient *c;
-	struct nvme_sqe sqe;
-	struct nvmf_pdu_out out;
-	struct iovec iov[8], d;
-	uint8_t data[65536];
-	int cnt;
+	struct victim v;
+	uint8_t bad[24 + 200];
+	struct nvme_tcp_term *t = (struct nvme_tcp_term *)bad;
 
 	(void)state;
 	session_open(&s, false, false);
-	c = &s.io;
-	tc_sqe(&sqe, NVME_NVM_WRITE, 1);
-	sqe.cid = htole16(500);
-	sqe.flags = NVME_CMD_FLAGS_SGL;
-	sqe.cdw12 = htole32(127);
-	sqe.dptr.sgl.length = htole32(sizeof(data));
-	sqe.dptr.sgl.id = NVME_SGL_ID_TRANSPORT;
-	cnt = nvmf_pdu_cmd(&out, &c->tx, &sqe, NULL, 0, iov, 8);
-	for (int i = 0; i < cnt; i++)
-		assert_int_equal(tc_send(c, iov[i].iov_base, iov[i].iov_len), 0);
-	assert_int_equal(tc_recv_pdu(c, 5000), 0);
-	assert_int_equal(c->last.type, NVME_TCP_R2T);
-	assert_int_equal(le32toh(c->last.hdr.r2t.r2tl), sizeof(data));
-	d.iov_base = data;
-	d.iov_len = 4096;
-	cnt = nvmf_pdu_h2c_data(&out, &c->tx, 500, le16toh(c->last.hdr.r2t.ttag), 4096, false,
-				&d, 1, iov, 8);
-	for (int i = 0; i < cnt; i++)
-		assert_int_equal(tc_send(c, iov[i].iov_base, iov[i].iov_len), 0);
-	assert_int_equal(tc_recv_pdu(c, 5000), 0);
-	assert_int_equal(c->last.type, NVME_TCP_C2H_TERM);
-	assert_int_equal(le16toh(c->last.hdr.term.fes), NVME_TCP_FES_DATA_OUT_OF_RANGE);
-	assert_int_equal(le32toh(c->last.hdr.term.fei), 12);
+	victim_open(&v, &s, AT_IO);
+	memset(bad, 0, sizeof(bad));
+	t->ch.type = NVME_TCP_H2C_TERM;
+	t->ch.hlen = 24;
+	t->ch.plen = htole32(sizeof(bad)); /* more than the 128 header bytes a TermReq echoes */
+	t->fes = htole16(NVME_TCP_FES_INVALID_HEADER);
+	assert_int_equal(tc_send(&v.c, bad, sizeof(bad)), 0);
+	assert_int_equal(tc_recv_pdu(&v.c, 5000), -ECONNRESET);
+	tc_close(&v.c);
+	{
+		uint8_t id[4096];
+		uint16_t st;
+
+		assert_int_equal(tc_identify(&s.admin, 1, 0, 0, id, &st), 0);
+		assert_int_equal(st, 0);
+	}
 	session_close(&s);
 }
 
@@ -862,7 +1101,7 @@ int main(void)
 		cmocka_unit_test(sqflow_disabled_success),
 		cmocka_unit_test(discovery),
 		cmocka_unit_test(malformed_pdus),
-		cmocka_unit_test(h2c_wrong_offset),
+		cmocka_unit_test(malformed_h2c_term),
 		cmocka_unit_test(bad_data_digest),
 		cmocka_unit_test(keep_alive_expiry),
 		cmocka_unit_test(half_open_dropped),

@@ -12,6 +12,7 @@
 #include "pdu_test_util.h"
 #include "proto/crc32c.h"
 #include "proto/memcpy_nt.h"
+#include "proto/term.h"
 
 #define IOVMAX 8
 #define CTRL NVMF_PDU_ROLE_CONTROLLER
@@ -56,6 +57,14 @@ static void put32(struct pdu_bytes *p, size_t off, uint32_t v)
 	memcpy(p->b + off, &le, 4);
 }
 
+static uint32_t get32(const struct pdu_bytes *p, size_t off)
+{
+	uint32_t le;
+
+	memcpy(&le, p->b + off, 4);
+	return le32toh(le);
+}
+
 /* Receiver settings for one case. */
 struct rxset {
 	enum nvmf_pdu_role role;
@@ -75,9 +84,12 @@ static void rx_start(struct recorder *r, const struct rxset *s)
 	nvmf_pdu_rx_set_digests(&r->rx, s->hd, s->dd);
 }
 
-/* Feeding p stops with exactly this FES/FEI, delivers nothing, and echoes the header. */
-static void expect_fes(const struct rxset *s, const struct pdu_bytes *p, uint16_t fes,
-		       uint32_t fei)
+/*
+ * Feeding p stops with exactly this FES/FEI, delivers nothing, and echoes echo_len bytes
+ * of the header (0: any length the header has).
+ */
+static void expect_fes_echo(const struct rxset *s, const struct pdu_bytes *p, uint16_t fes,
+			    uint32_t fei, uint32_t echo_len_want)
 {
 	struct recorder r;
 	const uint8_t *echo;
@@ -92,11 +104,19 @@ static void expect_fes(const struct rxset *s, const struct pdu_bytes *p, uint16_
 	assert_int_equal(r.n, 0);
 	echo = nvmf_pdu_rx_err_hdr(&r.rx, &echo_len);
 	assert_true(echo_len >= 8 && echo_len <= 128);
+	if (echo_len_want)
+		assert_int_equal(echo_len, echo_len_want);
 	assert_memory_equal(echo, p->b, echo_len);
 	/* the error is sticky */
 	assert_int_equal(nvmf_pdu_rx_feed(&r.rx, p->b, 1), -EPROTO);
 	assert_int_equal(nvmf_pdu_rx_next(&r.rx, iov, 1), -EPROTO);
 	rec_free(&r);
+}
+
+static void expect_fes(const struct rxset *s, const struct pdu_bytes *p, uint16_t fes,
+		       uint32_t fei)
+{
+	expect_fes_echo(s, p, fes, fei, 0);
 }
 
 /* Feeding p delivers exactly one PDU and leaves the receiver at a PDU boundary. */
@@ -266,16 +286,16 @@ static void bad_data_pdus(void **state)
 	put32(p, 16, 4095); /* DATAL disagrees with PLEN - PDO */
 	expect_fes(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 16);
 
-	build_h2c(p, &ctrl_plain, 131072 + 4); /* over MAXH2CDATA */
-	expect_fes(&ctrl_plain, p, NVME_TCP_FES_DATA_LIMIT, 16);
+	build_h2c(p, &ctrl_plain, 131072 + 4); /* over MAXH2CDATA: FEI reserved */
+	expect_fes(&ctrl_plain, p, NVME_TCP_FES_DATA_LIMIT, 0);
 
 	build_h2c(p, &ctrl_plain, 4096);
 	set_plen(p, 24);    /* a data PDU without data */
 	p->b[3] = 0;
 	expect_fes(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 4);
 
-	build_cmd(p, &ctrl_plain, 8192 + 4); /* in-capsule data over IOCCSZ */
-	expect_fes(&ctrl_plain, p, NVME_TCP_FES_DATA_LIMIT, 4);
+	build_cmd(p, &ctrl_plain, 8192 + 4); /* in-capsule data over IOCCSZ: FEI reserved */
+	expect_fes(&ctrl_plain, p, NVME_TCP_FES_DATA_LIMIT, 0);
 
 	/* host side: SUCCESS without LAST */
 	flatten(p, iov, nvmf_pdu_c2h_data(&out, &plain, 1, 0, NVME_TCP_F_DATA_LAST, &d, 1, iov,
@@ -293,10 +313,18 @@ static void bad_data_pdus(void **state)
 	{
 		uint8_t bad[128] = {0};
 
+		struct recorder r;
+
+		/* a malformed TermReq still ends the stream, but is not answered with one */
 		flatten(p, iov, nvmf_pdu_term(&out, NVME_TCP_H2C_TERM, 1, 0, bad, 128, iov,
 					      IOVMAX));
 		set_plen(p, 24 + 129);
-		expect_fes(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 4);
+		rx_start(&r, &ctrl_plain);
+		assert_int_equal(nvmf_pdu_rx_feed(&r.rx, p->b, p->len), -ECONNRESET);
+		assert_int_equal(r.rx.state, NVMF_RX_ERROR);
+		assert_int_equal(r.rx.fes, 0);
+		assert_int_equal(r.n, 0);
+		rec_free(&r);
 	}
 	free(p);
 }
@@ -306,12 +334,89 @@ static void header_digest_error(void **state)
 	struct pdu_bytes *p = malloc(sizeof(*p));
 
 	(void)state;
+	/* the FEI is the digest the PDU carried; the echo is the header without it */
 	build_cmd(p, &ctrl_dgst, 0);
 	p->b[72] ^= 0x01;
-	expect_fes(&ctrl_dgst, p, NVME_TCP_FES_HDR_DIGEST, 0);
+	expect_fes(&ctrl_dgst, p, NVME_TCP_FES_HDR_DIGEST, get32(p, 72));
 	build_cmd(p, &ctrl_dgst, 0);
 	p->b[20] ^= 0x80; /* a flipped SQE bit is caught by the digest */
-	expect_fes(&ctrl_dgst, p, NVME_TCP_FES_HDR_DIGEST, 0);
+	expect_fes(&ctrl_dgst, p, NVME_TCP_FES_HDR_DIGEST, get32(p, 72));
+	free(p);
+}
+
+/*
+ * The TermReq rules (proto/term.c): which FEI each FES carries, and how much header is
+ * echoed - the whole header whenever its length can be believed, read to its end first
+ * when the common header already broke a rule, but never beyond what plen declares.
+ */
+static void term_rules(void **state)
+{
+	static const struct {
+		uint16_t fes;
+		uint32_t fei; /* for field 12, digest 0xdeadbeef */
+	} rules[] = {
+		{ NVME_TCP_FES_INVALID_HEADER, 12 },
+		{ NVME_TCP_FES_PDU_SEQUENCE, 0 },
+		{ NVME_TCP_FES_HDR_DIGEST, 0xdeadbeef },
+		{ NVME_TCP_FES_DATA_OUT_OF_RANGE, 0 },
+		{ NVME_TCP_FES_DATA_LIMIT, 0 },
+		{ NVME_TCP_FES_UNSUPPORTED_PARAM, 12 },
+		{ 0x07, 0 },
+	};
+	struct pdu_bytes *p = malloc(sizeof(*p));
+	struct rxset fresh = ctrl_plain;
+	struct recorder r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		assert_int_equal(nvme_tcp_term_fei(rules[i].fes, 12, 0xdeadbeef), rules[i].fei);
+	assert_string_equal(nvme_tcp_fes_name(NVME_TCP_C2H_TERM, 5),
+			    "data transfer limit exceeded");
+	assert_string_equal(nvme_tcp_fes_name(NVME_TCP_H2C_TERM, 5), "R2T limit exceeded");
+
+	/* a bad PDO: the whole 72-byte header is echoed, not only the common header */
+	build_cmd(p, &ctrl_plain, 512);
+	p->b[3] = 70;
+	expect_fes_echo(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 3, 72);
+	/* ... and the error waits for it: with 8 bytes in nothing is decided yet */
+	rx_start(&r, &ctrl_plain);
+	assert_int_equal(nvmf_pdu_rx_feed(&r.rx, p->b, 8), 8);
+	assert_int_equal(r.rx.fes, 0);
+	assert_int_equal(nvmf_pdu_rx_feed(&r.rx, p->b + 8, 64), -EPROTO);
+	assert_int_equal(r.rx.fei, 3);
+	rec_free(&r);
+	/* a command before the ICReq: sequence error, FEI reserved, whole header echoed */
+	fresh.ic_done = false;
+	build_cmd(p, &ctrl_plain, 0);
+	expect_fes_echo(&fresh, p, NVME_TCP_FES_PDU_SEQUENCE, 0, 72);
+	/* an unknown type or a wrong hlen: only the common header can be trusted */
+	p->b[0] = 0x0B;
+	expect_fes_echo(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 0, 8);
+	build_cmd(p, &ctrl_plain, 0);
+	p->b[2] = 70;
+	expect_fes_echo(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 2, 8);
+	/* plen shorter than the header: what plen declares, answered at once */
+	build_cmd(p, &ctrl_plain, 0);
+	set_plen(p, 40);
+	p->len = 40;
+	expect_fes_echo(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 4, 40);
+	/* a type the controller never receives, with its own hlen: its header is echoed */
+	build_cmd(p, &ctrl_plain, 0);
+	p->b[0] = NVME_TCP_R2T;
+	p->b[2] = 24;
+	set_plen(p, 24);
+	p->len = 24;
+	expect_fes_echo(&ctrl_plain, p, NVME_TCP_FES_INVALID_HEADER, 0, 24);
+	/* the ICReq: 128 bytes, all of it fits the TermReq */
+	{
+		struct nvmf_pdu_out out;
+		struct iovec iov[IOVMAX];
+
+		fresh.ic_done = false;
+		flatten(p, iov, nvmf_pdu_icreq(&out, 0, 0, 0, iov, IOVMAX));
+		p->b[8] = 1;
+		expect_fes_echo(&fresh, p, NVME_TCP_FES_UNSUPPORTED_PARAM, 8, 128);
+	}
 	free(p);
 }
 
@@ -420,11 +525,11 @@ static void on_header_fail_and_errno(void **state)
 	(void)state;
 	build_h2c(p, &ctrl_plain, 4096);
 	rx_start(&r, &ctrl_plain);
-	r.hdr_fes = NVME_TCP_FES_DATA_OUT_OF_RANGE;
-	r.hdr_fei = offsetof(struct nvme_tcp_data, datao);
+	r.hdr_fes = NVME_TCP_FES_INVALID_HEADER;
+	r.hdr_fei = offsetof(struct nvme_tcp_data, ttag);
 	assert_int_equal(nvmf_pdu_rx_feed(&r.rx, p->b, p->len), -EPROTO);
-	assert_int_equal(r.rx.fes, NVME_TCP_FES_DATA_OUT_OF_RANGE);
-	assert_int_equal(r.rx.fei, 12);
+	assert_int_equal(r.rx.fes, NVME_TCP_FES_INVALID_HEADER);
+	assert_int_equal(r.rx.fei, 10);
 	assert_int_equal(r.headers, 1);
 	assert_int_equal(r.n, 0);
 	{
@@ -600,6 +705,7 @@ int main(void)
 		cmocka_unit_test(data_digest_error),
 		cmocka_unit_test(maximum_sizes),
 		cmocka_unit_test(on_header_fail_and_errno),
+		cmocka_unit_test(term_rules),
 		cmocka_unit_test(callback_errno_stops_stream),
 		cmocka_unit_test(pause_after_pdu),
 		cmocka_unit_test(pull_mode_zero_copy),
