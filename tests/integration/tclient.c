@@ -315,6 +315,25 @@ int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_
 	return send_iov(c, iov, cnt);
 }
 
+int tc_submit_icd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len,
+		  uint16_t *cid)
+{
+	struct nvmf_pdu_out out;
+	struct iovec iov[IOVMAX], d = { data, len };
+	int cnt;
+
+	if (len > c->icd_max)
+		return -EMSGSIZE;
+	*cid = c->next_cid++;
+	sqe->cid = htole16(*cid);
+	sqe->flags = NVME_CMD_FLAGS_SGL;
+	sqe->dptr.sgl.addr = 0;
+	sqe->dptr.sgl.length = htole32(len);
+	sqe->dptr.sgl.id = NVME_SGL_ID_ICD;
+	cnt = nvmf_pdu_cmd(&out, &c->tx, sqe, &d, 1, iov, IOVMAX);
+	return send_iov(c, iov, cnt);
+}
+
 int tc_wait_rsp(struct tclient *c, uint16_t cid, int timeout_ms, struct nvme_cqe *cqe)
 {
 	int rc = tc_recv_pdu(c, timeout_ms);

@@ -87,6 +87,9 @@ int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid);
  * return at once; answer its R2Ts with tc_send_h2c().
  */
 int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_t *cid);
+/* Send a command with its len bytes of data in the capsule and return at once. */
+int tc_submit_icd(struct tclient *c, struct nvme_sqe *sqe, void *data, uint32_t len,
+		  uint16_t *cid);
 /* Answer the R2T tc_recv_pdu() just received with data[r2to .. r2to + r2tl). */
 int tc_send_h2c(struct tclient *c, const void *data, uint32_t len);
 /* Wait for the response capsule of cid (other PDUs are an error). */
