@@ -83,9 +83,6 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 		return NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_AUTH_REQUIRED);
 	} else if (!nvmf_tgt_ctrl_ready(ctrl)) {
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
-	} else if (!nvmf_tgt_ctrl_alive(ctrl, sq->reactor->now_ns)) {
-		/* not run; the queue is being deleted (a host may retry it elsewhere) */
-		return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_ABORTED_SQ_DELETION);
 	} else if (sq->qid == 0) {
 		status = ctrl->subsys->is_discovery ? nvmf_parse_discovery(req)
 						    : nvmf_parse_admin(req);
