@@ -3,15 +3,18 @@
 #
 #   host netns  vh 10.77.5.1 ---- vt 10.77.5.2  target netns (nvmf-target --ram)
 #
+# The faults come from tc netem when the kernel has sch_netem, else from tunem (tunem.c:
+# the same faults in a user-space forwarder; vh and vt are then its TUN devices).
 # Two fio jobs (4 KiB QD16 and 128 KiB QD4: inline data, R2T + H2CData, multi-PDU
 # C2HData), each its own controller with kato=2 s, reconnect_delay=1 s, write a random
-# pattern and read it back (crc32c, verify_backlog) while, one phase each:
-#   - netem on both veth ends: 1 % loss; 50 ms +- 10 ms delay; reordering; duplication
-#   - the link down for 5 s (ip link set vh down) and back
-#   - a peer that stops reading: the target SIGSTOPped for 5 s (its socket buffers fill,
-#     the kernel still ACKs: only keep-alive can tell), then the host (fio) SIGSTOPped
-#   - the link down for 6 s with ctrl_loss_tmo=2: the controller is given up, fio gets an
-#     I/O error (and no verify error), and ends
+# pattern and read it back (crc32c, verify_backlog) while, one after the other:
+#   - in one fio run, netem on both veth ends for 4 s each: 1 % loss; 50 ms +- 10 ms
+#     delay; reordering; duplication
+#   - in a second run, outages of 5 s: the link down (ip link set vh down) and back; a peer
+#     that stops reading: the target SIGSTOPped (its socket buffers fill, the kernel still
+#     ACKs: only keep-alive can tell), then the host (fio) SIGSTOPped
+#   - the link down with ctrl_loss_tmo=2: the controller is given up, fio gets an I/O
+#     error (and no verify error), and ends
 # Asserted: fio exits 0 with err=0 (verify_fatal: one corrupted block fails it) and
 # verified reads; both jobs complete I/O after the fault ends; no reconnect under netem
 # (keep-alive must not expire on a slow or lossy path); after an outage longer than KATO
@@ -253,92 +256,83 @@ fio_good() { # NAME RC
 		[ "$(verified "$1")" -gt 0 ] && ! grep -qiE 'verify: bad|verify failed|bad magic' "$work/$1.out"
 }
 
-# ---- 1..4: netem for 4 s in the middle of an 8 s run: I/O goes on, nothing reconnects
-phase_netem() { # NAME DESCRIPTION "NETEM ARGS" "TUNEM SETTINGS"
-	local name=$1 what=$2 t_on t_off; shift 2
-	if ! fio_start "$name" 30; then
-		fio_stop "$name"
-		notok "$what: fio did not start" "$work/$name.out"
-		return
-	fi
-	sleep 1
+# window NAME DESCRIPTION DOWN-CMD UP-CMD SECS RECONNECTS: a fault for SECS s under the fio
+# run NAME; then the host must send again (2 MiB within 20 s) and have reconnected
+# RECONNECTS times (0: none; 2: each controller once, at least).  The window, with what
+# went wrong in it, goes to $work/NAME.win for the report once fio stopped.
+window() {
+	local name=$1 what=$2 down=$3 up=$4 secs=$5 want=$6 r0 t_on t_off bad='' rec
+	r0=$(reconnects "$name")
 	t_on=$(now_ms)
-	if ! fault "$@" 2>"$work/$name.tc"; then
-		fio_stop "$name"
-		notok "$what: the fault could not be set ($how)" "$work/$name.tc"
-		return
-	fi
-	sleep 4
-	fault
+	eval "$down" 2>"$work/$name.tc" || bad="the fault could not be set ($how: $(cat "$work/$name.tc"))"
+	sleep "$secs"
+	eval "$up"
 	t_off=$(now_ms)
-	flowing 1048576 10
-	sleep 0.5
-	fio_stop "$name"
-	if fio_good "$name" "$fio_rc" && resumed "$name" "$t_off" && [ "$(reconnects "$name")" = 0 ]; then
-		ok "$what: 0 errors, $(verified "$name") verified reads, 0 reconnects; under the fault $(window_rate "$name" "$t_on" "$t_off")"
-	else
-		notok "$what (exit $fio_rc, $(reconnects "$name") reconnects, after the fault: $(resume_ms "$name" "$t_off"))" \
-			"$work/$name.out"
+	flowing 2097152 20 || bad="${bad:-no I/O within 20 s after the fault}"
+	rec=$(($(reconnects "$name") - r0))
+	if [ "$want" = 0 ] && [ "$rec" != 0 ]; then
+		bad="${bad:-$rec reconnects, want none}"
+	elif [ "$rec" -lt "$want" ]; then
+		bad="${bad:-$rec reconnects, want $want}"
 	fi
+	echo "$what|$t_on|$t_off|$rec|$bad" >>"$work/$name.win"
+	sleep 1
 }
-# ONLY="NAME..." runs only these phases (for debugging: the TAP plan is then wrong)
-want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
-want loss && phase_netem loss "1 % loss both ways" "loss 1%" "loss=1"
-want delay && phase_netem delay "50 ms +- 10 ms delay both ways" "delay 50ms 10ms" "delay=50 jitter=10"
-want reorder && phase_netem reorder "reordering (25 % of packets 10 ms ahead of the rest)" \
-	"delay 10ms reorder 25%" "delay=10 reorder=25"
-want dup && phase_netem dup "2 % duplicated packets both ways" "duplicate 2%" "dup=2"
+# report NAME: stops fio; one TAP line per window (fio's verdict is every window's)
+report() {
+	local name=$1 what t_on t_off rec bad extra
+	fio_stop "$name"
+	while IFS='|' read -r what t_on t_off rec bad; do
+		extra="$rec reconnects; under the fault $(window_rate "$name" "$t_on" "$t_off"), first completion $(resume_ms "$name" "$t_off") after it"
+		if [ -z "$bad" ] && fio_good "$name" "$fio_rc" && resumed "$name" "$t_off"; then
+			ok "$what: $extra"
+		else
+			notok "$what: ${bad:-fio exit $fio_rc}; $extra" "$work/$name.out"
+		fi
+	done <"$work/$name.win"
+	echo "# $name: fio $(grep -c 'err= 0' "$work/$name.out") jobs with err=0, $(verified "$name") verified reads in all"
+}
+start_or_bail() { # NAME CTRL_LOSS_TMO
+	fio_start "$1" "$2" && return 0
+	fio_stop "$1"
+	notok "fio did not start" "$work/$1.out"
+	return 1
+}
 
-# ---- 5..7: outages longer than KATO: keep-alive expires, the host reconnects, I/O resumes
-phase_outage() { # NAME DESCRIPTION DOWN-CMD UP-CMD
-	local name=$1 what=$2 down=$3 up=$4 t_on t_off rec ka
-	if ! fio_start "$name" 30; then
-		fio_stop "$name"
-		notok "$what: fio did not start" "$work/$name.out"
-		return
-	fi
+# ---- 1..4: netem faults of 4 s, one after the other in one fio run: nothing reconnects
+# (keep-alive must hold on a lossy or slow path), I/O goes on and resumes at full speed
+if start_or_bail netem 30; then
 	sleep 1
-	t_on=$(now_ms)
-	$down
-	sleep 5
-	$up
-	t_off=$(now_ms)
-	# back when the host sends again (reconnects move little data), then 1 s more
-	flowing 2097152 20
-	sleep 1
-	fio_stop "$name"
-	rec=$(reconnects "$name")
-	ka=$(grep -c 'keep-alive not answered within 2000 ms' "$work/$name.out")
-	if fio_good "$name" "$fio_rc" && resumed "$name" "$t_off" && [ "$rec" -ge 2 ]; then
-		ok "$what: 0 errors, $(verified "$name") verified reads, $rec reconnects ($ka keep-alive expiries on the host), first completion $(resume_ms "$name" "$t_off") after the fault ended"
-	else
-		notok "$what (exit $fio_rc, $rec reconnects, after the fault: $(resume_ms "$name" "$t_off"))" \
-			"$work/$name.out"
-	fi
-	echo "# $name: last completion before the fault: $(cat "$work/$name"_clat.*.log | awk -F', ' -v t="$t_on" '$1 < t { m = $1 } END { print t - m " ms before" }')"
-}
-link_down() { ip -n "$H" link set vh down; }
-link_up() { ip -n "$H" link set vh up; }
-stop_target() { kill -STOP "$tgt_pid"; }
-cont_target() { kill -CONT "$tgt_pid"; }
-stop_host() { kill -STOP "$fio_pid"; }
-cont_host() { kill -CONT "$fio_pid"; }
+	window netem "1 % loss both ways" 'fault "loss 1%" "loss=1"' fault 4 0
+	window netem "50 ms +- 10 ms delay both ways" 'fault "delay 50ms 10ms" "delay=50 jitter=10"' fault 4 0
+	window netem "reordering (25 % of packets 10 ms ahead of the rest)" \
+		'fault "delay 10ms reorder 25%" "delay=10 reorder=25"' fault 4 0
+	window netem "2 % duplicated packets both ways" 'fault "duplicate 2%" "dup=2"' fault 4 0
+	report netem
+fi
+
+# ---- 5..7: outages of 5 s, longer than KATO (2 s), in one fio run: keep-alive expires,
+# each controller reconnects, I/O resumes, no I/O error reaches fio
 mark=$(wc -l <"$work/target.log")
-want linkdown && phase_outage linkdown "link down 5 s (kato 2 s, ctrl_loss_tmo 30 s)" link_down link_up
-want stoptgt && phase_outage stoptgt "the target stops reading (SIGSTOP 5 s)" stop_target cont_target
-rss=$(awk '/^VmRSS/ { print $2 " " $3 }' "/proc/$tgt_pid/status")
-want stophost && phase_outage stophost "the host stops reading (fio SIGSTOP 5 s)" stop_host cont_host
-echo "# target RSS after the host stall: $rss before, $(awk '/^VmRSS/ { print $2 " " $3 }' "/proc/$tgt_pid/status") after"
-ka_tgt=$(tail -n +"$((mark + 1))" "$work/target.log" | grep -c 'keep-alive timeout (2000 ms) expired')
-echo "# the target expired $ka_tgt controllers by keep-alive during the outages"
+if start_or_bail outage 30; then
+	sleep 1
+	window outage "link down 5 s (kato 2 s, ctrl_loss_tmo 30 s)" \
+		'ip -n "$H" link set vh down' 'ip -n "$H" link set vh up' 5 2
+	window outage "the target stops reading (SIGSTOP 5 s)" \
+		'kill -STOP "$tgt_pid"' 'kill -CONT "$tgt_pid"' 5 2
+	rss=$(awk '/^VmRSS/ { print $2 " " $3 }' "/proc/$tgt_pid/status")
+	window outage "the host stops reading (fio SIGSTOP 5 s)" \
+		'kill -STOP "$fio_pid"' 'kill -CONT "$fio_pid"' 5 2
+	echo "# target RSS around the host stall: $rss before, $(awk '/^VmRSS/ { print $2 " " $3 }' "/proc/$tgt_pid/status") after"
+	report outage
+	echo "# keep-alive expiries: $(grep -c 'keep-alive not answered within 2000 ms' "$work/outage.out") on the host, $(tail -n +"$((mark + 1))" "$work/target.log" | grep -c 'keep-alive timeout (2000 ms) expired') on the target"
+fi
 
 # ---- 8: an outage longer than ctrl_loss_tmo: fio gets an I/O error, never a verify error
 name=lost
-if ! want lost; then
-	:
-elif fio_start "$name" 2; then
+if fio_start "$name" 2; then
 	sleep 1
-	link_down
+	ip -n "$H" link set vh down
 	t_on=$(now_ms)
 	# the host gives up 2 s (ctrl_loss_tmo) after it noticed the loss (KATO 2 s)
 	for _ in $(seq 400); do
@@ -346,7 +340,7 @@ elif fio_start "$name" 2; then
 		sleep 0.1
 	done
 	t_end=$(now_ms)
-	link_up
+	ip -n "$H" link set vh up
 	if kill -0 "$fio_pid" 2>/dev/null; then
 		kill -KILL "$fio_pid"
 		fio_wait
