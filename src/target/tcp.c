@@ -594,7 +594,8 @@ static void read_input(struct tcp_queue *q)
 	if (rc < 0) {
 		queue_close(q, rc == -ENOTCONN ? "connection closed by host"
 			       : rc == -ECONNRESET ? "H2CTermReq"
-			       : rc == -ESTALE ? "keep-alive timeout: a command arrived after it, not run"
+			       : rc == -ESTALE ? "a command for a controller torn down or past its "
+						 "keep-alive timeout (not run)"
 			       : strerror(-rc));
 		return;
 	}
