@@ -428,8 +428,15 @@ static void wake(struct nvmf_ctrl *c)
 
 void hctrl_connection_lost(struct nvmf_ctrl *c, struct nvmf_qpair *q, const char *why)
 {
-	(void)q;
-	if (atomic_load(&c->state) == NVMF_CTRL_DEAD)
+	/*
+	 * Dead: nothing reconnects.  Reconnecting: the loss is of a queue of the association
+	 * being replaced (a new one's I/O queues connect only once it is live) - a target
+	 * that ran again after a stall closes them while our reconnect is under way; asking
+	 * again would throw the fresh association away and cost one more reconnect_delay.
+	 */
+	int st = atomic_load(&c->state);
+
+	if (st == NVMF_CTRL_DEAD || st == NVMF_CTRL_RECONNECTING)
 		return;
 	if (!atomic_exchange(&c->need_reconnect, true))
 		host_log(LOG_WARNING, "%s: queue %u: %s: reconnecting", c->subnqn, q->qid, why);
@@ -518,8 +525,12 @@ static void keep_alive(struct nvmf_ctrl *c, uint64_t now)
 	if (!c->opts.kato_ms || c->admin.state != QP_LIVE)
 		return;
 	if (c->ka_outstanding) {
-		if (now - c->ka_sent_ns > kato)
+		if (now - c->ka_sent_ns > kato) {
+			/* the admin queue is not an I/O queue: hq_close says nothing of it */
+			host_log(LOG_WARNING, "%s: queue 0: keep-alive not answered within %u ms: "
+				 "reconnecting", c->subnqn, c->opts.kato_ms);
 			hq_close(&c->admin, "keep-alive not answered within KATO");
+		}
 		return;
 	}
 	if (now < c->next_ka_ns)

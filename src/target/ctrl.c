@@ -244,6 +244,31 @@ static void ka_expired(struct nvmf_timer *t)
 	nvmf_tgt_ctrl_fatal(ctrl, "keep-alive timeout");
 }
 
+/*
+ * May the controller still run a command that arrives now?  Not once torn down, nor once
+ * its keep-alive timeout has passed, even if the timer has not fired yet: the timer runs
+ * on the reactor's loop, and a target that was stalled (stopped, swapped out, stuck in a
+ * slow system call) reads the commands queued in its sockets before the timer runs.  The
+ * host gave those up at KATO and has resubmitted them on a new association: run now, an
+ * old write would land on the newer data written since.
+ */
+bool nvmf_tgt_ctrl_alive(struct nvmf_tgt_ctrl *ctrl, uint64_t now)
+{
+	uint64_t last = atomic_load_explicit(&ctrl->last_ka_ns, memory_order_relaxed);
+	uint64_t kato = (uint64_t)ctrl->kato_ms * 1000000ull;
+
+	if (atomic_load(&ctrl->dying))
+		return false;
+	if (!ctrl->kato_ms || now <= last || now - last < kato)
+		return true;
+	log_warn("ctrl %u: host %s: keep-alive timeout (%u ms) expired %llu ms ago (the target "
+		 "was stalled): commands that arrive now are not run", ctrl->cntlid,
+		 ctrl_host(ctrl), ctrl->kato_ms,
+		 (unsigned long long)((now - last - kato) / 1000000ull));
+	nvmf_tgt_ctrl_fatal(ctrl, "keep-alive timeout");
+	return false;
+}
+
 /* A Keep Alive command, or KATO changed: on the admin queue's reactor. */
 void nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl)
 {

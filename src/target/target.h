@@ -494,6 +494,8 @@ void nvmf_tgt_ctrl_put(struct nvmf_tgt_ctrl *ctrl);
 /* Fatal error / keep-alive expiry / admin queue gone: CFS, then close every queue. */
 void nvmf_tgt_ctrl_fatal(struct nvmf_tgt_ctrl *ctrl, const char *why);
 bool nvmf_tgt_ctrl_ready(const struct nvmf_tgt_ctrl *ctrl);
+/* May a command arriving at now still run (not torn down, keep-alive not overdue)? */
+bool nvmf_tgt_ctrl_alive(struct nvmf_tgt_ctrl *ctrl, uint64_t now);
 uint16_t nvmf_tgt_ctrl_set_cc(struct nvmf_tgt_ctrl *ctrl, uint32_t cc);
 void nvmf_tgt_ctrl_keep_alive(struct nvmf_tgt_ctrl *ctrl);
 /* Queue an asynchronous event; completes an outstanding AER if there is one. */

@@ -393,9 +393,17 @@ static void set_data_dest(struct nvmf_pdu_rx *rx, const struct nvmf_req *req,
 
 static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 {
-	struct tcp_req *r = req_get(q);
+	struct tcp_req *r;
 	uint16_t status;
 
+	/*
+	 * Past its controller's keep-alive timeout (the timer has not run yet: the target was
+	 * stalled) a command is neither run nor answered: the connection closes, as the timer
+	 * would have closed it, and the host resubmits the command on its new association.
+	 */
+	if (q->sq.ctrl && !nvmf_tgt_ctrl_alive(q->sq.ctrl, q->sq.reactor->now_ns))
+		return -ESTALE;
+	r = req_get(q);
 	if (!r) {
 		/* more commands in flight than the queue has entries: the host is broken */
 		log_err("%s: qid %u: command beyond queue size %u", q->conn.peer, q->sq.qid,
@@ -588,7 +596,10 @@ static void read_input(struct tcp_queue *q)
 	}
 	if (rc < 0) {
 		queue_close(q, rc == -ENOTCONN ? "connection closed by host"
-					       : rc == -ECONNRESET ? "H2CTermReq" : strerror(-rc));
+			       : rc == -ECONNRESET ? "H2CTermReq"
+			       : rc == -ESTALE ? "a command for a controller torn down or past its "
+						 "keep-alive timeout (not run)"
+			       : strerror(-rc));
 		return;
 	}
 	/*

@@ -325,6 +325,8 @@ int tc_submit_icd(struct tclient *c, struct nvme_sqe *sqe, const void *data, uin
 	struct iovec iov[IOVMAX], d = { (void *)data, len };
 	int cnt;
 
+	if (len > c->icd_max)
+		return -EMSGSIZE;
 	*cid = c->next_cid++;
 	sqe->cid = htole16(*cid);
 	sqe->flags = NVME_CMD_FLAGS_SGL;

@@ -89,7 +89,8 @@ int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid);
 int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_t *cid);
 /* Answer the R2T tc_recv_pdu() just received with data[r2to .. r2to + r2tl). */
 int tc_send_h2c(struct tclient *c, const void *data, uint32_t len);
-/* Send a command with len bytes of in-capsule data and return at once. */
+/* Send a command with len bytes of in-capsule data and return at once (-EMSGSIZE: more
+ * than the queue takes in a capsule). */
 int tc_submit_icd(struct tclient *c, struct nvme_sqe *sqe, const void *data, uint32_t len,
 		  uint16_t *cid);
 /* Answer the R2T just received with only its first len bytes (fewer than it asks). */

@@ -582,6 +582,60 @@ static void poll_never_blocks_while_connecting(void **state)
 }
 
 /*
+ * A target that stops (SIGSTOP) past KATO: the host's keep-alive expires and it
+ * reconnects - once.  When the target runs again it closes the old association's I/O
+ * connection, while the host's first reconnect is under way: that loss belongs to the
+ * association being replaced and must not start a second reconnect (found by
+ * test_faults_netns: two reconnects per stall, the I/O back one reconnect_delay later).
+ */
+static void one_reconnect_after_target_stall(void **state)
+{
+	struct target_proc t;
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c;
+	struct nvmf_qpair *q;
+	static uint8_t w[8192], r[8192];
+	uint16_t port = tp_free_port();
+	uint64_t deadline;
+
+	(void)state;
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	assert_int_equal(start_ram(&t, port), 0);
+	opts(&o, port_text);
+	o.kato_ms = 1000;
+	o.reconnect_delay_s = 1;
+	o.ctrl_loss_tmo_s = 60;
+	assert_int_equal(nvmf_ctrl_connect(&o, &c), 0);
+	q = nvmf_ctrl_qpair(c, 0);
+	fill(w, sizeof(w), 11);
+	assert_int_equal(nvmf_write_sync(q, 1, 64, sizeof(w) / 512, w, 0), 0);
+
+	assert_int_equal(kill(t.pid, SIGSTOP), 0);
+	/* the host gives up at KATO and its first reconnect waits for the stopped target */
+	deadline = now_ms() + 3000;
+	while (now_ms() < deadline)
+		nvmf_qpair_wait(q, 100);
+	assert_int_equal(kill(t.pid, SIGCONT), 0);
+	deadline = now_ms() + 30000;
+	while (nvmf_ctrl_reconnects(c) < 1 || nvmf_ctrl_state(c) != NVMF_CTRL_LIVE) {
+		nvmf_qpair_wait(q, 100);
+		nvmf_qpair_poll(q, 0);
+		assert_true(now_ms() < deadline);
+	}
+	/* longer than reconnect_delay: a second reconnect would have happened by now */
+	deadline = now_ms() + 2500;
+	while (now_ms() < deadline) {
+		nvmf_qpair_wait(q, 100);
+		nvmf_qpair_poll(q, 0);
+	}
+	assert_int_equal(nvmf_ctrl_reconnects(c), 1);
+	assert_int_equal(nvmf_read_sync(q, 1, 64, sizeof(r) / 512, r), 0);
+	assert_memory_equal(r, w, sizeof(r));
+	nvmf_ctrl_disconnect(c);
+	assert_int_equal(tp_stop(&t), 0);
+}
+
+/*
  * The admin thread's event set cannot be made (out of file descriptors right there): the
  * connect fails and says so, rather than leaving a thread that waits on nothing.
  */
@@ -693,6 +747,7 @@ int main(void)
 		cmocka_unit_test(h2c_term_for_bad_pdu),
 		cmocka_unit_test(poll_honours_max),
 		cmocka_unit_test(poll_never_blocks_while_connecting),
+		cmocka_unit_test(one_reconnect_after_target_stall),
 		cmocka_unit_test(connect_fails_without_admin_epoll),
 	};
 

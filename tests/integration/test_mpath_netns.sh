@@ -22,29 +22,20 @@ tgt_pid=
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; [ -f "$work/target.log" ] && tail -20 "$work/target.log"; exit 1; }
 
+# shellcheck source=netns.sh
+. "$(dirname "$0")/netns.sh"
 cleanup() {
 	[ -n "$tgt_pid" ] && kill "$tgt_pid" 2>/dev/null && wait "$tgt_pid" 2>/dev/null
-	ip netns del "$hns" 2>/dev/null
-	ip netns del "$tns" 2>/dev/null
+	netns_cleanup
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || skip "not root"
 command -v ip >/dev/null || skip "no ip (iproute2)"
-ip netns add "$hns" 2>/dev/null || skip "cannot create network namespaces"
-ip netns add "$tns" || fail "ip netns add"
-# both ends created straight inside the namespaces: nothing appears in the caller's
-ip -n "$hns" link add h1 type veth peer name t1 netns "$tns" || skip "no veth"
-ip -n "$hns" link add h2 type veth peer name t2 netns "$tns" || fail "veth 2"
-for i in 1 2; do
-	ip -n "$hns" addr add 10.88.$i.1/24 dev h$i
-	ip -n "$tns" addr add 10.88.$i.2/24 dev t$i
-	ip -n "$hns" link set h$i up
-	ip -n "$tns" link set t$i up
-done
-ip -n "$hns" link set lo up
-ip -n "$tns" link set lo up
+netns_add "$hns" "$tns" || skip "cannot create network namespaces"
+netns_link "$hns" h1 10.88.1.1 "$tns" t1 10.88.1.2 || skip "no veth"
+netns_link "$hns" h2 10.88.2.1 "$tns" t2 10.88.2.2 || fail "veth 2"
 
 truncate -s 32M "$work/ns.img"
 cat >"$work/config.json" <<EOF

@@ -25,6 +25,8 @@ nqn='nqn.2014-08.org.nvmexpress:nvmf-tcp:mptcp-test'
 hostnqn='nqn.2014-08.org.nvmexpress:uuid:0a3e4d5c-6b7a-4c8d-9e0f-1a2b3c4d5e6f'
 H=nvmf-mp-h-$$
 T=nvmf-mp-t-$$
+# shellcheck source=netns.sh
+. "$(dirname "$0")/netns.sh"
 
 skip() {
 	echo "1..0 # SKIP $*"
@@ -45,15 +47,13 @@ cleanup() {
 		kill "$tgt_pid" 2>/dev/null
 		wait "$tgt_pid" 2>/dev/null
 	fi
-	ip netns del "$H" 2>/dev/null
-	ip netns del "$T" 2>/dev/null
+	netns_cleanup
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT   # meson's timeout: the namespaces still go
 
-ip netns add "$H" 2>/dev/null || skip "cannot create network namespaces"
-ip netns add "$T" 2>/dev/null || skip "cannot create network namespaces"
+netns_add "$H" "$T" || skip "cannot create network namespaces"
 [ "$(ip netns exec "$H" sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] ||
 	skip "this kernel offers no MPTCP (net.mptcp.enabled)"
 ip -n "$H" mptcp limits set subflows 2 add_addr_accepted 2 2>/dev/null ||
@@ -61,13 +61,8 @@ ip -n "$H" mptcp limits set subflows 2 add_addr_accepted 2 2>/dev/null ||
 
 # the two links, addresses only inside our namespaces
 setup_net() {
-	ip -n "$H" link set lo up && ip -n "$T" link set lo up &&
-	ip link add vh1 netns "$H" type veth peer name vt1 netns "$T" &&
-	ip link add vh2 netns "$H" type veth peer name vt2 netns "$T" &&
-	ip -n "$H" addr add 10.77.1.1/24 dev vh1 && ip -n "$T" addr add 10.77.1.2/24 dev vt1 &&
-	ip -n "$H" addr add 10.77.2.1/24 dev vh2 && ip -n "$T" addr add 10.77.2.2/24 dev vt2 &&
-	for l in vh1 vh2; do ip -n "$H" link set "$l" up || return 1; done &&
-	for l in vt1 vt2; do ip -n "$T" link set "$l" up || return 1; done &&
+	netns_link "$H" vh1 10.77.1.1 "$T" vt1 10.77.1.2 &&
+	netns_link "$H" vh2 10.77.2.1 "$T" vt2 10.77.2.2 &&
 	# what leaves from 10.77.2.1 takes vh2, also to the target's vt1 address
 	ip -n "$H" rule add from 10.77.2.1 table 177 &&
 	ip -n "$H" route add 10.77.1.0/24 via 10.77.2.2 dev vh2 table 177 &&

@@ -14,6 +14,9 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -970,6 +973,94 @@ static void keep_alive_expiry(void **state)
 }
 
 /*
+ * A target stalled past KATO (SIGSTOP here; a swapped-out or stuck process in life) must
+ * not run the commands that queued up in its sockets meanwhile: the host gave them up at
+ * KATO and retried them on a new association, so an old write run late would overwrite
+ * newer data.  Found by test_faults_netns (fio verify failed after a SIGSTOP of 5 s).
+ */
+/* Wait until every thread of pid is stopped (SIGSTOP is delivered asynchronously). */
+static void wait_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+
+	for (int i = 0; i < 500; i++) {
+		DIR *d;
+		struct dirent *e;
+		bool all = true;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+		d = opendir(path);
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			char stat[600];
+			FILE *f;
+			char *p;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(stat, sizeof(stat), "%s/%s/stat", path, e->d_name);
+			f = fopen(stat, "r");
+			if (!f)
+				continue;
+			p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			fclose(f);
+			if (p && p[1] == ' ' && p[2] != 'T' && p[2] != 't')
+				all = false;
+		}
+		closedir(d);
+		if (all)
+			return;
+		usleep(2000);
+	}
+	fail_msg("pid %d did not stop", (int)pid);
+}
+
+static void stalled_target_runs_no_expired_command(void **state)
+{
+	struct tclient a, io, fresh;
+	struct nvme_cqe cqe;
+	struct nvme_sqe sqe;
+	uint8_t old[4096], back[4096];
+	uint16_t st, cid, cntlid;
+	int rc;
+
+	(void)state;
+	fill(old, sizeof(old), 0x5a1e);
+	assert_int_equal(tc_open(&a, ADDR, T.port, false, false), 0);
+	assert_int_equal(tc_connect(&a, 0, 31, NQN, TC_HOSTNQN, 0xFFFF, 1000, 0, &cqe), 0);
+	cntlid = (uint16_t)le32toh(cqe.dw0);
+	assert_int_equal(tc_enable(&a), 0);
+	assert_int_equal(tc_io_setup(&io, ADDR, T.port, NQN, cntlid, 1, false, false), 0);
+
+	/* the old association's last write: sent while the target does not run */
+	assert_int_equal(kill(T.pid, SIGSTOP), 0);
+	wait_stopped(T.pid);
+	tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+	sqe.cdw10 = htole32(2048);
+	sqe.cdw12 = htole32(sizeof(old) / 512 - 1);
+	rc = tc_submit_icd(&io, &sqe, old, sizeof(old), &cid);
+	usleep(1500000); /* past KATO: the host would give the association up now */
+	assert_int_equal(kill(T.pid, SIGCONT), 0);
+	assert_int_equal(rc, 0);
+
+	/* the association is torn down, the write neither run nor answered */
+	assert_int_equal(tc_recv_pdu(&io, 5000), -ECONNRESET);
+	tc_close(&io);
+	tc_close(&a);
+
+	/* a new association: the old write's data never landed */
+	assert_int_equal(tc_admin_setup(&a, ADDR, T.port, NQN, false, false), 0);
+	assert_int_equal(tc_io_setup(&fresh, ADDR, T.port, NQN, a.cntlid, 1, false, false), 0);
+	assert_int_equal(tc_rw(&fresh, false, 1, 2048, sizeof(back) / 512, back, sizeof(back),
+			       false, &st), 0);
+	assert_int_equal(st, 0);
+	assert_memory_not_equal(back, old, sizeof(old));
+	assert_true(tp_log_count(&T, "keep-alive timeout") >= 1);
+	tc_close(&fresh);
+	tc_close(&a);
+}
+
+/*
  * A null namespace: writes succeed and are dropped, reads return zeroes at every size -
  * sent from shared zeroes up to 128 KiB, zero-filled buffers above - with and without
  * digests (the data digest is over what is sent).
@@ -1104,6 +1195,7 @@ int main(void)
 		cmocka_unit_test(malformed_h2c_term),
 		cmocka_unit_test(bad_data_digest),
 		cmocka_unit_test(keep_alive_expiry),
+		cmocka_unit_test(stalled_target_runs_no_expired_command),
 		cmocka_unit_test(half_open_dropped),
 		cmocka_unit_test(null_namespace),
 		cmocka_unit_test(writes_wait_for_buffers),

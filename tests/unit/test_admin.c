@@ -130,6 +130,8 @@ static void init_ctrl(struct nvmf_tgt_ctrl *c, struct nvmf_subsys *s, struct nvm
 	c->cap = 127; /* MQES: 128 entries */
 	c->admin_sq = asq;
 	c->kato_ms = 5000;
+	/* connected just now, as nvmf_tgt_ctrl_create stamps it: keep-alive not overdue */
+	atomic_store(&c->last_ka_ns, nvmf_now_ns());
 	c->err_log = calloc(NVMF_ERR_LOG_SLOTS, sizeof(*c->err_log));
 	assert_non_null(c->err_log);
 	pthread_mutex_init(&c->lock, NULL);
