@@ -12,13 +12,16 @@ nqn=nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart
 export LD_LIBRARY_PATH=$libdir
 mkdir -p "$work"
 
+# a port nothing listens on, below the ephemeral range (an outgoing connection's local port
+# there would make bind fail); the start is retried on another port if it was taken after all
+read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=''
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 40000))
-	if port_free "$p"; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "no free port"; exit 1; }
+pick_port() {
+	for _ in $(seq 50); do
+		p=$((10000 + RANDOM % (eph_lo > 11000 ? eph_lo - 10000 : 1000)))
+		if port_free "$p"; then echo "$p"; return; fi
+	done
+}
 
 lib=$(ldd "$cli" | awk '/libnvmf\.so/ { print $3 }')
 echo "nvmf loads $lib"
@@ -27,14 +30,22 @@ case $lib in
 *) echo "nvmf does not load the installed libnvmf"; exit 1 ;;
 esac
 
-"$target" --file "$work/ns.img" --size 64M --listen "127.0.0.1:$port" --cpus 1 \
-	>"$work/target.log" 2>&1 &
-pid=$!
-trap 'kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
-for _ in $(seq 300); do
-	grep -q 'nvmf-target ready' "$work/target.log" && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 0.1
+pid=''
+trap '[ -z "$pid" ] || { kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null; }' EXIT
+for _ in 1 2 3; do
+	port=$(pick_port)
+	[ -n "$port" ] || { echo "no free port"; exit 1; }
+	"$target" --file "$work/ns.img" --size 64M --listen "127.0.0.1:$port" --cpus 1 \
+		>"$work/target.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 300); do
+		grep -q 'nvmf-target ready' "$work/target.log" && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'Address already in use' "$work/target.log" || break
+	wait $pid
+	pid=''
 done
 fail() {
 	echo "$1"
