@@ -8,6 +8,10 @@
  * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
  * backends, exit 0.  SIGHUP: reload the --config file (hosts hear of changes through
  * asynchronous events) and the --tls-keys file.
+ *
+ * Under systemd (Type=notify, $NOTIFY_SOCKET set) it reports READY=1 once every port
+ * listens and every namespace is open, RELOADING=1 / READY=1 around a SIGHUP reload and
+ * STOPPING=1 when it stops; without NOTIFY_SOCKET nothing of that happens.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +29,7 @@
 #include "target/target.h"
 #include "target/tcp.h"
 #include "util/log.h"
+#include "util/sd_notify.h"
 
 static void usage(FILE *f)
 {
@@ -167,6 +172,45 @@ static void warn_tls_without_keys(const struct nvmf_tgt *tgt)
 				 "every TLS connection will be refused", p->portid, p->traddr,
 				 p->trsvcid);
 	}
+}
+
+/*
+ * Tell systemd (if it started us) what the target is doing.  A failure is logged once and
+ * changes nothing else: the target serves the same with or without the manager's view.
+ */
+static void notify(const char *state)
+{
+	static int warned;
+	int rc = sd_notify_state(state);
+
+	if (rc < 0 && !warned) {
+		warned = 1;
+		log_warn("NOTIFY_SOCKET %s: cannot notify systemd: %s", getenv("NOTIFY_SOCKET"),
+			 strerror(-rc));
+	}
+}
+
+/* READY=1 with a STATUS line of what is served: the ports listen, the namespaces are open */
+static void notify_ready(const struct nvmf_tgt *tgt)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+		 "READY=1\nSTATUS=serving %zu subsystem(s) on %zu port(s)\nMAINPID=%ld",
+		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, (long)getpid());
+	notify(msg);
+}
+
+/* RELOADING=1 with the time it began, as systemd >= 253 wants it (older ones ignore it) */
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[96];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	notify(msg);
 }
 
 int main(int argc, char **argv)
@@ -418,6 +462,9 @@ int main(int argc, char **argv)
 		       tgt->cfg->subsystems[0].nqn, tls);
 		fflush(stdout);
 	}
+	/* nvmf_tgt_start() returned: every port has listen()ed (hosts that connect now wait
+	 * in its backlog until the reactor's accept takes them) and every namespace is open */
+	notify_ready(tgt);
 
 	for (;;) {
 		/* while a reload's leftovers wait for their grace period, look again soon: a
@@ -436,13 +483,16 @@ int main(int argc, char **argv)
 		if (sig != SIGHUP)
 			break;
 		/* SIGHUP: re-read the configuration, keep running either way */
+		notify_reloading();
 		if (nvmf_tgt_reload(tgt, err, sizeof(err)))
 			log_err("reload failed, configuration unchanged: %s", err);
 		if (nvmf_tgt_tls_load_keys(tgt, err, sizeof(err)))
 			log_err("TLS keys not reloaded, the previous ones stay: %s", err);
 		warn_tls_without_keys(tgt);
+		notify_ready(tgt);
 	}
 	log_info("%s: stopping", strsignal(sig));
+	notify("STOPPING=1");
 	nvmf_tgt_stop(tgt);
 	nvmf_tgt_destroy(tgt);
 	log_info("stopped");

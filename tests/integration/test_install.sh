@@ -2,12 +2,16 @@
 # `meson install --destdir D` puts libnvmf (the .so and its links), the public headers,
 # libnvmf.pc, the tools and (when built) the fio engine in place, and a small program
 # built only from `pkg-config --cflags --libs libnvmf` against the installed header links
-# with the installed library and runs.  TAP output.
+# with the installed library and runs; the man pages, bash completion, the systemd unit
+# (which systemd-analyze verifies) and its defaults file are installed; the completion
+# completes; the installed nvmf-target serves the installed nvmf.  TAP output.
 #
-# Environment (set by meson): BUILD_ROOT, PREFIX, LIBDIR, INCLUDEDIR, BINDIR (relative to
-# PREFIX or absolute, as meson's options), CC, SANITIZE (b_sanitize), FIO_ENGINE (the
-# engine's file name when it is built, else empty).
+# Environment (set by meson): BUILD_ROOT, PREFIX, LIBDIR, INCLUDEDIR, BINDIR, MANDIR,
+# DATADIR, SYSCONFDIR, UNITDIR (relative to PREFIX or absolute, as meson's options), CC,
+# SANITIZE (b_sanitize), FIO_ENGINE (the engine's path under LIBDIR when it is built, else
+# empty), MAN_PAGES (the pages built, e.g. "nvmf.1 nvmf-target.8": empty without scdoc).
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 build=${BUILD_ROOT:?BUILD_ROOT: the meson build directory}
 prefix=${PREFIX:?PREFIX: the meson option prefix}
@@ -17,7 +21,10 @@ bindir_opt=${BINDIR:?BINDIR: the meson option bindir}
 read -r -a cc <<<"${CC:-cc}"
 san=${SANITIZE:-none}
 
-echo "1..4"
+mandir_opt=${MANDIR:?} datadir_opt=${DATADIR:?} sysconfdir_opt=${SYSCONFDIR:?}
+unitdir_opt=${UNITDIR:?}
+ntests=8
+echo "1..$ntests"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest=$work/dest
@@ -28,8 +35,12 @@ root=$dest$prefix
 libdir=$(under "$libdir_opt")
 incdir=$(under "$incdir_opt")
 bindir=$(under "$bindir_opt")
+mandir=$(under "$mandir_opt")
+compdir=$(under "$datadir_opt")/bash-completion/completions
+unitdir=$(under "$unitdir_opt")
+sysconfdir=$(under "$sysconfdir_opt")
 fail_rest() { # FROM: the tests that cannot run any more
-	for ((i = $1; i <= 4; i++)); do echo "not ok $i - # skipped: an earlier step failed"; done
+	for ((i = $1; i <= ntests; i++)); do echo "not ok $i - # skipped: an earlier step failed"; done
 	exit 1
 }
 
@@ -120,5 +131,96 @@ if [ $rc -eq 0 ] && [ "$lib" = "$libdir/libnvmf.so.0" ]; then
 	echo "ok 4 - a program built with pkg-config runs on the installed libnvmf"
 else
 	echo "not ok 4 - the program built with pkg-config (exit $rc, libnvmf from '$lib')"
-	exit 1
+	fail_rest 5
 fi
+failed=0
+
+# 5: what an operator gets beside the binaries
+missing=()
+read -r -a pages <<<"${MAN_PAGES:-}"
+for p in "${pages[@]}"; do
+	[ -s "$mandir/man${p##*.}/$p" ] || missing+=("man${p##*.}/$p")
+done
+for f in "$compdir/nvmf" "$compdir/nvmf-target" "$unitdir/nvmf-target.service" \
+	"$sysconfdir/default/nvmf-target"; do
+	[ -s "$f" ] || missing+=("${f#"$dest"}")
+done
+if [ ${#pages[@]} -eq 0 ]; then
+	echo "not ok 5 - no man pages were built (scdoc missing? scripts/install-deps)"
+	failed=1
+elif [ ${#missing[@]} -eq 0 ]; then
+	echo "ok 5 - man pages (${pages[*]}), bash completion, nvmf-target.service, defaults installed"
+else
+	echo "not ok 5 - not installed: ${missing[*]}"
+	failed=1
+fi
+
+# 6: the unit: what the service needs, and systemd's own check of it
+unit=$unitdir/nvmf-target.service
+want=("Type=notify" "ExecReload=/bin/kill -HUP \$MAINPID" "LimitNOFILE=" "NoNewPrivileges=yes"
+	"ProtectSystem=full" "PrivateTmp=yes" "--config /etc/nvmet/config.json"
+	"ExecStart=$(under "$bindir_opt" | sed "s|^$dest||")/nvmf-target ")
+lacking=()
+for w in "${want[@]}"; do grep -qF -- "$w" "$unit" 2>/dev/null || lacking+=("$w"); done
+if [ ${#lacking[@]} -ne 0 ]; then
+	echo "not ok 6 - nvmf-target.service lacks: ${lacking[*]}"
+	failed=1
+elif ! command -v systemd-analyze >/dev/null; then
+	echo "ok 6 - nvmf-target.service has what it needs # SKIP systemd-analyze verify: not installed"
+else
+	# verify the unit as installed, but with ExecStart at the staged binary (the real
+	# path does not exist on this machine)
+	mkdir -p "$work/units"
+	sed "s|^ExecStart=[^ ]*|ExecStart=$bindir/nvmf-target|" "$unit" >"$work/units/nvmf-target.service"
+	if systemd-analyze verify --man=no "$work/units/nvmf-target.service" >"$work/verify.log" 2>&1 &&
+		! grep -q . "$work/verify.log"; then
+		echo "ok 6 - nvmf-target.service: systemd-analyze verify is silent"
+	else
+		echo "not ok 6 - systemd-analyze verify nvmf-target.service"
+		sed 's/^/# /' "$work/verify.log"
+		failed=1
+	fi
+fi
+
+# 7: the completion completes verbs, a verb's options and the target's options (from the
+# installed binaries' --help, found on PATH as an operator's shell would)
+complete_words() { # LINE: what bash completion offers at its end
+	PATH=$bindir:$PATH LD_LIBRARY_PATH=$libdir bash -c '
+		. /usr/share/bash-completion/bash_completion
+		. "$1/nvmf"; . "$1/nvmf-target"
+		read -r -a COMP_WORDS <<<"$2"
+		[ "${2: -1}" = " " ] && COMP_WORDS+=("")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) COMP_LINE=$2 COMP_POINT=${#2}
+		func=$(complete -p "${COMP_WORDS[0]}" | sed "s/.*-F \([^ ]*\) .*/\1/")
+		"$func" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+		printf "%s
+" "${COMPREPLY[@]}" | sort | paste -sd " "' _ "$compdir" "$1"
+}
+if [ ! -f /usr/share/bash-completion/bash_completion ]; then
+	echo "ok 7 - bash completion # SKIP the bash-completion package is not installed"
+else
+	c1=$(complete_words "nvmf co")
+	c2=$(complete_words "nvmf read --start")
+	c3=$(complete_words "nvmf-target --tls-r")
+	c4=$(complete_words "nvmf-target --tls-record ")
+	echo "# nvmf co: $c1 | nvmf read --start: $c2 | nvmf-target --tls-r: $c3 | --tls-record: $c4"
+	if [ "$c1" = "connect connect-all" ] && [ "$c2" = "--start-block=" ] &&
+		[ "$c3" = "--tls-record" ] && [ "$c4" = "auto kernel user" ]; then
+		echo "ok 7 - bash completion: nvmf verbs and options, nvmf-target options and values"
+	else
+		echo "not ok 7 - bash completion"
+		failed=1
+	fi
+fi
+
+# 8: the installed target serves the installed host tool
+if "$here/installed_io.sh" "$bindir/nvmf-target" "$bindir/nvmf" "$libdir" "$work/io" \
+	>"$work/io.log" 2>&1; then
+	sed 's/^/# /' "$work/io.log"
+	echo "ok 8 - installed nvmf-target and nvmf: discover, id-ctrl, write, read back, stop"
+else
+	sed 's/^/# /' "$work/io.log"
+	echo "not ok 8 - installed nvmf-target and nvmf"
+	failed=1
+fi
+exit $failed
