@@ -16,9 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-uint16_t tp_free_port(void)
+/* Can port be bound on 127.0.0.1 now?  (0: ask the kernel for one.)  The port or 0. */
+static uint16_t try_bind(uint16_t want)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(want) };
 	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	uint16_t port = 0;
@@ -30,6 +31,25 @@ uint16_t tp_free_port(void)
 	if (fd >= 0)
 		close(fd);
 	return port;
+}
+
+/*
+ * Below the ephemeral range (32768- by default): a port the kernel hands out for outgoing
+ * connections may be taken by one of them by the time a test restarts its target there.
+ */
+uint16_t tp_free_port(void)
+{
+	static unsigned seed;
+
+	if (!seed)
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+	for (int i = 0; i < 200; i++) {
+		uint16_t p = try_bind((uint16_t)(20000 + rand_r(&seed) % 12000));
+
+		if (p)
+			return p;
+	}
+	return try_bind(0);
 }
 
 static int can_connect(uint16_t port)

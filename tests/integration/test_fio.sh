@@ -55,7 +55,7 @@ trap cleanup EXIT
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=''
 for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
+	p=$((20000 + RANDOM % 12000))   # below the ephemeral range (32768-)
 	if port_free "$p"; then port=$p; break; fi
 done
 [ -n "$port" ] || { echo "1..1"; echo "not ok 1 - no free port"; exit 1; }
@@ -191,7 +191,16 @@ fi
 # 9: the target dies mid-job and stays away: after ctrl_loss_tmo the I/O fails (ENODEV)
 # and fio ends, instead of waiting forever
 if start_target; then
-	( sleep 2; kill -KILL "$tgt_pid" ) &
+	# killed once fio's I/O queue is up and I/O runs (a loaded machine may take longer
+	# than any fixed delay to start fio: then it met "Connection refused" instead)
+	(
+		for _ in $(seq 600); do
+			grep -q 'I/O queue [0-9]* connected' "$work/target.log" && break
+			sleep 0.1
+		done
+		sleep 1
+		kill -KILL "$tgt_pid"
+	) &
 	killer=$!
 	check "target killed mid-job: fio fails after ctrl_loss_tmo=2" fail 'No such device' \
 		--name=lost --ioengine="external:$engine" --filename="$trid subnqn=$nqn_esc" \
@@ -216,7 +225,7 @@ dh_key='DHHC-1:01:puXG3qInMdULgdGhnsZJsOercrRFVOzeNcmEFZ1/gnm33bmE:'
 dh_ctrl='DHHC-1:02:BeUPk8Js9XJdym62DRo3FhX8geyJB/4Xwv83AQZ8raB1rv73hKM9WWExd9sN6QNRE6JRwg==:'
 sport=''
 for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
+	p=$((20000 + RANDOM % 12000))   # below the ephemeral range (32768-)
 	if [ "$p" != "$port" ] && port_free "$p" && port_free $((p + 1)); then sport=$p; break; fi
 done
 truncate -s 64M "$work/sec.img"

@@ -33,7 +33,7 @@ result() {   # result RC NAME [DETAIL-FILE...]
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=''
 for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
+	p=$((20000 + RANDOM % 12000))   # below the ephemeral range (32768-)
 	if port_free "$p"; then port=$p; break; fi
 done
 "$target" --ram 32M --nqn "$nqn" --listen "127.0.0.1:$port" --cpus 1 >"$work/target.log" 2>&1 &
