@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
 	const char *bin = getenv("NVMF_TARGET");
 	const char *args[32];
 	int n = 0;
+	bool main_thread;
 
 	if (!bin)
 		bin = "build-san/src/tools/nvmf-target";
@@ -79,6 +81,7 @@ int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
 	for (int i = 0; argv[i] && n < 31; i++)
 		args[n++] = argv[i];
 	args[n] = NULL;
+	main_thread = gettid() == getpid();
 	t->pid = fork();
 	if (t->pid < 0)
 		return -errno;
@@ -89,9 +92,14 @@ int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		/* a failed assertion leaves the test's cleanup undone: the target must not
-		 * outlive the test program and hold its port (or the machine's CPU) */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/*
+		 * A failed assertion leaves the test's cleanup undone: the target must not
+		 * outlive the test program and hold its port (or the machine's CPU).  The
+		 * signal comes when the forking *thread* ends: only for the main thread's
+		 * children (a test that restarts its target from a helper thread keeps it).
+		 */
+		if (main_thread)
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(bin, (char *const *)args);
 		_exit(127);
 	}
