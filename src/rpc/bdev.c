@@ -11,15 +11,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "rpc/rpc_int.h"
+#include "backend/bdev.h"
 #include "target/target.h"
 #include "util/log.h"
 
@@ -83,31 +82,22 @@ static struct rpc_bdev *bdev_add(struct nvmf_rpc *rpc, const char *name, enum rp
 
 uint64_t rpc_bdev_bytes(const struct rpc_bdev *b, uint32_t *block_size)
 {
-	uint64_t bytes = 0;
-	int fd;
+	struct nvmf_bdev_params p = { .kind = NVMF_BDEV_FILE, .block_size = b->block_size };
+	struct nvmf_bdev *dev;
+	uint64_t bytes;
+	char why[256];
 
 	*block_size = b->block_size ? b->block_size : 512;
 	if (b->kind == RPC_BDEV_MALLOC || b->kind == RPC_BDEV_NULL)
 		return b->num_blocks * *block_size;
-	fd = open(b->filename, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* what a namespace on it gets: the file backend decides (block size of O_DIRECT) */
+	p.path = b->filename;
+	if (nvmf_bdev_open(&p, &dev, why, sizeof(why)))
 		return 0;
-	{
-		struct stat st;
-
-		if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
-			int lbs = 0;
-
-			if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
-				bytes = 0;
-			if (!b->block_size && ioctl(fd, BLKSSZGET, &lbs) == 0 && lbs > 0)
-				*block_size = (uint32_t)lbs;
-		} else if (fstat(fd, &st) == 0) {
-			bytes = (uint64_t)st.st_size;
-		}
-	}
-	close(fd);
-	return bytes - bytes % *block_size;
+	*block_size = dev->block_size;
+	bytes = dev->size;
+	nvmf_bdev_close(dev);
+	return bytes;
 }
 
 int rpc_bdev_to_ns(const struct rpc_bdev *b, struct json_object *device, uint64_t *size)
@@ -127,6 +117,9 @@ int rpc_bdev_to_ns(const struct rpc_bdev *b, struct json_object *device, uint64_
 		break;
 	default:
 		json_object_object_add(device, "path", json_object_new_string(b->filename));
+		if (b->block_size)
+			json_object_object_add(device, "block_size",
+					       json_object_new_int((int)b->block_size));
 		break;
 	}
 	return 0;
@@ -338,6 +331,17 @@ static int create_file(struct rpc_call *c, enum rpc_bdev_kind kind)
 		return rpc_fail(c, -errno, "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return rpc_invalid(c, "%s is neither a file nor a block device", filename);
+	{
+		struct nvmf_bdev_params p = { .kind = NVMF_BDEV_FILE, .path = filename,
+					      .block_size = bs };
+		struct nvmf_bdev *dev;
+		char why[256];
+
+		rc = nvmf_bdev_open(&p, &dev, why, sizeof(why));
+		if (rc)
+			return rpc_fail(c, rc, "%s", why);
+		nvmf_bdev_close(dev);
+	}
 	b = bdev_add(c->rpc, name, kind, filename);
 	if (!b)
 		return rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");

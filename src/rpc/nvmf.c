@@ -426,6 +426,24 @@ static int m_nvmf_get_transports(struct rpc_call *c)
 
 /* ------------------------------------------------------------------ subsystems */
 
+/* An NQN as NVMe Base 4.5 names them: "nqn.yyyy-mm.reverse.domain:..." or the UUID form. */
+static bool nqn_valid(const char *nqn)
+{
+	size_t len = strlen(nqn);
+
+	if (len > NVMF_CFG_NQN_MAX || strncmp(nqn, "nqn.", 4) != 0)
+		return false;
+	if (strncmp(nqn, "nqn.2014-08.org.nvmexpress:uuid:", 32) == 0) {
+		uint8_t u[16];
+
+		return rpc_parse_uuid(nqn + 32, u);
+	}
+	for (int i = 4; i < 11; i++)
+		if (i == 8 ? nqn[i] != '-' : (nqn[i] < '0' || nqn[i] > '9'))
+			return false;
+	return nqn[11] == '.' && nqn[12] && nqn[12] != ':' && !strchr(nqn, ' ');
+}
+
 static int m_nvmf_create_subsystem(struct rpc_call *c)
 {
 	static const char *const known[] = {
@@ -463,7 +481,8 @@ static int m_nvmf_create_subsystem(struct rpc_call *c)
 	if (min < NVMF_CFG_CNTLID_MIN || max > NVMF_CFG_CNTLID_MAX || min > max)
 		return rpc_fail(c, RPC_ERR_INVALID_PARAMS, "Invalid cntlid range [%llu-%llu]",
 				(unsigned long long)min, (unsigned long long)max);
-	if (nvmf_cfg_find_subsys(c->rpc->tgt->cfg, nqn) ||
+	/* SPDK refuses a malformed NQN the same way as a taken one */
+	if (!nqn_valid(nqn) || nvmf_cfg_find_subsys(c->rpc->tgt->cfg, nqn) ||
 	    strcmp(nqn, c->rpc->tgt->cfg->discovery_nqn) == 0 || strcmp(nqn, NVMF_CFG_DISC_NQN) == 0)
 		return rpc_fail(c, RPC_ERR_INTERNAL, "Unable to create subsystem %s", nqn);
 	doc = rpc_cfg_begin(c);

@@ -459,8 +459,12 @@ static void accept_clients(struct nvmf_rpc *rpc)
 			close(fd);
 			continue;
 		}
-		/* strict JSON: what SPDK's parser takes, no comments or trailing commas */
-		json_tokener_set_flags(cl->tok, JSON_TOKENER_STRICT);
+		/*
+		 * strict JSON: what SPDK's parser takes, no comments or trailing commas; and
+		 * what follows a request is the next request (pipelining), not an error
+		 */
+		json_tokener_set_flags(cl->tok, JSON_TOKENER_STRICT |
+					       JSON_TOKENER_ALLOW_TRAILING_CHARS);
 		cl->fd = fd;
 		cl->next = rpc->clients;
 		rpc->clients = cl;

@@ -186,7 +186,8 @@ struct nvmf_cfg_ns {
 	enum nvmf_cfg_backend backend;
 	char *path;			/* device.path; "" for RAM and NULL */
 	uint64_t size;			/* RAM / NULL only: bytes */
-	uint32_t block_size;		/* RAM / NULL: 512 or 4096, 0 = 512 (device.block_size) */
+	uint32_t block_size;		/* device.block_size (ours): 512 or 4096; 0 = RAM / NULL
+					 * 512, file: the backend's choice */
 	/*
 	 * device.bdev (ours): the name the JSON-RPC interface knows the backing by (SPDK's
 	 * bdev_name), "" when the namespace came from a file that did not name it.

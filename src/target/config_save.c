@@ -115,11 +115,10 @@ static struct json_object *ns_json(struct out *o, const struct nvmf_cfg_ns *ns)
 	}
 	if (ns->backend != NVMF_BACKEND_AUTO)
 		put_str(o, d, "backend", nvmf_cfg_backend_name(ns->backend));
-	if (ns->backend == NVMF_BACKEND_RAM || ns->backend == NVMF_BACKEND_NULL) {
+	if (ns->backend == NVMF_BACKEND_RAM || ns->backend == NVMF_BACKEND_NULL)
 		put_int(o, d, "size", (int64_t)ns->size);
-		if (ns->block_size)
-			put_int(o, d, "block_size", ns->block_size);
-	}
+	if (ns->block_size)
+		put_int(o, d, "block_size", ns->block_size);
 	if (ns->bdev_name[0])
 		put_str(o, d, "bdev", ns->bdev_name);
 	return j;

@@ -148,6 +148,7 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 		p.kind = NVMF_BDEV_FILE;
 		p.path = c->path;
 		p.size = c->size;
+		p.block_size = c->block_size;
 		break;
 	}
 	rc = nvmf_bdev_open(&p, &ns->bdev, why, sizeof(why));
