@@ -139,11 +139,41 @@ static void doc_tidy(struct json_object *doc)
 		const char *h = jstr(json_object_array_get_idx(hosts, i), "nqn");
 		bool used = false;
 
-		for (size_t k = 0; k < json_object_array_length(subs) && !used; k++)
-			used = strv_has(jget(json_object_array_get_idx(subs, k), "allowed_hosts"), h);
+		for (size_t k = 0; k < json_object_array_length(subs) && !used; k++) {
+			struct json_object *sub = json_object_array_get_idx(subs, k);
+
+			used = strv_has(jget(sub, "allowed_hosts"), h) ||
+			       strv_has(jget(sub, "listed_hosts"), h);
+		}
 		if (!used)
 			json_object_array_del_idx(hosts, i, 1);
 	}
+}
+
+/* A subsystem's list of NQNs, made when missing. */
+static struct json_object *subsys_list(struct json_object *sub, const char *key)
+{
+	struct json_object *a = jget(sub, key);
+
+	if (!a) {
+		a = json_object_new_array();
+		json_object_object_add(sub, key, a);
+	}
+	return a;
+}
+
+/* Move every NQN of one list to the other (allow_any_host set or cleared). */
+static void move_hosts(struct json_object *sub, const char *from, const char *to)
+{
+	struct json_object *src = jget(sub, from), *dst = subsys_list(sub, to);
+
+	for (size_t i = 0; src && i < json_object_array_length(src); i++) {
+		const char *h = json_object_get_string(json_object_array_get_idx(src, i));
+
+		if (!strv_has(dst, h))
+			json_object_array_add(dst, json_object_new_string(h));
+	}
+	json_object_object_del(sub, from);
 }
 
 /* The nvmf_subsystem_* methods all start so: known keys, "nqn" names a subsystem. */
@@ -583,10 +613,12 @@ static struct json_object *subsys_json(struct nvmf_rpc *rpc, const struct nvmf_c
 	json_object_object_add(j, "allow_any_host", json_object_new_boolean(cs->allow_any_host));
 	hosts = json_object_new_array();
 	json_object_object_add(j, "hosts", hosts);
-	for (size_t i = 0; hosts && i < cs->nr_allowed_hosts; i++) {
+	for (size_t i = 0; hosts && i < cs->nr_allowed_hosts + cs->nr_listed_hosts; i++) {
 		struct json_object *h = json_object_new_object();
 
-		json_object_object_add(h, "nqn", json_object_new_string(cs->allowed_hosts[i]));
+		json_object_object_add(h, "nqn", json_object_new_string(
+					       i < cs->nr_allowed_hosts ? cs->allowed_hosts[i]
+					       : cs->listed_hosts[i - cs->nr_allowed_hosts]));
 		json_object_array_add(hosts, h);
 	}
 	json_object_object_add(j, "serial_number", json_object_new_string(live ? live->serial
@@ -1110,7 +1142,13 @@ static int m_nvmf_subsystem_add_host(struct rpc_call *c)
 		json_object_object_add(d, "ctrl_key", json_object_new_string(ckey ? ckey : ""));
 		json_object_object_add(h, "dhchap", d);
 	}
-	allowed = jget(doc_subsys(doc, nqn, NULL), "allowed_hosts");
+	/*
+	 * nvmet holds no allowed hosts while any host may connect: SPDK's list is kept
+	 * aside then (listed_hosts) and takes effect when allow_any_host is cleared
+	 */
+	allowed = subsys_list(doc_subsys(doc, nqn, NULL),
+			      nvmf_cfg_find_subsys(c->rpc->tgt->cfg, nqn)->allow_any_host ?
+			      "listed_hosts" : "allowed_hosts");
 	if (!strv_has(allowed, host))
 		json_object_array_add(allowed, json_object_new_string(host));
 	return rpc_cfg_commit(c, doc);
@@ -1153,8 +1191,9 @@ static int m_nvmf_subsystem_remove_host(struct rpc_call *c)
 	doc = rpc_cfg_begin(c);
 	if (!doc)
 		return RPC_ERR_INTERNAL;
-	allowed = jget(doc_subsys(doc, nqn, NULL), "allowed_hosts");
-	strv_del(allowed, host);
+	allowed = doc_subsys(doc, nqn, NULL);
+	strv_del(jget(allowed, "allowed_hosts"), host);
+	strv_del(jget(allowed, "listed_hosts"), host);
 	doc_tidy(doc);
 	rc = rpc_cfg_commit(c, doc);
 	any = nvmf_cfg_find_subsys(c->rpc->tgt->cfg, nqn)->allow_any_host;
@@ -1180,8 +1219,13 @@ static int m_nvmf_subsystem_allow_any_host(struct rpc_call *c)
 	doc = rpc_cfg_begin(c);
 	if (!doc)
 		return RPC_ERR_INTERNAL;
-	json_object_object_add(jget(doc_subsys(doc, nqn, NULL), "attr"), "allow_any_host",
+	v = doc_subsys(doc, nqn, NULL);
+	json_object_object_add(jget(v, "attr"), "allow_any_host",
 			       json_object_new_string(any ? "1" : "0"));
+	if (any)
+		move_hosts(v, "allowed_hosts", "listed_hosts");
+	else
+		move_hosts(v, "listed_hosts", "allowed_hosts");
 	return rpc_cfg_commit(c, doc);
 }
 
@@ -1414,12 +1458,14 @@ struct json_object *rpc_nvmf_config(struct nvmf_rpc *rpc)
 			json_object_object_add(p, "secure_channel", json_object_new_boolean(
 						       cfg->ports[k].tsas == NVMF_CFG_TSAS_TLS13));
 		}
-		for (size_t k = 0; k < s->nr_allowed_hosts; k++) {
-			const struct nvmf_cfg_host *h = nvmf_cfg_find_host(cfg, s->allowed_hosts[k]);
+		for (size_t k = 0; k < s->nr_allowed_hosts + s->nr_listed_hosts; k++) {
+			const char *hn = k < s->nr_allowed_hosts ? s->allowed_hosts[k]
+						: s->listed_hosts[k - s->nr_allowed_hosts];
+			const struct nvmf_cfg_host *h = nvmf_cfg_find_host(cfg, hn);
 
 			json_object_array_add(a, call("nvmf_subsystem_add_host", &p));
 			json_object_object_add(p, "nqn", json_object_new_string(s->nqn));
-			json_object_object_add(p, "host", json_object_new_string(s->allowed_hosts[k]));
+			json_object_object_add(p, "host", json_object_new_string(hn));
 			if (h && h->dhchap_key[0])
 				json_object_object_add(p, "dhchap_key",
 						       json_object_new_string(h->dhchap_key));

@@ -1051,6 +1051,13 @@ static int parse_allowed_hosts(struct ctx *c, struct json_object *v, void *obj)
 	return parse_nqn_list(c, v, &s->allowed_hosts, &s->nr_allowed_hosts);
 }
 
+static int parse_listed_hosts(struct ctx *c, struct json_object *v, void *obj)
+{
+	struct nvmf_cfg_subsys *s = obj;
+
+	return parse_nqn_list(c, v, &s->listed_hosts, &s->nr_listed_hosts);
+}
+
 /* attr.version: "x.y" or "x.y.z" (configfs sscanf("%d.%d.%d")), into the VS encoding. */
 static int parse_version(struct ctx *c, struct json_object *v, void *obj)
 {
@@ -1106,6 +1113,7 @@ static const struct field subsys_fields[] = {
 	F_STR("nqn", struct nvmf_cfg_subsys, nqn, NVMF_CFG_NQN_MAX),
 	F_GROUP("attr", subsys_attr_fields),
 	F_FUNC("allowed_hosts", parse_allowed_hosts),
+	F_FUNC("listed_hosts", parse_listed_hosts),	/* ours: see config.h */
 	F_FUNC("namespaces", parse_namespaces),
 	F_FUNC("passthru", parse_passthru),
 	F_END,
@@ -1513,6 +1521,12 @@ static int validate_allowed_hosts(struct ctx *c, const struct nvmf_cfg *cfg, siz
 				return fail(c, "\"%s\" is listed twice", h);
 		}
 	}
+	for (size_t i = 0; i < s->nr_listed_hosts; i++) {
+		path_at(c, "subsystems", si, "listed_hosts");
+		path_index(c, i);
+		if (!nvmf_cfg_find_host(cfg, s->listed_hosts[i]))
+			return fail(c, "\"%s\" names no host in hosts[]", s->listed_hosts[i]);
+	}
 	return 0;
 }
 
@@ -1679,6 +1693,7 @@ static void free_subsys(struct nvmf_cfg_subsys *s)
 	free(s->model);
 	free(s->firmware);
 	free_strv(s->allowed_hosts, s->nr_allowed_hosts);
+	free_strv(s->listed_hosts, s->nr_listed_hosts);
 	for (size_t i = 0; i < s->nr_namespaces; i++) {
 		free(s->namespaces[i].path);
 		free(s->namespaces[i].bdev_name);

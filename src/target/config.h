@@ -228,6 +228,13 @@ struct nvmf_cfg_subsys {
 	uint32_t version;		/* NVMF_CFG_VS() encoding */
 	char **allowed_hosts;		/* host NQNs, each names an entry of nvmf_cfg.hosts */
 	size_t nr_allowed_hosts;
+	/*
+	 * listed_hosts (ours): hosts SPDK's JSON-RPC added while allow_any_host was set, which
+	 * nvmet cannot hold in allowed_hosts then.  They grant nothing (any host may connect);
+	 * they become allowed_hosts when allow_any_host is cleared.  Each names a hosts[] entry.
+	 */
+	char **listed_hosts;
+	size_t nr_listed_hosts;
 	struct nvmf_cfg_ns *namespaces;
 	size_t nr_namespaces;
 	struct nvmf_cfg_passthru passthru;

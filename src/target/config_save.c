@@ -160,6 +160,8 @@ static struct json_object *subsys_json(struct out *o, const struct nvmf_cfg_subs
 	put_str(o, a, "tbkas", s->tbkas ? "1" : "0");
 	put_str(o, a, "pi_enable", s->pi_enable ? "1" : "0");
 	put(o, j, "allowed_hosts", strv_json(o, s->allowed_hosts, s->nr_allowed_hosts));
+	if (s->nr_listed_hosts)
+		put(o, j, "listed_hosts", strv_json(o, s->listed_hosts, s->nr_listed_hosts));
 	nss = json_object_new_array();
 	put(o, j, "namespaces", nss);
 	for (size_t i = 0; nss && i < s->nr_namespaces; i++)

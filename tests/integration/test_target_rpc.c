@@ -409,6 +409,29 @@ static void rpc_errors_have_spdk_codes(void **state)
 	      "{\"nqn\":\"" NQN "\",\"namespace\":{\"bdev_name\":\"gone\",\"nguid\":\"xyz\"}}");
 	fails(-32602, "Invalid parameters", "nvmf_subsystem_remove_ns",
 	      "{\"nqn\":\"" NQN "\",\"nsid\":7}");
+
+	/* SPDK keeps a host list while any host may connect; nvmet cannot: kept aside */
+	ok(&r, "nvmf_subsystem_add_host", "{\"nqn\":\"%s\",\"host\":\"%s\"}", NQN,
+	   "nqn.2016-06.io.spdk:host1");
+	ok(&r, "nvmf_subsystem_allow_any_host", "{\"nqn\":\"%s\",\"allow_any_host\":true}",
+	   NQN);
+	ok(&r, "nvmf_subsystem_add_host", "{\"nqn\":\"%s\",\"host\":\"%s\"}", NQN,
+	   "nqn.2016-06.io.spdk:host2");
+	ok(&r, "nvmf_subsystem_allow_any_host", "{\"nqn\":\"%s\",\"allow_any_host\":false}",
+	   NQN);
+	{
+		struct json_object *s = json_object_array_get_idx(
+			ok(&r, "nvmf_get_subsystems", "{\"nqn\":\"%s\"}", NQN), 0);
+
+		assert_false(json_object_get_boolean(get(s, "allow_any_host")));
+		assert_int_equal(json_object_array_length(get(s, "hosts")), 2);
+	}
+	ok(&r, "nvmf_subsystem_remove_host", "{\"nqn\":\"%s\",\"host\":\"%s\"}", NQN,
+	   "nqn.2016-06.io.spdk:host1");
+	fails(-32602, "Invalid parameters", "nvmf_subsystem_allow_any_host",
+	      "{\"nqn\":\"" NQN "\"}");
+	fails(-32602, "Invalid parameters", "nvmf_subsystem_add_host",
+	      "{\"nqn\":\"" NQN "\",\"host\":\"nqn.2016-06.io.spdk:h3\",\"psk\":\"key0\"}");
 	rpc_reply_free(&r);
 
 	/* protocol errors: bad JSON (the connection closes), a request that is not JSON-RPC 2.0 */
