@@ -18,6 +18,7 @@ import tempfile
 import time
 
 TARGET = os.environ.get("NVMF_TARGET", "build-san/src/tools/nvmf-target")
+CLI = os.environ.get("NVMF_CLI")
 NQN = "nqn.2016-06.io.spdk:cnode1"
 
 
@@ -158,6 +159,22 @@ def main():
                                                "trsvcid": str(port)}})
         c.call("nvmf_subsystem_add_host", {"nqn": NQN,
                                            "host": "nqn.2016-06.io.spdk:host1"})
+        if CLI:
+            # a host uses what rpc.py built: our nvmf CLI writes and reads it back
+            data = bytes((i * 7 + 3) & 0xFF for i in range(8192))
+            src, dst = os.path.join(tmp, "src"), os.path.join(tmp, "dst")
+            with open(src, "wb") as f:
+                f.write(data)
+            conn = ["-t", "tcp", "-a", "127.0.0.1", "-s", str(port), "-n", NQN,
+                    "-q", "nqn.2016-06.io.spdk:host9"]
+            w = subprocess.run([CLI, "write", *conn, "--start-block=16", "-z", "8192",
+                                "-d", src], capture_output=True, timeout=60)
+            r = subprocess.run([CLI, "read", *conn, "--start-block=16", "-z", "8192",
+                                "-d", dst], capture_output=True, timeout=60)
+            with open(dst, "rb") as f:
+                back = f.read()
+            check("nvmf write/read through the RPC-built subsystem",
+                  w.returncode == 0 and r.returncode == 0 and back == data)
         try:
             c.call("nvmf_subsystem_add_ns", {"nqn": NQN, "namespace": {"bdev_name": "x"}})
             check("missing bdev is an error", False)
