@@ -197,5 +197,8 @@ const struct rpc_method rpc_config_methods[] = {
 	{ "sock_impl_set_options", m_noop },
 	{ "accel_set_options", m_noop },
 	{ "vmd_enable", m_noop },
+	{ "bdev_raid_set_options", m_noop },
+	{ "bdev_iscsi_set_options", m_noop },
+	{ "framework_set_scheduler", m_noop },
 	{ NULL, NULL },
 };

@@ -467,11 +467,106 @@ static void rpc_errors_have_spdk_codes(void **state)
 	assert_int_equal(tp_stop(&t), 0);
 }
 
+/*
+ * A file as SPDK's save_config writes it (the subsystems and option calls of an nvmf_tgt
+ * with its defaults, shapes from SPDK's docs): options we have no use for load as no-ops.
+ */
+static const char spdk_written[] =
+	"{\"subsystems\":["
+	"{\"subsystem\":\"keyring\",\"config\":[]},"
+	"{\"subsystem\":\"iobuf\",\"config\":[{\"method\":\"iobuf_set_options\",\"params\":"
+	"{\"small_pool_count\":8192,\"large_pool_count\":1024,\"small_bufsize\":8192,"
+	"\"large_bufsize\":135168}}]},"
+	"{\"subsystem\":\"sock\",\"config\":[{\"method\":\"sock_set_default_impl\",\"params\":"
+	"{\"impl_name\":\"posix\"}},{\"method\":\"sock_impl_set_options\",\"params\":"
+	"{\"impl_name\":\"posix\",\"recv_buf_size\":2097152,\"enable_zerocopy_send_server\":true}}]},"
+	"{\"subsystem\":\"vmd\",\"config\":[]},"
+	"{\"subsystem\":\"accel\",\"config\":[{\"method\":\"accel_set_options\",\"params\":"
+	"{\"small_cache_size\":128}}]},"
+	"{\"subsystem\":\"bdev\",\"config\":["
+	"{\"method\":\"bdev_set_options\",\"params\":{\"bdev_io_pool_size\":65535}},"
+	"{\"method\":\"bdev_raid_set_options\",\"params\":{\"process_window_size_kb\":1024}},"
+	"{\"method\":\"bdev_nvme_set_options\",\"params\":{\"action_on_timeout\":\"none\"}},"
+	"{\"method\":\"bdev_nvme_set_hotplug\",\"params\":{\"period_us\":100000,"
+	"\"enable\":false}},"
+	"{\"method\":\"bdev_malloc_create\",\"params\":{\"name\":\"Malloc1\",\"num_blocks\":"
+	"8192,\"block_size\":512,\"physical_block_size\":512,"
+	"\"uuid\":\"2b1e4f3a-7c55-4d2e-9a61-0f4c3b2a1d00\",\"optimal_io_boundary\":0,"
+	"\"md_size\":0,\"dif_type\":0,\"dif_is_head_of_md\":false,\"dif_pi_format\":0}},"
+	"{\"method\":\"bdev_wait_for_examine\"}]},"
+	"{\"subsystem\":\"scheduler\",\"config\":[{\"method\":\"framework_set_scheduler\","
+	"\"params\":{\"name\":\"static\"}}]},"
+	"{\"subsystem\":\"nvmf\",\"config\":["
+	"{\"method\":\"nvmf_set_config\",\"params\":{\"discovery_filter\":\"match_any\","
+	"\"admin_cmd_passthru\":{\"identify_ctrlr\":false}}},"
+	"{\"method\":\"nvmf_set_max_subsystems\",\"params\":{\"max_subsystems\":1024}},"
+	"{\"method\":\"nvmf_set_crdt\",\"params\":{\"crdt1\":0,\"crdt2\":0,\"crdt3\":0}},"
+	"{\"method\":\"nvmf_create_transport\",\"params\":{\"trtype\":\"TCP\","
+	"\"max_queue_depth\":128,\"max_io_qpairs_per_ctrlr\":127,\"in_capsule_data_size\":4096,"
+	"\"max_io_size\":131072,\"io_unit_size\":131072,\"max_aq_depth\":128,"
+	"\"num_shared_buffers\":511,\"buf_cache_size\":4294967295,\"dif_insert_or_strip\":false,"
+	"\"zcopy\":false,\"c2h_success\":true,\"sock_priority\":0,\"abort_timeout_sec\":1,"
+	"\"ack_timeout\":0,\"data_wr_pool_size\":0}},"
+	"{\"method\":\"nvmf_create_subsystem\",\"params\":{\"nqn\":\"" NQN "\","
+	"\"allow_any_host\":true,\"serial_number\":\"SPDK00000000000001\","
+	"\"model_number\":\"SPDK bdev Controller\",\"max_namespaces\":32,\"min_cntlid\":1,"
+	"\"max_cntlid\":65519,\"ana_reporting\":false,\"dmrsl\":0,\"wzsl\":0,"
+	"\"passthrough\":false,\"enable_nssr\":false}},"
+	"{\"method\":\"nvmf_subsystem_add_listener\",\"params\":{\"nqn\":\"" NQN "\","
+	"\"listen_address\":{\"trtype\":\"TCP\",\"adrfam\":\"IPv4\",\"traddr\":\"127.0.0.1\","
+	"\"trsvcid\":\"%u\"},\"secure_channel\":false,\"sock_impl\":\"posix\"}},"
+	"{\"method\":\"nvmf_subsystem_add_ns\",\"params\":{\"nqn\":\"" NQN "\",\"namespace\":"
+	"{\"nsid\":1,\"bdev_name\":\"Malloc1\",\"nguid\":\"2B1E4F3A7C554D2E9A610F4C3B2A1D00\","
+	"\"uuid\":\"2b1e4f3a-7c55-4d2e-9a61-0f4c3b2a1d00\",\"no_auto_visible\":false}}}]}]}";
+
+static void rpc_loads_what_spdk_writes(void **state)
+{
+	struct target_proc t;
+	struct rpc_reply r = { 0 };
+	struct tclient a;
+	struct json_object *v;
+	uint16_t port = tp_free_port();
+	uint8_t id[4096];
+	uint16_t st;
+	const char *json[] = { "-c", spdk_path, NULL };
+	FILE *f = fopen(spdk_path, "w");
+
+	(void)state;
+	assert_non_null(f);
+	fprintf(f, spdk_written, port);
+	fclose(f);
+	start_rpc(&t, json);
+	v = json_object_array_get_idx(ok(&r, "nvmf_get_subsystems", "{\"nqn\":\"%s\"}", NQN), 0);
+	assert_string_equal(gets(v, "model_number"), "SPDK bdev Controller");
+	v = json_object_array_get_idx(get(v, "namespaces"), 0);
+	assert_string_equal(gets(v, "uuid"), "2b1e4f3a-7c55-4d2e-9a61-0f4c3b2a1d00");
+	assert_string_equal(gets(v, "nguid"), "2B1E4F3A7C554D2E9A610F4C3B2A1D00");
+	rpc_reply_free(&r);
+	/* the host sees the namespace with the identifiers the file gave */
+	assert_int_equal(tc_admin_setup(&a, ADDR, port, NQN, false, false), 0);
+	assert_int_equal(tc_identify(&a, NVME_CNS_NS_DESC_LIST, 1, 0, id, &st), 0);
+	assert_int_equal(st, 0);
+	{
+		static const uint8_t uuid[16] = { 0x2b, 0x1e, 0x4f, 0x3a, 0x7c, 0x55, 0x4d, 0x2e,
+						  0x9a, 0x61, 0x0f, 0x4c, 0x3b, 0x2a, 0x1d, 0x00 };
+		bool found = false;
+
+		/* descriptors: type, length, 2 reserved, then the identifier */
+		for (size_t off = 0; off + 4 < sizeof(id) && id[off];
+		     off += 4 + (size_t)id[off + 1])
+			found |= id[off] == 3 && memcmp(&id[off + 4], uuid, 16) == 0;
+		assert_true(found);
+	}
+	tc_close(&a);
+	assert_int_equal(tp_stop(&t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rpc_build_use_change_save_restore),
 		cmocka_unit_test(rpc_errors_have_spdk_codes),
+		cmocka_unit_test(rpc_loads_what_spdk_writes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
