@@ -671,6 +671,19 @@ static int m_nvmf_get_subsystems(struct rpc_call *c)
 
 /* ------------------------------------------------------------------ listeners */
 
+/* Whether a port at that address is up (a port that failed to listen is left closing). */
+static bool listening(struct nvmf_tgt *tgt, const struct laddr *a)
+{
+	for (size_t i = 0; i < tgt->nr_ports; i++) {
+		const struct nvmf_cfg_port *c = nvmf_port_cfg(tgt->ports[i]);
+
+		if (!tgt->ports[i]->closing && tgt->ports[i]->reactor &&
+		    strcmp(c->traddr, a->traddr) == 0 && strcmp(c->trsvcid, a->trsvcid) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int m_nvmf_subsystem_add_listener(struct rpc_call *c)
 {
 	static const char *const known[] = {
@@ -761,7 +774,20 @@ static int m_nvmf_subsystem_add_listener(struct rpc_call *c)
 		json_object_object_add(port, "ana_groups", links);
 		json_object_object_add(port, "referrals", json_object_new_array());
 	}
-	return rpc_cfg_commit(c, doc);
+	rc = rpc_cfg_commit(c, doc);
+	if (rc || listening(c->rpc->tgt, &a))
+		return rc;
+	/* the apply path logs a port that cannot listen and goes on; SPDK's call fails */
+	doc = rpc_cfg_begin(c);
+	if (!doc)
+		return RPC_ERR_INTERNAL;
+	port = doc_port(doc, &a);
+	if (port)
+		strv_del(jget(port, "subsystems"), nqn);
+	doc_tidy(doc);
+	rc = rpc_cfg_commit(c, doc);
+	return rc ? rc : rpc_invalid(c, "cannot listen on %s:%s (the target's log says why)",
+				     a.traddr, a.trsvcid);
 }
 
 static int m_nvmf_subsystem_remove_listener(struct rpc_call *c)

@@ -399,6 +399,12 @@ static void rpc_errors_have_spdk_codes(void **state)
 	ok(&r, "nvmf_create_transport", "{\"trtype\":\"TCP\"}");
 	fails(-32603, "Transport type 'TCP' already exists", "nvmf_create_transport",
 	      "{\"trtype\":\"TCP\"}");
+	/* an address this host does not have: the call fails, nothing stays configured */
+	fails(-32602, "Invalid parameters", "nvmf_subsystem_add_listener",
+	      "{\"nqn\":\"" NQN "\",\"listen_address\":{\"trtype\":\"tcp\","
+	      "\"traddr\":\"192.0.2.1\",\"trsvcid\":\"4420\"}}");
+	assert_int_equal(json_object_array_length(ok(&r, "nvmf_subsystem_get_listeners",
+						     "{\"nqn\":\"%s\"}", NQN)), 0);
 	fails(-32602, "Invalid parameters", "bdev_malloc_create", "{\"num_blocks\":16}");
 	fails(-32602, "Invalid parameters", "bdev_malloc_create",
 	      "{\"num_blocks\":16,\"block_size\":520}");
