@@ -33,10 +33,11 @@ int nvmf_rpc_create(struct nvmf_tgt *tgt, const char *sock_path, const char *sav
  */
 int nvmf_rpc_load_file(struct nvmf_rpc *rpc, const char *path, char *err, size_t errlen);
 /*
- * Serve requests until stop_fd is readable (the main thread's signalfd).  Returns 0, or
- * -errno when polling fails.
+ * Serve requests until stop_fd is readable (the main thread's signalfd): returns 1; or
+ * until timeout_ms passed (-1: no timeout) for the main thread's own periodic work:
+ * returns 0; -errno when polling fails.
  */
-int nvmf_rpc_serve(struct nvmf_rpc *rpc, int stop_fd);
+int nvmf_rpc_serve(struct nvmf_rpc *rpc, int stop_fd, int timeout_ms);
 /* The configuration changed behind the server's back (SIGHUP reload): resync bdevs. */
 void nvmf_rpc_config_reloaded(struct nvmf_rpc *rpc);
 void nvmf_rpc_destroy(struct nvmf_rpc *rpc);

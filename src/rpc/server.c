@@ -499,9 +499,13 @@ static bool client_io(struct nvmf_rpc *rpc, struct rpc_client *cl, short revents
 	return !cl->closing;
 }
 
-int nvmf_rpc_serve(struct nvmf_rpc *rpc, int stop_fd)
+int nvmf_rpc_serve(struct nvmf_rpc *rpc, int stop_fd, int timeout_ms)
 {
+	uint64_t end = timeout_ms >= 0 ? nvmf_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+
 	for (;;) {
+		int wait = -1;
+
 		struct pollfd pfd[RPC_MAX_CLIENTS + 2];
 		struct rpc_client *order[RPC_MAX_CLIENTS];
 		nfds_t n = 0, nc = 0;
@@ -517,7 +521,14 @@ int nvmf_rpc_serve(struct nvmf_rpc *rpc, int stop_fd)
 				.events = (short)(POLLIN | (cl->out_len ? POLLOUT : 0)),
 			};
 		}
-		if (poll(pfd, n, -1) < 0) {
+		if (timeout_ms >= 0) {
+			uint64_t now = nvmf_now_ns();
+
+			if (now >= end)
+				return 0;
+			wait = (int)((end - now + 999999) / 1000000);
+		}
+		if (poll(pfd, n, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -537,7 +548,7 @@ int nvmf_rpc_serve(struct nvmf_rpc *rpc, int stop_fd)
 		if (rpc->listen_fd >= 0 && (pfd[1].revents & POLLIN))
 			accept_clients(rpc);
 		if (pfd[0].revents & POLLIN)
-			return 0;
+			return 1;
 	}
 }
 

@@ -480,12 +480,14 @@ int main(int argc, char **argv)
 			/* the RPC server runs here, between signals; reactors never wait for it */
 			struct signalfd_siginfo si;
 
-			rc = nvmf_rpc_serve(rpc, sfd);
-			if (rc) {
+			rc = nvmf_rpc_serve(rpc, sfd, -1);
+			if (rc < 0) {
 				log_err("JSON-RPC server: %s: stopping", strerror(-rc));
 				sig = SIGTERM;
 				break;
 			}
+			if (rc == 0)
+				continue; /* the timeout: periodic work of this loop goes here */
 			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 				continue;
 			sig = (int)si.ssi_signo;
