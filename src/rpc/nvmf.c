@@ -177,7 +177,7 @@ static void move_hosts(struct json_object *sub, const char *from, const char *to
 }
 
 /* The nvmf_subsystem_* methods all start so: known keys, "nqn" names a subsystem. */
-static int subsys_arg(struct rpc_call *c, const char *const *known, const char **nqn)
+int rpc_subsys_arg(struct rpc_call *c, const char *const *known, const char **nqn)
 {
 	int rc = rpc_params(c, known);
 
@@ -260,7 +260,7 @@ static const char *spdk_adrfam(enum nvmf_cfg_adrfam f)
 	return f == NVMF_CFG_ADRFAM_IPV6 ? "IPv6" : "IPv4";
 }
 
-static struct json_object *address_json(const struct nvmf_cfg_port *p)
+struct json_object *rpc_address_json(const struct nvmf_cfg_port *p)
 {
 	struct json_object *a = json_object_new_object();
 
@@ -547,7 +547,7 @@ static int m_nvmf_delete_subsystem(struct rpc_call *c)
 	struct json_object *doc, *ports;
 	const char *nqn;
 	size_t idx = 0;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (rc)
 		return rc;
@@ -609,7 +609,7 @@ static struct json_object *subsys_json(struct nvmf_rpc *rpc, const struct nvmf_c
 	json_object_object_add(j, "listen_addresses", la);
 	for (size_t i = 0; la && i < cfg->nr_ports; i++)
 		if (port_links(&cfg->ports[i], cs->nqn))
-			json_object_array_add(la, address_json(&cfg->ports[i]));
+			json_object_array_add(la, rpc_address_json(&cfg->ports[i]));
 	json_object_object_add(j, "allow_any_host", json_object_new_boolean(cs->allow_any_host));
 	hosts = json_object_new_array();
 	json_object_object_add(j, "hosts", hosts);
@@ -695,7 +695,7 @@ static int m_nvmf_subsystem_add_listener(struct rpc_call *c)
 	const char *nqn, *ana = NULL, *sock_impl = NULL;
 	bool secure = false;
 	struct laddr a;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = listen_address(c, &a);
@@ -796,7 +796,7 @@ static int m_nvmf_subsystem_remove_listener(struct rpc_call *c)
 	struct json_object *doc, *port;
 	const char *nqn;
 	struct laddr a;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = listen_address(c, &a);
@@ -841,7 +841,7 @@ static int m_nvmf_subsystem_listener_set_ana_state(struct rpc_call *c)
 	uint64_t grp = 0;
 	bool have_grp, found = false;
 	struct laddr a;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = listen_address(c, &a);
@@ -896,7 +896,7 @@ static int m_nvmf_subsystem_get_listeners(struct rpc_call *c)
 	static const char *const known[] = { "nqn", "tgt_name", NULL };
 	const struct nvmf_cfg *cfg = c->rpc->tgt->cfg;
 	const char *nqn;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (rc)
 		return rc;
@@ -908,7 +908,7 @@ static int m_nvmf_subsystem_get_listeners(struct rpc_call *c)
 		if (!port_links(p, nqn))
 			continue;
 		l = json_object_new_object();
-		json_object_object_add(l, "address", address_json(p));
+		json_object_object_add(l, "address", rpc_address_json(p));
 		states = json_object_new_array();
 		json_object_object_add(l, "ana_states", states);
 		for (size_t g = 0; g < p->nr_ana_groups; g++) {
@@ -978,7 +978,7 @@ static int m_nvmf_subsystem_add_ns(struct rpc_call *c)
 	bool hidden = false;
 	char text[40];
 	struct rpc_bdev *b;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = rpc_obj(c, c->params, "namespace", true, &nsarg);
@@ -1099,7 +1099,7 @@ static int m_nvmf_subsystem_remove_ns(struct rpc_call *c)
 	const char *nqn;
 	uint64_t nsid;
 	bool found = false;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = rpc_u64(c, c->params, "nsid", true, NVMF_CFG_NSID_MAX, &nsid, NULL);
@@ -1131,7 +1131,7 @@ static int m_nvmf_subsystem_add_host(struct rpc_call *c)
 	};
 	struct json_object *doc, *hosts, *h = NULL, *allowed;
 	const char *nqn, *host, *psk = NULL, *key = NULL, *ckey = NULL;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = rpc_str(c, c->params, "host", true, &host);
@@ -1208,7 +1208,7 @@ static int m_nvmf_subsystem_remove_host(struct rpc_call *c)
 	struct json_object *doc, *allowed;
 	const char *nqn, *host;
 	bool any;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc)
 		rc = rpc_str(c, c->params, "host", true, &host);
@@ -1234,7 +1234,7 @@ static int m_nvmf_subsystem_allow_any_host(struct rpc_call *c)
 	struct json_object *doc, *v;
 	const char *nqn;
 	bool any = false;
-	int rc = subsys_arg(c, known, &nqn);
+	int rc = rpc_subsys_arg(c, known, &nqn);
 
 	if (!rc && !(v = jget(c->params, "allow_any_host")))
 		rc = rpc_invalid(c, "\"allow_any_host\" is required");
@@ -1253,175 +1253,6 @@ static int m_nvmf_subsystem_allow_any_host(struct rpc_call *c)
 	else
 		move_hosts(v, "listed_hosts", "allowed_hosts");
 	return rpc_cfg_commit(c, doc);
-}
-
-/* ------------------------------------------------------------------ live state */
-
-static int m_nvmf_subsystem_get_controllers(struct rpc_call *c)
-{
-	static const char *const known[] = { "nqn", "tgt_name", NULL };
-	struct nvmf_tgt *tgt = c->rpc->tgt;
-	struct nvmf_subsys *s;
-	const char *nqn;
-	int rc = subsys_arg(c, known, &nqn);
-
-	if (rc)
-		return rc;
-	c->result = json_object_new_array();
-	if (!c->result)
-		return rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");
-	s = nvmf_tgt_find_subsys(tgt, nqn);
-	pthread_mutex_lock(&tgt->lock);
-	for (struct nvmf_tgt_ctrl *ct = s ? s->ctrls : NULL; ct; ct = ct->next) {
-		struct json_object *j = json_object_new_object();
-		unsigned n = 0;
-		char u[37];
-
-		if (!j || atomic_load(&ct->dying))
-			continue;
-		for (struct nvmf_sq *q = ct->io_sqs; q; q = q->ctrl_next)
-			n++;
-		rpc_fmt_uuid(u, ct->hostid);
-		json_object_object_add(j, "cntlid", json_object_new_int(ct->cntlid));
-		json_object_object_add(j, "cntrltype", json_object_new_string("io"));
-		json_object_object_add(j, "hostnqn", json_object_new_string(ct->hostnqn));
-		json_object_object_add(j, "hostid", json_object_new_string(u));
-		json_object_object_add(j, "num_io_qpairs", json_object_new_int((int)n));
-		json_object_array_add(c->result, j);
-	}
-	pthread_mutex_unlock(&tgt->lock);
-	return 0;
-}
-
-static struct json_object *qpair_json(struct nvmf_tgt_ctrl *ct, struct nvmf_sq *q)
-{
-	struct json_object *j = json_object_new_object();
-	char thread[32];
-
-	if (!j)
-		return NULL;
-	snprintf(thread, sizeof(thread), "nvmf_tgt_poll_group_%03u", q->reactor->id);
-	json_object_object_add(j, "cntlid", json_object_new_int(ct->cntlid));
-	json_object_object_add(j, "qid", json_object_new_int(q->qid));
-	json_object_object_add(j, "state", json_object_new_string("enabled"));
-	json_object_object_add(j, "thread", json_object_new_string(thread));
-	json_object_object_add(j, "hostnqn", json_object_new_string(ct->hostnqn));
-	if (q->port)
-		json_object_object_add(j, "listen_address", address_json(nvmf_port_cfg(q->port)));
-	return j;
-}
-
-static int m_nvmf_subsystem_get_qpairs(struct rpc_call *c)
-{
-	static const char *const known[] = { "nqn", "tgt_name", NULL };
-	struct nvmf_tgt *tgt = c->rpc->tgt;
-	struct nvmf_subsys *s;
-	const char *nqn;
-	int rc = subsys_arg(c, known, &nqn);
-
-	if (rc)
-		return rc;
-	c->result = json_object_new_array();
-	if (!c->result)
-		return rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");
-	s = nvmf_tgt_find_subsys(tgt, nqn);
-	pthread_mutex_lock(&tgt->lock);
-	for (struct nvmf_tgt_ctrl *ct = s ? s->ctrls : NULL; ct; ct = ct->next) {
-		if (atomic_load(&ct->dying))
-			continue;
-		if (ct->admin_sq)
-			json_object_array_add(c->result, qpair_json(ct, ct->admin_sq));
-		for (struct nvmf_sq *q = ct->io_sqs; q; q = q->ctrl_next)
-			json_object_array_add(c->result, qpair_json(ct, q));
-	}
-	pthread_mutex_unlock(&tgt->lock);
-	return 0;
-}
-
-/*
- * SPDK's shape: one poll group per thread (ours: per reactor) with its queue pair counts
- * and its transports.  The counts are the queues connected now (we keep no history, so
- * the cumulative admin_qpairs / io_qpairs equal the current ones); our own figures per
- * group follow SPDK's: commands and bytes read and written.
- */
-static int m_nvmf_get_stats(struct rpc_call *c)
-{
-	static const char *const known[] = { "tgt_name", NULL };
-	struct nvmf_tgt *tgt = c->rpc->tgt;
-	const struct nvmf_subsys_list *l;
-	struct pg {
-		uint64_t admin, io, rd, wr, rd_bytes, wr_bytes;
-	} *pg;
-	struct json_object *groups;
-	int rc = rpc_params(c, known);
-
-	if (rc)
-		return rc;
-	pg = calloc(tgt->nr_reactors, sizeof(*pg));
-	c->result = json_object_new_object();
-	groups = json_object_new_array();
-	if (!pg || !c->result || !groups) {
-		free(pg);
-		json_object_put(groups);
-		return rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");
-	}
-	l = nvmf_tgt_subsys(tgt);
-	pthread_mutex_lock(&tgt->lock);
-	for (size_t i = 0; i < l->nr; i++)
-		for (struct nvmf_tgt_ctrl *ct = l->s[i]->ctrls; ct; ct = ct->next) {
-			if (ct->admin_sq && ct->admin_sq->reactor->id < tgt->nr_reactors)
-				pg[ct->admin_sq->reactor->id].admin++;
-			for (struct nvmf_sq *q = ct->io_sqs; q; q = q->ctrl_next) {
-				struct pg *g;
-
-				if (q->reactor->id >= tgt->nr_reactors)
-					continue;
-				g = &pg[q->reactor->id];
-				g->io++;
-				g->rd += atomic_load(&q->stats.read_cmds);
-				g->wr += atomic_load(&q->stats.write_cmds);
-				g->rd_bytes += atomic_load(&q->stats.read_bytes);
-				g->wr_bytes += atomic_load(&q->stats.write_bytes);
-			}
-		}
-	pthread_mutex_unlock(&tgt->lock);
-	json_object_object_add(c->result, "tick_rate", json_object_new_int64(1000000000));
-	json_object_object_add(c->result, "poll_groups", groups);
-	for (unsigned i = 0; i < tgt->nr_reactors; i++) {
-		struct json_object *g = json_object_new_object(), *ts = json_object_new_array();
-		struct json_object *t = json_object_new_object();
-		char name[32];
-
-		if (!g || !ts || !t) {
-			json_object_put(g);
-			json_object_put(ts);
-			json_object_put(t);
-			continue;
-		}
-		snprintf(name, sizeof(name), "nvmf_tgt_poll_group_%03u", i);
-		json_object_object_add(g, "name", json_object_new_string(name));
-		json_object_object_add(g, "admin_qpairs", json_object_new_int64((int64_t)pg[i].admin));
-		json_object_object_add(g, "io_qpairs", json_object_new_int64((int64_t)pg[i].io));
-		json_object_object_add(g, "current_admin_qpairs",
-				       json_object_new_int64((int64_t)pg[i].admin));
-		json_object_object_add(g, "current_io_qpairs",
-				       json_object_new_int64((int64_t)pg[i].io));
-		json_object_object_add(g, "pending_bdev_io", json_object_new_int64(0));
-		json_object_object_add(g, "completed_nvme_io",
-				       json_object_new_int64((int64_t)(pg[i].rd + pg[i].wr)));
-		json_object_object_add(t, "trtype", json_object_new_string("TCP"));
-		json_object_object_add(t, "read_cmds", json_object_new_int64((int64_t)pg[i].rd));
-		json_object_object_add(t, "write_cmds", json_object_new_int64((int64_t)pg[i].wr));
-		json_object_object_add(t, "read_bytes",
-				       json_object_new_int64((int64_t)pg[i].rd_bytes));
-		json_object_object_add(t, "write_bytes",
-				       json_object_new_int64((int64_t)pg[i].wr_bytes));
-		json_object_array_add(ts, t);
-		json_object_object_add(g, "transports", ts);
-		json_object_array_add(groups, g);
-	}
-	free(pg);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ save_config's part */
@@ -1480,7 +1311,7 @@ struct json_object *rpc_nvmf_config(struct nvmf_rpc *rpc)
 				continue;
 			json_object_array_add(a, call("nvmf_subsystem_add_listener", &p));
 			json_object_object_add(p, "nqn", json_object_new_string(s->nqn));
-			json_object_object_add(p, "listen_address", address_json(&cfg->ports[k]));
+			json_object_object_add(p, "listen_address", rpc_address_json(&cfg->ports[k]));
 			json_object_object_add(p, "secure_channel", json_object_new_boolean(
 						       cfg->ports[k].tsas == NVMF_CFG_TSAS_TLS13));
 		}
@@ -1523,7 +1354,7 @@ struct json_object *rpc_nvmf_config(struct nvmf_rpc *rpc)
 				json_object_array_add(a, call("nvmf_subsystem_listener_set_ana_state",
 							      &p));
 				json_object_object_add(p, "nqn", json_object_new_string(s->nqn));
-				json_object_object_add(p, "listen_address", address_json(port));
+				json_object_object_add(p, "listen_address", rpc_address_json(port));
 				json_object_object_add(p, "ana_state", json_object_new_string(
 							       spdk_ana_name(port->ana_groups[g].state)));
 				json_object_object_add(p, "anagrpid", json_object_new_int64(
@@ -1549,8 +1380,5 @@ const struct rpc_method rpc_nvmf_methods[] = {
 	{ "nvmf_subsystem_add_host", m_nvmf_subsystem_add_host },
 	{ "nvmf_subsystem_remove_host", m_nvmf_subsystem_remove_host },
 	{ "nvmf_subsystem_allow_any_host", m_nvmf_subsystem_allow_any_host },
-	{ "nvmf_subsystem_get_controllers", m_nvmf_subsystem_get_controllers },
-	{ "nvmf_subsystem_get_qpairs", m_nvmf_subsystem_get_qpairs },
-	{ "nvmf_get_stats", m_nvmf_get_stats },
 	{ NULL, NULL },
 };

@@ -95,10 +95,11 @@ struct rpc_method {
 	const char *name;
 	int (*fn)(struct rpc_call *c);
 };
-/* Tables of rpc_nvmf.c, rpc_bdev.c, rpc_config.c; each ends with a NULL name. */
+/* Tables of nvmf.c, live.c, bdev.c, config.c; each ends with a NULL name. */
 extern const struct rpc_method rpc_nvmf_methods[];
 extern const struct rpc_method rpc_bdev_methods[];
 extern const struct rpc_method rpc_config_methods[];
+extern const struct rpc_method rpc_live_methods[];
 
 /* Run one method (the server, load_config and -c replays). */
 int rpc_dispatch(struct rpc_call *c);
@@ -122,6 +123,11 @@ struct json_object *rpc_bdev_config(struct nvmf_rpc *rpc);
 struct json_object *rpc_cfg_begin(struct rpc_call *c);
 int rpc_cfg_commit(struct rpc_call *c, struct json_object *doc);
 struct json_object *rpc_nvmf_config(struct nvmf_rpc *rpc);
+/* SPDK's listen address object of a port: trtype, adrfam, traddr, trsvcid. */
+struct nvmf_cfg_port;
+struct json_object *rpc_address_json(const struct nvmf_cfg_port *p);
+/* Check params against known and that "nqn" names a subsystem (SPDK's error if not). */
+int rpc_subsys_arg(struct rpc_call *c, const char *const *known, const char **nqn);
 void rpc_transport_from_cfg(struct nvmf_rpc *rpc);
 
 #endif
