@@ -26,171 +26,6 @@
 /* Admin queue entries we report: nvmet's NVME_AQ_DEPTH (the host asks up to it). */
 #define RPC_AQ_DEPTH 32
 
-/* ------------------------------------------------------------------ the document */
-
-static struct json_object *jget(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o && json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v = jget(o, key);
-
-	return v ? json_object_get_string(v) : "";
-}
-
-struct json_object *rpc_cfg_begin(struct rpc_call *c)
-{
-	struct json_object *doc = nvmf_cfg_to_json(c->rpc->tgt->cfg);
-
-	if (!doc)
-		rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");
-	return doc;
-}
-
-int rpc_cfg_commit(struct rpc_call *c, struct json_object *doc)
-{
-	struct nvmf_tgt *tgt = c->rpc->tgt;
-	struct nvmf_cfg *ncfg = NULL;
-	char err[512], origin[128];
-	int rc;
-
-	rc = nvmf_cfg_load_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN),
-				  "configuration", &ncfg, err, sizeof(err));
-	json_object_put(doc);
-	if (rc)
-		return rpc_invalid(c, "%s", err);
-	for (size_t i = 0; i < ncfg->nr_warnings; i++)
-		log_debug("rpc %s: %s", c->method, ncfg->warnings[i]);
-	snprintf(origin, sizeof(origin), "rpc %s: configuration applied", c->method);
-	rc = nvmf_tgt_apply(tgt, ncfg, origin, err, sizeof(err));
-	if (rc)
-		return rpc_invalid(c, "%s", err);
-	if (c->rpc->save_path) {
-		rc = nvmf_cfg_save_file(tgt->cfg, c->rpc->save_path, err, sizeof(err));
-		if (rc) {
-			log_err("rpc %s: applied, but not saved: %s", c->method, err);
-			return rpc_fail(c, RPC_ERR_INTERNAL, "Applied, but not saved: %s", err);
-		}
-	}
-	return 0;
-}
-
-static struct json_object *doc_list(struct json_object *doc, const char *key)
-{
-	struct json_object *a = jget(doc, key);
-
-	if (!a) {
-		a = json_object_new_array();
-		json_object_object_add(doc, key, a);
-	}
-	return a;
-}
-
-static struct json_object *doc_subsys(struct json_object *doc, const char *nqn, size_t *idx)
-{
-	struct json_object *subs = doc_list(doc, "subsystems");
-
-	for (size_t i = 0; subs && i < json_object_array_length(subs); i++) {
-		struct json_object *s = json_object_array_get_idx(subs, i);
-
-		if (strcmp(jstr(s, "nqn"), nqn) == 0) {
-			if (idx)
-				*idx = i;
-			return s;
-		}
-	}
-	return NULL;
-}
-
-static bool strv_has(struct json_object *arr, const char *s)
-{
-	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
-			return true;
-	return false;
-}
-
-static void strv_del(struct json_object *arr, const char *s)
-{
-	for (size_t i = arr ? json_object_array_length(arr) : 0; i-- > 0;)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), s) == 0)
-			json_object_array_del_idx(arr, i, 1);
-}
-
-/* Ports that link nothing are not enabled (nvmet): drop them, and hosts nothing allows. */
-static void doc_tidy(struct json_object *doc)
-{
-	struct json_object *ports = doc_list(doc, "ports"), *hosts = doc_list(doc, "hosts");
-	struct json_object *subs = doc_list(doc, "subsystems");
-
-	for (size_t i = json_object_array_length(ports); i-- > 0;) {
-		struct json_object *links = jget(json_object_array_get_idx(ports, i), "subsystems");
-
-		if (!links || json_object_array_length(links) == 0)
-			json_object_array_del_idx(ports, i, 1);
-	}
-	for (size_t i = json_object_array_length(hosts); i-- > 0;) {
-		const char *h = jstr(json_object_array_get_idx(hosts, i), "nqn");
-		bool used = false;
-
-		for (size_t k = 0; k < json_object_array_length(subs) && !used; k++) {
-			struct json_object *sub = json_object_array_get_idx(subs, k);
-
-			used = strv_has(jget(sub, "allowed_hosts"), h) ||
-			       strv_has(jget(sub, "listed_hosts"), h);
-		}
-		if (!used)
-			json_object_array_del_idx(hosts, i, 1);
-	}
-}
-
-/* A subsystem's list of NQNs, made when missing. */
-static struct json_object *subsys_list(struct json_object *sub, const char *key)
-{
-	struct json_object *a = jget(sub, key);
-
-	if (!a) {
-		a = json_object_new_array();
-		json_object_object_add(sub, key, a);
-	}
-	return a;
-}
-
-/* Move every NQN of one list to the other (allow_any_host set or cleared). */
-static void move_hosts(struct json_object *sub, const char *from, const char *to)
-{
-	struct json_object *src = jget(sub, from), *dst = subsys_list(sub, to);
-
-	for (size_t i = 0; src && i < json_object_array_length(src); i++) {
-		const char *h = json_object_get_string(json_object_array_get_idx(src, i));
-
-		if (!strv_has(dst, h))
-			json_object_array_add(dst, json_object_new_string(h));
-	}
-	json_object_object_del(sub, from);
-}
-
-/* The nvmf_subsystem_* methods all start so: known keys, "nqn" names a subsystem. */
-int rpc_subsys_arg(struct rpc_call *c, const char *const *known, const char **nqn)
-{
-	int rc = rpc_params(c, known);
-
-	if (!rc)
-		rc = rpc_str(c, c->params, "nqn", true, nqn);
-	if (rc)
-		return rc;
-	if (!nvmf_cfg_find_subsys(c->rpc->tgt->cfg, *nqn))
-		return rpc_fail(c, RPC_ERR_INVALID_PARAMS, "Subsystem with NQN '%s' not found",
-				*nqn);
-	return 0;
-}
-
 /* ------------------------------------------------------------------ listen addresses */
 
 struct laddr {
@@ -237,17 +72,17 @@ static int listen_address(struct rpc_call *c, struct laddr *a)
 
 static bool port_at(struct json_object *port, const struct laddr *a)
 {
-	struct json_object *addr = jget(port, "addr");
+	struct json_object *addr = rpc_jget(port, "addr");
 
-	return strcmp(jstr(addr, "trtype"), "tcp") == 0 &&
-	       strcmp(jstr(addr, "adrfam"), a->adrfam) == 0 &&
-	       strcmp(jstr(addr, "traddr"), a->traddr) == 0 &&
-	       strcmp(jstr(addr, "trsvcid"), a->trsvcid) == 0;
+	return strcmp(rpc_jstr(addr, "trtype"), "tcp") == 0 &&
+	       strcmp(rpc_jstr(addr, "adrfam"), a->adrfam) == 0 &&
+	       strcmp(rpc_jstr(addr, "traddr"), a->traddr) == 0 &&
+	       strcmp(rpc_jstr(addr, "trsvcid"), a->trsvcid) == 0;
 }
 
 static struct json_object *doc_port(struct json_object *doc, const struct laddr *a)
 {
-	struct json_object *ports = doc_list(doc, "ports");
+	struct json_object *ports = rpc_doc_list(doc, "ports");
 
 	for (size_t i = 0; i < json_object_array_length(ports); i++)
 		if (port_at(json_object_array_get_idx(ports, i), a))
@@ -520,7 +355,7 @@ static int m_nvmf_create_subsystem(struct rpc_call *c)
 		return RPC_ERR_INTERNAL;
 	s = json_object_new_object();
 	attr = json_object_new_object();
-	json_object_array_add(doc_list(doc, "subsystems"), s);
+	json_object_array_add(rpc_doc_list(doc, "subsystems"), s);
 	json_object_object_add(s, "nqn", json_object_new_string(nqn));
 	json_object_object_add(s, "attr", attr);
 	json_object_object_add(s, "allowed_hosts", json_object_new_array());
@@ -554,12 +389,12 @@ static int m_nvmf_delete_subsystem(struct rpc_call *c)
 	doc = rpc_cfg_begin(c);
 	if (!doc)
 		return RPC_ERR_INTERNAL;
-	doc_subsys(doc, nqn, &idx);
-	json_object_array_del_idx(doc_list(doc, "subsystems"), idx, 1);
-	ports = doc_list(doc, "ports");
+	rpc_doc_subsys(doc, nqn, &idx);
+	json_object_array_del_idx(rpc_doc_list(doc, "subsystems"), idx, 1);
+	ports = rpc_doc_list(doc, "ports");
 	for (size_t i = 0; i < json_object_array_length(ports); i++)
-		strv_del(jget(json_object_array_get_idx(ports, i), "subsystems"), nqn);
-	doc_tidy(doc);
+		rpc_strv_del(rpc_jget(json_object_array_get_idx(ports, i), "subsystems"), nqn);
+	rpc_doc_tidy(doc);
 	return rpc_cfg_commit(c, doc);
 }
 
@@ -717,21 +552,21 @@ static int m_nvmf_subsystem_add_listener(struct rpc_call *c)
 		return RPC_ERR_INTERNAL;
 	port = doc_port(doc, &a);
 	if (port) {
-		links = jget(port, "subsystems");
-		if (strv_has(links, nqn)) {
+		links = rpc_jget(port, "subsystems");
+		if (rpc_strv_has(links, nqn)) {
 			json_object_put(doc);
 			return rpc_invalid(c, "listener %s:%s already exists", a.traddr,
 					   a.trsvcid);
 		}
 		json_object_array_add(links, json_object_new_string(nqn));
 	} else {
-		struct json_object *ports = doc_list(doc, "ports"), *addr, *param, *g, *st;
+		struct json_object *ports = rpc_doc_list(doc, "ports"), *addr, *param, *g, *st;
 		int64_t portid = 0;
 		char text[16];
 
 		/* the next free portid, as an admin running nvmetcli would pick */
 		for (size_t i = 0; i < json_object_array_length(ports); i++) {
-			int64_t id = json_object_get_int64(jget(json_object_array_get_idx(ports, i),
+			int64_t id = json_object_get_int64(rpc_jget(json_object_array_get_idx(ports, i),
 								"portid"));
 
 			if (id > portid)
@@ -783,8 +618,8 @@ static int m_nvmf_subsystem_add_listener(struct rpc_call *c)
 		return RPC_ERR_INTERNAL;
 	port = doc_port(doc, &a);
 	if (port)
-		strv_del(jget(port, "subsystems"), nqn);
-	doc_tidy(doc);
+		rpc_strv_del(rpc_jget(port, "subsystems"), nqn);
+	rpc_doc_tidy(doc);
 	rc = rpc_cfg_commit(c, doc);
 	return rc ? rc : rpc_invalid(c, "cannot listen on %s:%s (the target's log says why)",
 				     a.traddr, a.trsvcid);
@@ -806,12 +641,12 @@ static int m_nvmf_subsystem_remove_listener(struct rpc_call *c)
 	if (!doc)
 		return RPC_ERR_INTERNAL;
 	port = doc_port(doc, &a);
-	if (!port || !strv_has(jget(port, "subsystems"), nqn)) {
+	if (!port || !rpc_strv_has(rpc_jget(port, "subsystems"), nqn)) {
 		json_object_put(doc);
 		return rpc_invalid(c, "no listener %s:%s on %s", a.traddr, a.trsvcid, nqn);
 	}
-	strv_del(jget(port, "subsystems"), nqn);
-	doc_tidy(doc);
+	rpc_strv_del(rpc_jget(port, "subsystems"), nqn);
+	rpc_doc_tidy(doc);
 	return rpc_cfg_commit(c, doc);
 }
 
@@ -867,17 +702,17 @@ static int m_nvmf_subsystem_listener_set_ana_state(struct rpc_call *c)
 	if (!doc)
 		return RPC_ERR_INTERNAL;
 	port = doc_port(doc, &a);
-	if (!port || !strv_has(jget(port, "subsystems"), nqn)) {
+	if (!port || !rpc_strv_has(rpc_jget(port, "subsystems"), nqn)) {
 		json_object_put(doc);
 		return rpc_invalid(c, "no listener %s:%s on %s", a.traddr, a.trsvcid, nqn);
 	}
-	groups = jget(port, "ana_groups");
+	groups = rpc_jget(port, "ana_groups");
 	for (size_t i = 0; groups && i < json_object_array_length(groups); i++) {
 		struct json_object *g = json_object_array_get_idx(groups, i);
 
-		if (have_grp && (uint64_t)json_object_get_int64(jget(g, "grpid")) != grp)
+		if (have_grp && (uint64_t)json_object_get_int64(rpc_jget(g, "grpid")) != grp)
 			continue;
-		json_object_object_add(jget(g, "ana"), "state", json_object_new_string(ours));
+		json_object_object_add(rpc_jget(g, "ana"), "state", json_object_new_string(ours));
 		found = true;
 	}
 	if (!found && have_grp && groups) {
@@ -923,336 +758,6 @@ static int m_nvmf_subsystem_get_listeners(struct rpc_call *c)
 		json_object_array_add(c->result, l);
 	}
 	return c->result ? 0 : rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");
-}
-
-/* ------------------------------------------------------------------ namespaces */
-
-static bool hex_nguid(const char *s, uint8_t out[16])
-{
-	char tmp[40];
-	size_t n = 0;
-
-	/* SPDK takes 32 hex digits; dashes as in a UUID are accepted too */
-	for (const char *p = s; *p && n < sizeof(tmp) - 1; p++)
-		if (*p != '-')
-			tmp[n++] = *p;
-	tmp[n] = '\0';
-	if (n != 32)
-		return false;
-	for (int i = 0; i < 16; i++) {
-		unsigned v;
-
-		if (sscanf(tmp + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
-}
-
-static bool bdev_in_use(const struct nvmf_cfg *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->nr_subsystems; i++)
-		for (size_t k = 0; k < cfg->subsystems[i].nr_namespaces; k++) {
-			const struct nvmf_cfg_ns *ns = &cfg->subsystems[i].namespaces[k];
-
-			if (strcmp(ns->bdev_name, name) == 0 ||
-			    (!ns->bdev_name[0] && strcmp(ns->path, name) == 0))
-				return true;
-		}
-	return false;
-}
-
-static int m_nvmf_subsystem_add_ns(struct rpc_call *c)
-{
-	static const char *const known[] = { "nqn", "namespace", "tgt_name", NULL };
-	static const char *const ns_known[] = {
-		"nsid", "bdev_name", "nguid", "eui64", "uuid", "ptpl_file", "anagrpid",
-		"no_auto_visible", "hide_metadata", NULL,
-	};
-	const struct nvmf_cfg *cfg = c->rpc->tgt->cfg;
-	const struct nvmf_cfg_subsys *cs;
-	struct json_object *nsarg, *saved = c->params, *doc, *ns, *dev, *nss;
-	const char *nqn, *bdev_name, *nguid = NULL, *uuid = NULL, *eui = NULL, *ptpl = NULL;
-	uint64_t nsid = 0, grp = 1, size;
-	uint8_t b16[16];
-	bool hidden = false;
-	char text[40];
-	struct rpc_bdev *b;
-	int rc = rpc_subsys_arg(c, known, &nqn);
-
-	if (!rc)
-		rc = rpc_obj(c, c->params, "namespace", true, &nsarg);
-	if (rc)
-		return rc;
-	c->params = nsarg;
-	rc = rpc_params(c, ns_known);
-	c->params = saved;
-	if (!rc)
-		rc = rpc_str(c, nsarg, "bdev_name", true, &bdev_name);
-	if (!rc)
-		rc = rpc_u64(c, nsarg, "nsid", false, NVMF_CFG_NSID_MAX, &nsid, NULL);
-	if (!rc)
-		rc = rpc_u64(c, nsarg, "anagrpid", false, NVMF_CFG_ANA_GRPS_MAX, &grp, NULL);
-	if (!rc)
-		rc = rpc_str(c, nsarg, "nguid", false, &nguid);
-	if (!rc)
-		rc = rpc_str(c, nsarg, "uuid", false, &uuid);
-	if (!rc)
-		rc = rpc_str(c, nsarg, "eui64", false, &eui);
-	if (!rc)
-		rc = rpc_str(c, nsarg, "ptpl_file", false, &ptpl);
-	if (!rc)
-		rc = rpc_bool(c, nsarg, "no_auto_visible", &hidden);
-	if (rc)
-		return rc;
-	if (eui || ptpl || hidden)
-		return rpc_invalid(c, "%s is not served by nvmf-target",
-				   eui ? "eui64" : ptpl ? "ptpl_file" : "no_auto_visible");
-	if (nguid && !hex_nguid(nguid, b16))
-		return rpc_fail(c, RPC_ERR_INVALID_PARAMS, "Invalid nguid");
-	if (uuid && !rpc_parse_uuid(uuid, b16))
-		return rpc_invalid(c, "uuid \"%s\" is not a UUID", uuid);
-	if (grp < 1)
-		grp = 1; /* nvmet's default group; SPDK's would be the NSID */
-	b = rpc_bdev_find(c->rpc, bdev_name);
-	if (!b)
-		return rpc_invalid(c, "bdev %s not found", bdev_name);
-	if (bdev_in_use(cfg, bdev_name))
-		return rpc_invalid(c, "bdev %s is already claimed by a namespace", bdev_name);
-	cs = nvmf_cfg_find_subsys(cfg, nqn);
-	if (!nsid) {
-		/* the lowest free NSID, as SPDK picks */
-		for (nsid = 1;; nsid++) {
-			bool used = false;
-
-			for (size_t i = 0; i < cs->nr_namespaces && !used; i++)
-				used = cs->namespaces[i].nsid == nsid;
-			if (!used)
-				break;
-		}
-	} else {
-		for (size_t i = 0; i < cs->nr_namespaces; i++)
-			if (cs->namespaces[i].nsid == nsid)
-				return rpc_invalid(c, "nsid %llu is in use", (unsigned long long)nsid);
-	}
-	if (cs->nr_namespaces >= NVMF_CFG_NS_MAX)
-		return rpc_invalid(c, "the subsystem holds %d namespaces", NVMF_CFG_NS_MAX);
-	doc = rpc_cfg_begin(c);
-	if (!doc)
-		return RPC_ERR_INTERNAL;
-	nss = jget(doc_subsys(doc, nqn, NULL), "namespaces");
-	ns = json_object_new_object();
-	dev = json_object_new_object();
-	json_object_array_add(nss, ns);
-	json_object_object_add(ns, "nsid", json_object_new_int64((int64_t)nsid));
-	json_object_object_add(ns, "enable", json_object_new_int(1));
-	json_object_object_add(ns, "ana_grpid", json_object_new_int64((int64_t)grp));
-	json_object_object_add(ns, "device", dev);
-	rpc_bdev_to_ns(b, dev, &size);
-	if (uuid)
-		json_object_object_add(dev, "uuid", json_object_new_string(uuid));
-	else if (b->has_uuid) {
-		/* SPDK's namespace takes its bdev's UUID */
-		rpc_fmt_uuid(text, b->uuid);
-		json_object_object_add(dev, "uuid", json_object_new_string(text));
-	}
-	if (nguid) {
-		hex_nguid(nguid, b16);
-		rpc_fmt_uuid(text, b16);
-		json_object_object_add(dev, "nguid", json_object_new_string(text));
-	}
-	/* a group the subsystem's ports lack starts optimized there, as SPDK's listeners do */
-	if (grp != 1) {
-		struct json_object *ports = doc_list(doc, "ports");
-
-		for (size_t i = 0; i < json_object_array_length(ports); i++) {
-			struct json_object *p = json_object_array_get_idx(ports, i);
-			struct json_object *groups = jget(p, "ana_groups"), *g, *st;
-			bool have = false;
-
-			if (!strv_has(jget(p, "subsystems"), nqn) || !groups)
-				continue;
-			for (size_t k = 0; k < json_object_array_length(groups); k++)
-				have |= (uint64_t)json_object_get_int64(jget(
-						json_object_array_get_idx(groups, k), "grpid")) == grp;
-			if (have)
-				continue;
-			g = json_object_new_object();
-			st = json_object_new_object();
-			json_object_object_add(g, "grpid", json_object_new_int64((int64_t)grp));
-			json_object_object_add(g, "ana", st);
-			json_object_object_add(st, "state", json_object_new_string("optimized"));
-			json_object_array_add(groups, g);
-		}
-	}
-	rc = rpc_cfg_commit(c, doc);
-	if (rc)
-		return rc;
-	c->result = json_object_new_int64((int64_t)nsid);
-	return 0;
-}
-
-static int m_nvmf_subsystem_remove_ns(struct rpc_call *c)
-{
-	static const char *const known[] = { "nqn", "nsid", "tgt_name", NULL };
-	struct json_object *doc, *nss;
-	const char *nqn;
-	uint64_t nsid;
-	bool found = false;
-	int rc = rpc_subsys_arg(c, known, &nqn);
-
-	if (!rc)
-		rc = rpc_u64(c, c->params, "nsid", true, NVMF_CFG_NSID_MAX, &nsid, NULL);
-	if (rc)
-		return rc;
-	doc = rpc_cfg_begin(c);
-	if (!doc)
-		return RPC_ERR_INTERNAL;
-	nss = jget(doc_subsys(doc, nqn, NULL), "namespaces");
-	for (size_t i = nss ? json_object_array_length(nss) : 0; i-- > 0;)
-		if ((uint64_t)json_object_get_int64(jget(json_object_array_get_idx(nss, i),
-							 "nsid")) == nsid) {
-			json_object_array_del_idx(nss, i, 1);
-			found = true;
-		}
-	if (!found) {
-		json_object_put(doc);
-		return rpc_invalid(c, "no namespace %llu in %s", (unsigned long long)nsid, nqn);
-	}
-	return rpc_cfg_commit(c, doc);
-}
-
-/* ------------------------------------------------------------------ hosts */
-
-static int m_nvmf_subsystem_add_host(struct rpc_call *c)
-{
-	static const char *const known[] = {
-		"nqn", "host", "tgt_name", "psk", "dhchap_key", "dhchap_ctrlr_key", NULL,
-	};
-	struct json_object *doc, *hosts, *h = NULL, *allowed;
-	const char *nqn, *host, *psk = NULL, *key = NULL, *ckey = NULL;
-	int rc = rpc_subsys_arg(c, known, &nqn);
-
-	if (!rc)
-		rc = rpc_str(c, c->params, "host", true, &host);
-	if (!rc)
-		rc = rpc_str(c, c->params, "psk", false, &psk);
-	if (!rc)
-		rc = rpc_str(c, c->params, "dhchap_key", false, &key);
-	if (!rc)
-		rc = rpc_str(c, c->params, "dhchap_ctrlr_key", false, &ckey);
-	if (rc)
-		return rc;
-	if (psk)
-		return rpc_invalid(c, "psk: no keyring here; TLS PSKs come from --tls-keys");
-	/* SPDK names keyring keys; we take the secret itself, as nvmet's configfs does */
-	if ((key && strncmp(key, "DHHC-1:", 7) != 0) || (ckey && strncmp(ckey, "DHHC-1:", 7) != 0))
-		return rpc_invalid(c, "dhchap keys: no keyring here; give the secret "
-				   "(\"DHHC-1:...\") itself");
-	doc = rpc_cfg_begin(c);
-	if (!doc)
-		return RPC_ERR_INTERNAL;
-	hosts = doc_list(doc, "hosts");
-	for (size_t i = 0; i < json_object_array_length(hosts) && !h; i++)
-		if (strcmp(jstr(json_object_array_get_idx(hosts, i), "nqn"), host) == 0)
-			h = json_object_array_get_idx(hosts, i);
-	if (!h) {
-		h = json_object_new_object();
-		json_object_object_add(h, "nqn", json_object_new_string(host));
-		json_object_array_add(hosts, h);
-	}
-	if (key || ckey) {
-		struct json_object *d = json_object_new_object();
-
-		json_object_object_add(d, "key", json_object_new_string(key ? key : ""));
-		json_object_object_add(d, "ctrl_key", json_object_new_string(ckey ? ckey : ""));
-		json_object_object_add(h, "dhchap", d);
-	}
-	/*
-	 * nvmet holds no allowed hosts while any host may connect: SPDK's list is kept
-	 * aside then (listed_hosts) and takes effect when allow_any_host is cleared
-	 */
-	allowed = subsys_list(doc_subsys(doc, nqn, NULL),
-			      nvmf_cfg_find_subsys(c->rpc->tgt->cfg, nqn)->allow_any_host ?
-			      "listed_hosts" : "allowed_hosts");
-	if (!strv_has(allowed, host))
-		json_object_array_add(allowed, json_object_new_string(host));
-	return rpc_cfg_commit(c, doc);
-}
-
-/* SPDK disconnects the removed host's controllers; so do we (nvmet keeps them). */
-static void drop_host_ctrls(struct nvmf_tgt *tgt, const char *nqn, const char *host)
-{
-	struct nvmf_subsys *s = nvmf_tgt_find_subsys(tgt, nqn);
-
-	while (s) {
-		struct nvmf_tgt_ctrl *victim = NULL;
-
-		pthread_mutex_lock(&tgt->lock);
-		for (struct nvmf_tgt_ctrl *ct = s->ctrls; ct && !victim; ct = ct->next)
-			if (!atomic_load(&ct->dying) && strcmp(ct->hostnqn, host) == 0) {
-				victim = ct;
-				nvmf_tgt_ctrl_get(ct);
-			}
-		pthread_mutex_unlock(&tgt->lock);
-		if (!victim)
-			break;
-		nvmf_tgt_ctrl_fatal(victim, "its host was removed from the subsystem");
-		nvmf_tgt_ctrl_put(victim);
-	}
-}
-
-static int m_nvmf_subsystem_remove_host(struct rpc_call *c)
-{
-	static const char *const known[] = { "nqn", "host", "tgt_name", "timeout_ms", NULL };
-	struct json_object *doc, *allowed;
-	const char *nqn, *host;
-	bool any;
-	int rc = rpc_subsys_arg(c, known, &nqn);
-
-	if (!rc)
-		rc = rpc_str(c, c->params, "host", true, &host);
-	if (rc)
-		return rc;
-	doc = rpc_cfg_begin(c);
-	if (!doc)
-		return RPC_ERR_INTERNAL;
-	allowed = doc_subsys(doc, nqn, NULL);
-	strv_del(jget(allowed, "allowed_hosts"), host);
-	strv_del(jget(allowed, "listed_hosts"), host);
-	doc_tidy(doc);
-	rc = rpc_cfg_commit(c, doc);
-	any = nvmf_cfg_find_subsys(c->rpc->tgt->cfg, nqn)->allow_any_host;
-	if (!rc && !any)
-		drop_host_ctrls(c->rpc->tgt, nqn, host);
-	return rc;
-}
-
-static int m_nvmf_subsystem_allow_any_host(struct rpc_call *c)
-{
-	static const char *const known[] = { "nqn", "allow_any_host", "tgt_name", NULL };
-	struct json_object *doc, *v;
-	const char *nqn;
-	bool any = false;
-	int rc = rpc_subsys_arg(c, known, &nqn);
-
-	if (!rc && !(v = jget(c->params, "allow_any_host")))
-		rc = rpc_invalid(c, "\"allow_any_host\" is required");
-	if (!rc)
-		rc = rpc_bool(c, c->params, "allow_any_host", &any);
-	if (rc)
-		return rc;
-	doc = rpc_cfg_begin(c);
-	if (!doc)
-		return RPC_ERR_INTERNAL;
-	v = doc_subsys(doc, nqn, NULL);
-	json_object_object_add(jget(v, "attr"), "allow_any_host",
-			       json_object_new_string(any ? "1" : "0"));
-	if (any)
-		move_hosts(v, "allowed_hosts", "listed_hosts");
-	else
-		move_hosts(v, "listed_hosts", "allowed_hosts");
-	return rpc_cfg_commit(c, doc);
 }
 
 /* ------------------------------------------------------------------ save_config's part */
@@ -1375,10 +880,5 @@ const struct rpc_method rpc_nvmf_methods[] = {
 	{ "nvmf_subsystem_remove_listener", m_nvmf_subsystem_remove_listener },
 	{ "nvmf_subsystem_listener_set_ana_state", m_nvmf_subsystem_listener_set_ana_state },
 	{ "nvmf_subsystem_get_listeners", m_nvmf_subsystem_get_listeners },
-	{ "nvmf_subsystem_add_ns", m_nvmf_subsystem_add_ns },
-	{ "nvmf_subsystem_remove_ns", m_nvmf_subsystem_remove_ns },
-	{ "nvmf_subsystem_add_host", m_nvmf_subsystem_add_host },
-	{ "nvmf_subsystem_remove_host", m_nvmf_subsystem_remove_host },
-	{ "nvmf_subsystem_allow_any_host", m_nvmf_subsystem_allow_any_host },
 	{ NULL, NULL },
 };

@@ -95,11 +95,12 @@ struct rpc_method {
 	const char *name;
 	int (*fn)(struct rpc_call *c);
 };
-/* Tables of nvmf.c, live.c, bdev.c, config.c; each ends with a NULL name. */
+/* Tables of nvmf.c, ns_host.c, live.c, bdev.c, config.c; each ends with a NULL name. */
 extern const struct rpc_method rpc_nvmf_methods[];
 extern const struct rpc_method rpc_bdev_methods[];
 extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_live_methods[];
+extern const struct rpc_method rpc_ns_host_methods[];
 
 /* Run one method (the server, load_config and -c replays). */
 int rpc_dispatch(struct rpc_call *c);
@@ -117,11 +118,27 @@ void rpc_bdev_free_all(struct nvmf_rpc *rpc);
 struct json_object *rpc_bdev_config(struct nvmf_rpc *rpc);
 
 /*
- * Configuration edits (rpc_nvmf.c): the model in force as nvmetcli JSON, to change and
+ * Configuration edits (doc.c): the model in force as nvmetcli JSON, to change and
  * commit: load (the loader validates), apply live, save.  commit consumes doc.
  */
 struct json_object *rpc_cfg_begin(struct rpc_call *c);
 int rpc_cfg_commit(struct rpc_call *c, struct json_object *doc);
+/* A member of an object, or NULL; its text, or "". */
+struct json_object *rpc_jget(struct json_object *o, const char *key);
+const char *rpc_jstr(struct json_object *o, const char *key);
+/* The document's top-level list key ("subsystems", "ports", "hosts"), made when missing. */
+struct json_object *rpc_doc_list(struct json_object *doc, const char *key);
+/* The subsystem of that NQN in the document (its index in *idx), or NULL. */
+struct json_object *rpc_doc_subsys(struct json_object *doc, const char *nqn, size_t *idx);
+/* A subsystem's list of NQNs (allowed_hosts, listed_hosts), made when missing. */
+struct json_object *rpc_subsys_list(struct json_object *sub, const char *key);
+/* Move every NQN of one of a subsystem's lists to the other. */
+void rpc_move_hosts(struct json_object *sub, const char *from, const char *to);
+/* Lists of strings: membership, removal. */
+bool rpc_strv_has(struct json_object *arr, const char *s);
+void rpc_strv_del(struct json_object *arr, const char *s);
+/* Drop ports that link nothing (nvmet does not enable them) and hosts nothing names. */
+void rpc_doc_tidy(struct json_object *doc);
 struct json_object *rpc_nvmf_config(struct nvmf_rpc *rpc);
 /* SPDK's listen address object of a port: trtype, adrfam, traddr, trsvcid. */
 struct nvmf_cfg_port;

@@ -193,7 +193,8 @@ void rpc_fmt_uuid(char out[37], const uint8_t u[16])
 /* ------------------------------------------------------------------ methods of the server */
 
 static const struct rpc_method *const tables[] = {
-	rpc_nvmf_methods, rpc_live_methods, rpc_bdev_methods, rpc_config_methods,
+	rpc_nvmf_methods, rpc_ns_host_methods, rpc_live_methods, rpc_bdev_methods,
+	rpc_config_methods,
 };
 
 static int m_rpc_get_methods(struct rpc_call *c)
