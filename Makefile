@@ -15,7 +15,8 @@ run: build
 test: deps
 	@scripts/run-tests
 
-# The long runs (meson suite "soak"), not part of test: tests/crash with 100 kill points.
+# The long runs (meson suite "soak"), not part of test: tests/crash with 100 kill points,
+# test_leaks with 10,000 reloads and connections.
 soak: deps
 	@scripts/build sanitize
 	@meson test -C build-san --suite soak --print-errorlogs
@@ -27,6 +28,8 @@ bench: deps
 	@echo "fio through the libnvmf engine (ioengine=external):"
 	@bench/fio-engine.sh --start-target --only randread-4k-qd32
 	@bench/fio-engine.sh --start-target --only randwrite-4k-qd32
+	@echo "two paths (network namespaces, veth links of 200 Mbit/s): multipath round-robin and MPTCP:"
+	@if [ "$$(id -u)" = 0 ]; then bench/paths.sh; else echo "bench/paths.sh skipped: needs root"; fi
 
 clean:
 	rm -rf build build-san build-fuzz build.log build-san.log build-fuzz.log

@@ -153,6 +153,7 @@ struct nvmf_ns_info {
 	uint8_t nguid[16];
 	uint8_t uuid[16];
 	bool has_uuid;
+	uint8_t eui64[8];            /* Identify Namespace's EUI64 (zero: none) */
 };
 int nvmf_ctrl_ns_info(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns_info *info);
 
@@ -319,12 +320,18 @@ struct nvmf_mpath_opts {
 };
 void nvmf_mpath_opts_init(struct nvmf_mpath_opts *o);
 int nvmf_mpath_create(const struct nvmf_mpath_opts *o, struct nvmf_mpath **out);
+/*
+ * Change the iopolicy while queues run (the Linux host's per-subsystem iopolicy file in
+ * sysfs): each queue picks with the new one from its next command.
+ */
+void nvmf_mpath_set_iopolicy(struct nvmf_mpath *m, enum nvmf_iopolicy p);
+enum nvmf_iopolicy nvmf_mpath_iopolicy(const struct nvmf_mpath *m);
 /* Free m: every queue must have been freed; the controllers are not disconnected. */
 void nvmf_mpath_destroy(struct nvmf_mpath *m);
 /*
  * Add controller c as a path.  It must be of the subsystem of the paths already there,
- * and the namespace must be the same one on it (NGUID and UUID equal, same size and
- * block size): else -EINVAL (-EEXIST: c is a path already; -ENOSPC: NVMF_MPATH_MAX_PATHS).
+ * and the namespace must be the same one on it (NGUID, EUI-64 and UUID equal where
+ * either side reports one, same size and block size): else -EINVAL (-EEXIST: c is a path already; -ENOSPC: NVMF_MPATH_MAX_PATHS).
  * Running queues start using it at their next poll.
  */
 #define NVMF_MPATH_MAX_PATHS 8

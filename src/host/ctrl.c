@@ -1123,6 +1123,7 @@ int nvmf_ctrl_ns_info(struct nvmf_ctrl *c, uint32_t nsid, struct nvmf_ns_info *i
 	info->block_size = 1u << id->lbaf[id->flbas & 0xF].lbads;
 	info->read_only = id->nsattr & 1;
 	memcpy(info->nguid, id->nguid, 16);
+	memcpy(info->eui64, id->eui64, 8);
 	if (nvmf_identify(c, NVME_CNS_NS_DESC_LIST, nsid, 0, buf) == 0) {
 		for (size_t off = 0; off + 4 <= sizeof(buf) && buf[off];) {
 			if (buf[off] == NVME_NIDT_UUID && buf[off + 1] == 16 && off + 20 <= sizeof(buf)) {

@@ -42,6 +42,7 @@ struct nvmf_mpath {
 	char subnqn[257];
 	bool have_ns;
 	struct nvmf_mpath_queue *queues; /* to wake them when paths change */
+	_Atomic enum nvmf_iopolicy iopolicy; /* o.iopolicy, changeable while queues run */
 };
 
 /* One path as one queue sees it. */
@@ -173,10 +174,21 @@ int nvmf_mpath_create(const struct nvmf_mpath_opts *o, struct nvmf_mpath **out)
 	m->o = *o;
 	if (!m->o.nsid)
 		m->o.nsid = 1;
+	atomic_init(&m->iopolicy, o->iopolicy);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	*out = m;
 	return 0;
+}
+
+void nvmf_mpath_set_iopolicy(struct nvmf_mpath *m, enum nvmf_iopolicy p)
+{
+	atomic_store_explicit(&m->iopolicy, p, memory_order_relaxed);
+}
+
+enum nvmf_iopolicy nvmf_mpath_iopolicy(const struct nvmf_mpath *m)
+{
+	return atomic_load_explicit(&m->iopolicy, memory_order_relaxed);
 }
 
 void nvmf_mpath_destroy(struct nvmf_mpath *m)
@@ -211,6 +223,9 @@ static bool same_ns(const struct nvmf_ns_info *a, const struct nvmf_ns_info *b)
 		return false;
 	if ((memcmp(a->nguid, zero, 16) || memcmp(b->nguid, zero, 16)) &&
 	    memcmp(a->nguid, b->nguid, 16))
+		return false;
+	if ((memcmp(a->eui64, zero, 8) || memcmp(b->eui64, zero, 8)) &&
+	    memcmp(a->eui64, b->eui64, 8))
 		return false;
 	if (a->has_uuid != b->has_uuid || (a->has_uuid && memcmp(a->uuid, b->uuid, 16)))
 		return false;
@@ -524,7 +539,9 @@ static int dispatch(struct nvmf_mpath_queue *mq, struct mreq *r)
 
 	candidates(mq, cand, true);
 	for (;;) {
-		int i = hmpath_select(cand, NVMF_MPATH_MAX_PATHS, mq->m->o.iopolicy, &mq->rr);
+		enum nvmf_iopolicy pol = atomic_load_explicit(&mq->m->iopolicy,
+							      memory_order_relaxed);
+		int i = hmpath_select(cand, NVMF_MPATH_MAX_PATHS, pol, &mq->rr);
 		int rc;
 
 		if (i < 0 && live_only && !full) {

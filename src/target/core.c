@@ -108,6 +108,40 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
 	sq->ops->queue_response(req);
 }
 
+/* ------------------------------------------------------------------ namespace use */
+
+static struct nvmf_ns_inflight *ns_slot(const struct nvmf_ns *ns, const struct nvmf_sq *sq)
+{
+	unsigned id = sq->reactor ? sq->reactor->id : 0;
+
+	return ns->inflight ? &ns->inflight[id % ns->nr_inflight] : NULL;
+}
+
+void nvmf_req_set_ns(struct nvmf_req *req, struct nvmf_ns *ns)
+{
+	struct nvmf_ns_inflight *slot;
+
+	nvmf_req_release(req);
+	req->ns = ns;
+	slot = ns ? ns_slot(ns, req->sq) : NULL;
+	if (slot)
+		slot->n++;
+}
+
+void nvmf_req_release(struct nvmf_req *req)
+{
+	struct nvmf_ns_inflight *slot = req->ns ? ns_slot(req->ns, req->sq) : NULL;
+
+	if (slot)
+		slot->n--;
+	req->ns = NULL;
+}
+
+bool nvmf_ns_idle_on(const struct nvmf_ns *ns, unsigned id)
+{
+	return !ns->inflight || ns->inflight[id % ns->nr_inflight].n == 0;
+}
+
 /* ------------------------------------------------------------------ queues */
 
 void nvmf_sq_destroy(struct nvmf_sq *sq)

@@ -80,6 +80,17 @@ struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_create(struct nvmf_subsys *subsys, struct nv
 	ctrl->aec = subsys->is_discovery ? 0 : NVME_AEC_NS_ATTR | NVME_AEC_ANA_CHANGE;
 
 	pthread_mutex_lock(&tgt->lock);
+	if (subsys->removed) {
+		/* a reload took it away since the Connect found it: no controller may join a
+		 * subsystem that is about to be freed (nvmf_tgt_reap_removed) */
+		pthread_mutex_unlock(&tgt->lock);
+		log_warn("subsystem %s: removed from the configuration: host %s refused",
+			 subsys->nqn, ctrl_host(ctrl));
+		*status = NVME_STATUS_NORETRY(NVME_SCT_CMD_SPECIFIC, NVMF_SC_CONNECT_INVALID_HOST);
+		free(ctrl->err_log);
+		free(ctrl);
+		return NULL;
+	}
 	id = alloc_cntlid(subsys);
 	if (id < 0) {
 		pthread_mutex_unlock(&tgt->lock);

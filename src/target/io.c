@@ -334,7 +334,7 @@ uint16_t nvmf_parse_io(struct nvmf_req *req)
 	uint16_t status = 0;
 	uint64_t len;
 
-	req->ns = nvmf_subsys_find_ns(sq->ctrl->subsys, le32toh(req->cmd.nsid));
+	nvmf_req_set_ns(req, nvmf_subsys_find_ns(sq->ctrl->subsys, le32toh(req->cmd.nsid)));
 	if (!req->ns)
 		return NVMF_SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT);
 	status = check_ana(req);

@@ -47,6 +47,7 @@ struct subsys_plan {
 	struct nvmf_subsys *s;        /* existing or newly built */
 	const struct nvmf_cfg_subsys *cfg;
 	struct nvmf_subsys_view *view; /* the new view (NULL for a new subsystem: built in) */
+	const struct nvmf_subsys_view *old_view; /* the one it replaced */
 	bool is_new;
 	bool ana_changed;             /* a kept namespace moved to another ANA group */
 	uint32_t changed[MAX_CHANGED];
@@ -236,7 +237,7 @@ static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, enu
 static struct nvmf_port *find_port(struct nvmf_tgt *tgt, uint16_t portid)
 {
 	for (size_t i = 0; i < tgt->nr_ports; i++)
-		if (tgt->ports[i]->portid == portid && !tgt->ports[i]->closing)
+		if (tgt->ports[i]->portid == portid && !tgt->ports[i]->removed)
 			return tgt->ports[i];
 	return NULL;
 }
@@ -251,6 +252,7 @@ static void port_stop(struct nvmf_port *p)
 {
 	log_info("reload: port %u (%s:%s) removed", p->portid, nvmf_port_cfg(p)->traddr,
 		 nvmf_port_cfg(p)->trsvcid);
+	p->removed = true;
 	nvmf_port_remove(p);
 }
 
@@ -266,7 +268,8 @@ static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char 
 	}
 	rc = nvmf_port_listen(p, err, errlen);
 	if (rc) {
-		p->closing = true; /* never started: stays unused until exit */
+		p->closing = true; /* never started: the next sweep frees it */
+		p->removed = true;
 		return rc;
 	}
 	nvmf_port_run(p, nvmf_tgt_pick_reactor(tgt));
@@ -275,14 +278,64 @@ static int port_start(struct nvmf_tgt *tgt, const struct nvmf_cfg_port *c, char 
 
 /* ------------------------------------------------------------------ clean-up */
 
+static bool view_holds(const struct nvmf_subsys_view *v, const struct nvmf_ns *ns)
+{
+	for (uint32_t i = 0; i < v->nr_ns; i++)
+		if (v->ns[i] == ns)
+			return true;
+	return false;
+}
+
+/*
+ * The namespaces of old that now (no view) holds: they leave the target's list for the
+ * batch, which closes them once no command uses them (grace.c).
+ */
+static void retire_ns(struct nvmf_tgt *tgt, struct nvmf_retired *batch,
+		      const struct nvmf_subsys_view *old, const struct nvmf_subsys_view *now)
+{
+	for (uint32_t k = 0; k < old->nr_ns; k++) {
+		struct nvmf_ns *ns = old->ns[k];
+
+		if (now && view_holds(now, ns))
+			continue;
+		for (size_t i = 0; i < tgt->nr_all_ns; i++) {
+			if (tgt->all_ns[i] != ns)
+				continue;
+			if (nvmf_retired_add_ns(batch, ns)) {
+				log_warn("reload: out of memory: namespace %u stays open until "
+					 "exit", ns->nsid);
+				break;
+			}
+			tgt->all_ns[i] = tgt->all_ns[--tgt->nr_all_ns];
+			break;
+		}
+	}
+}
+
+/*
+ * A subsystem gone from the configuration: its controllers are being torn down, but one
+ * may still parse a command until then, so its view becomes an empty one rather than
+ * keeping the namespaces; they and the old view go with the batch.
+ */
+static void empty_removed_view(struct nvmf_tgt *tgt, struct nvmf_retired *batch,
+			       struct nvmf_subsys *s)
+{
+	struct nvmf_subsys_view *old = s->view;
+	struct nvmf_subsys_view *v = nvmf_subsys_view_new(NULL, 0);
+
+	if (!v || !old->nr_ns || nvmf_retired_add(batch, old)) {
+		free(v);
+		return;
+	}
+	__atomic_store_n(&s->view, v, __ATOMIC_RELEASE);
+	retire_ns(tgt, batch, old, NULL);
+}
+
 /* A failed reload: close the namespaces and free the subsystems built since the marks. */
 static void unbuild(struct nvmf_tgt *tgt, size_t ns_mark, size_t subsys_mark)
 {
 	while (tgt->nr_all_ns > ns_mark) {
-		struct nvmf_ns *ns = tgt->all_ns[--tgt->nr_all_ns];
-
-		nvmf_bdev_close(ns->bdev);
-		free(ns);
+		nvmf_tgt_close_ns(tgt->all_ns[--tgt->nr_all_ns]);
 	}
 	while (tgt->nr_all_subsys > subsys_mark) {
 		struct nvmf_subsys *s = tgt->all_subsys[--tgt->nr_all_subsys];
@@ -365,7 +418,8 @@ static void teardown_unlinked(struct nvmf_tgt *tgt, struct nvmf_port *const *sto
 
 /*
  * A port removed from the configuration keeps serving the controllers connected through
- * it, and they read its (old) configuration: then that configuration stays until exit.
+ * it, and they read its (old) configuration: then that configuration stays until the port
+ * is reaped (nvmf_tgt_reap_removed).
  */
 static bool cfg_pinned(const struct nvmf_tgt *tgt, const struct nvmf_cfg *cfg)
 {
@@ -382,10 +436,8 @@ static void retire_cfg(struct nvmf_tgt *tgt, struct nvmf_retired *old, struct nv
 {
 	struct nvmf_cfg **olds;
 
-	if (!cfg_pinned(tgt, cfg)) {
-		nvmf_retired_add_cfg(old, cfg);
+	if (!cfg_pinned(tgt, cfg) && !nvmf_retired_add_cfg(old, cfg))
 		return;
-	}
 	olds = realloc(tgt->old_cfgs, (tgt->nr_old_cfgs + 1) * sizeof(*olds));
 	if (!olds) {
 		log_warn("reload: out of memory: the old configuration is leaked");
@@ -393,6 +445,92 @@ static void retire_cfg(struct nvmf_tgt *tgt, struct nvmf_retired *old, struct nv
 	}
 	tgt->old_cfgs = olds;
 	tgt->old_cfgs[tgt->nr_old_cfgs++] = cfg;
+}
+
+/* A removed port nothing reaches any more: no listener, no queue, no connection coming. */
+static bool port_unused(const struct nvmf_port *p)
+{
+	if (!p->reactor)
+		return true; /* never started */
+	return atomic_load_explicit(&p->listener_closed, memory_order_acquire) &&
+	       atomic_load_explicit(&p->users, memory_order_acquire) == 0;
+}
+
+/*
+ * A removed subsystem whose last controller is released (tgt->lock held): none can join
+ * it any more (nvmf_tgt_ctrl_create checks removed under the lock), and reactors that
+ * found it before the reload let go at the grace point.
+ */
+static bool subsys_unused(const struct nvmf_subsys *s)
+{
+	return s->removed && !s->ctrls;
+}
+
+bool nvmf_tgt_reap_removed(struct nvmf_tgt *tgt)
+{
+	struct nvmf_retired *batch;
+	size_t kept = 0, nr = 0;
+	bool waiting = false, any = false;
+
+	pthread_mutex_lock(&tgt->lock);
+	for (size_t i = 0; i < tgt->nr_all_subsys; i++)
+		if (tgt->all_subsys[i]->removed)
+			any = true;
+	pthread_mutex_unlock(&tgt->lock);
+	for (size_t i = 0; i < tgt->nr_ports; i++)
+		if (tgt->ports[i]->removed)
+			any = true;
+	if (!any)
+		return false;
+	/* room for everything removed: each port, each subsystem and its view */
+	batch = nvmf_retired_new(tgt->nr_ports + 2 * tgt->nr_all_subsys);
+	if (!batch)
+		return true; /* the next sweep tries again */
+	for (size_t i = 0; i < tgt->nr_ports; i++) {
+		struct nvmf_port *p = tgt->ports[i];
+
+		if (p->removed && port_unused(p)) {
+			nvmf_retired_add(batch, p);
+			nr++;
+		} else {
+			waiting |= p->removed;
+			tgt->ports[kept++] = p;
+		}
+	}
+	tgt->nr_ports = kept;
+	kept = 0;
+	pthread_mutex_lock(&tgt->lock);
+	for (size_t i = 0; i < tgt->nr_all_subsys; i++) {
+		struct nvmf_subsys *s = tgt->all_subsys[i];
+
+		if (subsys_unused(s)) {
+			log_debug("reload: subsystem %s freed", s->nqn);
+			nvmf_retired_add(batch, s->view);
+			nvmf_retired_add(batch, s);
+			nr++;
+		} else {
+			waiting |= s->removed;
+			tgt->all_subsys[kept++] = s;
+		}
+	}
+	tgt->nr_all_subsys = kept;
+	pthread_mutex_unlock(&tgt->lock);
+	/* the configurations only the freed ports kept alive */
+	kept = 0;
+	for (size_t i = 0; i < tgt->nr_old_cfgs; i++) {
+		struct nvmf_cfg *c = tgt->old_cfgs[i];
+
+		if (cfg_pinned(tgt, c) || nvmf_retired_add_cfg(batch, c))
+			tgt->old_cfgs[kept++] = c;
+		else
+			nr++;
+	}
+	tgt->nr_old_cfgs = kept;
+	if (nr)
+		nvmf_tgt_retire(tgt, batch);
+	else
+		nvmf_retired_free(batch); /* nothing yet: no grace period to start */
+	return waiting;
 }
 
 /* ------------------------------------------------------------------ reload */
@@ -447,7 +585,8 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 	n = ncfg->nr_subsystems;
 	plans = calloc(n ? n : 1, sizeof(*plans));
 	list = calloc(1, sizeof(*list) + (n ? n : 1) * sizeof(list->s[0]));
-	old = nvmf_retired_new(n + 1); /* the views replaced and the old list */
+	/* the views replaced (kept and removed subsystems) and the old list */
+	old = nvmf_retired_new(n + old_list->nr + 1);
 	ana_ports = calloc(ncfg->nr_ports + 1, sizeof(*ana_ports));
 	stopped = calloc(tgt->nr_ports + 1, sizeof(*stopped));
 	if (!plans || !list || !old || !ana_ports || !stopped) {
@@ -485,6 +624,7 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 		if (p->is_new)
 			continue;
 		nvmf_retired_add(old, p->s->view);
+		p->old_view = p->s->view;
 		p->ana_changed = repoint_ns_cfg(p->view, p->cfg);
 		ana_changed |= p->ana_changed;
 		p->s->cfg = p->cfg;
@@ -540,6 +680,9 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 	if (disc_changed)
 		notify_ctrls(tgt->disc_subsys, NULL, AEN_DISC, NULL);
 	pthread_mutex_unlock(&tgt->lock);
+	for (size_t i = 0; i < n; i++)
+		if (plans[i].old_view)
+			retire_ns(tgt, old, plans[i].old_view, nvmf_subsys_view(plans[i].s));
 
 	for (size_t k = 0; k < old_list->nr; k++) {
 		struct nvmf_subsys *s = old_list->s[k];
@@ -547,6 +690,7 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 		if (!s->removed)
 			continue;
 		log_info("reload: subsystem %s removed", s->nqn);
+		empty_removed_view(tgt, old, s);
 		for (;;) {
 			struct nvmf_tgt_ctrl *victim = NULL;
 
@@ -569,7 +713,7 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 		struct nvmf_port *p = tgt->ports[i];
 		bool kept = false;
 
-		if (p->closing)
+		if (p->removed)
 			continue;
 		for (size_t k = 0; k < ncfg->nr_ports; k++)
 			kept |= ncfg->ports[k].portid == p->portid &&

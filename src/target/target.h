@@ -66,6 +66,20 @@ struct nvmf_ns {
 	bool has_nguid;
 	uint32_t anagrpid;       /* 1..128; a reload may move it: nvmf_ns_anagrpid() */
 	const struct nvmf_cfg_ns *cfg;
+	/*
+	 * Commands that hold the namespace (parsed, not yet back in their queue's pool), one
+	 * counter per reactor, each written by its reactor only: a reload that retires the
+	 * namespace closes it once every reactor has passed a grace point with its counter at
+	 * 0 (grace.c).  NULL: not counted (a namespace built by hand in a unit test).
+	 */
+	struct nvmf_ns_inflight *inflight;
+	unsigned nr_inflight;
+};
+
+/* One reactor's count, alone on its cache line: I/O on two reactors shares no line. */
+struct nvmf_ns_inflight {
+	uint32_t n;
+	uint8_t pad[60];
 };
 
 static inline uint32_t nvmf_ns_anagrpid(const struct nvmf_ns *ns)
@@ -77,8 +91,9 @@ static inline uint32_t nvmf_ns_anagrpid(const struct nvmf_ns *ns)
 
 /*
  * What a configuration reload may change in a subsystem, as one immutable snapshot: a
- * reload builds a new view and swaps the pointer; old views stay allocated until the
- * target exits, so a reactor that loaded the old pointer keeps a valid (if stale) view.
+ * reload builds a new view and swaps the pointer; the old view (and the namespaces only it
+ * held) is freed after a grace period (grace.c), so a reactor that loaded the old pointer
+ * keeps a valid (if stale) view while it uses it.
  */
 struct nvmf_subsys_view {
 	bool allow_any_host;
@@ -125,7 +140,15 @@ struct nvmf_port {
 	bool mptcp;              /* the listener is MPTCP (param.mptcp, and the kernel has it) */
 	struct nvmf_event accept_ev;
 	struct nvmf_reactor *reactor; /* the one that accepts */
-	bool closing;
+	bool closing;            /* port->reactor: accept no more */
+	/*
+	 * A reload removed it (the reload thread's flag): it is freed, with any configuration
+	 * only it still pointed into, once its listener is closed and nothing uses it
+	 * (nvmf_tgt_reap_removed).
+	 */
+	bool removed;
+	atomic_bool listener_closed;
+	atomic_uint users;       /* its queues, and connections on their way to become one */
 };
 
 static inline const struct nvmf_cfg_port *nvmf_port_cfg(const struct nvmf_port *p)
@@ -355,14 +378,15 @@ struct nvmf_tgt {
 	uint32_t spin_us;        /* reactors' polling window (reactor.h) */
 	atomic_int live_queues;
 	atomic_int live_ctrls;   /* created and not yet released (shutdown waits for 0) */
-	/* every namespace and subsystem ever built (reloads add to them), for teardown */
+	/* the namespaces open (reloads add to it; retired ones move to a grace batch) and every
+	 * subsystem ever built, for teardown */
 	struct nvmf_ns **all_ns;
 	size_t nr_all_ns;
 	struct nvmf_subsys **all_subsys;
 	size_t nr_all_subsys;
 	/* what reloads replaced, until every reactor passed a grace point (grace.c) */
 	struct nvmf_retired *retiring;
-	/* configurations a removed port still points into: kept until the target is freed */
+	/* configurations a removed port still points into: kept until the port is reaped */
 	struct nvmf_cfg **old_cfgs;
 	size_t nr_old_cfgs;
 	const char *config_path; /* --config FILE, for reloads (NULL: quick start) */
@@ -428,6 +452,15 @@ static inline uint32_t nvmf_sq_req_count(const struct nvmf_sq *sq, enum nvmf_req
 {
 	return sq->req_states.n[s];
 }
+
+/*
+ * The command in req uses namespace ns (taken on the queue's reactor, counted there) until
+ * the transport gives the request back to its pool with nvmf_req_release().
+ */
+void nvmf_req_set_ns(struct nvmf_req *req, struct nvmf_ns *ns);
+void nvmf_req_release(struct nvmf_req *req);
+/* Whether no command of reactor id holds ns (on that reactor). */
+bool nvmf_ns_idle_on(const struct nvmf_ns *ns, unsigned id);
 
 /* The queue is gone (transport closed it): release the controller reference. */
 void nvmf_sq_destroy(struct nvmf_sq *sq);
@@ -496,6 +529,8 @@ uint16_t nvmf_log_page_complete(struct nvmf_req *req, const void *page, size_t s
 /* Building blocks shared by creation and reload (tgt.c). */
 int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct nvmf_cfg_ns *c,
 		     struct nvmf_ns **out, char *err, size_t errlen);
+/* Close the backend and free the namespace (nothing may use it any more). */
+void nvmf_tgt_close_ns(struct nvmf_ns *ns);
 struct nvmf_subsys_view *nvmf_subsys_view_new(const struct nvmf_cfg_subsys *c, uint32_t max_ns);
 void nvmf_subsys_view_sort(struct nvmf_subsys_view *v);
 int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
@@ -554,9 +589,25 @@ struct nvmf_reactor *nvmf_tgt_pick_reactor(struct nvmf_tgt *tgt);
  */
 struct nvmf_retired;
 struct nvmf_retired *nvmf_retired_new(size_t max);
-void nvmf_retired_add(struct nvmf_retired *r, void *p);
-void nvmf_retired_add_cfg(struct nvmf_retired *r, struct nvmf_cfg *cfg);
+int nvmf_retired_add(struct nvmf_retired *r, void *p); /* 0, -ENOSPC past max */
+int nvmf_retired_add_cfg(struct nvmf_retired *r, struct nvmf_cfg *cfg); /* 0, -ENOMEM */
+/*
+ * Free what reloads removed and nothing uses any more (through a grace batch): ports whose
+ * listener and queues are gone, with the configurations only they pointed into, and
+ * subsystems whose last controller is released.  Returns whether a removed one still
+ * waits.
+ */
+bool nvmf_tgt_reap_removed(struct nvmf_tgt *tgt);
+/* Free a batch that was never retired (and what it holds). */
+void nvmf_retired_free(struct nvmf_retired *r);
+/* A namespace no view holds any more: flushed and closed once no command uses it. */
+int nvmf_retired_add_ns(struct nvmf_retired *r, struct nvmf_ns *ns);
 void nvmf_tgt_retire(struct nvmf_tgt *tgt, struct nvmf_retired *r);
+/*
+ * Free the batches whose grace period is over (the thread that reloads; the main loop
+ * calls it while some are left).  Returns whether some are still waiting.
+ */
+bool nvmf_tgt_sweep_retired(struct nvmf_tgt *tgt);
 void nvmf_tgt_free_retired(struct nvmf_tgt *tgt);
 
 #endif

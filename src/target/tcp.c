@@ -190,6 +190,7 @@ static void req_put(struct tcp_req *r)
 	if (r->state == REQ_NEED_BUFFER)
 		nvmf_req_cancel_wait_data(&r->req);
 	nvmf_req_free_data(&r->req);
+	nvmf_req_release(&r->req); /* after the data: RAM reads sent from the namespace */
 	set_state(r, REQ_FREE);
 	r->next_free = q->free_reqs;
 	q->free_reqs = r;
@@ -776,6 +777,7 @@ static void reap_work(struct nvmf_deferred *d)
 static void queue_maybe_free(struct tcp_queue *q)
 {
 	struct tcp_queue **pp;
+	struct nvmf_port *port;
 
 	/* io_uring polls and backend I/O still point at the queue: wait for them */
 	if (q->poll_in_armed || q->poll_out_armed)
@@ -788,6 +790,7 @@ static void queue_maybe_free(struct tcp_queue *q)
 	}
 	if (q->flush_work.queued || q->reap_work.queued)
 		return;
+	port = q->sq.port;
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
 	/* every request came back: a count that did not is a leaked request */
 	assert(nvmf_sq_req_count(&q->sq, REQ_FREE) == q->nreqs);
@@ -805,6 +808,8 @@ static void queue_maybe_free(struct tcp_queue *q)
 		free(q->blocks[i]);
 	free(q->blocks);
 	free(q);
+	/* last: a removed port is freed once this reaches 0 */
+	atomic_fetch_sub_explicit(&port->users, 1, memory_order_release);
 }
 
 /* Requests parked in the controller (AERs) never finish on their own: let them go. */
@@ -909,6 +914,7 @@ static void queue_create(void *arg)
 		free(q);
 		close(nc->fd);
 		free(nc);
+		atomic_fetch_sub_explicit(&port->users, 1, memory_order_release);
 		return;
 	}
 	free(nc);
@@ -973,6 +979,7 @@ static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
 		if (port->closing && !(flags & IORING_CQE_F_MORE)) {
 			close(port->listen_fd);
 			port->listen_fd = -1;
+			atomic_store_explicit(&port->listener_closed, true, memory_order_release);
 		}
 		return;
 	}
@@ -989,11 +996,14 @@ static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
 	}
 	nc->port = port;
 	nc->fd = res;
-	if (r == nvmf_reactor_self())
+	/* the connection uses the port from here: the queue lets go when it is freed */
+	atomic_fetch_add_explicit(&port->users, 1, memory_order_relaxed);
+	if (r == nvmf_reactor_self()) {
 		queue_create(nc);
-	else if (nvmf_reactor_call(r, queue_create, nc)) {
+	} else if (nvmf_reactor_call(r, queue_create, nc)) {
 		close(res);
 		free(nc);
+		atomic_fetch_sub_explicit(&port->users, 1, memory_order_release);
 	}
 }
 

@@ -151,9 +151,18 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 		p.block_size = c->block_size;
 		break;
 	}
+	ns->nr_inflight = tgt->nr_reactors;
+	if (posix_memalign((void **)&ns->inflight, 64,
+			   ns->nr_inflight * sizeof(ns->inflight[0]))) {
+		free(ns);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memset(ns->inflight, 0, ns->nr_inflight * sizeof(ns->inflight[0]));
 	rc = nvmf_bdev_open(&p, &ns->bdev, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "subsystem %s namespace %u: %s", s->nqn, c->nsid, why);
+		free(ns->inflight);
 		free(ns);
 		return rc;
 	}
@@ -172,6 +181,13 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	tgt->all_ns[tgt->nr_all_ns++] = ns;
 	*out = ns;
 	return 0;
+}
+
+void nvmf_tgt_close_ns(struct nvmf_ns *ns)
+{
+	nvmf_bdev_close(ns->bdev);
+	free(ns->inflight);
+	free(ns);
 }
 
 static int ns_cmp(const void *a, const void *b)
@@ -475,7 +491,7 @@ void nvmf_tgt_stop(struct nvmf_tgt *tgt)
 {
 	/* 1. no new connections */
 	for (size_t i = 0; i < tgt->nr_ports; i++)
-		if (tgt->ports[i]->reactor)
+		if (tgt->ports[i]->reactor && !tgt->ports[i]->removed)
 			nvmf_port_remove(tgt->ports[i]);
 	/* 2. every queue finishes what it has in flight, then closes (only reactors that
 	 * started: a start that failed half-way stops here too) */
@@ -519,10 +535,8 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 {
 	if (!tgt)
 		return;
-	for (size_t i = 0; i < tgt->nr_all_ns; i++) {
-		nvmf_bdev_close(tgt->all_ns[i]->bdev);
-		free(tgt->all_ns[i]);
-	}
+	for (size_t i = 0; i < tgt->nr_all_ns; i++)
+		nvmf_tgt_close_ns(tgt->all_ns[i]);
 	free(tgt->all_ns);
 	for (size_t i = 0; i < tgt->nr_all_subsys; i++) {
 		free(tgt->all_subsys[i]->view);

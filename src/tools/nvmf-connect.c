@@ -219,6 +219,32 @@ static void path_free(struct daemon *d, struct dpath *p, bool from_devices)
 	free(p);
 }
 
+#ifdef NVMF_HAVE_UBLK
+/* The daemon's iopolicy (d->st.iopolicy) on device u's multipath namespace. */
+static void set_iopolicy(struct daemon *d, struct nvmf_ublk *u)
+{
+	enum nvmf_iopolicy pol;
+
+	if (!u || nvmf_iopolicy_parse(d->st.iopolicy, &pol))
+		return;
+	nvmf_mpath_set_iopolicy(nvmf_ublk_mpath(u), pol);
+}
+#endif
+
+/* A path request that names an iopolicy switches every device of the daemon to it. */
+static void path_iopolicy(struct daemon *d, const struct ctrl_state *req)
+{
+	if (!req->iopolicy[0] || !strcmp(req->iopolicy, d->st.iopolicy))
+		return;
+	dinfo(d, "iopolicy %s -> %s (asked by %s)", d->st.iopolicy, req->iopolicy, req->name);
+	snprintf(d->st.iopolicy, sizeof(d->st.iopolicy), "%s", req->iopolicy);
+#ifdef NVMF_HAVE_UBLK
+	for (unsigned i = 0; d->ublk && i < d->st.nr_ns; i++)
+		set_iopolicy(d, d->ublk[i]);
+#endif
+	state_save(&d->st);
+}
+
 /*
  * Add the path that req (a state file in "connecting", naming this daemon) asks for: the
  * daemon's own options at req's address; each namespace's controller there joins that
@@ -241,6 +267,9 @@ static void path_add(struct daemon *d, const struct ctrl_state *req)
 		goto fail;
 	}
 	p->st = *req;
+	/* the path connects with the daemon's options (its TLS key, MPTCP or not) */
+	p->st.tls = d->st.tls;
+	p->st.mptcp = d->st.mptcp;
 	p->st.ns = NULL;
 	p->st.nr_ns = 0;
 	o.traddr = p->st.traddr;
@@ -282,6 +311,8 @@ static void path_add(struct daemon *d, const struct ctrl_state *req)
 			 nvmf_ana_state_name(nvmf_ctrl_ana_state(p->ctrls[0], d->st.ns[0].nsid)));
 	p->last = NVMF_CTRL_LIVE;
 	d->paths[slot] = p;
+	path_iopolicy(d, req);
+	p->st.iopolicy[0] = 0;
 	state_save(&p->st);
 	dinfo(d, "path %s: %s:%s, controller %u, ANA %s", p->st.name, o.traddr, o.trsvcid,
 	      p->st.cntlid, p->st.ana[0] ? p->st.ana : "-");
@@ -312,11 +343,82 @@ fail:
 	}
 }
 
-/* SIGUSR1: paths to add (state files naming this daemon) or remove (nvmfM.remove). */
-static void path_requests(struct daemon *d)
+/*
+ * The first controller leaves (nvmf disconnect -d of it while paths stay): out of the
+ * block devices and disconnected, and the first path takes its place - its name becomes
+ * the one holding the devices, the other paths become its paths.  As the Linux host's
+ * namespace head, which outlives any one of its controllers.  False: no path to take
+ * over (the daemon then exits, as for nvmf disconnect -n).
+ */
+static bool hand_over(struct daemon *d)
+{
+	struct dpath *p = NULL;
+	unsigned slot = 0;
+	char old[32], file[512];
+
+	for (; slot < MAX_PATHS && !p; slot++)
+		p = d->paths[slot];
+	if (!p)
+		return false;
+	d->paths[--slot] = NULL;
+	snprintf(old, sizeof(old), "%s", d->st.name);
+	for (unsigned i = 0; d->ctrls && i < d->st.nr_ns; i++) {
+#ifdef NVMF_HAVE_UBLK
+		if (d->ublk && d->ublk[i] && d->ctrls[i])
+			nvmf_mpath_remove_path(nvmf_ublk_mpath(d->ublk[i]), d->ctrls[i]);
+#endif
+		if (d->ctrls[i] && d->ctrls[i] != d->c)
+			nvmf_ctrl_disconnect(d->ctrls[i]);
+		d->ctrls[i] = i < p->nctrls ? p->ctrls[i] : NULL;
+	}
+	nvmf_ctrl_disconnect(d->c);
+	d->c = p->ctrls[0];
+	dinfo(d, "removed (controller %u at %s:%s); %s holds the devices now", d->st.cntlid,
+	      d->st.traddr, d->st.trsvcid, p->st.name);
+	if (!state_path(file, sizeof(file), old, ".json"))
+		unlink(file);
+	if (!state_path(file, sizeof(file), old, ".remove"))
+		unlink(file);
+#define TAKE(f) memcpy(d->st.f, p->st.f, sizeof(d->st.f))
+	TAKE(name);
+	TAKE(state);
+	TAKE(traddr);
+	TAKE(trsvcid);
+	TAKE(host_traddr);
+	TAKE(sn);
+	TAKE(mn);
+	TAKE(fr);
+	TAKE(ana);
+#undef TAKE
+	d->st.cntlid = p->st.cntlid;
+	state_path(d->path, sizeof(d->path), d->st.name, ".json");
+	state_save(&d->st);
+	for (unsigned i = 0; i < MAX_PATHS; i++)
+		if (d->paths[i]) {
+			snprintf(d->paths[i]->st.path_of, sizeof(d->paths[i]->st.path_of), "%s",
+				 d->st.name);
+			state_save(&d->paths[i]->st);
+		}
+	free(p->ctrls);
+	state_free(&p->st);
+	free(p);
+	return true;
+}
+
+/*
+ * SIGUSR1: paths to add (state files naming this daemon) or remove (nvmfM.remove; this
+ * daemon's own name: hand_over).  True: the daemon is to exit.
+ */
+static bool path_requests(struct daemon *d)
 {
 	struct ctrl_state *live;
-	int n = states_live(&live);
+	char own[512];
+	int n;
+
+	if (!state_path(own, sizeof(own), d->st.name, ".remove") && access(own, F_OK) == 0 &&
+	    !hand_over(d))
+		return true;
+	n = states_live(&live);
 
 	for (unsigned i = 0; i < MAX_PATHS; i++) {
 		char file[512];
@@ -332,6 +434,7 @@ static void path_requests(struct daemon *d)
 			path_add(d, &live[i]);
 	if (n > 0)
 		states_free(live, n);
+	return false;
 }
 
 /* Each path's file follows its controller's state and ANA state. */
@@ -473,6 +576,7 @@ static int setup_namespaces(struct daemon *d, bool use_ublk)
 			goto out;
 		}
 		ns->ublk_id = dev_id;
+		set_iopolicy(d, d->ublk[i]);
 		dinfo(d, "nsid %u: /dev/ublkb%d (%llu blocks of %u bytes)", ns->nsid, dev_id,
 		       (unsigned long long)ns->nsze, ns->block_size);
 	}
@@ -630,8 +734,10 @@ daemon_main(struct daemon *d, const struct nvmf_ctrl_opts *o, bool use_ublk)
 			dinfo(d, "%s: disconnecting", strsignal(sig));
 			break;
 		}
-		if (sig == SIGUSR1)
-			path_requests(d);
+		if (sig == SIGUSR1 && path_requests(d)) {
+			dinfo(d, "disconnect asked, no other path: disconnecting");
+			break;
+		}
 		paths_alive = paths_watch(d);
 		if (d->st.nr_ns) {
 			char ana[16];
@@ -858,7 +964,12 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 	snprintf(d.st.host_traddr, sizeof(d.st.host_traddr), "%s", o.host_traddr ? o.host_traddr : "");
 	snprintf(d.st.hostnqn, sizeof(d.st.hostnqn), "%s", hostnqn);
 	snprintf(d.st.hostid, sizeof(d.st.hostid), "%s", hostid);
+	/* a new daemon's policy, or what a path asks its daemon to switch to ("": keep) */
+	snprintf(d.st.iopolicy, sizeof(d.st.iopolicy), "%s",
+		 a->iopolicy ? a->iopolicy : holder[0] ? "" : "numa");
 	d.st.ublk = !a->no_ublk;
+	d.st.tls = o.tls || o.tls_key;
+	d.st.mptcp = o.mptcp;
 	d.st.pid = getpid();
 	/* as the Linux host: another address of a subsystem held already is another path */
 	snprintf(d.st.path_of, sizeof(d.st.path_of), "%s", holder);

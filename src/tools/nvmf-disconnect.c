@@ -1,7 +1,8 @@
 /*
  * nvmf disconnect / disconnect-all: SIGTERM the daemons holding the controllers (they
  * remove their block devices, shut the controller down cleanly and delete their state
- * file) and wait for them to be gone.
+ * file) and wait for them to be gone; a controller that is one path of several leaves
+ * its daemon alone (SIGUSR1 and a marker file), the devices stay on the other paths.
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,18 +24,36 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Is the daemon holding path s (its path_of) selected too? */
-static bool holder_selected(const struct ctrl_state *s, int n, const bool *sel, int i)
+/* Has daemon i's first controller a path that stays (not selected)? */
+static bool keeps_a_path(const struct ctrl_state *s, int n, const bool *sel, int i)
 {
 	for (int k = 0; k < n; k++)
-		if (sel[k] && !strcmp(s[k].name, s[i].path_of))
+		if (!sel[k] && !strcmp(s[k].path_of, s[i].name))
 			return true;
 	return false;
 }
 
 /*
+ * Does the daemon of s[i] (s[i] itself or the one it is a path of) exit?  Only when its
+ * first controller and every path of it go: else the selected ones leave one by one and
+ * the block devices stay on the others, as `nvme disconnect -d` of one controller of a
+ * multipath namespace leaves the namespace on the rest.
+ */
+static bool daemon_exits(const struct ctrl_state *s, int n, const bool *sel, int i)
+{
+	if (!s[i].path_of[0])
+		return sel[i] && !keeps_a_path(s, n, sel, i);
+	for (int k = 0; k < n; k++)
+		if (!strcmp(s[k].name, s[i].path_of))
+			return sel[k] && !keeps_a_path(s, n, sel, k);
+	return false;
+}
+
+/*
  * A path alone (nvme disconnect -d of one controller of a multipath namespace): its daemon
- * takes it out of the block devices and disconnects it, the devices stay.
+ * takes it out of the block devices and disconnects it, the devices stay.  s may be the
+ * daemon's first controller: then a remaining path takes its place (its name becomes the
+ * one holding the devices).
  */
 static int remove_path(const struct ctrl_state *s, uint64_t deadline)
 {
@@ -63,22 +82,25 @@ static int stop_daemons(struct ctrl_state *s, int n, const bool *sel, bool *fail
 	int gone = 0;
 
 	*failed = false;
-	for (int i = 0; i < n; i++) {
-		int rc;
+	/* paths first, then first controllers that hand over to a path that stays */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			int rc;
 
-		if (!sel[i] || !s[i].path_of[0] || holder_selected(s, n, sel, i))
-			continue;
-		rc = remove_path(&s[i], deadline);
-		if (rc) {
-			cli_err("%s: path of %s (pid %d): %s", s[i].name, s[i].path_of, (int)s[i].pid,
-				strerror(-rc));
-			*failed = true;
-		} else {
-			gone++;
+			if (!sel[i] || daemon_exits(s, n, sel, i) || (s[i].path_of[0] == 0) != (pass == 1))
+				continue;
+			rc = remove_path(&s[i], deadline);
+			if (rc) {
+				cli_err("%s: %s%s (pid %d): %s", s[i].name,
+					s[i].path_of[0] ? "path of " : "", s[i].path_of,
+					(int)s[i].pid, strerror(-rc));
+				*failed = true;
+			} else {
+				gone++;
+			}
 		}
-	}
 	for (int i = 0; i < n; i++)
-		if (sel[i] && (!s[i].path_of[0] || holder_selected(s, n, sel, i)) &&
+		if (sel[i] && daemon_exits(s, n, sel, i) && !s[i].path_of[0] &&
 		    kill(s[i].pid, SIGTERM) && errno != ESRCH) {
 			cli_err("%s: pid %d: %s", s[i].name, (int)s[i].pid, strerror(errno));
 			*failed = true;
@@ -86,7 +108,7 @@ static int stop_daemons(struct ctrl_state *s, int n, const bool *sel, bool *fail
 	for (int i = 0; i < n; i++) {
 		char path[512];
 
-		if (!sel[i] || (s[i].path_of[0] && !holder_selected(s, n, sel, i)))
+		if (!sel[i] || !daemon_exits(s, n, sel, i))
 			continue;
 		while (pid_alive(s[i].pid) && now_ms() < deadline)
 			usleep(10000);

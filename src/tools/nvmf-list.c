@@ -53,8 +53,8 @@ static void list_normal(const struct ctrl_state *s, int n)
 
 /*
  * Multipath namespaces (a daemon's controller and the paths it was given): each subsystem
- * with its controllers, as `nvme list-subsys` shows them - address, controller ID, state,
- * ANA state.
+ * with its iopolicy and its controllers, as `nvme list-subsys` shows them - address,
+ * controller ID, state, ANA state.
  */
 static void list_paths(const struct ctrl_state *s, int n)
 {
@@ -67,14 +67,16 @@ static void list_paths(const struct ctrl_state *s, int n)
 	for (int i = 0; i < n; i++) {
 		if (s[i].path_of[0])
 			continue;
-		printf("\n%s\n", s[i].subnqn);
+		printf("\n%s%s%s\n", s[i].subnqn, s[i].iopolicy[0] ? " iopolicy=" : "",
+		       s[i].iopolicy);
 		for (int k = 0; k < n; k++) {
 			if (k != i && strcmp(s[k].path_of, s[i].name))
 				continue;
-			printf(" +- %s tcp traddr=%s,trsvcid=%s%s%s cntlid %u %s%s%s\n", s[k].name,
-			       s[k].traddr, s[k].trsvcid, s[k].host_traddr[0] ? ",host_traddr=" : "",
-			       s[k].host_traddr, s[k].cntlid, s[k].state, s[k].ana[0] ? " " : "",
-			       s[k].ana);
+			printf(" +- %s tcp traddr=%s,trsvcid=%s%s%s%s%s cntlid %u %s%s%s\n",
+			       s[k].name, s[k].traddr, s[k].trsvcid,
+			       s[k].host_traddr[0] ? ",host_traddr=" : "", s[k].host_traddr,
+			       s[k].tls ? " tls" : "", s[k].mptcp ? " mptcp" : "", s[k].cntlid,
+			       s[k].state, s[k].ana[0] ? " " : "", s[k].ana);
 		}
 	}
 }
@@ -122,11 +124,15 @@ static void list_json(const struct ctrl_state *s, int n)
 		json_object_object_add(c, "Address", json_object_new_string(addr));
 		json_object_object_add(c, "HostNQN", json_object_new_string(s[i].hostnqn));
 		json_object_object_add(c, "State", json_object_new_string(s[i].state));
+		json_object_object_add(c, "TLS", json_object_new_boolean(s[i].tls));
+		json_object_object_add(c, "MPTCP", json_object_new_boolean(s[i].mptcp));
 		if (s[i].ana[0])
 			json_object_object_add(c, "ANAState", json_object_new_string(s[i].ana));
 		/* a path of another controller's namespaces (same block devices) */
 		if (s[i].path_of[0])
 			json_object_object_add(c, "PathOf", json_object_new_string(s[i].path_of));
+		else if (s[i].iopolicy[0])
+			json_object_object_add(c, "IOPolicy", json_object_new_string(s[i].iopolicy));
 		json_object_object_add(c, "SerialNumber", json_object_new_string(s[i].sn));
 		json_object_object_add(c, "ModelNumber", json_object_new_string(s[i].mn));
 		json_object_object_add(c, "Firmware", json_object_new_string(s[i].fr));

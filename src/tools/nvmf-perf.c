@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@
 #include "nvmf/nvmf.h"
 #include "tools/nvmf-perf.h"
 #include "tools/perf-histogram.h"
+#include "tools/perf-plot.h"
 
 #define PERF_MAX_THREADS 256
 #define VERIFY_BUSY 0x80000000u     /* an I/O on this unit is in flight */
@@ -78,6 +80,8 @@ struct perf_cfg {
 	int tls_identity;            /* PSK identity version 0 or 1; -1: the library's default */
 	bool tls_compat;             /* libnvme <= 1.15's PSK derivation */
 	bool mptcp;                  /* Multipath TCP sockets */
+	int status;                  /* live status each second: 1 on, 0 off, -1 if a tty */
+	const char *plot;            /* --plot FILE.png */
 };
 
 struct worker;
@@ -130,6 +134,12 @@ struct worker {
 	unsigned stuck;              /* I/Os that never completed */
 	double usr_s, sys_s;         /* CPU time of the run, drain included */
 	struct perf_hist hist;
+
+	/* every completion (warm-up and drain too), for the live status: the worker stores,
+	 * the main thread reads once a second */
+	uint64_t all_ios, all_lat;
+	_Atomic uint64_t live_ios, live_lat;
+	atomic_bool done;
 } __attribute__((aligned(64)));
 
 struct gate {
@@ -152,6 +162,8 @@ struct perf {
 	struct worker *workers;
 	unsigned nworkers;
 	struct gate gate;
+	struct perf_sample *samples; /* one a second, for --plot */
+	unsigned nsamples;
 };
 
 /* ------------------------------------------------------------------ clock */
@@ -511,6 +523,10 @@ static void io_done(void *arg, int status, const struct nvme_cqe *cqe)
 	if (w->finished)
 		return; /* failed by the disconnect after the run */
 	w->outstanding--;
+	w->all_ios++;
+	w->all_lat += now - t->submit;
+	atomic_store_explicit(&w->live_ios, w->all_ios, memory_order_relaxed);
+	atomic_store_explicit(&w->live_lat, w->all_lat, memory_order_relaxed);
 	if (now >= w->measure_start && now <= w->end) {
 		if (w->last_done > w->measure_start && now - w->last_done > w->max_gap) {
 			w->max_gap = now - w->last_done;
@@ -716,6 +732,7 @@ static void *worker_main(void *arg)
 	getrusage(RUSAGE_THREAD, &ru1);
 	w->usr_s = tv_s(&ru1.ru_utime) - tv_s(&ru0.ru_utime);
 	w->sys_s = tv_s(&ru1.ru_stime) - tv_s(&ru0.ru_stime);
+	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -774,6 +791,11 @@ static void usage(FILE *f)
 		"                           keys in a Linux target's keyring)\n"
 		"      --mptcp              Multipath TCP: subflows on the paths of `ip mptcp\n"
 		"                           endpoint`; the end reports each queue's subflows\n"
+		"      --status, --no-status\n"
+		"                           a status line each second: IOPS, MiB/s, mean latency\n"
+		"                           (default: when stderr is a terminal)\n"
+		"      --plot FILE.png      draw IOPS and mean latency over time and the latency\n"
+		"                           histogram (gnuplot)\n"
 		"  -h, --help\n");
 }
 
@@ -931,6 +953,9 @@ enum {
 	OPT_TLS_COMPAT,
 	OPT_IOPOLICY,
 	OPT_MPTCP,
+	OPT_STATUS,
+	OPT_NO_STATUS,
+	OPT_PLOT,
 };
 
 static const struct option long_opts[] = {
@@ -965,6 +990,9 @@ static const struct option long_opts[] = {
 	{ "tls-compat", no_argument, NULL, OPT_TLS_COMPAT },
 	{ "iopolicy", required_argument, NULL, OPT_IOPOLICY },
 	{ "mptcp", no_argument, NULL, OPT_MPTCP },
+	{ "status", no_argument, NULL, OPT_STATUS },
+	{ "no-status", no_argument, NULL, OPT_NO_STATUS },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -988,6 +1016,7 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 	c->reconnect_delay_s = -1;
 	c->ctrl_loss_tmo_s = -2; /* the library's */
 	c->tls_identity = -1; /* the library's */
+	c->status = -1;
 	optind = 0; /* glibc: start over, whatever parsed argv before */
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "r:q:o:w:M:t:a:c:P:n:HIk:LVh", long_opts, NULL)) !=
@@ -1119,6 +1148,15 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 		case OPT_MPTCP:
 			c->mptcp = true;
 			break;
+		case OPT_STATUS:
+			c->status = 1;
+			break;
+		case OPT_NO_STATUS:
+			c->status = 0;
+			break;
+		case OPT_PLOT:
+			c->plot = optarg;
+			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, UINT64_MAX, &c->seed))
 				return bad("--seed %s: a number", optarg);
@@ -1160,6 +1198,8 @@ static int parse_args(struct perf_cfg *c, int argc, char **argv)
 		c->nsid = c->trid.nsid;
 	if (!have_q || !have_o || !c->pattern || !have_t)
 		return bad("-q, -o, -w and -t are required");
+	if (c->plot && !perf_plot_available())
+		return bad("--plot: gnuplot cannot be run (Debian: apt-get install gnuplot-nox)");
 	if (!strcmp(c->pattern, "read") || !strcmp(c->pattern, "randread")) {
 		c->mix = 100;
 	} else if (!strcmp(c->pattern, "write") || !strcmp(c->pattern, "randwrite")) {
@@ -1325,6 +1365,79 @@ static void free_workers(struct perf *p)
 	p->workers = NULL;
 }
 
+/*
+ * While the workers run: each second, what completed in it (IOPS, MiB/s, mean latency) -
+ * a status line on stderr (rewritten in place on a terminal, as fio's) and a sample for
+ * --plot.
+ */
+static void watch(struct perf *p)
+{
+	const struct perf_cfg *c = &p->cfg;
+	bool tty = isatty(STDERR_FILENO), show = c->status > 0 || (c->status < 0 && tty);
+	uint64_t t0 = mono_ns(), last_ns = t0, last_ios = 0, last_lat = 0;
+	double total = c->warmup_s + c->time_s;
+	unsigned cap = 0;
+
+	if (!show && !c->plot)
+		return;
+	for (unsigned k = 1;; k++) {
+		uint64_t due = t0 + (uint64_t)k * 1000000000u, now, ios = 0, lat = 0;
+		bool all_done;
+		double dt, iops, mean;
+
+		for (;;) {
+			struct timespec nap = { 0, 50 * 1000 * 1000 };
+
+			all_done = true;
+			for (unsigned i = 0; i < p->nworkers; i++)
+				all_done &= atomic_load(&p->workers[i].done);
+			now = mono_ns();
+			if (all_done || now >= due)
+				break;
+			if (due - now < (uint64_t)nap.tv_nsec)
+				nap.tv_nsec = (long)(due - now);
+			nanosleep(&nap, NULL);
+		}
+		for (unsigned i = 0; i < p->nworkers; i++) {
+			ios += atomic_load_explicit(&p->workers[i].live_ios, memory_order_relaxed);
+			lat += atomic_load_explicit(&p->workers[i].live_lat, memory_order_relaxed);
+		}
+		dt = (double)(now - last_ns) / 1e9;
+		/* the tail after the last full second is too short to say much */
+		if (dt >= 0.25 || !all_done) {
+			iops = (double)(ios - last_ios) / dt;
+			mean = ios > last_ios ? ticks_to_us(lat - last_lat) / (double)(ios - last_ios)
+					      : 0;
+			if (p->nsamples == cap) {
+				struct perf_sample *ns;
+
+				cap = cap ? cap * 2 : 64;
+				ns = realloc(p->samples, cap * sizeof(*ns));
+				if (!ns)
+					break;
+				p->samples = ns;
+			}
+			p->samples[p->nsamples++] = (struct perf_sample){
+				.t_s = (double)(now - t0) / 1e9,
+				.iops = iops,
+				.mibps = iops * c->io_size / (1 << 20),
+				.mean_us = mean,
+			};
+			if (show)
+				fprintf(stderr, "%s[%5.1f/%.0f s] %9.0f IOPS %9.2f MiB/s  mean %9.2f us%s",
+					tty ? "\r" : "", (double)(now - t0) / 1e9, total, iops,
+					iops * c->io_size / (1 << 20), mean, tty ? "   " : "\n");
+		}
+		last_ns = now;
+		last_ios = ios;
+		last_lat = lat;
+		if (all_done)
+			break;
+	}
+	if (show && tty)
+		fputc('\n', stderr);
+}
+
 static int run_workers(struct perf *p)
 {
 	int rc = 0;
@@ -1354,6 +1467,7 @@ static int run_workers(struct perf *p)
 	if (!rc && gate_wait(&p->gate)) {
 		printf("Initialization complete. Launching workers.\n");
 		fflush(stdout);
+		watch(p);
 	}
 	for (unsigned i = 0; i < p->nworkers; i++)
 		if (p->workers[i].started)
@@ -1851,6 +1965,9 @@ int nvmf_perf_main(int argc, char **argv)
 				"given up after ctrl_loss_tmo");
 		if (p->cfg.json && write_json(p, all))
 			rc = -1;
+		if (p->cfg.plot && perf_plot(p->cfg.plot, p->name, p->samples, p->nsamples, all,
+					     ticks_to_us(1)))
+			rc = -1;
 		if (errors || stuck || mismatches || dead)
 			rc = -1;
 	}
@@ -1867,6 +1984,7 @@ int nvmf_perf_main(int argc, char **argv)
 	free_workers(p);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	free(p->samples);
 	free(p);
 	free(all);
 	return rc ? 1 : 0;

@@ -115,6 +115,9 @@ int state_load(const char *path, struct ctrl_state *s)
 	s->ublk = jint(root, "ublk", 0) != 0;
 	COPY(s->path_of, jstr(root, "path_of"));
 	COPY(s->ana, jstr(root, "ana_state"));
+	COPY(s->iopolicy, jstr(root, "iopolicy"));
+	s->tls = jint(root, "tls", 0) != 0;
+	s->mptcp = jint(root, "mptcp", 0) != 0;
 	COPY(s->error, jstr(root, "error"));
 	if (json_object_object_get_ex(root, "namespaces", &nss) &&
 	    json_object_is_type(nss, json_type_array)) {
@@ -172,6 +175,10 @@ int state_save(const struct ctrl_state *s)
 		JS("path_of", s->path_of);
 	if (s->ana[0])
 		JS("ana_state", s->ana);
+	if (s->iopolicy[0])
+		JS("iopolicy", s->iopolicy);
+	JI("tls", s->tls);
+	JI("mptcp", s->mptcp);
 	if (s->error[0])
 		JS("error", s->error);
 #undef JS

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "target/config.h"
@@ -476,21 +477,31 @@ int main(int argc, char **argv)
 	if (!config && !have_ns && !spdk_json)
 		log_info("no configuration given: waiting for JSON-RPC calls on %s", rpc_sock);
 	for (;;) {
+		/* while a reload's leftovers wait for their grace period, look again soon: a
+		 * removed namespace's file closes once its last command is done */
+		bool sweep = nvmf_tgt_sweep_retired(tgt);
+
 		if (rpc) {
 			/* the RPC server runs here, between signals; reactors never wait for it */
 			struct signalfd_siginfo si;
 
-			rc = nvmf_rpc_serve(rpc, sfd, -1);
+			rc = nvmf_rpc_serve(rpc, sfd, sweep ? 50 : -1);
 			if (rc < 0) {
 				log_err("JSON-RPC server: %s: stopping", strerror(-rc));
 				sig = SIGTERM;
 				break;
 			}
 			if (rc == 0)
-				continue; /* the timeout: periodic work of this loop goes here */
+				continue; /* time to sweep */
 			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 				continue;
 			sig = (int)si.ssi_signo;
+		} else if (sweep) {
+			struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+
+			sig = sigtimedwait(&sigs, NULL, &ts);
+			if (sig < 0)
+				continue; /* EAGAIN (time to sweep) or EINTR */
 		} else {
 			rc = sigwait(&sigs, &sig);
 			if (rc == EINTR)

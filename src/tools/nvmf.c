@@ -232,6 +232,14 @@ int fabrics_opts(struct fabrics_args *a, struct nvmf_ctrl_opts *o, bool need_nqn
 		cli_err("required argument [--traddr | -a] not specified for transport tcp");
 		return EXIT_USAGE;
 	}
+	if (a->iopolicy) {
+		enum nvmf_iopolicy pol;
+
+		if (nvmf_iopolicy_parse(a->iopolicy, &pol)) {
+			cli_err("--iopolicy %s: numa, round-robin or queue-depth", a->iopolicy);
+			return EXIT_USAGE;
+		}
+	}
 	if (need_nqn && !a->subnqn) {
 		cli_err("required argument [--nqn | -n] not specified");
 		return EXIT_USAGE;

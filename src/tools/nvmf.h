@@ -67,6 +67,7 @@ struct fabrics_args {
 	bool tls_compat;             /* --tls-compat: libnvme <= 1.15's derivation */
 	const char *tls_record;      /* --tls-record auto|user|kernel */
 	bool mptcp;                  /* --mptcp: Multipath TCP sockets */
+	const char *iopolicy;        /* --iopolicy: the subsystem's multipath iopolicy */
 	bool no_ublk;
 };
 
@@ -112,6 +113,9 @@ struct fabrics_args {
 	  "allow another controller to the same subsystem and address" },                   \
 	{ "disable-sqflow", 0, CLI_FLAG, &(a).disable_sqflow, NULL,                         \
 	  "ask the controller to disable SQ flow control" },                                \
+	{ "iopolicy", 0, CLI_STR, &(a).iopolicy, "POLICY",                                  \
+	  "multipath I/O policy of the subsystem's devices: numa (default: the first "      \
+	  "usable path), round-robin or queue-depth; another path's connect changes it" },  \
 	{ "no-ublk", 0, CLI_FLAG, &(a).no_ublk, NULL,                                       \
 	  "hold the controller without exposing block devices" }
 
@@ -213,6 +217,12 @@ struct ctrl_state {
 	 */
 	char path_of[32];
 	char ana[16];                /* ANA state of the first namespace through it, or "" */
+	/*
+	 * The daemon's: its devices' multipath iopolicy.  A path request's: the iopolicy it
+	 * asks the daemon to switch to, or "" to leave it.
+	 */
+	char iopolicy[16];
+	bool tls, mptcp;             /* the connection: TLS 1.3 (PSK), Multipath TCP */
 	char error[256];
 	unsigned nr_ns;
 	struct ns_state *ns;         /* malloc'ed */

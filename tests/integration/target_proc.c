@@ -2,6 +2,7 @@
 #include "target_proc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -103,6 +105,9 @@ static int start(struct target_proc *t, uint16_t port, const char *sock,
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* a failed assertion leaves the test's cleanup undone: the target must not
+		 * outlive the test program and hold its port (or the machine's CPU) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(bin, (char *const *)args);
 		_exit(127);
 	}
@@ -154,4 +159,38 @@ int tp_log_count(const struct target_proc *t, const char *s)
 			n++;
 	fclose(f);
 	return n;
+}
+
+long tp_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+int tp_fd_count(pid_t pid)
+{
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	/* . and .., and for ourselves the descriptor that reads the directory */
+	return n - 2 - (pid == getpid());
 }

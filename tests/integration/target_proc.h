@@ -29,4 +29,9 @@ int tp_stop(struct target_proc *t);
 /* Count lines of the target's log that contain s. */
 int tp_log_count(const struct target_proc *t, const char *s);
 
+/* Resident memory of a process (VmRSS of /proc/PID/status), in KiB; -1 if unknown. */
+long tp_rss_kib(pid_t pid);
+/* Open file descriptors of a process (entries of /proc/PID/fd); -1 if unknown. */
+int tp_fd_count(pid_t pid);
+
 #endif

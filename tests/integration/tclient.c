@@ -315,6 +315,38 @@ int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_
 	return send_iov(c, iov, cnt);
 }
 
+int tc_submit_icd(struct tclient *c, struct nvme_sqe *sqe, const void *data, uint32_t len,
+		  uint16_t *cid)
+{
+	struct nvmf_pdu_out out;
+	struct iovec iov[IOVMAX], d = { (void *)data, len };
+	int cnt;
+
+	*cid = c->next_cid++;
+	sqe->cid = htole16(*cid);
+	sqe->flags = NVME_CMD_FLAGS_SGL;
+	sqe->dptr.sgl.addr = 0;
+	sqe->dptr.sgl.length = htole32(len);
+	sqe->dptr.sgl.id = NVME_SGL_ID_ICD;
+	cnt = nvmf_pdu_cmd(&out, &c->tx, sqe, &d, 1, iov, IOVMAX);
+	return send_iov(c, iov, cnt);
+}
+
+int tc_send_h2c_part(struct tclient *c, const void *data, uint32_t len)
+{
+	const struct nvme_tcp_r2t *r2t = &c->last.hdr.r2t;
+	struct nvmf_pdu_out out;
+	struct iovec iov[IOVMAX], d = { (void *)((const uint8_t *)data + le32toh(r2t->r2to)),
+					len };
+	int cnt;
+
+	if (c->last.type != NVME_TCP_R2T || len >= le32toh(r2t->r2tl) || len > c->maxh2cdata)
+		return -EPROTO;
+	cnt = nvmf_pdu_h2c_data(&out, &c->tx, le16toh(r2t->cccid), le16toh(r2t->ttag),
+				le32toh(r2t->r2to), false, &d, 1, iov, IOVMAX);
+	return send_iov(c, iov, cnt);
+}
+
 int tc_wait_rsp(struct tclient *c, uint16_t cid, int timeout_ms, struct nvme_cqe *cqe)
 {
 	int rc = tc_recv_pdu(c, timeout_ms);

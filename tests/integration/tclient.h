@@ -89,6 +89,11 @@ int tc_submit(struct tclient *c, struct nvme_sqe *sqe, uint16_t *cid);
 int tc_submit_len(struct tclient *c, struct nvme_sqe *sqe, uint32_t len, uint16_t *cid);
 /* Answer the R2T tc_recv_pdu() just received with data[r2to .. r2to + r2tl). */
 int tc_send_h2c(struct tclient *c, const void *data, uint32_t len);
+/* Send a command with len bytes of in-capsule data and return at once. */
+int tc_submit_icd(struct tclient *c, struct nvme_sqe *sqe, const void *data, uint32_t len,
+		  uint16_t *cid);
+/* Answer the R2T just received with only its first len bytes (fewer than it asks). */
+int tc_send_h2c_part(struct tclient *c, const void *data, uint32_t len);
 /* Wait for the response capsule of cid (other PDUs are an error). */
 int tc_wait_rsp(struct tclient *c, uint16_t cid, int timeout_ms, struct nvme_cqe *cqe);
 

@@ -774,7 +774,9 @@ static void connect_list_disconnect(void **state)
 /*
  * A second address of a subsystem a daemon holds: a path of that daemon (as the Linux host
  * makes it a path of the same namespace), seen by list with its address, controller,
- * state and ANA state; disconnect -d takes that path alone, -n every path.
+ * state and ANA state, the subsystem's iopolicy set and changed by connect --iopolicy;
+ * disconnect -d takes that path alone (the first controller too: a path takes over),
+ * -n every path.
  */
 static void second_address_is_a_path(void **state)
 {
@@ -813,7 +815,13 @@ static void second_address_is_a_path(void **state)
 	fclose(f);
 	assert_int_equal(tp_start(&t, p1, argv), 0);
 
-	RUN(&r, "connect", "-a", ADDR, "-s", p1s, "-n", nqn, "--no-ublk");
+	RUN(&r, "connect", "-a", ADDR, "-s", p1s, "-n", nqn, "--no-ublk", "--iopolicy", "rr");
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "--iopolicy rr: numa, round-robin or queue-depth"));
+	run_free(&r);
+	/* --mptcp: a plain TCP port takes it as TCP (the MPTCP fallback); paths inherit it */
+	RUN(&r, "connect", "-a", ADDR, "-s", p1s, "-n", nqn, "--no-ublk", "--iopolicy",
+	    "queue-depth", "--mptcp");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "as controller nvmf0:"));
 	run_free(&r);
@@ -832,9 +840,13 @@ static void second_address_is_a_path(void **state)
 
 	RUN(&r, "list");
 	assert_int_equal(r.status, 0);
-	snprintf(expect, sizeof(expect), " +- nvmf0 tcp traddr=%s,trsvcid=%u cntlid ", ADDR, p1);
+	snprintf(expect, sizeof(expect), "\n%s iopolicy=queue-depth\n", nqn);
 	assert_non_null(strstr(r.out, expect));
-	snprintf(expect, sizeof(expect), " +- nvmf1 tcp traddr=%s,trsvcid=%u cntlid ", ADDR, p2);
+	snprintf(expect, sizeof(expect), " +- nvmf0 tcp traddr=%s,trsvcid=%u mptcp cntlid ", ADDR,
+		 p1);
+	assert_non_null(strstr(r.out, expect));
+	snprintf(expect, sizeof(expect), " +- nvmf1 tcp traddr=%s,trsvcid=%u mptcp cntlid ", ADDR,
+		 p2);
 	assert_non_null(strstr(r.out, expect));
 	assert_non_null(strstr(r.out, " live optimized\n"));
 	run_free(&r);
@@ -845,6 +857,8 @@ static void second_address_is_a_path(void **state)
 	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "PathOf"), "nvmf0");
 	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "ANAState"), "optimized");
 	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 1), "State"), "live");
+	assert_true(json_object_get_boolean(jget(json_object_array_get_idx(ctrls, 1), "MPTCP")));
+	assert_false(json_object_get_boolean(jget(json_object_array_get_idx(ctrls, 1), "TLS")));
 	json_object_put(root);
 	run_free(&r);
 
@@ -856,10 +870,49 @@ static void second_address_is_a_path(void **state)
 	assert_true(state_exists("nvmf0"));
 	assert_int_equal(kill(pid, 0), 0);
 
-	/* back, then -n: every path */
-	RUN(&r, "connect", "-a", ADDR, "-s", p2s, "-n", nqn, "--no-ublk");
+	/* back, switching the subsystem's iopolicy (as its sysfs file on the Linux host) */
+	RUN(&r, "connect", "-a", ADDR, "-s", p2s, "-n", nqn, "--no-ublk", "--iopolicy",
+	    "round-robin");
 	assert_int_equal(r.status, 0);
 	run_free(&r);
+	RUN(&r, "list", "-o", "json");
+	root = parse_json(r.out);
+	ctrls = jget(root, "Controllers");
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 0), "IOPolicy"), "round-robin");
+	json_object_put(root);
+	run_free(&r);
+
+	/*
+	 * -d of the first controller while a path stays: the daemon goes on with the path,
+	 * whose name now holds the namespaces (nvme disconnect -d of one controller of a
+	 * multipath namespace leaves the namespace on the others)
+	 */
+	RUN(&r, "disconnect", "-d", "nvmf0");
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	assert_false(state_exists("nvmf0"));
+	assert_int_equal(state_pid_of("nvmf1", nqn), pid);
+	RUN(&r, "list", "-o", "json");
+	root = parse_json(r.out);
+	ctrls = jget(root, "Controllers");
+	assert_int_equal(json_object_array_length(ctrls), 1);
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 0), "Controller"), "nvmf1");
+	assert_false(json_object_object_get_ex(json_object_array_get_idx(ctrls, 0), "PathOf",
+					       NULL));
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 0), "IOPolicy"), "round-robin");
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 0), "State"), "live");
+	snprintf(expect, sizeof(expect), "traddr=%s,trsvcid=%u", ADDR, p2);
+	assert_string_equal(jstr(json_object_array_get_idx(ctrls, 0), "Address"), expect);
+	json_object_put(root);
+	run_free(&r);
+	/* the first address again: now a path of nvmf1 */
+	RUN(&r, "connect", "-a", ADDR, "-s", p1s, "-n", nqn, "--no-ublk");
+	assert_int_equal(r.status, 0);
+	snprintf(expect, sizeof(expect), "connected %s as controller nvmf0: a path of nvmf1", nqn);
+	assert_non_null(strstr(r.out, expect));
+	run_free(&r);
+
+	/* -n: every path */
 	RUN(&r, "disconnect", "-n", nqn);
 	assert_int_equal(r.status, 0);
 	snprintf(expect, sizeof(expect), "NQN:%s disconnected 2 controller(s)\n", nqn);

@@ -5,7 +5,8 @@
  * spread I/O as they say; a write job keeps going without an error while path A goes
  * silent (stall detection), while the target of path B is killed, and each path comes back
  * and takes I/O again once its controller reconnected; data verified after each; a
- * namespace that is not the same one is refused as a path.
+ * namespace that is not the same one is refused as a path; one target's ANA states, changed
+ * by SIGHUP under I/O, steer the paths.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -499,6 +500,132 @@ static void other_namespace_refused(void **state)
 	tp_stop(&t);
 }
 
+/* ------------------------------------------------------------------ ANA from nvmf-target */
+
+/* One nvmf-target, ports C and D to one namespace, the states of ANA group 1 on each. */
+static void write_ana_cfg(const char *path, uint16_t pc, const char *sc, uint16_t pd,
+			  const char *sd)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "{\"hosts\": [], \"ports\": [\n");
+	for (int i = 0; i < 2; i++)
+		fprintf(f,
+			" {\"portid\": %d, \"addr\": {\"trtype\": \"tcp\", \"adrfam\": \"ipv4\",\n"
+			"  \"traddr\": \"127.0.0.1\", \"trsvcid\": \"%u\"},\n"
+			"  \"ana_groups\": [{\"ana\": {\"state\": \"%s\"}, \"grpid\": 1}],\n"
+			"  \"subsystems\": [\"%s\"]}%s\n",
+			i + 1, i ? pd : pc, i ? sd : sc, NQN, i ? "" : ",");
+	fprintf(f,
+		"], \"subsystems\": [{\"nqn\": \"%s\", \"attr\": {\"allow_any_host\": \"1\"},\n"
+		"  \"namespaces\": [{\"nsid\": 1, \"enable\": 1, \"ana_grpid\": 1,\n"
+		"   \"device\": {\"path\": \"%s\", \"uuid\": \"%s\", \"nguid\": \"%s\"}}]}]}\n",
+		NQN, img, UUID, NGUID);
+	fclose(f);
+}
+
+static void ana_reload(struct target_proc *t, int nth)
+{
+	kill(t->pid, SIGHUP);
+	for (int i = 0; i < 200 && tp_log_count(t, "configuration reloaded") < nth; i++) {
+		assert_int_equal(tp_log_count(t, "reload failed"), 0);
+		usleep(25000);
+	}
+	assert_true(tp_log_count(t, "configuration reloaded") >= nth);
+}
+
+/* Run the job until path i has taken I/O again (after an ANA change reached the host). */
+static void run_until_used(struct job *j, struct nvmf_mpath *m, unsigned i)
+{
+	uint64_t before = nvmf_mpath_path_ios(m, i);
+	double end = now_s() + 10;
+
+	while (now_s() < end && nvmf_mpath_path_ios(m, i) == before)
+		job_run(j, 0.05);
+	assert_true(nvmf_mpath_path_ios(m, i) > before);
+}
+
+/*
+ * libnvmf multipath steered by our own target's ANA: round-robin over an optimized and a
+ * non-optimized port uses the optimized one alone; the target's SIGHUP makes it
+ * inaccessible (ANA change event, then ANA statuses for what was in flight) and the job
+ * moves to the other port without an error; both optimized: both carry I/O.
+ */
+static void ana_of_nvmf_target_steers(void **state)
+{
+	char cfg[128], pc_text[8], pd_text[8];
+	uint16_t pc = tp_free_port(), pd;
+	const char *argv[] = { "--config", cfg, "--cpus", "1", NULL };
+	struct target_proc t;
+	struct nvmf_ctrl *c, *d;
+	struct nvmf_mpath *m;
+	struct nvmf_mpath_queue *mq;
+	struct job *j = malloc(sizeof(*j));
+	uint64_t c_before, d_before;
+
+	(void)state;
+	do
+		pd = tp_free_port();
+	while (pd == pc);
+	snprintf(cfg, sizeof(cfg), "/tmp/nvmf-mpath-%d-ana.json", (int)getpid());
+	snprintf(pc_text, sizeof(pc_text), "%u", pc);
+	snprintf(pd_text, sizeof(pd_text), "%u", pd);
+	write_ana_cfg(cfg, pc, "optimized", pd, "non-optimized");
+	assert_int_equal(tp_start(&t, pc, argv), 0);
+	c = connect_to(pc_text);
+	d = connect_to(pd_text);
+	assert_int_equal(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_OPTIMIZED);
+	assert_int_equal(nvmf_ctrl_ana_state(d, 1), NVMF_ANA_NON_OPTIMIZED);
+	m = make_mpath(NVMF_IOPOLICY_ROUND_ROBIN, c, d);
+	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
+	job_init(j, mq);
+	job_run(j, 0.5);
+	assert_true(nvmf_mpath_path_ios(m, 0) > 0);
+	assert_int_equal(nvmf_mpath_path_ios(m, 1), 0);
+
+	/* C inaccessible, D optimized, under I/O */
+	write_ana_cfg(cfg, pc, "inaccessible", pd, "optimized");
+	ana_reload(&t, 1);
+	run_until_used(j, m, 1);
+	job_run(j, 0.3);
+	c_before = nvmf_mpath_path_ios(m, 0);
+	job_run(j, 0.3);
+	assert_int_equal(nvmf_mpath_path_ios(m, 0), c_before);
+	assert_int_equal(nvmf_ctrl_ana_state(c, 1), NVMF_ANA_INACCESSIBLE);
+	assert_int_equal(j->errors, 0);
+
+	/* both optimized: round-robin over both */
+	write_ana_cfg(cfg, pc, "optimized", pd, "optimized");
+	ana_reload(&t, 2);
+	run_until_used(j, m, 0);
+	c_before = nvmf_mpath_path_ios(m, 0);
+	d_before = nvmf_mpath_path_ios(m, 1);
+	job_run(j, 0.3);
+	assert_true(nvmf_mpath_path_ios(m, 0) > c_before);
+	assert_true(nvmf_mpath_path_ios(m, 1) > d_before);
+	/* the iopolicy changed while the job runs: numa keeps to the first path */
+	nvmf_mpath_set_iopolicy(m, NVMF_IOPOLICY_NUMA);
+	assert_int_equal(nvmf_mpath_iopolicy(m), NVMF_IOPOLICY_NUMA);
+	job_run(j, 0.1);
+	d_before = nvmf_mpath_path_ios(m, 1);
+	job_run(j, 0.3);
+	assert_int_equal(nvmf_mpath_path_ios(m, 1), d_before);
+	job_drain(j);
+	assert_int_equal(j->errors, 0);
+	job_verify(j);
+	fprintf(stderr, "ANA steering: %lu I/Os on C, %lu on D, 0 errors\n",
+		(unsigned long)nvmf_mpath_path_ios(m, 0), (unsigned long)nvmf_mpath_path_ios(m, 1));
+	nvmf_mpath_queue_free(mq);
+	nvmf_mpath_destroy(m);
+	job_fini(j);
+	free(j);
+	nvmf_ctrl_disconnect(c);
+	nvmf_ctrl_disconnect(d);
+	tp_stop(&t);
+	unlink(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +633,7 @@ int main(void)
 		cmocka_unit_test(silent_path_fails_over),
 		cmocka_unit_test(killed_target_fails_over),
 		cmocka_unit_test(other_namespace_refused),
+		cmocka_unit_test(ana_of_nvmf_target_steers),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -12,8 +12,9 @@
 #   5. nvmf connect to port 1, then to port 2: the second is a path of the first daemon, one
 #      /dev/ublkbN; nvmf list shows both paths with their ANA states (and -o json PathOf);
 #      fio randwrite (8 MiB/s) + crc32c verify on the device while port 1 goes inaccessible
-#      and back;
-#      nvmf disconnect -d of the path leaves the device, -n removes it
+#      and back; nvmf disconnect -d of the path leaves the device; the path again (connect
+#      --iopolicy round-robin: nvmf list shows it), then disconnect -d of the FIRST
+#      controller under fio verify: the path keeps the device; -n removes it
 # nvmet must refuse none of our commands but reads and writes on the inaccessible path.
 # Runs inside vm-run as root; exit 0 = pass.  NVMF_BIN: the nvmf tool.
 set -euo pipefail
@@ -132,6 +133,28 @@ grep 'ANA group' /run/nvmf/nvmf0.log | sed 's/^/    | /' >&2 || true
 "$NVMF" disconnect -d nvmf1 || die "disconnect -d nvmf1"
 [ ! -e /run/nvmf/nvmf1.json ] || die "nvmf1 still listed"
 [ -b "$dev" ] || die "$dev went away with the path"
+step "    -d nvmf1: the path went, $dev stayed"
+# the path back with another iopolicy, then the FIRST controller removed under fio: the path
+# takes the device over (as a Linux namespace head outlives the controller it came with)
+out=$("$NVMF" connect -t tcp -a 127.0.0.1 -s 4421 -n "$NQN" --iopolicy round-robin 2>&1) ||
+	die "connect 4421 again: $out"
+"$NVMF" list | grep -q "^$NQN iopolicy=round-robin" || die "nvmf list: iopolicy not round-robin"
+rc=0
+fio --name=handover --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size=24M --rate=8m \
+	--direct=1 --ioengine=libaio --verify=crc32c --do_verify=1 >/tmp/fio-handover.log 2>&1 &
+fio_pid=$!
+sleep 2
+"$NVMF" disconnect -d nvmf0 || die "disconnect -d nvmf0"
+[ ! -e /run/nvmf/nvmf0.json ] || die "nvmf0 still listed after disconnect -d nvmf0"
+[ -b "$dev" ] || die "$dev went away with the first controller"
+wait "$fio_pid" || rc=$?
+grep -E 'err=|WRITE:' /tmp/fio-handover.log | sed 's/^/    | /' >&2
+[ "$rc" -eq 0 ] && grep -q 'err= 0' /tmp/fio-handover.log || die "fio across the handover: rc $rc"
+! grep -Eq 'verify: bad|error' /tmp/fio-handover.log || die "fio across the handover: verify errors"
+list=$("$NVMF" list -o json)
+grep -Eq '"Controller": ?"nvmf1"' <<<"$list" && ! grep -q PathOf <<<"$list" ||
+	die "nvmf list -o json after the handover: $list"
+step "    -d nvmf0 under fio: nvmf1 holds $dev, fio verified, 0 errors"
 "$NVMF" disconnect -n "$NQN" | sed 's/^/    | /' >&2
 wait_for 20 sh -c '! ls /dev/ublkb* >/dev/null 2>&1' || die "$dev still there after disconnect -n"
 ! grep -E ' (error): ' /run/nvmf/*.log 2>/dev/null || true
