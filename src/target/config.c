@@ -875,10 +875,36 @@ static int parse_ns_nguid(struct ctx *c, struct json_object *v, void *obj)
 	return 0;
 }
 
+static const struct name_map backend_names[] = {
+	{ "auto", NVMF_BACKEND_AUTO },
+	{ "file", NVMF_BACKEND_FILE },
+	{ "block", NVMF_BACKEND_BLOCK },
+	{ "ram", NVMF_BACKEND_RAM },
+	{ "null", NVMF_BACKEND_NULL },
+	{ NULL, 0 },
+};
+
+/* device.size (ours): bytes of a "ram" / "null" namespace, a multiple of its block size. */
+static int parse_ns_size(struct ctx *c, struct json_object *v, void *obj)
+{
+	struct nvmf_cfg_ns *ns = obj;
+	int64_t i;
+	int ret = parse_int(c, v, 0, INT64_MAX, &i);
+
+	if (!ret)
+		ns->size = (uint64_t)i;
+	return ret;
+}
+
 static const struct field ns_device_fields[] = {
 	F_STR("path", struct nvmf_cfg_ns, path, CFG_PATH_MAX),
 	F_FUNC("uuid", parse_ns_uuid),
 	F_FUNC("nguid", parse_ns_nguid),
+	/* ours, not nvmet's: what JSON-RPC-made namespaces need to come back after --save */
+	F_ENUM("backend", struct nvmf_cfg_ns, backend, backend_names),
+	F_FUNC("size", parse_ns_size),
+	F_INT("block_size", struct nvmf_cfg_ns, block_size, 0, 4096),
+	F_STR("bdev", struct nvmf_cfg_ns, bdev_name, 255),
 	F_END,
 };
 
@@ -911,7 +937,7 @@ static int parse_ns(struct ctx *c, struct json_object *v, void *elem)
 
 	ns->backend = NVMF_BACKEND_AUTO;
 	ns->ana_grpid = 1;			/* NVMET_DEFAULT_ANA_GRPID */
-	if (set_str(c, &ns->path, ""))
+	if (set_str(c, &ns->path, "") || set_str(c, &ns->bdev_name, ""))
 		return -ENOMEM;
 	ret = parse_object(c, v, ns_fields, ns);
 	if (!ret)
@@ -922,6 +948,21 @@ static int parse_ns(struct ctx *c, struct json_object *v, void *elem)
 		ns->ana_grpid = 1;
 	if (!json_object_object_get_ex(v, "enable", NULL))
 		warn(c, "\"enable\" is missing: the namespace stays disabled, as in nvmet");
+	if (ns->backend == NVMF_BACKEND_RAM || ns->backend == NVMF_BACKEND_NULL) {
+		uint32_t bs = ns->block_size ? ns->block_size : 512;
+		size_t mark = path_key(c, "device");
+
+		if (bs != 512 && bs != 4096) {
+			path_key(c, "block_size");
+			ret = fail(c, "%" PRIu32 " is not 512 or 4096", bs);
+		} else if (!ns->size || ns->size % bs) {
+			path_key(c, "size");
+			ret = fail(c, "a \"%s\" namespace needs a size that is a multiple of %" PRIu32
+				   " bytes", map_name(backend_names, ns->backend), bs);
+		}
+		path_pop(c, mark);
+		return ret;
+	}
 	if (ns->enable && !*ns->path) {
 		size_t mark = path_key(c, "device");
 
@@ -1010,6 +1051,13 @@ static int parse_allowed_hosts(struct ctx *c, struct json_object *v, void *obj)
 	return parse_nqn_list(c, v, &s->allowed_hosts, &s->nr_allowed_hosts);
 }
 
+static int parse_listed_hosts(struct ctx *c, struct json_object *v, void *obj)
+{
+	struct nvmf_cfg_subsys *s = obj;
+
+	return parse_nqn_list(c, v, &s->listed_hosts, &s->nr_listed_hosts);
+}
+
 /* attr.version: "x.y" or "x.y.z" (configfs sscanf("%d.%d.%d")), into the VS encoding. */
 static int parse_version(struct ctx *c, struct json_object *v, void *obj)
 {
@@ -1065,6 +1113,7 @@ static const struct field subsys_fields[] = {
 	F_STR("nqn", struct nvmf_cfg_subsys, nqn, NVMF_CFG_NQN_MAX),
 	F_GROUP("attr", subsys_attr_fields),
 	F_FUNC("allowed_hosts", parse_allowed_hosts),
+	F_FUNC("listed_hosts", parse_listed_hosts),	/* ours: see config.h */
 	F_FUNC("namespaces", parse_namespaces),
 	F_FUNC("passthru", parse_passthru),
 	F_END,
@@ -1472,6 +1521,12 @@ static int validate_allowed_hosts(struct ctx *c, const struct nvmf_cfg *cfg, siz
 				return fail(c, "\"%s\" is listed twice", h);
 		}
 	}
+	for (size_t i = 0; i < s->nr_listed_hosts; i++) {
+		path_at(c, "subsystems", si, "listed_hosts");
+		path_index(c, i);
+		if (!nvmf_cfg_find_host(cfg, s->listed_hosts[i]))
+			return fail(c, "\"%s\" names no host in hosts[]", s->listed_hosts[i]);
+	}
 	return 0;
 }
 
@@ -1638,8 +1693,11 @@ static void free_subsys(struct nvmf_cfg_subsys *s)
 	free(s->model);
 	free(s->firmware);
 	free_strv(s->allowed_hosts, s->nr_allowed_hosts);
-	for (size_t i = 0; i < s->nr_namespaces; i++)
+	free_strv(s->listed_hosts, s->nr_listed_hosts);
+	for (size_t i = 0; i < s->nr_namespaces; i++) {
 		free(s->namespaces[i].path);
+		free(s->namespaces[i].bdev_name);
+	}
 	free(s->namespaces);
 	free(s->passthru.path);
 }
@@ -1992,7 +2050,7 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	ns->size = q->size;
 	ns->prealloc = q->prealloc && q->backend == NVMF_BACKEND_RAM;
 	ns->ana_grpid = 1;
-	if (set_str(c, &ns->path, q->path ? q->path : ""))
+	if (set_str(c, &ns->path, q->path ? q->path : "") || set_str(c, &ns->bdev_name, ""))
 		return -ENOMEM;
 
 	cfg->nr_ports = 1;
@@ -2097,4 +2155,35 @@ const char *nvmf_cfg_trtype_name(enum nvmf_cfg_trtype t)
 const char *nvmf_cfg_adrfam_name(enum nvmf_cfg_adrfam a)
 {
 	return a == NVMF_CFG_ADRFAM_UNSET ? "" : map_name(adrfam_names, a);
+}
+
+/* The names the writer (config_save.c) puts back, from the same tables the loader reads. */
+const char *nvmf_cfg_treq_name(enum nvmf_cfg_treq t)
+{
+	return map_name(treq_names, t);
+}
+
+const char *nvmf_cfg_tsas_name(enum nvmf_cfg_tsas t)
+{
+	return map_name(tsas_names, t);
+}
+
+const char *nvmf_cfg_ana_state_name(enum nvmf_cfg_ana_state s)
+{
+	return map_name(ana_state_names, s);
+}
+
+const char *nvmf_cfg_dhchap_hash_name(enum nvmf_cfg_dhchap_hash h)
+{
+	return map_name(hash_names, h);
+}
+
+const char *nvmf_cfg_dhchap_dhgroup_name(enum nvmf_cfg_dhchap_dhgroup g)
+{
+	return map_name(dhgroup_names, g);
+}
+
+const char *nvmf_cfg_backend_name(enum nvmf_cfg_backend b)
+{
+	return map_name(backend_names, b);
 }

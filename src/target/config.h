@@ -110,9 +110,10 @@ enum nvmf_cfg_dhchap_dhgroup {
 };
 
 /*
- * Where a namespace's blocks live.  nvmetcli JSON only yields AUTO (like nvmet: a block
- * device gets the block backend, anything else the file backend); the quick-start flags
- * yield the others.
+ * Where a namespace's blocks live.  nvmetcli's own JSON only yields AUTO (like nvmet: a
+ * block device gets the block backend, anything else the file backend); the quick-start
+ * flags and our device.backend key ("ram", "null", "file", "block": what the JSON-RPC's
+ * bdev_malloc_create / bdev_null_create make, saved by --save) yield the others.
  */
 enum nvmf_cfg_backend {
 	NVMF_BACKEND_AUTO = 0,	/* path: block device -> BLOCK, else FILE */
@@ -185,6 +186,13 @@ struct nvmf_cfg_ns {
 	enum nvmf_cfg_backend backend;
 	char *path;			/* device.path; "" for RAM and NULL */
 	uint64_t size;			/* RAM / NULL only: bytes */
+	uint32_t block_size;		/* device.block_size (ours): 512 or 4096; 0 = RAM / NULL
+					 * 512, file: the backend's choice */
+	/*
+	 * device.bdev (ours): the name the JSON-RPC interface knows the backing by (SPDK's
+	 * bdev_name), "" when the namespace came from a file that did not name it.
+	 */
+	char *bdev_name;
 	bool prealloc;			/* RAM only: reserve it all at start (--prealloc) */
 	uint8_t uuid[16];
 	bool has_uuid;			/* false: the target generates one, as nvmet does */
@@ -220,6 +228,13 @@ struct nvmf_cfg_subsys {
 	uint32_t version;		/* NVMF_CFG_VS() encoding */
 	char **allowed_hosts;		/* host NQNs, each names an entry of nvmf_cfg.hosts */
 	size_t nr_allowed_hosts;
+	/*
+	 * listed_hosts (ours): hosts SPDK's JSON-RPC added while allow_any_host was set, which
+	 * nvmet cannot hold in allowed_hosts then.  They grant nothing (any host may connect);
+	 * they become allowed_hosts when allow_any_host is cleared.  Each names a hosts[] entry.
+	 */
+	char **listed_hosts;
+	size_t nr_listed_hosts;
 	struct nvmf_cfg_ns *namespaces;
 	size_t nr_namespaces;
 	struct nvmf_cfg_passthru passthru;
@@ -286,5 +301,28 @@ enum nvmf_cfg_ana_state nvmf_cfg_port_ana_state(const struct nvmf_cfg_port *port
 /* Names as they appear in the JSON, for logs ("tcp", "ipv4", "required", ...). */
 const char *nvmf_cfg_trtype_name(enum nvmf_cfg_trtype t);
 const char *nvmf_cfg_adrfam_name(enum nvmf_cfg_adrfam a);
+const char *nvmf_cfg_treq_name(enum nvmf_cfg_treq t);
+const char *nvmf_cfg_tsas_name(enum nvmf_cfg_tsas t);
+const char *nvmf_cfg_ana_state_name(enum nvmf_cfg_ana_state s);
+const char *nvmf_cfg_dhchap_hash_name(enum nvmf_cfg_dhchap_hash h);
+const char *nvmf_cfg_dhchap_dhgroup_name(enum nvmf_cfg_dhchap_dhgroup g);
+const char *nvmf_cfg_backend_name(enum nvmf_cfg_backend b);
+
+/*
+ * The writer (config_save.c): the configuration as the JSON `nvmetcli save` writes (what
+ * nvmf_cfg_load_string() reads back to the same model), plus our keys where nvmet has none
+ * (device.backend/size/block_size/bdev of RAM and null namespaces, param.mptcp).
+ * NULL when out of memory.  The caller owns the object (json_object_put).
+ */
+struct json_object;
+struct json_object *nvmf_cfg_to_json(const struct nvmf_cfg *cfg);
+/* Whether cfg holds secrets (DH-HMAC-CHAP keys): such a file must be mode 0600. */
+bool nvmf_cfg_has_secrets(const struct nvmf_cfg *cfg);
+/*
+ * Write it to path atomically (a temporary file in the same directory, fsync, rename):
+ * a crash leaves the old file or the new one.  Mode 0600 when it holds secrets, else 0644.
+ * 0 or -errno with "<path>: <why>" in err.
+ */
+int nvmf_cfg_save_file(const struct nvmf_cfg *cfg, const char *path, char *err, size_t errlen);
 
 #endif

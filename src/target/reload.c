@@ -537,18 +537,8 @@ bool nvmf_tgt_reap_removed(struct nvmf_tgt *tgt)
 
 int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 {
-	const struct nvmf_subsys_list *old_list = nvmf_tgt_subsys(tgt);
 	struct nvmf_cfg *ncfg = NULL;
-	struct subsys_plan *plans = NULL;
-	struct nvmf_subsys_list *list = NULL;
-	struct nvmf_retired *old = NULL;
-	struct nvmf_cfg *old_cfg = tgt->cfg;
-	size_t ns_mark = tgt->nr_all_ns, subsys_mark = tgt->nr_all_subsys;
-	char *fp_old = NULL, *fp_new = NULL;
-	struct nvmf_port **ana_ports = NULL, **stopped = NULL;
-	size_t nr_ana_ports = 0, nr_stopped = 0;
-	bool disc_changed, ana_changed = false;
-	size_t n;
+	char origin[512];
 	int rc;
 
 	if (!tgt->config_path) {
@@ -565,6 +555,26 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 	}
 	if (rc)
 		return rc;
+	snprintf(origin, sizeof(origin), "configuration reloaded from %s", tgt->config_path);
+	return nvmf_tgt_apply(tgt, ncfg, origin, err, errlen);
+}
+
+int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *origin, char *err,
+		   size_t errlen)
+{
+	const struct nvmf_subsys_list *old_list = nvmf_tgt_subsys(tgt);
+	struct subsys_plan *plans = NULL;
+	struct nvmf_subsys_list *list = NULL;
+	struct nvmf_retired *old = NULL;
+	struct nvmf_cfg *old_cfg = tgt->cfg;
+	size_t ns_mark = tgt->nr_all_ns, subsys_mark = tgt->nr_all_subsys;
+	char *fp_old = NULL, *fp_new = NULL;
+	struct nvmf_port **ana_ports = NULL, **stopped = NULL;
+	size_t nr_ana_ports = 0, nr_stopped = 0;
+	bool disc_changed, ana_changed = false;
+	size_t n;
+	int rc;
+
 	for (size_t i = 0; i < ncfg->nr_warnings; i++)
 		log_warn("%s", ncfg->warnings[i]);
 	if (strcmp(ncfg->discovery_nqn, tgt->cfg->discovery_nqn) != 0)
@@ -724,8 +734,7 @@ int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen)
 			log_err("reload: %s", perr);
 	}
 
-	log_info("configuration reloaded from %s%s", tgt->config_path,
-		 disc_changed ? " (discovery log changed)" : "");
+	log_info("%s%s", origin, disc_changed ? " (discovery log changed)" : "");
 	for (size_t i = 0; i < n; i++)
 		if (plans[i].nr_changed)
 			log_info("reload: %s: %u namespace(s) changed", plans[i].s->nqn,

@@ -549,6 +549,10 @@ void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg);
 /* Target life cycle (tgt.c).  create takes ownership of cfg, also when it fails. */
 int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
 		    struct nvmf_tgt **out, char *err, size_t errlen);
+/* Flags of nvmf_tgt_create_ext(). */
+#define NVMF_TGT_MAY_START_EMPTY 0x1u /* no port yet is fine: JSON-RPC will add them */
+int nvmf_tgt_create_ext(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
+			unsigned flags, struct nvmf_tgt **out, char *err, size_t errlen);
 int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen);
 void nvmf_tgt_stop(struct nvmf_tgt *tgt);
 void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
@@ -559,6 +563,13 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt);
  * Returns 0, or -errno with the reason in err (the running configuration stays).
  */
 int nvmf_tgt_reload(struct nvmf_tgt *tgt, char *err, size_t errlen);
+/*
+ * Apply a whole new configuration the way a reload does (the JSON-RPC interface builds one
+ * per change); takes ownership of ncfg, also when it fails.  origin names the change in
+ * the log ("reload of FILE", "rpc nvmf_subsystem_add_ns").
+ */
+int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *origin, char *err,
+		   size_t errlen);
 
 /* ------------------------------------------------------------------ TLS (tls.c) */
 

@@ -136,16 +136,19 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	case NVMF_BACKEND_RAM:
 		p.kind = NVMF_BDEV_RAM;
 		p.size = c->size;
+		p.block_size = c->block_size;
 		p.prealloc = c->prealloc;
 		break;
 	case NVMF_BACKEND_NULL:
 		p.kind = NVMF_BDEV_NULL;
 		p.size = c->size;
+		p.block_size = c->block_size;
 		break;
 	default:
 		p.kind = NVMF_BDEV_FILE;
 		p.path = c->path;
 		p.size = c->size;
+		p.block_size = c->block_size;
 		break;
 	}
 	ns->nr_inflight = tgt->nr_reactors;
@@ -335,6 +338,12 @@ void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg)
 int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
 		    struct nvmf_tgt **out, char *err, size_t errlen)
 {
+	return nvmf_tgt_create_ext(cfg, nr_reactors, spin_us, 0, out, err, errlen);
+}
+
+int nvmf_tgt_create_ext(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
+			unsigned flags, struct nvmf_tgt **out, char *err, size_t errlen)
+{
 	struct nvmf_tgt *tgt = calloc(1, sizeof(*tgt));
 	struct nvmf_subsys *d;
 	int rc = -ENOMEM;
@@ -387,7 +396,8 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us
 		if (nvmf_tgt_build_port(tgt, &cfg->ports[i], &p))
 			goto fail_msg;
 	}
-	if (tgt->nr_ports == 0) {
+	/* a target managed over JSON-RPC may start empty and get its ports later */
+	if (tgt->nr_ports == 0 && !(flags & NVMF_TGT_MAY_START_EMPTY)) {
 		snprintf(err, errlen, "no TCP port to serve (a port needs a linked subsystem)");
 		rc = -EINVAL;
 		goto fail;

@@ -2,6 +2,8 @@
  * nvmf-target: the user-space NVMe/TCP target.
  *
  *   nvmf-target --config /etc/nvmet/config.json     # what `nvmetcli save` wrote
+ *   nvmf-target -c spdk.json                        # what SPDK's save_config wrote
+ *   nvmf-target [-r SOCKET] [--save FILE]           # empty: waits for JSON-RPC calls
  *   nvmf-target --ram 1G [--listen ADDR:PORT] [--nqn NQN] [--tls --tls-keys FILE]
  *   nvmf-target --file PATH [--size SIZE] | --device /dev/X | --null SIZE
  *
@@ -12,12 +14,19 @@
  * Under systemd (Type=notify, $NOTIFY_SOCKET set) it reports READY=1 once every port
  * listens and every namespace is open, RELOADING=1 / READY=1 around a SIGHUP reload and
  * STOPPING=1 when it stops; without NOTIFY_SOCKET nothing of that happens.
+ *
+ * JSON-RPC (SPDK's methods, src/rpc) listens on -r PATH; by default, when the target is
+ * managed that way (-c, or no configuration at all), on /var/tmp/nvmf-target.sock: in
+ * /var/tmp as SPDK's /var/tmp/spdk.sock (writable without root, so it works after --user
+ * too, unlike /run), under our own name so an SPDK target on the same machine keeps its
+ * socket.  With --config or the quick-start flags the socket is opened only with -r.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +37,25 @@
 #include "target/config.h"
 #include "target/target.h"
 #include "target/tcp.h"
+#include "rpc/rpc.h"
 #include "util/log.h"
 #include "util/sd_notify.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: nvmf-target --config FILE\n"
+		"usage: nvmf-target --config FILE | -c SPDK_JSON | (nothing: wait for RPCs)\n"
+		"                   [-r SOCKET] [--save FILE]\n"
 		"       nvmf-target (--ram SIZE | --null SIZE | --file PATH [--size SIZE] |\n"
 		"                    --device DEV) [--listen ADDR[:PORT]] [--nqn NQN]\n"
 		"                   [--tls --tls-keys FILE]\n"
 		"options:\n"
 		"  --config FILE     JSON as written by `nvmetcli save` (/etc/nvmet/config.json)\n"
+		"  -c, --json FILE   SPDK's JSON configuration (what rpc.py save_config writes)\n"
+		"  -r, --rpc-socket PATH  JSON-RPC (SPDK's methods) on this Unix socket (default\n"
+		"                    " NVMF_RPC_DEFAULT_SOCK " with -c or no configuration)\n"
+		"  --save FILE       write the configuration (nvmetcli's form) after every change\n"
+		"                    made over JSON-RPC, atomically; mode 0600 with secrets\n"
 		"  --ram SIZE        serve SIZE bytes of memory (1G, 512M, ...)\n"
 		"  --null SIZE       a namespace that discards writes and reads zeroes\n"
 		"  --file PATH       serve a regular file (created with --size if missing)\n"
@@ -217,14 +233,17 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'C' },
-		{ "ram", required_argument, NULL, 'r' },
+		{ "ram", required_argument, NULL, 'm' },
 		{ "null", required_argument, NULL, 'z' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "size", required_argument, NULL, 's' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "nqn", required_argument, NULL, 'n' },
-		{ "cpus", required_argument, NULL, 'c' },
+		{ "cpus", required_argument, NULL, 'u' },
+		{ "json", required_argument, NULL, 'c' },
+		{ "rpc-socket", required_argument, NULL, 'r' },
+		{ "save", required_argument, NULL, 'W' },
 		{ "poll", no_argument, NULL, 'p' },
 		{ "spin-us", required_argument, NULL, 'S' },
 		{ "prealloc", no_argument, NULL, 'P' },
@@ -241,6 +260,9 @@ int main(int argc, char **argv)
 	};
 	struct nvmf_cfg_quick quick = { .backend = NVMF_BACKEND_AUTO };
 	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL;
+	const char *spdk_json = NULL, *rpc_sock = NULL, *save = NULL;
+	struct nvmf_rpc *rpc = NULL;
+	int sfd = -1;
 	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
 	bool tls_compat = false;
 	struct run_as user = { 0 };
@@ -254,14 +276,23 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int c, sig, rc;
 
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vhc:r:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			config = optarg;
 			break;
+		case 'c':
+			spdk_json = optarg;
+			break;
 		case 'r':
+			rpc_sock = optarg;
+			break;
+		case 'W':
+			save = optarg;
+			break;
+		case 'm':
 		case 'z':
-			quick.backend = c == 'r' ? NVMF_BACKEND_RAM : NVMF_BACKEND_NULL;
+			quick.backend = c == 'm' ? NVMF_BACKEND_RAM : NVMF_BACKEND_NULL;
 			if (nvmf_cfg_parse_size(optarg, &quick.size)) {
 				fprintf(stderr, "nvmf-target: bad size '%s'\n", optarg);
 				return 2;
@@ -287,7 +318,7 @@ int main(int argc, char **argv)
 		case 'n':
 			quick.nqn = optarg;
 			break;
-		case 'c':
+		case 'u':
 			cpus = (unsigned)strtoul(optarg, NULL, 10);
 			if (cpus == 0 || cpus > 1024) {
 				fprintf(stderr, "nvmf-target: --cpus wants 1..1024\n");
@@ -361,10 +392,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || (!config && !have_ns) || (config && have_ns)) {
+	if (optind < argc || (config && have_ns) || (spdk_json && (config || have_ns))) {
 		usage(stderr);
 		return 2;
 	}
+	/* managed over JSON-RPC: a socket even when -r is not given (as SPDK's apps) */
+	if (!rpc_sock && !config && !have_ns)
+		rpc_sock = NVMF_RPC_DEFAULT_SOCK;
 	if (size_arg && (quick.backend != NVMF_BACKEND_FILE ||
 			 nvmf_cfg_parse_size(size_arg, &quick.size))) {
 		fprintf(stderr, "nvmf-target: --size goes with --file and wants a size\n");
@@ -397,6 +431,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "nvmf-target: %s\n", err);
 			return 1;
 		}
+	} else if (!have_ns) {
+		/* -c or nothing: start empty, the SPDK file or the RPC calls fill it */
+		rc = nvmf_cfg_load_string("{}", "empty configuration", &cfg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "nvmf-target: %s\n", err);
+			return 1;
+		}
 	} else {
 		cfg = nvmf_cfg_quickstart(&quick, err, sizeof(err));
 		if (!cfg) {
@@ -420,8 +461,8 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 
 	/* from here the target owns cfg (and frees it, also when creation fails) */
-	rc = nvmf_tgt_create(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us, &tgt, err,
-			     sizeof(err));
+	rc = nvmf_tgt_create_ext(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us,
+				 rpc_sock ? NVMF_TGT_MAY_START_EMPTY : 0, &tgt, err, sizeof(err));
 	if (rc == 0) {
 		tgt->config_path = config;
 		tgt->tls_keys_path = tls_keys;
@@ -433,10 +474,24 @@ int main(int argc, char **argv)
 		warn_tls_without_keys(tgt);
 		rc = nvmf_tgt_start(tgt, err, sizeof(err));
 	}
+	if (rc == 0 && (rpc_sock || spdk_json || save))
+		rc = nvmf_rpc_create(tgt, rpc_sock, save, &rpc, err, sizeof(err));
+	if (rc == 0 && spdk_json)
+		rc = nvmf_rpc_load_file(rpc, spdk_json, err, sizeof(err));
+	if (rc == 0 && rpc) {
+		sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+		if (sfd < 0) {
+			snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
+			rc = -errno;
+		}
+	}
 	if (rc == 0 && user.spec)
 		rc = run_as_drop(&user, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "nvmf-target: %s\n", err);
+		nvmf_rpc_destroy(rpc);
+		if (sfd >= 0)
+			close(sfd);
 		if (tgt) {
 			nvmf_tgt_stop(tgt);
 			nvmf_tgt_destroy(tgt);
@@ -450,7 +505,7 @@ int main(int argc, char **argv)
 			 spin_us);
 	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), %s",
 		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, mode);
-	if (!config) {
+	if (!config && have_ns) {
 		const struct nvmf_cfg_port *p = &tgt->cfg->ports[0];
 
 		const char *tls = quick.tls ? " --tls" : "";
@@ -466,10 +521,29 @@ int main(int argc, char **argv)
 	 * in its backlog until the reactor's accept takes them) and every namespace is open */
 	notify_ready(tgt);
 
+	if (!config && !have_ns && !spdk_json)
+		log_info("no configuration given: waiting for JSON-RPC calls on %s", rpc_sock);
 	for (;;) {
 		/* while a reload's leftovers wait for their grace period, look again soon: a
 		 * removed namespace's file closes once its last command is done */
-		if (nvmf_tgt_sweep_retired(tgt)) {
+		bool sweep = nvmf_tgt_sweep_retired(tgt);
+
+		if (rpc) {
+			/* the RPC server runs here, between signals; reactors never wait for it */
+			struct signalfd_siginfo si;
+
+			rc = nvmf_rpc_serve(rpc, sfd, sweep ? 50 : -1);
+			if (rc < 0) {
+				log_err("JSON-RPC server: %s: stopping", strerror(-rc));
+				sig = SIGTERM;
+				break;
+			}
+			if (rc == 0)
+				continue; /* time to sweep */
+			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			sig = (int)si.ssi_signo;
+		} else if (sweep) {
 			struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
 
 			sig = sigtimedwait(&sigs, NULL, &ts);
@@ -486,6 +560,8 @@ int main(int argc, char **argv)
 		notify_reloading();
 		if (nvmf_tgt_reload(tgt, err, sizeof(err)))
 			log_err("reload failed, configuration unchanged: %s", err);
+		else if (rpc)
+			nvmf_rpc_config_reloaded(rpc);
 		if (nvmf_tgt_tls_load_keys(tgt, err, sizeof(err)))
 			log_err("TLS keys not reloaded, the previous ones stay: %s", err);
 		warn_tls_without_keys(tgt);
@@ -493,6 +569,9 @@ int main(int argc, char **argv)
 	}
 	log_info("%s: stopping", strsignal(sig));
 	notify("STOPPING=1");
+	nvmf_rpc_destroy(rpc);
+	if (sfd >= 0)
+		close(sfd);
 	nvmf_tgt_stop(tgt);
 	nvmf_tgt_destroy(tgt);
 	log_info("stopped");

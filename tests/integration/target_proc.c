@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,7 +67,34 @@ static int can_connect(uint16_t port)
 	return ok;
 }
 
+static int can_connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int ok;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int start(struct target_proc *t, uint16_t port, const char *sock,
+		 const char *const *argv);
+
 int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
+{
+	return start(t, port, NULL, argv);
+}
+
+int tp_start_unix(struct target_proc *t, const char *sock, const char *const *argv)
+{
+	return start(t, 0, sock, argv);
+}
+
+static int start(struct target_proc *t, uint16_t port, const char *sock,
+		 const char *const *argv)
 {
 	const char *bin = getenv("NVMF_TARGET");
 	const char *args[32];
@@ -76,7 +104,15 @@ int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
 	if (!bin)
 		bin = "build-san/src/tools/nvmf-target";
 	t->port = port;
-	snprintf(t->log, sizeof(t->log), "/tmp/nvmf-target-test-%d-%u.log", (int)getpid(), port);
+	static unsigned rpc_starts;
+
+	/* RPC-managed targets have no port to tell them apart: number them */
+	if (sock)
+		snprintf(t->log, sizeof(t->log), "/tmp/nvmf-target-test-%d-rpc%u.log", (int)getpid(),
+			 ++rpc_starts);
+	else
+		snprintf(t->log, sizeof(t->log), "/tmp/nvmf-target-test-%d-%u.log", (int)getpid(),
+			 port);
 	args[n++] = bin;
 	for (int i = 0; argv[i] && n < 31; i++)
 		args[n++] = argv[i];
@@ -110,7 +146,7 @@ int tp_start(struct target_proc *t, uint16_t port, const char *const *argv)
 			t->pid = 0;
 			return -ECHILD;
 		}
-		if (can_connect(port))
+		if (sock ? can_connect_unix(sock) : can_connect(port))
 			return 0;
 		usleep(10000);
 	}

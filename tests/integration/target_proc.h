@@ -20,6 +20,9 @@ uint16_t tp_free_port(void);
  */
 int tp_start(struct target_proc *t, uint16_t port, const char *const *argv);
 
+/* The same, for a target managed over JSON-RPC: wait until its Unix socket accepts. */
+int tp_start_unix(struct target_proc *t, const char *sock, const char *const *argv);
+
 /* SIGTERM, wait; returns the exit status (0 = clean) or -1 if it had to be killed. */
 int tp_stop(struct target_proc *t);
 
