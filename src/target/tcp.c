@@ -36,7 +36,13 @@
 #include "target/tcp.h"
 #include "util/log.h"
 
-#define REQ_BLOCK 16              /* requests are allocated in blocks of this many */
+/*
+ * Requests are allocated in blocks of this many, as commands come: an idle queue holds one
+ * block (its Connect, an AER), not the 2 x queue size it may grow to (the Linux host's I/O
+ * queues have 128 entries: ~400 KiB of requests per idle association when allocated at
+ * Connect).
+ */
+#define REQ_BLOCK 4
 #define RX_BUDGET 64              /* reads per readiness event before others get a turn */
 #define TX_IOV (NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
@@ -99,6 +105,7 @@ struct tcp_queue {
 
 	struct tcp_req **blocks;
 	unsigned nblocks, nreqs;
+	unsigned max_reqs;        /* nreqs may grow to this: 2 x the queue size once connected */
 	struct tcp_req *free_reqs;
 	unsigned busy_reqs;
 	struct tcp_req *cur;      /* the command whose capsule is being received */
@@ -107,6 +114,12 @@ struct tcp_queue {
 };
 
 static __thread struct tcp_queue *reactor_queues;
+/*
+ * The receive staging buffer of every connection on this reactor (conn.h): a connection
+ * parses all it received before the reactor moves on, so one buffer serves them all.  It
+ * lives while the reactor has connections.
+ */
+static __thread uint8_t *reactor_staging;
 
 static const struct nvmf_transport_ops tcp_ops;
 
@@ -168,12 +181,22 @@ static void set_state(struct tcp_req *r, enum nvmf_req_state s)
 	nvmf_req_set_state(&r->q->sq.req_states, &r->state, s);
 }
 
+/* A free request, allocating a block when all are in use; NULL: none (errno says why). */
 static struct tcp_req *req_get(struct tcp_queue *q)
 {
-	struct tcp_req *r = q->free_reqs;
+	struct tcp_req *r;
 
-	if (!r)
-		return NULL;
+	if (!q->free_reqs) {
+		if (q->nreqs >= q->max_reqs) {
+			errno = ENOSPC;
+			return NULL;
+		}
+		if (grow_reqs(q, q->nreqs + REQ_BLOCK)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	r = q->free_reqs;
 	q->free_reqs = r->next_free;
 	set_state(r, REQ_CAPSULE);
 	r->init_status = 0;
@@ -394,6 +417,11 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	struct tcp_req *r = req_get(q);
 	uint16_t status;
 
+	if (!r && errno == ENOMEM) {
+		log_err("%s: qid %u cid %u: out of memory for a request", q->conn.peer,
+			q->sq.qid, le16toh(rx->hdr.h.cmd.sqe.cid));
+		return -ENOMEM;
+	}
 	if (!r) {
 		/* more commands in flight than the queue has entries: the host is broken */
 		log_err("%s: qid %u: command beyond queue size %u", q->conn.peer, q->sq.qid,
@@ -797,6 +825,10 @@ static void queue_maybe_free(struct tcp_queue *q)
 			break;
 		}
 	}
+	if (!reactor_queues) {
+		free(reactor_staging);
+		reactor_staging = NULL;
+	}
 	for (unsigned i = 0; i < q->nreqs; i++)
 		nvmf_req_free_data(&req_by_ttag(q, (uint16_t)i)->req);
 	nvmf_sq_destroy(&q->sq);
@@ -887,6 +919,7 @@ static void queue_create(void *arg)
 	struct new_conn *nc = arg;
 	struct nvmf_port *port = nc->port;
 	struct tcp_queue *q = calloc(1, sizeof(*q));
+	uint8_t *staging = reactor_staging ? reactor_staging : malloc(NVMF_CONN_STAGING);
 	struct nvmf_pdu_rx_cfg rxcfg = {
 		.role = NVMF_PDU_ROLE_CONTROLLER,
 		.max_data = MAXH2CDATA,
@@ -897,21 +930,27 @@ static void queue_create(void *arg)
 	};
 	int one = 1;
 
-	if (!q || nvmf_conn_init(&q->conn, nc->fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q) ||
+	if (!q || !staging ||
+	    nvmf_conn_init_shared(&q->conn, nc->fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q,
+				  staging) ||
 	    grow_reqs(q, REQ_BLOCK)) {
 		log_err("out of memory for a new connection");
 		if (q) {
 			for (unsigned i = 0; i < q->nblocks; i++)
 				free(q->blocks[i]);
 			free(q->blocks);
-			free(q->conn.staging);
 		}
+		if (staging != reactor_staging)
+			free(staging);
 		free(q);
 		close(nc->fd);
 		free(nc);
 		return;
 	}
 	free(nc);
+	reactor_staging = staging;
+	/* until Connect says the queue's size: the Connect command itself */
+	q->max_reqs = REQ_BLOCK;
 	setsockopt(q->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	q->ctl_tx.iov = q->ctl_iov;
 	q->sq.tgt = port->tgt;
@@ -943,15 +982,19 @@ static void queue_create(void *arg)
 	q->state = Q_TLS_PEEK;
 }
 
-/* After Connect: size the request pool for the queue the host asked for. */
+/* After Connect: the request pool may grow to the queue the host asked for. */
 static int tcp_sq_connected(struct nvmf_sq *sq)
 {
 	struct tcp_queue *q = sq_queue(sq);
 
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer); /* set up: the controller's KATO now */
 	q->conn.rx.cfg.max_icd = sq->icd_max;
-	/* like nvmet: twice the queue size, for commands whose response is still going out */
-	return grow_reqs(q, 2u * sq->size);
+	/*
+	 * like nvmet: twice the queue size, for commands whose response is still going out;
+	 * allocated as commands come (req_get), so an idle queue stays small
+	 */
+	q->max_reqs = 2u * sq->size;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ listening */
