@@ -199,7 +199,12 @@ static int feed_staged(struct nvmf_conn *c)
 	}
 	c->stage_off += (uint32_t)used;
 	c->stage_len -= (uint32_t)used;
-	if (c->stage_len && c->stage_buf == c->shared_staging) {
+	if (!c->stage_len && c->shared_staging && c->staging) {
+		/* what a pause left is parsed: the shared buffer serves us again */
+		free(c->staging);
+		c->staging = NULL;
+		c->stage_buf = NULL;
+	} else if (c->stage_len && c->stage_buf == c->shared_staging) {
 		/* the shared buffer is the next connection's: keep what is left in our own */
 		if (!c->staging)
 			c->staging = malloc(NVMF_CONN_STAGING);
