@@ -48,6 +48,21 @@
  * of 1024 such reads holds 128 MiB */
 #define MAX_STALL_GROWTH_KIB (32u * 1024)
 
+/* The test's target and file: a failed assertion leaves them to the teardown. */
+static struct target_proc T;
+static char stall_path[64];
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (T.pid > 0)
+		tp_stop(&T);
+	if (stall_path[0])
+		unlink(stall_path);
+	stall_path[0] = 0;
+	return 0;
+}
+
 static uint8_t pattern_byte(size_t off)
 {
 	return (uint8_t)((off * 2654435761u) >> 11);
@@ -55,7 +70,7 @@ static uint8_t pattern_byte(size_t off)
 
 static void idle_associations(void **state)
 {
-	struct target_proc t;
+	struct target_proc *t = &T;
 	struct assoc *a = calloc(N_ASSOC, sizeof(*a));
 	char listen[64];
 	const char *argv[] = { "--ram", "64M", "--listen", listen, "--cpus", "1", NULL };
@@ -70,14 +85,14 @@ static void idle_associations(void **state)
 	assert_non_null(a);
 	assert_int_equal(assoc_raise_nofile(2 * N_ASSOC + 64), 0);
 	snprintf(listen, sizeof(listen), "%s:%u", ADDR, port);
-	assert_int_equal(tp_start(&t, port, argv), 0);
+	assert_int_equal(tp_start(t, port, argv), 0);
 	assert_int_equal(assoc_open(a, WARM, ADDR, port, NQN, &err), WARM);
 	usleep(200000);
-	rss0 = assoc_rss_kib(t.pid);
+	rss0 = assoc_rss_kib(t->pid);
 	assert_int_equal(assoc_open(a + WARM, N_ASSOC - WARM, ADDR, port, NQN, &err),
 			 N_ASSOC - WARM);
 	usleep(500000);
-	rss1 = assoc_rss_kib(t.pid);
+	rss1 = assoc_rss_kib(t->pid);
 	assert_true(rss0 > 0 && rss1 > 0);
 	per = (double)(rss1 - rss0) / (N_ASSOC - WARM);
 	print_message("# %d idle associations: target RSS %ld -> %ld KiB, %.1f KiB each\n",
@@ -97,7 +112,7 @@ static void idle_associations(void **state)
 	tc_close(&admin);
 	assoc_close(a, N_ASSOC);
 	free(a);
-	assert_int_equal(tp_stop(&t), 0);
+	assert_int_equal(tp_stop(t), 0);
 }
 
 /* The namespace's LBA size (Identify Namespace) and MAXCMD (Identify Controller). */
@@ -117,11 +132,11 @@ static void identify(struct tclient *admin, uint32_t *lba, uint16_t *maxcmd)
 
 static void stalled_reader_bounded(void **state)
 {
-	char path[] = "/tmp/nvmf-stall-XXXXXX", listen[64];
+	char *path = stall_path, listen[64];
 	const char *argv[] = { "--file", path, "--listen", listen, "--cpus", "1", "-v", NULL };
 	uint16_t port = tp_free_port(), maxcmd = 0, st = 0xffff;
 	uint8_t *file = malloc(FILE_LEN), *rd = malloc(RD_LEN), small[4096];
-	struct target_proc t;
+	struct target_proc *t = &T;
 	struct tclient admin, io, other_admin, other_io;
 	struct nvme_cqe cqe;
 	struct timeval tv = { .tv_sec = 10 };
@@ -129,16 +144,18 @@ static void stalled_reader_bounded(void **state)
 	uint32_t lba = 0;
 	uint64_t *spot;
 	long rss0, rss1;
-	int fd = mkstemp(path);
+	int fd;
 
 	(void)state;
+	snprintf(stall_path, sizeof(stall_path), "/tmp/nvmf-stall-XXXXXX");
+	fd = mkstemp(path);
 	assert_true(fd >= 0 && file && rd);
 	for (size_t i = 0; i < FILE_LEN; i++)
 		file[i] = pattern_byte(i);
 	assert_int_equal(write(fd, file, FILE_LEN), (ssize_t)FILE_LEN);
 	close(fd);
 	snprintf(listen, sizeof(listen), "%s:%u", ADDR, port);
-	assert_int_equal(tp_start(&t, port, argv), 0);
+	assert_int_equal(tp_start(t, port, argv), 0);
 
 	assert_int_equal(tc_admin_setup(&admin, ADDR, port, NQN, false, false), 0);
 	identify(&admin, &lba, &maxcmd);
@@ -161,7 +178,7 @@ static void stalled_reader_bounded(void **state)
 		assert_memory_equal(rd, file, RD_LEN);
 	}
 	usleep(200000);
-	rss0 = assoc_rss_kib(t.pid);
+	rss0 = assoc_rss_kib(t->pid);
 
 	/* MAXCMD reads, and the socket is not read */
 	spot = calloc(65536, sizeof(*spot));
@@ -178,11 +195,11 @@ static void stalled_reader_bounded(void **state)
 		spot[cid] = slba * lba;
 	}
 	sleep(1);
-	rss1 = assoc_rss_kib(t.pid);
+	rss1 = assoc_rss_kib(t->pid);
 	print_message("# %u reads of %u KiB not read: target RSS %ld -> %ld KiB\n", maxcmd,
 		      RD_LEN / 1024, rss0, rss1);
 	assert_true(rss1 > 0 && rss1 - rss0 <= (long)MAX_STALL_GROWTH_KIB);
-	assert_true(tp_log_count(&t, "not reading commands") >= 1);
+	assert_true(tp_log_count(t, "not reading commands") >= 1);
 
 	/* another host is served meanwhile */
 	assert_int_equal(tc_admin_setup(&other_admin, ADDR, port, NQN, false, false), 0);
@@ -218,11 +235,11 @@ static void stalled_reader_bounded(void **state)
 	assert_int_equal(tc_rw(&io, false, 1, 0, sizeof(small) / lba, small, sizeof(small), false,
 			       &st), 0);
 	assert_int_equal(st, 0);
-	assert_int_equal(tp_log_count(&t, "requests given back"), 0);
+	assert_int_equal(tp_log_count(t, "requests given back"), 0);
 
 	/* idle: the requests the reads took go back; reads and R2T writes work after */
 	sleep(7);
-	assert_true(tp_log_count(&t, "requests given back") >= 1);
+	assert_true(tp_log_count(t, "requests given back") >= 1);
 	for (unsigned i = 0; i < 4; i++) {
 		memset(rd, (int)i + 1, 64 * 1024);
 		assert_int_equal(tc_rw(&io, true, 1, RD_LEN / lba, 64 * 1024 / lba, rd, 64 * 1024,
@@ -239,8 +256,9 @@ static void stalled_reader_bounded(void **state)
 	tc_close(&other_admin);
 	tc_close(&io);
 	tc_close(&admin);
-	assert_int_equal(tp_stop(&t), 0);
+	assert_int_equal(tp_stop(t), 0);
 	unlink(path);
+	stall_path[0] = 0;
 	free(spot);
 	free(file);
 	free(rd);
@@ -249,8 +267,8 @@ static void stalled_reader_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(idle_associations),
-		cmocka_unit_test(stalled_reader_bounded),
+		cmocka_unit_test_teardown(idle_associations, teardown),
+		cmocka_unit_test_teardown(stalled_reader_bounded, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
