@@ -11,13 +11,23 @@ int nvmf_conn_init(struct nvmf_conn *c, int fd, const struct nvmf_sock_ops *sock
 		   const struct nvmf_pdu_rx_cfg *rxcfg, const struct nvmf_pdu_rx_ops *rx_ops,
 		   void *ctx)
 {
+	return nvmf_conn_init_shared(c, fd, sock, rxcfg, rx_ops, ctx, NULL);
+}
+
+int nvmf_conn_init_shared(struct nvmf_conn *c, int fd, const struct nvmf_sock_ops *sock,
+			  const struct nvmf_pdu_rx_cfg *rxcfg,
+			  const struct nvmf_pdu_rx_ops *rx_ops, void *ctx, uint8_t *shared)
+{
 	memset(c, 0, sizeof(*c));
 	/* set first: a failed init is still closed by nvmf_conn_close() */
 	c->fd = fd;
 	c->sock = sock;
-	c->staging = malloc(NVMF_CONN_STAGING);
-	if (!c->staging)
-		return -ENOMEM;
+	c->shared_staging = shared;
+	if (!shared) {
+		c->staging = malloc(NVMF_CONN_STAGING);
+		if (!c->staging)
+			return -ENOMEM;
+	}
 	nvmf_pdu_rx_init(&c->rx, rxcfg, rx_ops, ctx);
 	nvmf_sock_describe(fd, false, c->peer, sizeof(c->peer));
 	return 0;
@@ -41,6 +51,8 @@ void nvmf_conn_close(struct nvmf_conn *c)
 	c->fd = -1;
 	free(c->staging);
 	c->staging = NULL;
+	c->stage_buf = NULL;
+	c->stage_len = 0;
 }
 
 /* ------------------------------------------------------------------ output */
@@ -179,7 +191,7 @@ static int feed_staged(struct nvmf_conn *c)
 	ssize_t used;
 
 	c->rx.paused = false;
-	used = nvmf_pdu_rx_feed(&c->rx, c->staging + c->stage_off, c->stage_len);
+	used = nvmf_pdu_rx_feed(&c->rx, c->stage_buf + c->stage_off, c->stage_len);
 
 	if (used < 0) {
 		c->stage_len = 0; /* the stream is over: nothing after the error is parsed */
@@ -187,6 +199,23 @@ static int feed_staged(struct nvmf_conn *c)
 	}
 	c->stage_off += (uint32_t)used;
 	c->stage_len -= (uint32_t)used;
+	if (!c->stage_len && c->shared_staging && c->staging) {
+		/* what a pause left is parsed: the shared buffer serves us again */
+		free(c->staging);
+		c->staging = NULL;
+		c->stage_buf = NULL;
+	} else if (c->stage_len && c->stage_buf == c->shared_staging) {
+		/* the shared buffer is the next connection's: keep what is left in our own */
+		if (!c->staging)
+			c->staging = malloc(NVMF_CONN_STAGING);
+		if (!c->staging) {
+			c->stage_len = 0;
+			return -ENOMEM;
+		}
+		memcpy(c->staging, c->stage_buf + c->stage_off, c->stage_len);
+		c->stage_buf = c->staging;
+		c->stage_off = 0;
+	}
 	return c->rx.paused ? NVMF_CONN_PAUSED : 0;
 }
 
@@ -222,10 +251,13 @@ int nvmf_conn_receive(struct nvmf_conn *c, int budget)
 					return NVMF_CONN_PAUSED;
 			}
 		} else {
-			n = c->sock->recv(c, c->staging, NVMF_CONN_STAGING);
+			uint8_t *buf = c->shared_staging ? c->shared_staging : c->staging;
+
+			n = c->sock->recv(c, buf, NVMF_CONN_STAGING);
 			if (n > 0) {
 				drained = n < NVMF_CONN_STAGING && !sock_buffered(c);
 				c->rx_bytes += (uint64_t)n;
+				c->stage_buf = buf;
 				c->stage_off = 0;
 				c->stage_len = (uint32_t)n;
 				rc = feed_staged(c);

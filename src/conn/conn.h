@@ -8,7 +8,10 @@
  *     sendmsg() calls as possible, with partial-send bookkeeping,
  *   - the receive loop: recv() into a staging buffer that the PDU state machine parses
  *     (many small PDUs per syscall), or readv() straight into the owner's buffers for large
- *     payloads (pdu_rx pull mode),
+ *     payloads (pdu_rx pull mode).  The staging buffer may be the owner's, shared by all
+ *     the connections of one thread (nvmf_conn_init_shared: the target's reactors, where
+ *     10,000 idle connections must not hold 64 KiB each); a connection then has a buffer of
+ *     its own only while input it could not parse yet waits (after a pause),
  *   - the TermReq sent when the peer broke the protocol.
  *
  * It knows nothing of event loops: the owner watches the fd (io_uring poll on the target's
@@ -121,7 +124,9 @@ struct nvmf_conn {
 	struct nvmf_pdu_rx rx;
 	struct nvmf_pdu_tx_cfg txcfg; /* what the IC exchange settled for PDUs we send */
 
-	uint8_t *staging;
+	uint8_t *staging;            /* our own: always (no shared one), or after a pause */
+	uint8_t *shared_staging;     /* the owner's, used by every connection of a thread */
+	uint8_t *stage_buf;          /* where the received, not yet parsed bytes are */
 	uint32_t stage_off, stage_len; /* received, not yet parsed (after a pause) */
 
 	struct nvmf_conn_tx *tx_head, *tx_tail;
@@ -140,6 +145,15 @@ struct nvmf_conn {
 int nvmf_conn_init(struct nvmf_conn *c, int fd, const struct nvmf_sock_ops *sock,
 		   const struct nvmf_pdu_rx_cfg *rxcfg, const struct nvmf_pdu_rx_ops *rx_ops,
 		   void *ctx);
+/*
+ * The same, receiving into shared (NVMF_CONN_STAGING bytes, the owner's; every connection
+ * that uses it is on one thread, and it outlives them): bytes a receive does not parse
+ * (it paused) are copied to a buffer of the connection's own, so shared is free again
+ * when nvmf_conn_receive() returns.  shared NULL: a buffer of its own, as nvmf_conn_init.
+ */
+int nvmf_conn_init_shared(struct nvmf_conn *c, int fd, const struct nvmf_sock_ops *sock,
+			  const struct nvmf_pdu_rx_cfg *rxcfg,
+			  const struct nvmf_pdu_rx_ops *rx_ops, void *ctx, uint8_t *shared);
 /* Shut the socket down (if not yet), drop queued output, close the fd, free buffers. */
 void nvmf_conn_close(struct nvmf_conn *c);
 /* Stop reading and writing: the peer sees the end of the stream.  The fd stays open. */

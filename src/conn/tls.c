@@ -285,7 +285,7 @@ static int start(struct nvmf_conn *c, bool server, enum nvmf_tls_record want,
 	SSL_CTX *ctx;
 	struct tls_state *st;
 
-	if (c->fd < 0 || c->sock_priv || !c->staging || c->shut ||
+	if (c->fd < 0 || c->sock_priv || (!c->staging && !c->shared_staging) || c->shut ||
 	    (unsigned)want > NVMF_TLS_RECORD_KERNEL)
 		return -EINVAL;
 	pthread_once(&ctx_once, ctx_init);

@@ -37,8 +37,29 @@
 #include "target/tcp.h"
 #include "util/log.h"
 
-#define REQ_BLOCK 16              /* requests are allocated in blocks of this many */
+/*
+ * Requests are allocated in blocks of this many, as commands come: an idle queue holds one
+ * block (its Connect, an AER), not the 2 x queue size it may grow to (the Linux host's I/O
+ * queues have 128 entries: ~400 KiB of requests per idle association when allocated at
+ * Connect).
+ */
+#define REQ_BLOCK 4
+/*
+ * A queue that took no command for this long gives back the requests above its first
+ * block (those whose blocks are all free): a burst does not leave an idle association
+ * holding 2 x queue size requests for the rest of its life.
+ */
+#define REQ_IDLE_NS (5ull * 1000000000ull)
 #define RX_BUDGET 64              /* reads per readiness event before others get a turn */
+/*
+ * Back-pressure: a connection stops taking commands while the data of its reads, from the
+ * command until its C2HData is sent, passes this, and takes them again below half of it.
+ * A host that sends reads and never reads its socket then holds at most this (plus one
+ * command's transfer) of the target's memory, not 2 x queue size x MDTS (file backend:
+ * 256 MiB per 128-entry queue), and its commands wait in its own socket (TCP flow
+ * control).  8 MiB keeps a fast host's pipeline full (128 KiB reads at QD16: 2 MiB).
+ */
+#define TX_BACKLOG_MAX (8u << 20)
 #define TX_IOV (NVMF_REQ_IOV + NVMF_PDU_OUT_EXTRA_IOV)
 #define MAXH2CDATA NVMF_MAX_XFER  /* one H2CData can carry a whole command */
 /* the Linux host and target's tls_handshake_timeout */
@@ -65,6 +86,7 @@ struct tcp_req {
 	uint16_t init_status;    /* parse failed: complete with it once the capsule is in */
 	bool ddgst_err;
 	uint32_t h2c_done;       /* bytes of H2C data received */
+	uint32_t resp_bytes;     /* read data counted in the queue's resp_bytes */
 	struct iovec h2c_iov[NVMF_REQ_IOV];
 	struct nvmf_pdu_out out_a; /* R2T or C2HData */
 	struct nvmf_pdu_out out_b; /* CapsuleResp */
@@ -100,14 +122,25 @@ struct tcp_queue {
 
 	struct tcp_req **blocks;
 	unsigned nblocks, nreqs;
+	unsigned max_reqs;        /* nreqs may grow to this: 2 x the queue size once connected */
+	uint64_t last_cmd_ns;     /* when the last command came (REQ_IDLE_NS) */
+	struct nvmf_timer idle_timer; /* gives back requests after REQ_IDLE_NS */
 	struct tcp_req *free_reqs;
 	unsigned busy_reqs;
 	struct tcp_req *cur;      /* the command whose capsule is being received */
+	size_t resp_bytes;        /* data of reads not yet sent (TX_BACKLOG_MAX) */
+	bool rx_held;             /* over TX_BACKLOG_MAX: no commands are read */
 
 	struct tcp_queue *next;   /* the reactor's list of queues */
 };
 
 static __thread struct tcp_queue *reactor_queues;
+/*
+ * The receive staging buffer of every connection on this reactor (conn.h): a connection
+ * parses all it received before the reactor moves on, so one buffer serves them all.  It
+ * lives while the reactor has connections.
+ */
+static __thread uint8_t *reactor_staging;
 
 static const struct nvmf_transport_ops tcp_ops;
 
@@ -163,18 +196,90 @@ static struct tcp_req *req_by_ttag(struct tcp_queue *q, uint16_t ttag)
 	return &q->blocks[ttag / REQ_BLOCK][ttag % REQ_BLOCK];
 }
 
+/* Free, and no PDU of it waits on the connection (a C2HData before its response). */
+static bool block_idle(const struct tcp_req *blk)
+{
+	for (unsigned i = 0; i < REQ_BLOCK; i++)
+		if (blk[i].state != REQ_FREE || blk[i].tx_a.queued || blk[i].tx_b.queued)
+			return false;
+	return true;
+}
+
+/* Free the trailing blocks whose requests are all idle; the first block always stays. */
+static void shrink_reqs(struct tcp_queue *q)
+{
+	unsigned keep = q->nblocks, before = q->nreqs;
+	struct tcp_req **nb;
+
+	while (keep > 1 && block_idle(q->blocks[keep - 1]))
+		keep--;
+	if (keep == q->nblocks)
+		return;
+	for (unsigned b = keep; b < q->nblocks; b++)
+		free(q->blocks[b]);
+	q->sq.req_states.n[REQ_FREE] -= (q->nblocks - keep) * REQ_BLOCK;
+	q->nblocks = keep;
+	q->nreqs = keep * REQ_BLOCK;
+	nb = realloc(q->blocks, keep * sizeof(*nb));
+	if (nb)
+		q->blocks = nb;
+	/* the free list threaded through the freed blocks too: build it from what is left */
+	q->free_reqs = NULL;
+	for (unsigned i = q->nreqs; i-- > 0;) {
+		struct tcp_req *r = req_by_ttag(q, (uint16_t)i);
+
+		if (r->state == REQ_FREE) {
+			r->next_free = q->free_reqs;
+			q->free_reqs = r;
+		}
+	}
+	log_debug("%s: qid %u: idle: %u of %u requests given back", q->conn.peer, q->sq.qid,
+		  before - q->nreqs, before);
+}
+
+static void reqs_idle(struct nvmf_timer *t)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)t - offsetof(struct tcp_queue,
+									idle_timer));
+	uint64_t idle = q->sq.reactor->now_ns - q->last_cmd_ns;
+
+	if (q->state != Q_LIVE)
+		return; /* closing: everything goes soon */
+	if (idle < REQ_IDLE_NS) {
+		nvmf_timer_arm(q->sq.reactor, &q->idle_timer, REQ_IDLE_NS - idle);
+		return;
+	}
+	shrink_reqs(q);
+	/* some are still busy (an AER parked in the controller, a read not yet sent) */
+	if (q->nblocks > 1)
+		nvmf_timer_arm(q->sq.reactor, &q->idle_timer, REQ_IDLE_NS);
+}
+
 /* Every state change of a request goes through here (checked, counted per queue). */
 static void set_state(struct tcp_req *r, enum nvmf_req_state s)
 {
 	nvmf_req_set_state(&r->q->sq.req_states, &r->state, s);
 }
 
+/* A free request, allocating a block when all are in use; NULL: none (errno says why). */
 static struct tcp_req *req_get(struct tcp_queue *q)
 {
-	struct tcp_req *r = q->free_reqs;
+	struct tcp_req *r;
 
-	if (!r)
-		return NULL;
+	if (!q->free_reqs) {
+		if (q->nreqs >= q->max_reqs) {
+			errno = ENOSPC;
+			return NULL;
+		}
+		if (grow_reqs(q, q->nreqs + REQ_BLOCK)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		if (!q->idle_timer.armed)
+			nvmf_timer_arm(q->sq.reactor, &q->idle_timer, REQ_IDLE_NS);
+	}
+	r = q->free_reqs;
+	q->last_cmd_ns = q->sq.reactor->now_ns;
 	q->free_reqs = r->next_free;
 	set_state(r, REQ_CAPSULE);
 	r->init_status = 0;
@@ -196,6 +301,18 @@ static void req_put(struct tcp_req *r)
 	r->next_free = q->free_reqs;
 	q->free_reqs = r;
 	q->busy_reqs--;
+	if (r->resp_bytes) {
+		q->resp_bytes -= r->resp_bytes;
+		r->resp_bytes = 0;
+		if (q->rx_held && q->resp_bytes <= TX_BACKLOG_MAX / 2) {
+			/* the host reads again: take its commands (reap_work reads) */
+			q->rx_held = false;
+			log_debug("%s: qid %u: backlog down to %zu bytes: reading commands again",
+				  q->conn.peer, q->sq.qid, q->resp_bytes);
+			if (q->state == Q_LIVE)
+				nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
+		}
+	}
 	if (q->state == Q_DRAINING || q->state == Q_CLOSING)
 		nvmf_reactor_defer(q->sq.reactor, &q->reap_work);
 }
@@ -404,6 +521,11 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	if (q->sq.ctrl && !nvmf_tgt_ctrl_alive(q->sq.ctrl, q->sq.reactor->now_ns))
 		return -ESTALE;
 	r = req_get(q);
+	if (!r && errno == ENOMEM) {
+		log_err("%s: qid %u cid %u: out of memory for a request", q->conn.peer,
+			q->sq.qid, le16toh(rx->hdr.h.cmd.sqe.cid));
+		return -ENOMEM;
+	}
 	if (!r) {
 		/* more commands in flight than the queue has entries: the host is broken */
 		log_err("%s: qid %u: command beyond queue size %u", q->conn.peer, q->sq.qid,
@@ -416,6 +538,10 @@ static int on_cmd_header(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	if (status) {
 		r->init_status = status;
 		return 0; /* any in-capsule data is dropped */
+	}
+	if (r->req.dir == NVME_XFER_CTRL_TO_HOST) {
+		r->resp_bytes = r->req.xfer_len;
+		q->resp_bytes += r->resp_bytes;
 	}
 	if (r->req.in_capsule) {
 		/* the handler may already have pointed the data at its final place (RAM) */
@@ -561,6 +687,13 @@ static int rx_on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 		break;
 	case NVME_TCP_CMD:
 		on_cmd_pdu(q, rx);
+		if (q->resp_bytes >= TX_BACKLOG_MAX && q->state == Q_LIVE) {
+			/* the host does not read fast enough: leave its commands in the socket */
+			q->rx_held = true;
+			log_debug("%s: qid %u: %zu bytes of reads not sent: not reading commands",
+				  q->conn.peer, q->sq.qid, q->resp_bytes);
+			return NVMF_PDU_RX_PAUSE;
+		}
 		break;
 	case NVME_TCP_H2C_DATA:
 		on_h2c_pdu(q, rx);
@@ -588,7 +721,11 @@ static void tls_peek(struct tcp_queue *q);
 /* Read and parse until the socket is empty. */
 static void read_input(struct tcp_queue *q)
 {
-	int rc = nvmf_conn_receive(&q->conn, RX_BUDGET);
+	int rc;
+
+	if (q->rx_held)
+		return; /* req_put() reads again when the backlog is down */
+	rc = nvmf_conn_receive(&q->conn, RX_BUDGET);
 
 	if (rc == -EPROTO && q->conn.rx.fes) {
 		send_term(q);
@@ -805,6 +942,7 @@ static void queue_maybe_free(struct tcp_queue *q)
 		return;
 	port = q->sq.port;
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
+	nvmf_timer_cancel(q->sq.reactor, &q->idle_timer);
 	/* every request came back: a count that did not is a leaked request */
 	assert(nvmf_sq_req_count(&q->sq, REQ_FREE) == q->nreqs);
 	for (pp = &reactor_queues; *pp; pp = &(*pp)->next) {
@@ -812,6 +950,10 @@ static void queue_maybe_free(struct tcp_queue *q)
 			*pp = q->next;
 			break;
 		}
+	}
+	if (!reactor_queues) {
+		free(reactor_staging);
+		reactor_staging = NULL;
 	}
 	for (unsigned i = 0; i < q->nreqs; i++)
 		nvmf_req_free_data(&req_by_ttag(q, (uint16_t)i)->req);
@@ -854,6 +996,7 @@ static void queue_close(struct tcp_queue *q, const char *why)
 		log_info("%s: closing%s: %s", q->conn.peer, paths, why);
 	q->state = Q_CLOSING;
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
+	nvmf_timer_cancel(q->sq.reactor, &q->idle_timer);
 	nvmf_conn_shutdown(&q->conn);
 	release_aers(q);
 	if (q->poll_in_armed)
@@ -905,6 +1048,7 @@ static void queue_create(void *arg)
 	struct new_conn *nc = arg;
 	struct nvmf_port *port = nc->port;
 	struct tcp_queue *q = calloc(1, sizeof(*q));
+	uint8_t *staging = reactor_staging ? reactor_staging : malloc(NVMF_CONN_STAGING);
 	struct nvmf_pdu_rx_cfg rxcfg = {
 		.role = NVMF_PDU_ROLE_CONTROLLER,
 		.max_data = MAXH2CDATA,
@@ -915,15 +1059,18 @@ static void queue_create(void *arg)
 	};
 	int one = 1;
 
-	if (!q || nvmf_conn_init(&q->conn, nc->fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q) ||
+	if (!q || !staging ||
+	    nvmf_conn_init_shared(&q->conn, nc->fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q,
+				  staging) ||
 	    grow_reqs(q, REQ_BLOCK)) {
 		log_err("out of memory for a new connection");
 		if (q) {
 			for (unsigned i = 0; i < q->nblocks; i++)
 				free(q->blocks[i]);
 			free(q->blocks);
-			free(q->conn.staging);
 		}
+		if (staging != reactor_staging)
+			free(staging);
 		free(q);
 		close(nc->fd);
 		free(nc);
@@ -931,6 +1078,9 @@ static void queue_create(void *arg)
 		return;
 	}
 	free(nc);
+	reactor_staging = staging;
+	/* until Connect says the queue's size: the Connect command itself */
+	q->max_reqs = REQ_BLOCK;
 	setsockopt(q->conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	q->ctl_tx.iov = q->ctl_iov;
 	q->sq.tgt = port->tgt;
@@ -944,6 +1094,7 @@ static void queue_create(void *arg)
 	q->flush_work.fn = flush_tx;
 	q->reap_work.fn = reap_work;
 	q->setup_timer.fn = setup_timeout;
+	q->idle_timer.fn = reqs_idle;
 	q->next = reactor_queues;
 	reactor_queues = q;
 	atomic_fetch_add(&port->tgt->live_queues, 1);
@@ -962,15 +1113,19 @@ static void queue_create(void *arg)
 	q->state = Q_TLS_PEEK;
 }
 
-/* After Connect: size the request pool for the queue the host asked for. */
+/* After Connect: the request pool may grow to the queue the host asked for. */
 static int tcp_sq_connected(struct nvmf_sq *sq)
 {
 	struct tcp_queue *q = sq_queue(sq);
 
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer); /* set up: the controller's KATO now */
 	q->conn.rx.cfg.max_icd = sq->icd_max;
-	/* like nvmet: twice the queue size, for commands whose response is still going out */
-	return grow_reqs(q, 2u * sq->size);
+	/*
+	 * like nvmet: twice the queue size, for commands whose response is still going out;
+	 * allocated as commands come (req_get), so an idle queue stays small
+	 */
+	q->max_reqs = 2u * sq->size;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ listening */

@@ -2,7 +2,8 @@
  * The connection layer (src/conn) over a real socket pair: output queued as PDUs and sent in
  * order across partial sends (small socket buffers), done callbacks once each, a PDU never
  * linked twice, failed builds refused; the receive loop in push and pull mode with data
- * landing in the owner's buffers, a pause that keeps parsed-later input, end of stream,
+ * landing in the owner's buffers, a pause that keeps parsed-later input (also when the
+ * staging buffer is shared with other connections: the rest is kept aside), end of stream,
  * and the TermReq for a protocol error; socket ops that hold bytes of their own (flush
  * hook, has_buffered); iovec slicing.
  */
@@ -27,6 +28,7 @@ struct owner {
 	int pdus;
 	int pause_after;          /* on_pdu pauses after this many PDUs (0: never) */
 	uint8_t types[64];
+	uint16_t cids[64];        /* of the CapsuleResps */
 	uint8_t *dest;            /* C2HData payload lands here */
 	uint32_t dest_len;
 };
@@ -48,6 +50,8 @@ static int own_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 {
 	struct owner *o = ctx;
 
+	if (rx->hdr.h.ch.type == NVME_TCP_RSP)
+		o->cids[o->pdus % 64] = le16toh(rx->hdr.h.rsp.cqe.cid);
 	o->types[o->pdus++ % 64] = rx->hdr.h.ch.type;
 	return o->pause_after && o->pdus % o->pause_after == 0 ? NVMF_PDU_RX_PAUSE : 0;
 }
@@ -293,6 +297,81 @@ static void pause_at_end_of_staged_input(void **state)
 	close(peer);
 }
 
+static void put_rsps(int fd, uint16_t first, int n)
+{
+	struct nvmf_pdu_out out;
+	struct nvmf_pdu_tx_cfg cfg = { 0 };
+	struct iovec iov[4];
+	struct nvme_cqe cqe = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		int cnt;
+
+		cqe.cid = htole16((uint16_t)(first + i));
+		cnt = nvmf_pdu_rsp(&out, &cfg, &cqe, iov, 4);
+		put_iov(fd, iov, cnt);
+	}
+}
+
+/*
+ * Two connections receive into one shared staging buffer (the target's reactors): what a
+ * paused connection has not parsed yet is kept in a buffer of its own, so the other's
+ * input, read into the shared buffer meanwhile, does not overwrite it; the own buffer goes
+ * once it is parsed, and a connection that never pauses never has one.
+ */
+static void shared_staging_keeps_paused_input(void **state)
+{
+	static uint8_t shared[NVMF_CONN_STAGING];
+	struct nvmf_pdu_rx_cfg cfg = { .role = NVMF_PDU_ROLE_HOST, .max_data = 1u << 20 };
+	struct owner a, b;
+	int sa[2], sb[2];
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb), 0);
+	assert_int_equal(nvmf_conn_init_shared(&a.conn, sa[0], &nvmf_sock_tcp, &cfg, &own_ops, &a,
+					       shared), 0);
+	assert_int_equal(nvmf_conn_init_shared(&b.conn, sb[0], &nvmf_sock_tcp, &cfg, &own_ops, &b,
+					       shared), 0);
+	a.conn.rx.ic_done = b.conn.rx.ic_done = true;
+	assert_null(a.conn.staging);
+
+	put_rsps(sa[1], 0, 5);
+	a.pause_after = 2;
+	assert_int_equal(nvmf_conn_receive(&a.conn, 64), NVMF_CONN_PAUSED);
+	assert_int_equal(a.pdus, 2);
+	assert_true(a.conn.stage_len > 0);
+	assert_non_null(a.conn.staging);
+	assert_ptr_equal(a.conn.stage_buf, a.conn.staging);
+
+	/* b's input goes through the shared buffer over what a received */
+	put_rsps(sb[1], 100, 3);
+	assert_int_equal(nvmf_conn_receive(&b.conn, 64), NVMF_CONN_DRAINED);
+	assert_int_equal(b.pdus, 3);
+	assert_int_equal(b.cids[2], 102);
+	assert_null(b.conn.staging);
+
+	/* a goes on with its own responses, in order */
+	a.pause_after = 0;
+	assert_int_equal(nvmf_conn_receive(&a.conn, 64), NVMF_CONN_DRAINED);
+	assert_int_equal(a.pdus, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(a.cids[i], i);
+	assert_null(a.conn.staging);
+	/* and takes new input through the shared buffer again */
+	put_rsps(sa[1], 7, 1);
+	assert_int_equal(nvmf_conn_receive(&a.conn, 64), NVMF_CONN_DRAINED);
+	assert_int_equal(a.cids[5], 7);
+	assert_null(a.conn.staging);
+
+	nvmf_conn_close(&a.conn);
+	nvmf_conn_close(&b.conn);
+	close(sa[1]);
+	close(sb[1]);
+}
+
 static void budget_leaves_more(void **state)
 {
 	struct owner o;
@@ -456,6 +535,7 @@ int main(void)
 		cmocka_unit_test(failed_build_and_drop),
 		cmocka_unit_test(push_pull_pause_and_eof),
 		cmocka_unit_test(pause_at_end_of_staged_input),
+		cmocka_unit_test(shared_staging_keeps_paused_input),
 		cmocka_unit_test(budget_leaves_more),
 		cmocka_unit_test(term_for_protocol_error),
 		cmocka_unit_test(sock_ops_hold_bytes),
