@@ -76,8 +76,17 @@ struct nvmf_reactor {
 	void (*on_start)(struct nvmf_reactor *r, void *arg);
 	void *start_arg;
 
-	/* statistics */
-	uint64_t loops, events;
+	/*
+	 * Statistics, written by the loop's thread only with relaxed stores, read by any
+	 * thread with relaxed loads (no lock, no locked instruction in the loop).  An
+	 * iteration that handled an event, a deferred item or a timer is busy from the clock
+	 * read after the wait to the one before the next wait; everything else is idle: the
+	 * wait itself and, when polling, the turns that found nothing.  A wake-up is a wait
+	 * that blocked (not a zero-timeout poll) and returned.
+	 */
+	struct nvmf_reactor_stats {
+		uint64_t busy_ns, idle_ns, wakeups, loops, events;
+	} stats;
 };
 
 #define NVMF_REACTOR_SPIN_FOREVER UINT32_MAX /* spin_us: never sleep */

@@ -282,6 +282,7 @@ static void unbuild(struct nvmf_tgt *tgt, size_t ns_mark, size_t subsys_mark)
 		struct nvmf_ns *ns = tgt->all_ns[--tgt->nr_all_ns];
 
 		nvmf_bdev_close(ns->bdev);
+		free(ns->stats);
 		free(ns);
 	}
 	while (tgt->nr_all_subsys > subsys_mark) {

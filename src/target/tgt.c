@@ -148,9 +148,15 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 		p.size = c->size;
 		break;
 	}
+	if (nvmf_ns_stats_alloc(ns, tgt->nr_reactors)) {
+		snprintf(err, errlen, "out of memory");
+		free(ns);
+		return -ENOMEM;
+	}
 	rc = nvmf_bdev_open(&p, &ns->bdev, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "subsystem %s namespace %u: %s", s->nqn, c->nsid, why);
+		free(ns->stats);
 		free(ns);
 		return rc;
 	}
@@ -332,6 +338,7 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us
 	tgt->cfg = cfg;
 	tgt->spin_us = spin_us;
 	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
+	tgt->start_ns = nvmf_now_ns();
 	pthread_mutex_init(&tgt->lock, NULL);
 	atomic_init(&tgt->genctr, 1);
 
@@ -377,8 +384,10 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us
 		goto fail;
 	}
 	tgt->reactors = calloc(tgt->nr_reactors, sizeof(*tgt->reactors));
-	if (!tgt->reactors)
+	tgt->reactor_io = aligned_alloc(64, tgt->nr_reactors * sizeof(*tgt->reactor_io));
+	if (!tgt->reactors || !tgt->reactor_io)
 		goto fail_msg;
+	memset(tgt->reactor_io, 0, tgt->nr_reactors * sizeof(*tgt->reactor_io));
 	*out = tgt;
 	return 0;
 fail_msg:
@@ -511,6 +520,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 		return;
 	for (size_t i = 0; i < tgt->nr_all_ns; i++) {
 		nvmf_bdev_close(tgt->all_ns[i]->bdev);
+		free(tgt->all_ns[i]->stats);
 		free(tgt->all_ns[i]);
 	}
 	free(tgt->all_ns);
@@ -530,6 +540,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 	nvmf_cfg_free(tgt->cfg);
 	free(tgt->old_cfgs);
 	free(tgt->reactors);
+	free(tgt->reactor_io);
 	nvmf_tls_keys_free(tgt->tls_keys);
 	pthread_mutex_destroy(&tgt->lock);
 	free(tgt);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "target/config.h"
+#include "target/prom.h"
 #include "target/target.h"
 #include "target/tcp.h"
 #include "util/log.h"
@@ -60,6 +61,8 @@ static void usage(FILE *f)
 		"  --user U[:G]      drop root for user U (and group G, else U's) once the ports\n"
 		"                    are bound and the namespaces open; a reload then reads\n"
 		"                    and opens files as U\n"
+		"  --metrics A:P     serve statistics over HTTP on A:P (off by default):\n"
+		"                    GET /metrics (Prometheus text), GET /stats (JSON)\n"
 		"  -v, --verbose     debug logging\n");
 }
 
@@ -190,12 +193,14 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'U' },
 		{ "mptcp", no_argument, NULL, 'M' },
 		{ "tls", no_argument, NULL, 't' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct nvmf_cfg_quick quick = { .backend = NVMF_BACKEND_AUTO };
-	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL;
+	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL, *metrics_addr = NULL;
+	struct nvmf_metrics *metrics = NULL;
 	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
 	bool tls_compat = false;
 	struct run_as user = { 0 };
@@ -305,6 +310,9 @@ int main(int argc, char **argv)
 		case 'M':
 			quick.mptcp = true;
 			break;
+		case 'm':
+			metrics_addr = optarg;
+			break;
 		case 'v':
 			nvmf_log_threshold = NVMF_LOG_DEBUG;
 			break;
@@ -388,10 +396,17 @@ int main(int argc, char **argv)
 		warn_tls_without_keys(tgt);
 		rc = nvmf_tgt_start(tgt, err, sizeof(err));
 	}
+	/* bound before privileges go, like the ports */
+	if (rc == 0 && metrics_addr) {
+		metrics = nvmf_metrics_start(tgt, metrics_addr, err, sizeof(err));
+		if (!metrics)
+			rc = -EINVAL;
+	}
 	if (rc == 0 && user.spec)
 		rc = run_as_drop(&user, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "nvmf-target: %s\n", err);
+		nvmf_metrics_stop(metrics);
 		if (tgt) {
 			nvmf_tgt_stop(tgt);
 			nvmf_tgt_destroy(tgt);
@@ -432,6 +447,7 @@ int main(int argc, char **argv)
 		warn_tls_without_keys(tgt);
 	}
 	log_info("%s: stopping", strsignal(sig));
+	nvmf_metrics_stop(metrics);
 	nvmf_tgt_stop(tgt);
 	nvmf_tgt_destroy(tgt);
 	log_info("stopped");
