@@ -57,6 +57,7 @@ struct nvmf_reactor {
 	atomic_bool stopping;
 	pthread_t thread;
 	uint64_t now_ns;        /* monotonic time, refreshed each iteration */
+	uint64_t now_ticks;     /* the same instant in util/ticks.h's ticks (latencies) */
 
 	/* timers: binary min-heap on when_ns */
 	struct nvmf_timer **heap;
@@ -82,10 +83,11 @@ struct nvmf_reactor {
 	 * iteration that handled an event, a deferred item or a timer is busy from the clock
 	 * read after the wait to the one before the next wait; everything else is idle: the
 	 * wait itself and, when polling, the turns that found nothing.  A wake-up is a wait
-	 * that blocked (not a zero-timeout poll) and returned.
+	 * that blocked (not a zero-timeout poll) and returned.  Times are in ticks
+	 * (util/ticks.h: nvmf_ticks_to_ns()).
 	 */
 	struct nvmf_reactor_stats {
-		uint64_t busy_ns, idle_ns, wakeups, loops, events;
+		uint64_t busy_ticks, idle_ticks, wakeups, loops, events;
 	} stats;
 };
 

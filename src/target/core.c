@@ -60,7 +60,7 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 	req->priv = NULL;
 	/* the latency the statistics report starts when the capsule came in (the loop's
 	 * clock of this iteration: no clock read of its own) */
-	req->start_ns = sq->reactor ? sq->reactor->now_ns : 0;
+	req->start_ticks = sq->reactor ? sq->reactor->now_ticks : 0;
 	memset(&req->cqe, 0, sizeof(req->cqe));
 	req->cqe.cid = req->cmd.cid;
 	req->cqe.sqid = htole16(sq->qid);

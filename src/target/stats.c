@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "target/target.h"
+#include "util/ticks.h"
 
 /* ------------------------------------------------------------------ writer side */
 
@@ -58,13 +59,14 @@ void nvmf_stats_req_done(struct nvmf_req *req, uint16_t status)
 		op = NVMF_STATS_WRITE;
 	if (op != NVMF_STATS_OTHER) {
 		/*
-		 * One clock read per read or write: the loop's own clock (now_ns) is that of the
+		 * One clock read per read or write: the loop's own stamp is that of the
 		 * iteration the capsule came in, so a RAM read answered in the same iteration
-		 * would show 0 ns.  ~20 ns of vDSO against microseconds per command.
+		 * would show 0.  A TSC read (util/ticks.h) where clock_gettime() would cost
+		 * 20-120 ns (bench/stats-count.c).
 		 */
-		uint64_t now = nvmf_now_ns();
+		uint64_t now = nvmf_ticks();
 
-		lat = now > req->start_ns ? now - req->start_ns : 0;
+		lat = now > req->start_ticks ? nvmf_ticks_to_ns(now - req->start_ticks) : 0;
 		bytes = req->xfer_len;
 	}
 	nvmf_io_stats_count(&sq->stats, op, status, bytes, lat);
@@ -321,8 +323,8 @@ static struct json_object *reactor_json(struct walk *w, unsigned i)
 	struct json_object *o = json_object_new_object();
 
 	add_u64(o, "id", i);
-	add_u64(o, "busy_ns", nvmf_stat_read(&r->stats.busy_ns));
-	add_u64(o, "idle_ns", nvmf_stat_read(&r->stats.idle_ns));
+	add_u64(o, "busy_ns", nvmf_ticks_to_ns(nvmf_stat_read(&r->stats.busy_ticks)));
+	add_u64(o, "idle_ns", nvmf_ticks_to_ns(nvmf_stat_read(&r->stats.idle_ticks)));
 	add_u64(o, "wakeups", nvmf_stat_read(&r->stats.wakeups));
 	add_u64(o, "loops", nvmf_stat_read(&r->stats.loops));
 	add_u64(o, "events", nvmf_stat_read(&r->stats.events));

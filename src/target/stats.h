@@ -38,7 +38,8 @@ struct json_object;
 /*
  * Latency histograms: log-linear (util/loglin.h) in nanoseconds with 8 buckets per power
  * of two (each bucket within 12.5 % of its values): 496 buckets, 4 KiB.  Two per queue and
- * two per namespace and reactor.
+ * two per namespace and reactor.  Timed from the reactor's stamp of the iteration the
+ * capsule came in to a clock read at completion, both in util/ticks.h's ticks (the TSC).
  */
 #define NVMF_STATS_LAT_BITS 3
 #define NVMF_STATS_LAT_BUCKETS LOGLIN_BUCKETS(NVMF_STATS_LAT_BITS)

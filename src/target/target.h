@@ -326,7 +326,7 @@ struct nvmf_req {
 	bool iov_borrowed;       /* iov points into the backend (RAM reads): nothing to free */
 	void (*execute)(struct nvmf_req *req);
 	struct nvmf_bdev_io bio;
-	uint64_t start_ns;
+	uint64_t start_ticks;    /* capsule received (util/ticks.h), for the statistics */
 	void *priv;              /* command-specific scratch (admin commands) */
 	/* waiting for data buffers (nvmf_req_wait_data) */
 	void (*data_ready)(struct nvmf_req *req);

@@ -11,6 +11,7 @@
 
 #include "target/target.h"
 #include "util/log.h"
+#include "util/ticks.h"
 
 #ifndef NVMF_VERSION
 #define NVMF_VERSION "0.1.0"
@@ -339,6 +340,7 @@ int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us
 	tgt->spin_us = spin_us;
 	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
 	tgt->start_ns = nvmf_now_ns();
+	nvmf_ticks_init();       /* the statistics' latency clock, before any reactor runs */
 	pthread_mutex_init(&tgt->lock, NULL);
 	atomic_init(&tgt->genctr, 1);
 

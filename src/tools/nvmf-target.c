@@ -4,6 +4,7 @@
  *   nvmf-target --config /etc/nvmet/config.json     # what `nvmetcli save` wrote
  *   nvmf-target --ram 1G [--listen ADDR:PORT] [--nqn NQN] [--tls --tls-keys FILE]
  *   nvmf-target --file PATH [--size SIZE] | --device /dev/X | --null SIZE
+ *   ... --metrics 127.0.0.1:9100     # statistics: GET /metrics (Prometheus), GET /stats
  *
  * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
  * backends, exit 0.  SIGHUP: reload the --config file (hosts hear of changes through

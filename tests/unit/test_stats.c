@@ -16,6 +16,7 @@
 
 #include "target/prom.h"
 #include "target/target.h"
+#include "util/ticks.h"
 
 #define OK 0
 #define LBA_OOR NVME_STATUS_NORETRY(NVME_SCT_GENERIC, NVME_SC_LBA_OUT_OF_RANGE)
@@ -163,7 +164,7 @@ static void complete(struct nvmf_sq *sq, struct nvmf_ns *ns, uint8_t opc, uint32
 	struct nvmf_req req = { .sq = sq, .ns = ns, .xfer_len = len };
 
 	req.cmd.opcode = opc;
-	req.start_ns = nvmf_now_ns();
+	req.start_ticks = nvmf_ticks();
 	nvmf_stats_req_done(&req, status);
 }
 
@@ -187,7 +188,7 @@ static void json_sums(void **state)
 	nvmf_io_stats_count(&f->ns.stats[0], NVMF_STATS_READ, OK, 4096, 1000);
 	f->tgt.conn_retired.termreq_sent = 2;
 	f->ioq.conn_stats.ddgst_err = 1;
-	f->reactors[1].stats.busy_ns = 3000000000ull;
+	f->reactors[1].stats.busy_ticks = 3000000000ull;   /* ns: ticks not calibrated */
 	f->reactors[1].stats.wakeups = 42;
 
 	j = nvmf_tgt_stats_json(&f->tgt);
@@ -254,7 +255,7 @@ static void prom_lines(void **state)
 	nvmf_io_stats_count(&f->ioq.stats, NVMF_STATS_READ, OK, 4096, 1500);
 	nvmf_io_stats_count(&f->ioq.stats, NVMF_STATS_READ, OK, 4096, 100000);
 	nvmf_io_stats_count(&f->ioq.stats, NVMF_STATS_READ, OK, 4096, 3000000);
-	f->reactors[1].stats.busy_ns = 1500000000ull;
+	f->reactors[1].stats.busy_ticks = 1500000000ull;
 	t = prom_text(f);
 	/* " and \ in a label value are escaped */
 	assert_non_null(strstr(t, "nvmf_target_commands_total{subsystem=\"nqn.2024-01.io.test:"
@@ -289,6 +290,25 @@ static void prom_lines(void **state)
 	fix_free(f);
 }
 
+/* The latency clock: ticks convert to the nanoseconds CLOCK_MONOTONIC saw pass. */
+static void ticks_calibrated(void **state)
+{
+	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	uint64_t t0, n0, t1, n1;
+	double r;
+
+	(void)state;
+	nvmf_ticks_init();
+	t0 = nvmf_ticks();
+	n0 = nvmf_ticks_mono_ns();
+	nanosleep(&nap, NULL);
+	t1 = nvmf_ticks();
+	n1 = nvmf_ticks_mono_ns();
+	r = (double)nvmf_ticks_to_ns(t1 - t0) / (double)(n1 - n0);
+	assert_true(r > 0.9 && r < 1.1);
+	assert_true(nvmf_ticks_hz > 1e6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +316,8 @@ int main(void)
 		cmocka_unit_test(count_one),
 		cmocka_unit_test(json_sums),
 		cmocka_unit_test(prom_lines),
+		/* last: the cases above run on uncalibrated ticks (nanoseconds) */
+		cmocka_unit_test(ticks_calibrated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
