@@ -377,7 +377,7 @@ static void print_lat(double dsum, double dcnt)
 		printf(" %9s", "-");
 }
 
-static void print_row(const struct row *b, const struct row *a, double dt)
+static void print_row(const struct row *b, const struct row *a, double dt, int width)
 {
 	struct row zero = { 0 };
 	char name[300];
@@ -388,7 +388,7 @@ static void print_row(const struct row *b, const struct row *a, double dt)
 		snprintf(name, sizeof(name), "  ns %u", b->nsid);
 	else
 		snprintf(name, sizeof(name), "%s", b->subsys);
-	printf("%-40s", name);
+	printf("%-*s", width, name);
 	for (int w = 0; w < 2; w++)
 		printf(" %10.0f", (b->cmds[w] - a->cmds[w]) / dt);
 	for (int w = 0; w < 2; w++)
@@ -401,21 +401,25 @@ static void print_row(const struct row *b, const struct row *a, double dt)
 static void show(const char *url, const struct snap *a, const struct snap *b)
 {
 	double dt = b->when - a->when;
+	int width = 21;    /* the NQNs decide the first column's width */
 
+	for (size_t i = 0; i < b->nrows; i++)
+		if ((int)strlen(b->rows[i].subsys) > width)
+			width = (int)strlen(b->rows[i].subsys);
 	if (dt <= 0)
 		dt = 1e-9;
 	printf("nvmf-target %s  up %.0f s  rates over %.1f s\n\n", url, b->uptime, dt);
-	printf("%-40s %10s %10s %9s %9s %9s %9s %12s %12s\n", "SUBSYSTEM / NAMESPACE",
+	printf("%-*s %10s %10s %9s %9s %9s %9s %12s %12s\n", width, "SUBSYSTEM / NAMESPACE",
 	       "READ IOPS", "WRITE IOPS", "RD MiB/s", "WR MiB/s", "RD lat us", "WR lat us",
 	       "READS", "WRITES");
 	/* subsystems in the order the target lists them, each followed by its namespaces */
 	for (size_t i = 0; i < b->nrows; i++) {
 		if (b->rows[i].nsid)
 			continue;
-		print_row(&b->rows[i], row_find(a, &b->rows[i]), dt);
+		print_row(&b->rows[i], row_find(a, &b->rows[i]), dt, width);
 		for (size_t j = 0; j < b->nrows; j++)
 			if (b->rows[j].nsid && strcmp(b->rows[j].subsys, b->rows[i].subsys) == 0)
-				print_row(&b->rows[j], row_find(a, &b->rows[j]), dt);
+				print_row(&b->rows[j], row_find(a, &b->rows[j]), dt, width);
 	}
 	printf("\n%-8s %7s %7s %10s\n", "REACTOR", "BUSY %", "IDLE %", "WAKEUPS/s");
 	for (size_t i = 0; i < b->nreactors; i++) {
