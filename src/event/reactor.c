@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/ticks.h"
 
 struct nvmf_msg {
 	void (*fn)(void *arg);
@@ -111,14 +112,19 @@ void nvmf_timer_arm(struct nvmf_reactor *r, struct nvmf_timer *t, uint64_t delay
 	heap_up(r, t->heap_idx);
 }
 
-static void run_timers(struct nvmf_reactor *r)
+/* Run the timers that are due; whether any ran. */
+static bool run_timers(struct nvmf_reactor *r)
 {
+	bool ran = false;
+
 	while (r->nheap > 0 && r->heap[0]->when_ns <= r->now_ns) {
 		struct nvmf_timer *t = r->heap[0];
 
 		nvmf_timer_cancel(r, t);
 		t->fn(t);
+		ran = true;
 	}
+	return ran;
 }
 
 /* ---- deferred work ---- */
@@ -132,10 +138,12 @@ void nvmf_reactor_defer(struct nvmf_reactor *r, struct nvmf_deferred *d)
 	r->deferred = d;
 }
 
-static void run_deferred(struct nvmf_reactor *r)
+/* Run this round's deferred work; whether there was any. */
+static bool run_deferred(struct nvmf_reactor *r)
 {
 	/* Work queued while running goes to the next round, so a busy item cannot starve I/O. */
 	struct nvmf_deferred *d = r->deferred;
+	bool ran = d != NULL;
 
 	r->deferred = NULL;
 	while (d) {
@@ -145,6 +153,20 @@ static void run_deferred(struct nvmf_reactor *r)
 		d->fn(d);
 		d = next;
 	}
+	return ran;
+}
+
+/* ---- statistics: one writer (this thread), relaxed so other threads may read ---- */
+
+static inline void stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+/* The ticks of the instant now_ns: the TSC (a few ns), or now_ns itself without one. */
+static inline uint64_t stamp_ticks(uint64_t now_ns)
+{
+	return nvmf_ticks_tsc ? nvmf_ticks() : now_ns;
 }
 
 /* ---- submissions ---- */
@@ -279,6 +301,7 @@ int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, uin
 	}
 	r->efd_ev.fn = on_eventfd;
 	r->now_ns = nvmf_now_ns();
+	r->now_ticks = stamp_ticks(r->now_ns);
 	self = r;
 	arm_eventfd(r);
 	return 0;
@@ -302,7 +325,8 @@ void nvmf_reactor_fini(struct nvmf_reactor *r)
 		self = NULL;
 }
 
-static void reap(struct nvmf_reactor *r)
+/* Handle the completions there are; how many. */
+static unsigned reap(struct nvmf_reactor *r)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -322,27 +346,34 @@ static void reap(struct nvmf_reactor *r)
 			io_uring_cq_advance(&r->ring, 1);
 		}
 	}
-	r->events += n;
-	if (n)
+	if (n) {
+		stat_add(&r->stats.events, n);
 		r->last_event_ns = r->now_ns;
+	}
+	return n;
 }
 
 void nvmf_reactor_run(struct nvmf_reactor *r)
 {
+	bool worked = false;     /* this iteration handled something: its time is busy */
+
 	self = r;
+	r->now_ns = nvmf_now_ns();
+	r->now_ticks = stamp_ticks(r->now_ns);
 	while (!atomic_load(&r->stopping)) {
 		struct __kernel_timespec ts, *tsp = NULL;
 		struct io_uring_cqe *cqe;
+		uint64_t before_wait;
 		int rc;
 
-		r->loops++;
-		run_deferred(r);
+		stat_add(&r->stats.loops, 1);
+		worked |= run_deferred(r);
 		/*
 		 * Timers go by the clock read after the last wait: late by the time reap() and
 		 * the deferred work took (microseconds), and one clock read per iteration less
 		 * (a spinning loop read it twice per turn: ~2 % of a busy target).
 		 */
-		run_timers(r);
+		worked |= run_timers(r);
 		if (r->deferred || r->now_ns - r->last_event_ns < r->spin_ns) {
 			ts.tv_sec = 0;
 			ts.tv_nsec = 0;
@@ -355,10 +386,21 @@ void nvmf_reactor_run(struct nvmf_reactor *r)
 			ts.tv_nsec = (long long)(d % 1000000000ull);
 			tsp = &ts;
 		}
+		/*
+		 * The busy/idle split costs one clock read in an iteration that did work (a TSC
+		 * read, per batch of events); a turn that found nothing, as a polling loop's
+		 * mostly do, reads no clock of its own: all of it is idle.
+		 */
+		before_wait = r->now_ticks;
+		if (worked) {
+			before_wait = nvmf_ticks();
+			stat_add(&r->stats.busy_ticks, before_wait - r->now_ticks);
+		}
 		if (tsp && tsp->tv_sec == 0 && tsp->tv_nsec == 0) {
 			rc = io_uring_submit_and_get_events(&r->ring);
 		} else {
 			rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, tsp, NULL);
+			stat_add(&r->stats.wakeups, 1);
 		}
 		if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 			log_err("reactor %u: io_uring wait: %s", r->id, strerror(-rc));
@@ -369,7 +411,9 @@ void nvmf_reactor_run(struct nvmf_reactor *r)
 		 * handled (traffic-based keep-alive relies on it), not the time we fell asleep.
 		 */
 		r->now_ns = nvmf_now_ns();
-		reap(r);
+		r->now_ticks = stamp_ticks(r->now_ns);
+		stat_add(&r->stats.idle_ticks, r->now_ticks - before_wait);
+		worked = reap(r) > 0;
 	}
 }
 

@@ -57,6 +57,7 @@ struct nvmf_reactor {
 	atomic_bool stopping;
 	pthread_t thread;
 	uint64_t now_ns;        /* monotonic time, refreshed each iteration */
+	uint64_t now_ticks;     /* the same instant in util/ticks.h's ticks (latencies) */
 
 	/* timers: binary min-heap on when_ns */
 	struct nvmf_timer **heap;
@@ -76,8 +77,18 @@ struct nvmf_reactor {
 	void (*on_start)(struct nvmf_reactor *r, void *arg);
 	void *start_arg;
 
-	/* statistics */
-	uint64_t loops, events;
+	/*
+	 * Statistics, written by the loop's thread only with relaxed stores, read by any
+	 * thread with relaxed loads (no lock, no locked instruction in the loop).  An
+	 * iteration that handled an event, a deferred item or a timer is busy from the clock
+	 * read after the wait to the one before the next wait; everything else is idle: the
+	 * wait itself and, when polling, the turns that found nothing.  A wake-up is a wait
+	 * that blocked (not a zero-timeout poll) and returned.  Times are in ticks
+	 * (util/ticks.h: nvmf_ticks_to_ns()).
+	 */
+	struct nvmf_reactor_stats {
+		uint64_t busy_ticks, idle_ticks, wakeups, loops, events;
+	} stats;
 };
 
 #define NVMF_REACTOR_SPIN_FOREVER UINT32_MAX /* spin_us: never sleep */

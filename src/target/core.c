@@ -58,6 +58,9 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 	req->iovcnt = 0;
 	req->iov_borrowed = false;
 	req->priv = NULL;
+	/* the latency the statistics report starts when the capsule came in (the loop's
+	 * clock of this iteration: no clock read of its own) */
+	req->start_ticks = sq->reactor ? sq->reactor->now_ticks : 0;
 	memset(&req->cqe, 0, sizeof(req->cqe));
 	req->cqe.cid = req->cmd.cid;
 	req->cqe.sqid = htole16(sq->qid);
@@ -103,6 +106,7 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
 	struct nvmf_sq *sq = req->sq;
 
 	req->cqe.status = htole16(status);
+	nvmf_stats_req_done(req, status);
 	if (!nvme_status_is_success(status) && sq->ctrl)
 		nvmf_tgt_ctrl_add_error(sq->ctrl, req, status);
 	sq->ops->queue_response(req);
@@ -151,10 +155,14 @@ void nvmf_sq_destroy(struct nvmf_sq *sq)
 
 	atomic_fetch_sub(&tgt->live_queues, 1);
 	nvmf_auth_sq_free(sq);
-	if (!ctrl)
-		return;
-	sq->ctrl = NULL;
+	/* the statistics keep what the queue counted: totals only grow (stats.h) */
 	pthread_mutex_lock(&tgt->lock);
+	nvmf_conn_stats_fold(&tgt->conn_retired, &sq->conn_stats);
+	if (!ctrl) {
+		pthread_mutex_unlock(&tgt->lock);
+		return;
+	}
+	sq->ctrl = NULL;
 	if (ctrl->admin_sq == sq) {
 		ctrl->admin_sq = NULL;
 	} else {
@@ -164,11 +172,8 @@ void nvmf_sq_destroy(struct nvmf_sq *sq)
 			pp = &(*pp)->ctrl_next;
 		if (*pp)
 			*pp = sq->ctrl_next;
-		ctrl->retired_stats[0] += atomic_load(&sq->stats.read_cmds);
-		ctrl->retired_stats[1] += atomic_load(&sq->stats.write_cmds);
-		ctrl->retired_stats[2] += atomic_load(&sq->stats.read_bytes);
-		ctrl->retired_stats[3] += atomic_load(&sq->stats.write_bytes);
 	}
+	nvmf_io_stats_fold(&ctrl->retired, &sq->stats);
 	pthread_mutex_unlock(&tgt->lock);
 	if (sq->qid == 0) {
 		/*

@@ -158,6 +158,8 @@ void nvmf_tgt_ctrl_put(struct nvmf_tgt_ctrl *ctrl)
 			break;
 		}
 	}
+	/* its queues are gone and folded into ctrl->retired: the subsystem keeps the sum */
+	nvmf_io_stats_fold(&ctrl->subsys->retired, &ctrl->retired);
 	pthread_mutex_unlock(&tgt->lock);
 	log_info("ctrl %u: host %s: controller released", ctrl->cntlid, ctrl_host(ctrl));
 	nvmf_dhchap_wipe(&ctrl->auth, sizeof(ctrl->auth));
@@ -386,15 +388,15 @@ void nvmf_tgt_ctrl_fill_stats(struct nvmf_tgt_ctrl *ctrl, uint64_t *rd_cmds, uin
 			  uint64_t *rd_bytes, uint64_t *wr_bytes)
 {
 	pthread_mutex_lock(&ctrl->tgt->lock);
-	*rd_cmds = ctrl->retired_stats[0];
-	*wr_cmds = ctrl->retired_stats[1];
-	*rd_bytes = ctrl->retired_stats[2];
-	*wr_bytes = ctrl->retired_stats[3];
+	*rd_cmds = ctrl->retired.cmds[NVMF_STATS_READ];
+	*wr_cmds = ctrl->retired.cmds[NVMF_STATS_WRITE];
+	*rd_bytes = ctrl->retired.bytes[NVMF_STATS_READ];
+	*wr_bytes = ctrl->retired.bytes[NVMF_STATS_WRITE];
 	for (struct nvmf_sq *s = ctrl->io_sqs; s; s = s->ctrl_next) {
-		*rd_cmds += atomic_load_explicit(&s->stats.read_cmds, memory_order_relaxed);
-		*wr_cmds += atomic_load_explicit(&s->stats.write_cmds, memory_order_relaxed);
-		*rd_bytes += atomic_load_explicit(&s->stats.read_bytes, memory_order_relaxed);
-		*wr_bytes += atomic_load_explicit(&s->stats.write_bytes, memory_order_relaxed);
+		*rd_cmds += nvmf_stat_read(&s->stats.cmds[NVMF_STATS_READ]);
+		*wr_cmds += nvmf_stat_read(&s->stats.cmds[NVMF_STATS_WRITE]);
+		*rd_bytes += nvmf_stat_read(&s->stats.bytes[NVMF_STATS_READ]);
+		*wr_bytes += nvmf_stat_read(&s->stats.bytes[NVMF_STATS_WRITE]);
 	}
 	pthread_mutex_unlock(&ctrl->tgt->lock);
 }

@@ -55,18 +55,11 @@ static void log_io_error(struct nvmf_req *req, int res)
 static void rw_done(struct nvmf_bdev_io *io, int res)
 {
 	struct nvmf_req *req = bio_req(io);
-	struct nvmf_sq_stats *st = &req->sq->stats;
 	bool write = io->op == NVMF_BIO_WRITE;
 
-	if (res) {
+	/* counted by nvmf_req_complete() (stats.c) */
+	if (res)
 		log_io_error(req, res);
-	} else if (write) {
-		atomic_fetch_add_explicit(&st->write_cmds, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&st->write_bytes, io->len, memory_order_relaxed);
-	} else {
-		atomic_fetch_add_explicit(&st->read_cmds, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&st->read_bytes, io->len, memory_order_relaxed);
-	}
 	nvmf_req_complete(req, errno_status(res, write));
 }
 

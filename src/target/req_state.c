@@ -51,8 +51,9 @@ void nvmf_req_set_state(struct nvmf_req_state_counts *c, enum nvmf_req_state *st
 {
 	assert(nvmf_req_state_allowed(*state, to));
 	assert(c->n[*state] > 0);
-	c->n[*state]--;
-	c->n[to]++;
+	/* relaxed stores: the statistics read the counts from another thread (stats.h) */
+	__atomic_store_n(&c->n[*state], c->n[*state] - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->n[to], c->n[to] + 1, __ATOMIC_RELAXED);
 	*state = to;
 }
 

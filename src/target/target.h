@@ -29,6 +29,7 @@
 #include "event/reactor.h"
 #include "proto/nvme_spec.h"
 #include "target/config.h"
+#include "target/stats.h"
 #include "target/tls_keys.h"
 
 #define NVMF_NQN_BUF (NVMF_NQN_MAX_LEN + 1)
@@ -74,6 +75,7 @@ struct nvmf_ns {
 	 */
 	struct nvmf_ns_inflight *inflight;
 	unsigned nr_inflight;
+	struct nvmf_io_stats *stats; /* [tgt->nr_reactors]: each reactor writes its own */
 };
 
 /* One reactor's count, alone on its cache line: I/O on two reactors shares no line. */
@@ -120,6 +122,7 @@ struct nvmf_subsys {
 	bool tbkas;
 	struct nvmf_tgt_ctrl *ctrls; /* live controllers, under tgt->lock */
 	const struct nvmf_cfg_subsys *cfg;
+	struct nvmf_io_stats retired; /* of controllers released (tgt->lock) */
 };
 
 static inline const struct nvmf_subsys_view *nvmf_subsys_view(const struct nvmf_subsys *s)
@@ -217,7 +220,10 @@ enum nvmf_req_state {
 	NVMF_REQ_NR_STATES
 };
 
-/* How many of a queue's requests are in each state. */
+/*
+ * How many of a queue's requests are in each state: written by the queue's reactor with
+ * relaxed stores, so the statistics may read them from another thread (stats.h).
+ */
 struct nvmf_req_state_counts {
 	uint32_t n[NVMF_REQ_NR_STATES];
 };
@@ -231,11 +237,6 @@ const char *nvmf_req_state_name(enum nvmf_req_state s);
 
 /* ------------------------------------------------------------------ queues */
 
-/* Per-queue counters; summed over queues for the SMART log. */
-struct nvmf_sq_stats {
-	atomic_uint_fast64_t read_cmds, write_cmds, read_bytes, write_bytes;
-};
-
 struct nvmf_sq {
 	struct nvmf_tgt *tgt;
 	struct nvmf_port *port;
@@ -247,7 +248,8 @@ struct nvmf_sq {
 	uint16_t sqhd;
 	bool sqflow_disabled;    /* host asked to disable SQ flow control */
 	uint32_t icd_max;        /* in-capsule data this queue accepts */
-	struct nvmf_sq_stats stats;
+	struct nvmf_io_stats stats;  /* written by the queue's reactor (stats.h) */
+	struct nvmf_conn_stats conn_stats;
 	struct nvmf_req_state_counts req_states; /* queue's reactor only: nvmf_sq_req_count() */
 	struct nvmf_sq *ctrl_next; /* the controller's list of I/O queues (tgt->lock) */
 	/* in-band authentication (auth.c; the queue's reactor only) */
@@ -319,8 +321,8 @@ struct nvmf_tgt_ctrl {
 	struct nvme_error_log_entry *err_log; /* NVMF_ERR_LOG_SLOTS */
 	unsigned err_head;
 	uint64_t disc_genctr_seen;
-	/* counters of I/O queues that are gone, kept for the SMART log */
-	uint64_t retired_stats[4];
+	/* counters of queues that are gone (tgt->lock), kept for the SMART log and stats */
+	struct nvmf_io_stats retired;
 	pthread_mutex_t lock;    /* error log (any queue may add), auth keys */
 	/* admin.c state (admin reactor only) */
 	uint32_t aen_masked;     /* AEC bits of events reported, not yet re-armed by a log read */
@@ -347,7 +349,7 @@ struct nvmf_req {
 	bool iov_borrowed;       /* iov points into the backend (RAM reads): nothing to free */
 	void (*execute)(struct nvmf_req *req);
 	struct nvmf_bdev_io bio;
-	uint64_t start_ns;
+	uint64_t start_ticks;    /* capsule received (util/ticks.h), for the statistics */
 	void *priv;              /* command-specific scratch (admin commands) */
 	/* waiting for data buffers (nvmf_req_wait_data) */
 	void (*data_ready)(struct nvmf_req *req);
@@ -355,6 +357,12 @@ struct nvmf_req {
 };
 
 /* ------------------------------------------------------------------ the target */
+
+/* Commands completed on a reactor's I/O queues (stats.h); a cache line each. */
+struct nvmf_reactor_io {
+	uint64_t completed;
+	uint64_t pad[7];
+};
 
 /* The subsystems, swapped whole by a reload like the subsystem views. */
 struct nvmf_subsys_list {
@@ -378,8 +386,10 @@ struct nvmf_tgt {
 	uint32_t spin_us;        /* reactors' polling window (reactor.h) */
 	atomic_int live_queues;
 	atomic_int live_ctrls;   /* created and not yet released (shutdown waits for 0) */
-	/* the namespaces open (reloads add to it; retired ones move to a grace batch) and every
-	 * subsystem ever built, for teardown */
+	uint64_t start_ns;       /* nvmf_tgt_create() */
+	struct nvmf_reactor_io *reactor_io; /* [nr_reactors]: each reactor writes its own */
+	struct nvmf_conn_stats conn_retired; /* of connections closed (tgt->lock) */
+	/* every namespace and subsystem ever built (reloads add to them), for teardown */
 	struct nvmf_ns **all_ns;
 	size_t nr_all_ns;
 	struct nvmf_subsys **all_subsys;

@@ -184,7 +184,8 @@ static int grow_reqs(struct tcp_queue *q, unsigned want)
 			q->free_reqs = &blk[i];
 		}
 		q->nreqs += REQ_BLOCK;
-		q->sq.req_states.n[REQ_FREE] += REQ_BLOCK;
+		__atomic_store_n(&q->sq.req_states.n[REQ_FREE],
+				 q->sq.req_states.n[REQ_FREE] + REQ_BLOCK, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -410,10 +411,13 @@ static void send_term(struct tcp_queue *q)
 	log_err("%s: qid %u: protocol error: %s (FES %u, FEI %#x) in %s at stream offset %llu",
 		q->conn.peer, q->sq.qid, nvme_tcp_fes_name(NVME_TCP_C2H_TERM, rx->fes), rx->fes,
 		rx->fei, nvme_tcp_pdu_name(rx->hdr.h.ch.type), (unsigned long long)rx->stream_off);
+	if (rx->fes == NVME_TCP_FES_HDR_DIGEST)
+		nvmf_stat_add(&q->sq.conn_stats.hdgst_err, 1);
 	if (nvmf_conn_queue_term(&q->conn)) {
 		queue_close(q, "cannot build C2HTermReq");
 		return;
 	}
+	nvmf_stat_add(&q->sq.conn_stats.termreq_sent, 1);
 	nvmf_reactor_defer(q->sq.reactor, &q->flush_work);
 }
 
@@ -422,7 +426,6 @@ static void send_term(struct tcp_queue *q)
 static void req_execute(struct tcp_req *r)
 {
 	set_state(r, REQ_EXECUTING);
-	r->req.start_ns = r->q->sq.reactor->now_ns;
 	r->req.execute(&r->req);
 }
 
@@ -641,6 +644,7 @@ static void on_cmd_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	if (rx->ddgst_err) {
 		log_err("%s: qid %u cid %u: data digest error in command capsule", q->conn.peer,
 			q->sq.qid, le16toh(r->req.cmd.cid));
+		nvmf_stat_add(&q->sq.conn_stats.ddgst_err, 1);
 		nvmf_req_complete(&r->req, NVMF_SC(NVME_SC_TRANSIENT_TRANSPORT));
 		return;
 	}
@@ -665,6 +669,7 @@ static void on_h2c_pdu(struct tcp_queue *q, struct nvmf_pdu_rx *rx)
 	if (rx->ddgst_err) {
 		log_err("%s: qid %u cid %u: data digest error in H2CData", q->conn.peer, q->sq.qid,
 			le16toh(r->req.cmd.cid));
+		nvmf_stat_add(&q->sq.conn_stats.ddgst_err, 1);
 		r->ddgst_err = true;
 	}
 	if (r->h2c_done < r->req.xfer_len)
@@ -703,6 +708,7 @@ static int rx_on_pdu(void *ctx, struct nvmf_pdu_rx *rx)
 			 q->conn.peer, q->sq.qid,
 			 nvme_tcp_fes_name(NVME_TCP_H2C_TERM, le16toh(rx->hdr.h.term.fes)),
 			 le16toh(rx->hdr.h.term.fes), le32toh(rx->hdr.h.term.fei));
+		nvmf_stat_add(&q->sq.conn_stats.termreq_recv, 1);
 		return -ECONNRESET;
 	}
 	return 0;

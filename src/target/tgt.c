@@ -11,6 +11,7 @@
 
 #include "target/target.h"
 #include "util/log.h"
+#include "util/ticks.h"
 
 #ifndef NVMF_VERSION
 #define NVMF_VERSION "0.1.0"
@@ -159,10 +160,18 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 		return -ENOMEM;
 	}
 	memset(ns->inflight, 0, ns->nr_inflight * sizeof(ns->inflight[0]));
+	if (nvmf_ns_stats_alloc(ns, tgt->nr_reactors)) {
+		snprintf(err, errlen, "out of memory");
+		free(ns->inflight);
+		free(ns->stats);
+		free(ns);
+		return -ENOMEM;
+	}
 	rc = nvmf_bdev_open(&p, &ns->bdev, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "subsystem %s namespace %u: %s", s->nqn, c->nsid, why);
 		free(ns->inflight);
+		free(ns->stats);
 		free(ns);
 		return rc;
 	}
@@ -187,6 +196,7 @@ void nvmf_tgt_close_ns(struct nvmf_ns *ns)
 {
 	nvmf_bdev_close(ns->bdev);
 	free(ns->inflight);
+	free(ns->stats);
 	free(ns);
 }
 
@@ -357,6 +367,8 @@ int nvmf_tgt_create_ext(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spi
 	tgt->cfg = cfg;
 	tgt->spin_us = spin_us;
 	tgt->nr_reactors = nr_reactors ? nr_reactors : 1;
+	tgt->start_ns = nvmf_now_ns();
+	nvmf_ticks_init();       /* the statistics' latency clock, before any reactor runs */
 	pthread_mutex_init(&tgt->lock, NULL);
 	atomic_init(&tgt->genctr, 1);
 
@@ -403,8 +415,10 @@ int nvmf_tgt_create_ext(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spi
 		goto fail;
 	}
 	tgt->reactors = calloc(tgt->nr_reactors, sizeof(*tgt->reactors));
-	if (!tgt->reactors)
+	tgt->reactor_io = aligned_alloc(64, tgt->nr_reactors * sizeof(*tgt->reactor_io));
+	if (!tgt->reactors || !tgt->reactor_io)
 		goto fail_msg;
+	memset(tgt->reactor_io, 0, tgt->nr_reactors * sizeof(*tgt->reactor_io));
 	*out = tgt;
 	return 0;
 fail_msg:
@@ -554,6 +568,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 	nvmf_cfg_free(tgt->cfg);
 	free(tgt->old_cfgs);
 	free(tgt->reactors);
+	free(tgt->reactor_io);
 	nvmf_tls_keys_free(tgt->tls_keys);
 	pthread_mutex_destroy(&tgt->lock);
 	free(tgt);

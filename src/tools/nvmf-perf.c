@@ -31,14 +31,12 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
 
 #include "nvmf/nvmf.h"
 #include "tools/nvmf-perf.h"
 #include "tools/perf-histogram.h"
 #include "tools/perf-plot.h"
+#include "util/ticks.h"
 
 #define PERF_MAX_THREADS 256
 #define VERIFY_BUSY 0x80000000u     /* an I/O on this unit is in flight */
@@ -168,25 +166,19 @@ struct perf {
 
 /* ------------------------------------------------------------------ clock */
 
-static bool g_use_tsc;
 static double g_tick_hz = 1e9;
 static volatile sig_atomic_t g_interrupted;
 
 static inline uint64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return nvmf_ticks_mono_ns();
 }
 
+/* util/ticks.h's clock: the TSC where it is usable (else CLOCK_MONOTONIC, 2-3 times the
+ * cost per read), shared with the target's statistics */
 static inline uint64_t ticks(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	if (g_use_tsc)
-		return __rdtsc();
-#endif
-	return mono_ns();
+	return nvmf_ticks();
 }
 
 static uint64_t ticks_from_s(double s)
@@ -199,39 +191,13 @@ static double ticks_to_us(uint64_t t)
 	return (double)t * 1e6 / g_tick_hz;
 }
 
-/* The TSC when the CPU says it ticks at a constant rate through idle states (else
- * CLOCK_MONOTONIC, about 2-3 times the cost per read), calibrated against the latter. */
+/* NVMF_PERF_NO_TSC (as before util/ticks.h's NVMF_NO_TSC) still turns the TSC off. */
 static void clock_init(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[4096];
-	bool constant = false, nonstop = false;
-	uint64_t t0, c0, t1, c1;
-	struct timespec nap = { 0, 50 * 1000 * 1000 };
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "flags", 5))
-			continue;
-		constant = strstr(line, " constant_tsc") != NULL;
-		nonstop = strstr(line, " nonstop_tsc") != NULL;
-		break;
-	}
-	fclose(f);
-	if (!constant || !nonstop || getenv("NVMF_PERF_NO_TSC"))
-		return;
-	t0 = mono_ns();
-	c0 = __rdtsc();
-	nanosleep(&nap, NULL);
-	t1 = mono_ns();
-	c1 = __rdtsc();
-	if (t1 <= t0 || c1 <= c0)
-		return;
-	g_tick_hz = (double)(c1 - c0) * 1e9 / (double)(t1 - t0);
-	g_use_tsc = true;
-#endif
+	if (getenv("NVMF_PERF_NO_TSC"))
+		setenv("NVMF_NO_TSC", "1", 0);
+	nvmf_ticks_init();
+	g_tick_hz = nvmf_ticks_hz;
 }
 
 /* ------------------------------------------------------------------ PRNG, pattern */
@@ -1700,7 +1666,7 @@ static int write_json(const struct perf *p, const struct perf_hist *all)
 	json_object_object_add(cfg, "mptcp", json_object_new_boolean(c->mptcp));
 	snprintf(seed, sizeof(seed), "%" PRIu64, c->seed);
 	json_object_object_add(cfg, "seed", json_object_new_string(seed));
-	json_object_object_add(cfg, "clock", json_object_new_string(g_use_tsc ? "tsc" : "monotonic"));
+	json_object_object_add(cfg, "clock", json_object_new_string(nvmf_ticks_tsc ? "tsc" : "monotonic"));
 	json_object_object_add(root, "config", cfg);
 
 	for (unsigned i = 0; i < p->nworkers; i++) {

@@ -6,6 +6,7 @@
  *   nvmf-target [-r SOCKET] [--save FILE]           # empty: waits for JSON-RPC calls
  *   nvmf-target --ram 1G [--listen ADDR:PORT] [--nqn NQN] [--tls --tls-keys FILE]
  *   nvmf-target --file PATH [--size SIZE] | --device /dev/X | --null SIZE
+ *   ... --metrics 127.0.0.1:9100     # statistics: GET /metrics (Prometheus), GET /stats
  *
  * SIGINT / SIGTERM: stop accepting, finish in-flight commands, flush file and block
  * backends, exit 0.  SIGHUP: reload the --config file (hosts hear of changes through
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "target/config.h"
+#include "target/prom.h"
 #include "target/target.h"
 #include "target/tcp.h"
 #include "rpc/rpc.h"
@@ -82,6 +84,8 @@ static void usage(FILE *f)
 		"  --user U[:G]      drop root for user U (and group G, else U's) once the ports\n"
 		"                    are bound and the namespaces open; a reload then reads\n"
 		"                    and opens files as U\n"
+		"  --metrics A:P     serve statistics over HTTP on A:P (off by default):\n"
+		"                    GET /metrics (Prometheus text), GET /stats (JSON)\n"
 		"  -v, --verbose     debug logging\n");
 }
 
@@ -254,6 +258,7 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'U' },
 		{ "mptcp", no_argument, NULL, 'M' },
 		{ "tls", no_argument, NULL, 't' },
+		{ "metrics", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -263,6 +268,8 @@ int main(int argc, char **argv)
 	const char *spdk_json = NULL, *rpc_sock = NULL, *save = NULL;
 	struct nvmf_rpc *rpc = NULL;
 	int sfd = -1;
+	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL, *metrics_addr = NULL;
+	struct nvmf_metrics *metrics = NULL;
 	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
 	bool tls_compat = false;
 	struct run_as user = { 0 };
@@ -381,6 +388,9 @@ int main(int argc, char **argv)
 		case 'M':
 			quick.mptcp = true;
 			break;
+		case 'm':
+			metrics_addr = optarg;
+			break;
 		case 'v':
 			nvmf_log_threshold = NVMF_LOG_DEBUG;
 			break;
@@ -485,6 +495,12 @@ int main(int argc, char **argv)
 			rc = -errno;
 		}
 	}
+	/* bound before privileges go, like the ports */
+	if (rc == 0 && metrics_addr) {
+		metrics = nvmf_metrics_start(tgt, metrics_addr, err, sizeof(err));
+		if (!metrics)
+			rc = -EINVAL;
+	}
 	if (rc == 0 && user.spec)
 		rc = run_as_drop(&user, err, sizeof(err));
 	if (rc) {
@@ -492,6 +508,7 @@ int main(int argc, char **argv)
 		nvmf_rpc_destroy(rpc);
 		if (sfd >= 0)
 			close(sfd);
+		nvmf_metrics_stop(metrics);
 		if (tgt) {
 			nvmf_tgt_stop(tgt);
 			nvmf_tgt_destroy(tgt);
@@ -572,6 +589,7 @@ int main(int argc, char **argv)
 	nvmf_rpc_destroy(rpc);
 	if (sfd >= 0)
 		close(sfd);
+	nvmf_metrics_stop(metrics);
 	nvmf_tgt_stop(tgt);
 	nvmf_tgt_destroy(tgt);
 	log_info("stopped");

@@ -452,6 +452,7 @@ static const struct verb verbs[] = {
 	{ "read", cmd_read, "Read blocks of a remote namespace into a file" },
 	{ "write", cmd_write, "Write a file's bytes to blocks of a remote namespace" },
 	{ "perf", nvmf_perf_main, "Measure IOPS, bandwidth and latency (spdk_nvme_perf's flags)" },
+	{ "stats", cmd_stats, "Show an nvmf-target's statistics from its --metrics endpoint" },
 	{ "gen-hostnqn", cmd_gen_hostnqn, "Generate a host NQN" },
 	{ "gen-dhchap-key", cmd_gen_dhchap_key, "Generate a DH-HMAC-CHAP key (DHHC-1 form)" },
 	{ "check-dhchap-key", cmd_check_dhchap_key, "Check a DH-HMAC-CHAP key's form and CRC" },

@@ -176,6 +176,7 @@ int cmd_id_ns(int argc, char **argv);
 int cmd_get_log(int argc, char **argv);
 int cmd_read(int argc, char **argv);
 int cmd_write(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_gen_dhchap_key(int argc, char **argv);
 int cmd_check_dhchap_key(int argc, char **argv);
 int cmd_gen_tls_key(int argc, char **argv);

@@ -11,20 +11,12 @@ void perf_hist_init(struct perf_hist *h)
 
 uint64_t perf_hist_bucket_low(unsigned idx)
 {
-	unsigned shift, sub;
-
-	if (idx < PERF_HIST_LINEAR)
-		return idx;
-	shift = (idx - PERF_HIST_LINEAR) / PERF_HIST_SUB + 1u;
-	sub = (idx - PERF_HIST_LINEAR) % PERF_HIST_SUB + PERF_HIST_SUB;
-	return (uint64_t)sub << shift;
+	return loglin_low(idx, PERF_HIST_SUB_BITS);
 }
 
 uint64_t perf_hist_bucket_high(unsigned idx)
 {
-	if (idx + 1u >= PERF_HIST_BUCKETS)
-		return UINT64_MAX;
-	return perf_hist_bucket_low(idx + 1u) - 1u;
+	return loglin_high(idx, PERF_HIST_SUB_BITS);
 }
 
 void perf_hist_merge(struct perf_hist *dst, const struct perf_hist *src)

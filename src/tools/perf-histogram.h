@@ -17,11 +17,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/loglin.h"
+
+/* the bucket arithmetic is util/loglin.h's, shared with the target's statistics */
 #define PERF_HIST_SUB_BITS 6
-#define PERF_HIST_SUB (1u << PERF_HIST_SUB_BITS)              /* buckets per power of two */
-#define PERF_HIST_LINEAR (2u * PERF_HIST_SUB)                 /* values with a bucket each */
-/* msb 7..63: 57 ranges of PERF_HIST_SUB buckets above the linear part */
-#define PERF_HIST_BUCKETS (PERF_HIST_LINEAR + (64u - PERF_HIST_SUB_BITS - 1u) * PERF_HIST_SUB)
+#define PERF_HIST_SUB LOGLIN_SUB(PERF_HIST_SUB_BITS)         /* buckets per power of two */
+#define PERF_HIST_LINEAR LOGLIN_LINEAR(PERF_HIST_SUB_BITS)   /* values with a bucket each */
+#define PERF_HIST_BUCKETS LOGLIN_BUCKETS(PERF_HIST_SUB_BITS)
 
 struct perf_hist {
 	uint64_t count;
@@ -33,15 +35,7 @@ struct perf_hist {
 /* The bucket of a value. */
 static inline unsigned perf_hist_index(uint64_t v)
 {
-	unsigned msb, shift;
-
-	if (v < PERF_HIST_LINEAR)
-		return (unsigned)v;
-	msb = 63u - (unsigned)__builtin_clzll(v);
-	shift = msb - PERF_HIST_SUB_BITS;
-	/* v >> shift is in [SUB, 2 * SUB) */
-	return PERF_HIST_LINEAR + (shift - 1u) * PERF_HIST_SUB +
-	       (unsigned)(v >> shift) - PERF_HIST_SUB;
+	return loglin_index(v, PERF_HIST_SUB_BITS);
 }
 
 static inline void perf_hist_add(struct perf_hist *h, uint64_t v)

@@ -818,13 +818,13 @@ static void test_log_smart_windows(void **state)
 
 	(void)state;
 	/* what closed I/O queues did plus what the open one did so far */
-	F->ctrl.retired_stats[0] = 4;               /* read commands */
-	F->ctrl.retired_stats[1] = 20;              /* write commands */
-	F->ctrl.retired_stats[2] = 512000;          /* bytes read */
-	F->ctrl.retired_stats[3] = 512000;          /* bytes written */
+	F->ctrl.retired.cmds[NVMF_STATS_READ] = 4;         /* read commands */
+	F->ctrl.retired.cmds[NVMF_STATS_WRITE] = 20;       /* write commands */
+	F->ctrl.retired.bytes[NVMF_STATS_READ] = 512000;   /* bytes read */
+	F->ctrl.retired.bytes[NVMF_STATS_WRITE] = 512000;  /* bytes written */
 	F->ctrl.io_sqs = &F->ioq;
-	atomic_store(&F->ioq.stats.read_cmds, 6);   /* 10 read commands */
-	atomic_store(&F->ioq.stats.read_bytes, 512000 + 1); /* 3 units, rounded up */
+	F->ioq.stats.cmds[NVMF_STATS_READ] = 6;            /* 10 read commands */
+	F->ioq.stats.bytes[NVMF_STATS_READ] = 512000 + 1;  /* 3 units, rounded up */
 	/* 20 write commands, exactly 1 unit written */
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_SMART, NVME_NSID_ALL, 512, 0, false),
 				  &s, sizeof(s)), 0);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "event/reactor.h"
+#include "util/ticks.h"
 
 static struct nvmf_reactor R;
 
@@ -182,7 +183,7 @@ static void on_spin_call(void *arg)
 
 static uint64_t loops_of(struct nvmf_reactor *r)
 {
-	return __atomic_load_n(&r->loops, __ATOMIC_RELAXED);
+	return __atomic_load_n(&r->stats.loops, __ATOMIC_RELAXED);
 }
 
 /* Loop iterations of a reactor thread with this spin window, in the 5 ms after one event
@@ -229,6 +230,48 @@ static void spin_window(void **state)
 	assert_true(idle <= 1);
 }
 
+static void on_busy_call(void *arg)
+{
+	uint64_t until = nvmf_now_ns() + 20000000ull;
+
+	(void)arg;
+	while (nvmf_now_ns() < until)
+		;
+	atomic_store(&call_seen, 1);
+}
+
+/*
+ * Busy and idle time, wake-ups: a reactor that sleeps, wakes for a message whose handler
+ * works 20 ms, and sleeps again has at least 20 ms busy, the rest idle, and woke up; the
+ * two add up to no more than the time it ran.
+ */
+static void busy_idle(void **state)
+{
+	static struct nvmf_reactor t;
+	uint64_t t0, busy, idle, wakeups;
+
+	(void)state;
+	nvmf_ticks_init();   /* the TSC where there is one, as in the target */
+	memset(&t, 0, sizeof(t));
+	atomic_store(&call_seen, 0);
+	t0 = nvmf_now_ns();
+	assert_int_equal(nvmf_reactor_start(&t, 3, 32, 0, -1), 0);
+	usleep(30000);
+	assert_int_equal(nvmf_reactor_call(&t, on_busy_call, NULL), 0);
+	while (!atomic_load(&call_seen))
+		usleep(100);
+	usleep(30000);
+	busy = nvmf_ticks_to_ns(__atomic_load_n(&t.stats.busy_ticks, __ATOMIC_RELAXED));
+	idle = nvmf_ticks_to_ns(__atomic_load_n(&t.stats.idle_ticks, __ATOMIC_RELAXED));
+	wakeups = __atomic_load_n(&t.stats.wakeups, __ATOMIC_RELAXED);
+	assert_true(busy >= 20000000ull);
+	assert_true(idle >= 30000000ull);  /* asleep before the message and after */
+	assert_true(busy + idle <= nvmf_now_ns() - t0);
+	assert_true(wakeups >= 1);
+	nvmf_reactor_stop(&t);
+	nvmf_reactor_join(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +281,7 @@ int main(void)
 		cmocka_unit_test(messages_from_threads),
 		cmocka_unit_test(reactor_thread),
 		cmocka_unit_test(spin_window),
+		cmocka_unit_test(busy_idle),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
