@@ -131,10 +131,10 @@ static int m_nvmf_get_stats(struct rpc_call *c)
 					continue;
 				g = &pg[q->reactor->id];
 				g->io++;
-				g->rd += atomic_load(&q->stats.read_cmds);
-				g->wr += atomic_load(&q->stats.write_cmds);
-				g->rd_bytes += atomic_load(&q->stats.read_bytes);
-				g->wr_bytes += atomic_load(&q->stats.write_bytes);
+				g->rd += nvmf_stat_read(&q->stats.cmds[NVMF_STATS_READ]);
+				g->wr += nvmf_stat_read(&q->stats.cmds[NVMF_STATS_WRITE]);
+				g->rd_bytes += nvmf_stat_read(&q->stats.bytes[0]);
+				g->wr_bytes += nvmf_stat_read(&q->stats.bytes[1]);
 			}
 		}
 	pthread_mutex_unlock(&tgt->lock);

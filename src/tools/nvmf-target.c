@@ -233,6 +233,9 @@ static void notify_reloading(void)
 	notify(msg);
 }
 
+/* long options without a letter of their own */
+enum { OPT_METRICS = 0x100 };
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -258,18 +261,17 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'U' },
 		{ "mptcp", no_argument, NULL, 'M' },
 		{ "tls", no_argument, NULL, 't' },
-		{ "metrics", required_argument, NULL, 'm' },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct nvmf_cfg_quick quick = { .backend = NVMF_BACKEND_AUTO };
-	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL;
+	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL, *metrics_addr = NULL;
 	const char *spdk_json = NULL, *rpc_sock = NULL, *save = NULL;
 	struct nvmf_rpc *rpc = NULL;
-	int sfd = -1;
-	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL, *metrics_addr = NULL;
 	struct nvmf_metrics *metrics = NULL;
+	int sfd = -1;
 	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
 	bool tls_compat = false;
 	struct run_as user = { 0 };
@@ -388,7 +390,7 @@ int main(int argc, char **argv)
 		case 'M':
 			quick.mptcp = true;
 			break;
-		case 'm':
+		case OPT_METRICS:
 			metrics_addr = optarg;
 			break;
 		case 'v':
