@@ -59,7 +59,7 @@ static void lat_buckets(void **state)
 		if (v >= 16)
 			assert_true(loglin_high(i, NVMF_STATS_LAT_BITS) -
 					    loglin_low(i, NVMF_STATS_LAT_BITS) + 1 <=
-				    loglin_low(i, NVMF_STATS_LAT_BITS) / 8);
+				    loglin_low(i, NVMF_STATS_LAT_BITS) / 4);
 	}
 	assert_int_equal(loglin_index(UINT64_MAX, NVMF_STATS_LAT_BITS),
 			 NVMF_STATS_LAT_BUCKETS - 1);
