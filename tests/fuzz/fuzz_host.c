@@ -629,7 +629,8 @@ static void run_host(uint8_t mode)
 		uint32_t nsids[8];
 		struct nvmf_ns_info info;
 		struct nvmf_qpair *q = nvmf_ctrl_nr_qpairs(c) ? nvmf_ctrl_qpair(c, 0) : NULL;
-		int done;
+		/* a command given up on completes at disconnect: its flag must outlive this */
+		static int done;
 
 		nvmf_ctrl_list_ns(c, nsids, 8);
 		nvmf_ctrl_ns_info(c, 1, &info);
