@@ -157,7 +157,17 @@ static void make_cmd(struct pdu *p, uint16_t qid, uint16_t cid, bool hd, bool dd
 	if (c.sqe.opcode == NVME_NVM_READ || c.sqe.opcode == NVME_NVM_WRITE)
 		c.sqe.cdw12 = htole32(xfer / 512 ? xfer / 512 - 1 : 0);
 	c.sqe.dptr.sgl.length = htole32(xfer);
-	if ((c.sqe.opcode & 3) == 1 && xfer && xfer <= icd_max && chance(60)) {
+	if (qid && chance(25)) {
+		/* a write whose data the target asks for: R2T, then H2CData (drain()) */
+		c.sqe.opcode = NVME_NVM_WRITE;
+		c.sqe.nsid = htole32(1);
+		xfer = (below(256) + 1) * 512;
+		c.sqe.cdw10 = htole32(below(1024));
+		c.sqe.cdw11 = 0;
+		c.sqe.cdw12 = htole32(xfer / 512 - 1);
+		c.sqe.dptr.sgl.length = htole32(xfer);
+		c.sqe.dptr.sgl.id = NVME_SGL_ID_TRANSPORT;
+	} else if ((c.sqe.opcode & 3) == 1 && xfer && xfer <= icd_max && chance(60)) {
 		c.sqe.dptr.sgl.id = NVME_SGL_ID_ICD;
 		dlen = xfer;
 	} else {
