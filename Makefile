@@ -1,5 +1,5 @@
 # The README's two commands. Each installs what is missing (Debian packages), then builds.
-.PHONY: all deps build run test soak bench clean
+.PHONY: all deps build run test soak bench fuzz clean
 
 all: build
 
@@ -20,6 +20,13 @@ test: deps
 soak: deps
 	@scripts/build sanitize
 	@meson test -C build-san --suite soak --print-errorlogs
+
+# Every fuzzer (libFuzzer targets and the network fuzzer) for about MINUTES minutes of wall
+# time in all, two at a time, corpora kept in build-fuzz/corpus; not part of test (which
+# runs each for 15 s).
+MINUTES ?= 10
+fuzz: deps
+	@scripts/run-fuzz --minutes $(MINUTES)
 
 # Performance against the socket floor and SPDK's figures (bench/README.md); not part of test.
 bench: deps

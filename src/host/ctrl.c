@@ -1053,6 +1053,15 @@ int nvmf_admin_cmd(struct nvmf_ctrl *c, struct nvme_sqe *sqe, void *data, uint32
 	a.write = write;
 	pthread_cond_init(&a.cond, NULL);
 	pthread_mutex_lock(&c->lock);
+	/*
+	 * A controller given up has no admin thread any more to run the call (give_up()
+	 * marks it dead, then fails what is queued under this lock): it would wait forever.
+	 */
+	if (atomic_load(&c->state) == NVMF_CTRL_DEAD) {
+		pthread_mutex_unlock(&c->lock);
+		pthread_cond_destroy(&a.cond);
+		return -ENODEV;
+	}
 	a.next = c->calls;
 	c->calls = &a;
 	pthread_mutex_unlock(&c->lock);

@@ -55,12 +55,17 @@ static int read_log(struct nvmf_ctrl *c, struct nvmf_disc_entry **out, unsigned 
 		size_t size;
 		int rc = nvmf_get_log_page(c, NVME_LID_DISCOVERY, 0, 0, &first, sizeof(first));
 
-		if (rc)
+		/* a retry holds the previous attempt's log: every way out frees it */
+		if (rc) {
+			free(hdr);
 			return rc < 0 ? rc : -EIO;
+		}
 		numrec = le64toh(first.numrec);
 		gen = le64toh(first.genctr);
-		if (numrec > 4096)
+		if (numrec > 4096) {
+			free(hdr);
 			return -E2BIG;
+		}
 		size = sizeof(first) + numrec * sizeof(struct nvmf_disc_log_entry);
 		free(hdr);
 		hdr = malloc(size);

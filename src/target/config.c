@@ -103,6 +103,10 @@ static void format_msg(const struct ctx *c, char *buf, size_t len, const char *f
 		n = snprintf(buf, len, "%s: ", c->name);
 	if (n >= 0 && (size_t)n < len)
 		vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	/* values quoted from the file, too: a newline in an NQN must not split the log line */
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 /* Record the error at the current key path; returns -EINVAL for `return fail(...)`. */

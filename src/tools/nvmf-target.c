@@ -23,7 +23,6 @@
  * socket.  With --config or the quick-start flags the socket is opened only with -r.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -39,55 +38,10 @@
 #include "target/prom.h"
 #include "target/target.h"
 #include "target/tcp.h"
+#include "tools/target-opts.h"
 #include "rpc/rpc.h"
 #include "util/log.h"
 #include "util/sd_notify.h"
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: nvmf-target --config FILE | -c SPDK_JSON | (nothing: wait for RPCs)\n"
-		"                   [-r SOCKET] [--save FILE]\n"
-		"       nvmf-target (--ram SIZE | --null SIZE | --file PATH [--size SIZE] |\n"
-		"                    --device DEV) [--listen ADDR[:PORT]] [--nqn NQN]\n"
-		"                   [--tls --tls-keys FILE]\n"
-		"options:\n"
-		"  --config FILE     JSON as written by `nvmetcli save` (/etc/nvmet/config.json)\n"
-		"  -c, --json FILE   SPDK's JSON configuration (what rpc.py save_config writes)\n"
-		"  -r, --rpc-socket PATH  JSON-RPC (SPDK's methods) on this Unix socket (default\n"
-		"                    " NVMF_RPC_DEFAULT_SOCK " with -c or no configuration)\n"
-		"  --save FILE       write the configuration (nvmetcli's form) after every change\n"
-		"                    made over JSON-RPC, atomically; mode 0600 with secrets\n"
-		"  --ram SIZE        serve SIZE bytes of memory (1G, 512M, ...)\n"
-		"  --null SIZE       a namespace that discards writes and reads zeroes\n"
-		"  --file PATH       serve a regular file (created with --size if missing)\n"
-		"  --size SIZE       size of the --file namespace\n"
-		"  --prealloc        --ram: reserve all of it at start, on huge pages (no page\n"
-		"                    faults during I/O; default: memory taken as written)\n"
-		"  --device DEV      serve a block device\n"
-		"  --listen A[:P]    address to listen on (default 127.0.0.1:4420)\n"
-		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
-		"  --mptcp           the quick-start port listens with Multipath TCP (as a\n"
-		"                    config port with param.mptcp 1); plain TCP hosts still connect\n"
-		"  --tls             the quick-start port takes TLS 1.3 only (as a config port\n"
-		"                    with addr.tsas \"tls1.3\", treq \"required\"); needs --tls-keys\n"
-		"  --cpus N          number of reactors (default: all cores)\n"
-		"  --poll            busy-poll instead of sleeping when idle\n"
-		"  --spin-us N       keep polling N microseconds after the last event before\n"
-		"                    sleeping (default 50; 0: sleep at once)\n"
-		"  --buf-pool SIZE   data buffer memory per reactor; transfers beyond it wait\n"
-		"                    for buffers (default: no limit; at least 1M)\n"
-		"  --tls-keys FILE   TLS PSKs for ports with tsas \"tls1.3\": lines\n"
-		"                    \"HOSTNQN NVMeTLSkey-1:xx:...: [rfc|compat]\" (mode 0600)\n"
-		"  --tls-compat      keys without a word derive as libnvme <= 1.15 does\n"
-		"  --tls-record M    where TLS records are made: auto (default), user, kernel\n"
-		"  --user U[:G]      drop root for user U (and group G, else U's) once the ports\n"
-		"                    are bound and the namespaces open; a reload then reads\n"
-		"                    and opens files as U\n"
-		"  --metrics A:P     serve statistics over HTTP on A:P (off by default):\n"
-		"                    GET /metrics (Prometheus text), GET /stats (JSON)\n"
-		"  -v, --verbose     debug logging\n");
-}
 
 /* --user U[:G]: who to become; 0, or -1 with the reason on stderr. */
 struct run_as {
@@ -233,204 +187,53 @@ static void notify_reloading(void)
 	notify(msg);
 }
 
-/* long options without a letter of their own */
-enum { OPT_METRICS = 0x100 };
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'C' },
-		{ "ram", required_argument, NULL, 'm' },
-		{ "null", required_argument, NULL, 'z' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "size", required_argument, NULL, 's' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "nqn", required_argument, NULL, 'n' },
-		{ "cpus", required_argument, NULL, 'u' },
-		{ "json", required_argument, NULL, 'c' },
-		{ "rpc-socket", required_argument, NULL, 'r' },
-		{ "save", required_argument, NULL, 'W' },
-		{ "poll", no_argument, NULL, 'p' },
-		{ "spin-us", required_argument, NULL, 'S' },
-		{ "prealloc", no_argument, NULL, 'P' },
-		{ "buf-pool", required_argument, NULL, 'B' },
-		{ "tls-keys", required_argument, NULL, 'K' },
-		{ "tls-compat", no_argument, NULL, 'T' },
-		{ "tls-record", required_argument, NULL, 'R' },
-		{ "user", required_argument, NULL, 'U' },
-		{ "mptcp", no_argument, NULL, 'M' },
-		{ "tls", no_argument, NULL, 't' },
-		{ "metrics", required_argument, NULL, OPT_METRICS },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct nvmf_cfg_quick quick = { .backend = NVMF_BACKEND_AUTO };
-	const char *config = NULL, *size_arg = NULL, *tls_keys = NULL, *metrics_addr = NULL;
-	const char *spdk_json = NULL, *rpc_sock = NULL, *save = NULL;
+	struct target_opts o;
+	const char *config, *tls_keys, *spdk_json, *rpc_sock, *save, *metrics_addr;
+	struct nvmf_cfg_quick quick;
 	struct nvmf_rpc *rpc = NULL;
 	struct nvmf_metrics *metrics = NULL;
 	int sfd = -1;
-	enum nvmf_tls_record tls_record = NVMF_TLS_RECORD_AUTO;
-	bool tls_compat = false;
+	enum nvmf_tls_record tls_record;
+	bool tls_compat, poll, have_ns;
+	unsigned cpus;
+	uint32_t spin_us;
 	struct run_as user = { 0 };
 	struct nvmf_cfg *cfg = NULL;
 	struct nvmf_tgt *tgt = NULL;
-	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned cpus = ncpus > 0 ? (unsigned)ncpus : 1;
-	bool poll = false, have_ns = false;
-	uint32_t spin_us = NVMF_REACTOR_SPIN_DEFAULT;
 	char err[512], mode[64];
 	sigset_t sigs;
-	int c, sig, rc;
+	int sig, rc;
 
-	while ((c = getopt_long(argc, argv, "vhc:r:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C':
-			config = optarg;
-			break;
-		case 'c':
-			spdk_json = optarg;
-			break;
-		case 'r':
-			rpc_sock = optarg;
-			break;
-		case 'W':
-			save = optarg;
-			break;
-		case 'm':
-		case 'z':
-			quick.backend = c == 'm' ? NVMF_BACKEND_RAM : NVMF_BACKEND_NULL;
-			if (nvmf_cfg_parse_size(optarg, &quick.size)) {
-				fprintf(stderr, "nvmf-target: bad size '%s'\n", optarg);
-				return 2;
-			}
-			have_ns = true;
-			break;
-		case 'f':
-			quick.backend = NVMF_BACKEND_FILE;
-			quick.path = optarg;
-			have_ns = true;
-			break;
-		case 's':
-			size_arg = optarg;
-			break;
-		case 'd':
-			quick.backend = NVMF_BACKEND_BLOCK;
-			quick.path = optarg;
-			have_ns = true;
-			break;
-		case 'l':
-			quick.listen = optarg;
-			break;
-		case 'n':
-			quick.nqn = optarg;
-			break;
-		case 'u':
-			cpus = (unsigned)strtoul(optarg, NULL, 10);
-			if (cpus == 0 || cpus > 1024) {
-				fprintf(stderr, "nvmf-target: --cpus wants 1..1024\n");
-				return 2;
-			}
-			break;
-		case 'p':
-			poll = true;
-			break;
-		case 'P':
-			quick.prealloc = true;
-			break;
-		case 'B': {
-			uint64_t v;
-
-			if (nvmf_cfg_parse_size(optarg, &v) || v == 0) {
-				fprintf(stderr, "nvmf-target: --buf-pool wants a size\n");
-				return 2;
-			}
-			nvmf_req_data_set_limit((size_t)v);
-			break;
-		}
-		case 'S': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (!*optarg || *end || v > 1000000) {
-				fprintf(stderr, "nvmf-target: --spin-us wants 0..1000000\n");
-				return 2;
-			}
-			spin_us = (uint32_t)v;
-			break;
-		}
-		case 'K':
-			tls_keys = optarg;
-			break;
-		case 'T':
-			tls_compat = true;
-			break;
-		case 't':
-			quick.tls = true;
-			break;
-		case 'R':
-			if (strcmp(optarg, "auto") == 0) {
-				tls_record = NVMF_TLS_RECORD_AUTO;
-			} else if (strcmp(optarg, "user") == 0) {
-				tls_record = NVMF_TLS_RECORD_USER;
-			} else if (strcmp(optarg, "kernel") == 0) {
-				tls_record = NVMF_TLS_RECORD_KERNEL;
-			} else {
-				fprintf(stderr, "nvmf-target: --tls-record: auto, user or kernel\n");
-				return 2;
-			}
-			break;
-		case 'U':
-			user.spec = optarg;
-			if (run_as_resolve(&user))
-				return 2;
-			break;
-		case 'M':
-			quick.mptcp = true;
-			break;
-		case OPT_METRICS:
-			metrics_addr = optarg;
-			break;
-		case 'v':
-			nvmf_log_threshold = NVMF_LOG_DEBUG;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc || (config && have_ns) || (spdk_json && (config || have_ns))) {
-		usage(stderr);
+	rc = target_opts_parse(argc, argv, &o, stdout, stderr);
+	if (rc == TARGET_OPTS_HELP)
+		return 0;
+	if (rc)
 		return 2;
-	}
+	if (o.verbose)
+		nvmf_log_threshold = NVMF_LOG_DEBUG;
+	if (o.buf_pool)
+		nvmf_req_data_set_limit((size_t)o.buf_pool);
+	user.spec = o.user;
+	if (user.spec && run_as_resolve(&user))
+		return 2;
+	quick = o.quick;
+	config = o.config;
+	tls_keys = o.tls_keys;
+	spdk_json = o.spdk_json;
+	rpc_sock = o.rpc_sock;
+	save = o.save;
+	metrics_addr = o.metrics;
+	tls_record = o.tls_record;
+	tls_compat = o.tls_compat;
+	poll = o.poll;
+	have_ns = o.have_ns;
+	cpus = o.cpus;
+	spin_us = o.spin_us;
 	/* managed over JSON-RPC: a socket even when -r is not given (as SPDK's apps) */
 	if (!rpc_sock && !config && !have_ns)
 		rpc_sock = NVMF_RPC_DEFAULT_SOCK;
-	if (size_arg && (quick.backend != NVMF_BACKEND_FILE ||
-			 nvmf_cfg_parse_size(size_arg, &quick.size))) {
-		fprintf(stderr, "nvmf-target: --size goes with --file and wants a size\n");
-		return 2;
-	}
-	if (quick.prealloc && (config || quick.backend != NVMF_BACKEND_RAM)) {
-		fprintf(stderr, "nvmf-target: --prealloc goes with --ram\n");
-		return 2;
-	}
-	if (quick.mptcp && config) {
-		fprintf(stderr, "nvmf-target: --mptcp goes with the quick-start flags (a config's "
-			"ports say param.mptcp)\n");
-		return 2;
-	}
-	/* a TLS port without keys refuses every host: of no use to a quick start */
-	if (quick.tls && (config || !tls_keys)) {
-		fprintf(stderr, "nvmf-target: --tls goes with the quick-start flags and "
-			"--tls-keys (a config's ports say addr.tsas)\n");
-		return 2;
-	}
 
 	if (config) {
 		rc = nvmf_cfg_load_file(config, &cfg, err, sizeof(err));

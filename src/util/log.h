@@ -6,6 +6,7 @@
 #define NVMF_UTIL_LOG_H
 
 enum nvmf_log_level {
+	NVMF_LOG_QUIET = -1, /* as a threshold only: nothing is logged (the fuzzers) */
 	NVMF_LOG_ERR,
 	NVMF_LOG_WARN,
 	NVMF_LOG_INFO,

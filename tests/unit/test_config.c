@@ -699,6 +699,9 @@ static void test_err_nqn_rules(void **state)
 	expect_error("{'subsystems': [{'attr': {}}]}",
 		     "t.json: subsystems[0]: \"nqn\" is missing");
 	expect_error("{'ports': [{'addr': {}}]}", "t.json: ports[0]: \"portid\" is missing");
+	/* a control byte quoted back stays out of the one-line message (found by fuzz_config) */
+	expect_error("{'hosts': [{'nqn': 'nqn.h\\nx'}]}",
+		     "t.json: hosts[0].nqn: NQN \"nqn.h?x\" contains a control character or '/'");
 	expect_error("{'hosts': [{'nqn': 'nqn.h', 'dhchap': {'key': 'secret'}}]}",
 		     "t.json: hosts[0].dhchap.key: not a DH-HMAC-CHAP secret "
 		     "(expected \"DHHC-1:...\")");
