@@ -941,7 +941,13 @@ int connect_one(struct fabrics_args *a, const struct nvmf_ctrl_opts *o_in, int f
 		for (int i = 0; i < n; i++)
 			dup |= same_ctrl(&live[i], &o);
 		for (int i = 0; i < n && !dup && !holder[0]; i++)
-			if (!live[i].path_of[0] && !strcmp(live[i].state, "live") &&
+			/*
+			 * a daemon whose controller is reconnecting still holds the subsystem's
+			 * devices (as a Linux namespace head outlives a controller's outage):
+			 * the address is another path of it, not a second set of devices
+			 */
+			if (!live[i].path_of[0] &&
+			    (!strcmp(live[i].state, "live") || !strcmp(live[i].state, "reconnecting")) &&
 			    !strcmp(live[i].subnqn, o.subnqn) && !strcmp(live[i].hostnqn, o.hostnqn) &&
 			    live[i].ublk == !a->no_ublk) {
 				snprintf(holder, sizeof(holder), "%s", live[i].name);

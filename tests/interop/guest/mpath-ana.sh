@@ -114,7 +114,8 @@ grep -q ' +- nvmf0 tcp traddr=127.0.0.1,trsvcid=4420 cntlid [0-9]* live optimize
 	die "nvmf list: no optimized path on 4420"
 grep -q ' +- nvmf1 tcp traddr=127.0.0.1,trsvcid=4421 cntlid [0-9]* live non-optimized' <<<"$list" ||
 	die "nvmf list: no non-optimized path on 4421"
-"$NVMF" list -o json | grep -Eq '"PathOf": ?"nvmf0"' || die "nvmf list -o json: no PathOf"
+list=$("$NVMF" list -o json)
+grep -Eq '"PathOf": ?"nvmf0"' <<<"$list" || die "nvmf list -o json: no PathOf"
 rc=0
 fio --name=mpath --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size=48M --rate=8m \
 	--direct=1 --ioengine=libaio --verify=crc32c --do_verify=1 >/tmp/fio-mpath.log 2>&1 &
@@ -134,11 +135,20 @@ grep 'ANA group' /run/nvmf/nvmf0.log | sed 's/^/    | /' >&2 || true
 [ ! -e /run/nvmf/nvmf1.json ] || die "nvmf1 still listed"
 [ -b "$dev" ] || die "$dev went away with the path"
 step "    -d nvmf1: the path went, $dev stayed"
+"$NVMF" list -o json | grep -E '"(Controller|State)"' | sed 's/^/    before | /' >&2 || true
 # the path back with another iopolicy, then the FIRST controller removed under fio: the path
 # takes the device over (as a Linux namespace head outlives the controller it came with)
 out=$("$NVMF" connect -t tcp -a 127.0.0.1 -s 4421 -n "$NQN" --iopolicy round-robin 2>&1) ||
 	die "connect 4421 again: $out"
-"$NVMF" list | grep -q "^$NQN iopolicy=round-robin" || die "nvmf list: iopolicy not round-robin"
+step "    $out"
+if ! grep -q 'a path of nvmf0' <<<"$out"; then
+	for f in /run/nvmf/*.json; do echo "--- $f"; grep -E '"(name|state|path_of|ublk|pid)"' "$f"; done >&2
+	tail -n 15 /run/nvmf/nvmf0.log >&2
+	die "4421 again did not become a path of nvmf0"
+fi
+list=$("$NVMF" list)
+grep -q "^$NQN iopolicy=round-robin" <<<"$list" ||
+	die "nvmf list: iopolicy not round-robin: $list"
 rc=0
 fio --name=handover --filename="$dev" --rw=randwrite --bs=4k --iodepth=16 --size=24M --rate=8m \
 	--direct=1 --ioengine=libaio --verify=crc32c --do_verify=1 >/tmp/fio-handover.log 2>&1 &
