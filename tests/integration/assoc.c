@@ -67,23 +67,6 @@ void assoc_close(struct assoc *a, int n)
 	}
 }
 
-long assoc_rss_kib(int pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 int assoc_raise_nofile(long want)
 {
 	struct rlimit rl;

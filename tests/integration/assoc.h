@@ -22,9 +22,6 @@ int assoc_open(struct assoc *a, int n, const char *addr, uint16_t port, const ch
 	       int *err);
 void assoc_close(struct assoc *a, int n);
 
-/* Resident memory of process pid in KiB (VmRSS), or -1. */
-long assoc_rss_kib(int pid);
-
 /* Raise this process's descriptor limit (soft, and hard when root) to at least want. */
 int assoc_raise_nofile(long want);
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "assoc.h"
+#include "target_proc.h"
 
 #define WARM 16
 #define THREADS 8
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
 		return 1;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	rss_empty = assoc_rss_kib(pid);
+	rss_empty = tp_rss_kib(pid);
 	warm = WARM;
 	got = assoc_open(a, warm, addr, (uint16_t)port, nqn, &err);
 	if (got < warm) {
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	usleep(200000);
-	rss0 = assoc_rss_kib(pid);
+	rss0 = tp_rss_kib(pid);
 	t0 = now_s();
 	got += open_all(a + warm, n - warm, addr, (uint16_t)port, nqn, &err);
 	t1 = now_s();
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	usleep(500000); /* the target has handled the last Connects */
-	rss1 = assoc_rss_kib(pid);
+	rss1 = tp_rss_kib(pid);
 	printf("%d associations in %.1f s; target RSS %ld KiB empty, %ld KiB with %d, %ld KiB "
 	       "with %d: %.1f KiB per association\n", n, t1 - t0, rss_empty, rss0, warm, rss1,
 	       n, (double)(rss1 - rss0) / (n - warm));

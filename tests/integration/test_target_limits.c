@@ -88,11 +88,11 @@ static void idle_associations(void **state)
 	assert_int_equal(tp_start(t, port, argv), 0);
 	assert_int_equal(assoc_open(a, WARM, ADDR, port, NQN, &err), WARM);
 	usleep(200000);
-	rss0 = assoc_rss_kib(t->pid);
+	rss0 = tp_rss_kib(t->pid);
 	assert_int_equal(assoc_open(a + WARM, N_ASSOC - WARM, ADDR, port, NQN, &err),
 			 N_ASSOC - WARM);
 	usleep(500000);
-	rss1 = assoc_rss_kib(t->pid);
+	rss1 = tp_rss_kib(t->pid);
 	assert_true(rss0 > 0 && rss1 > 0);
 	per = (double)(rss1 - rss0) / (N_ASSOC - WARM);
 	print_message("# %d idle associations: target RSS %ld -> %ld KiB, %.1f KiB each\n",
@@ -178,7 +178,7 @@ static void stalled_reader_bounded(void **state)
 		assert_memory_equal(rd, file, RD_LEN);
 	}
 	usleep(200000);
-	rss0 = assoc_rss_kib(t->pid);
+	rss0 = tp_rss_kib(t->pid);
 
 	/* MAXCMD reads, and the socket is not read */
 	spot = calloc(65536, sizeof(*spot));
@@ -195,7 +195,7 @@ static void stalled_reader_bounded(void **state)
 		spot[cid] = slba * lba;
 	}
 	sleep(1);
-	rss1 = assoc_rss_kib(t->pid);
+	rss1 = tp_rss_kib(t->pid);
 	print_message("# %u reads of %u KiB not read: target RSS %ld -> %ld KiB\n", maxcmd,
 		      RD_LEN / 1024, rss0, rss1);
 	assert_true(rss1 > 0 && rss1 - rss0 <= (long)MAX_STALL_GROWTH_KIB);
