@@ -141,6 +141,12 @@ static __thread struct tcp_queue *reactor_queues;
  * lives while the reactor has connections.
  */
 static __thread uint8_t *reactor_staging;
+/*
+ * This reactor drained for shutdown: a connection handed to it afterwards (accepted by
+ * another reactor just before that one stopped accepting) is closed, not set up: no drain
+ * would come for it.
+ */
+static __thread bool reactor_draining;
 
 static const struct nvmf_transport_ops tcp_ops;
 
@@ -1053,8 +1059,8 @@ static void queue_create(void *arg)
 {
 	struct new_conn *nc = arg;
 	struct nvmf_port *port = nc->port;
-	struct tcp_queue *q = calloc(1, sizeof(*q));
-	uint8_t *staging = reactor_staging ? reactor_staging : malloc(NVMF_CONN_STAGING);
+	struct tcp_queue *q;
+	uint8_t *staging;
 	struct nvmf_pdu_rx_cfg rxcfg = {
 		.role = NVMF_PDU_ROLE_CONTROLLER,
 		.max_data = MAXH2CDATA,
@@ -1065,6 +1071,16 @@ static void queue_create(void *arg)
 	};
 	int one = 1;
 
+	if (reactor_draining) {
+		log_debug("port %u: connection accepted during shutdown: closed", port->portid);
+		close(nc->fd);
+		free(nc);
+		atomic_fetch_sub_explicit(&port->users, 1, memory_order_release);
+		atomic_fetch_sub(&port->tgt->live_queues, 1);
+		return;
+	}
+	q = calloc(1, sizeof(*q));
+	staging = reactor_staging ? reactor_staging : malloc(NVMF_CONN_STAGING);
 	if (!q || !staging ||
 	    nvmf_conn_init_shared(&q->conn, nc->fd, &nvmf_sock_tcp, &rxcfg, &rx_ops, q,
 				  staging) ||
@@ -1081,6 +1097,7 @@ static void queue_create(void *arg)
 		close(nc->fd);
 		free(nc);
 		atomic_fetch_sub_explicit(&port->users, 1, memory_order_release);
+		atomic_fetch_sub(&port->tgt->live_queues, 1);
 		return;
 	}
 	free(nc);
@@ -1103,7 +1120,6 @@ static void queue_create(void *arg)
 	q->idle_timer.fn = reqs_idle;
 	q->next = reactor_queues;
 	reactor_queues = q;
-	atomic_fetch_add(&port->tgt->live_queues, 1);
 	if (port->mptcp)
 		log_info("%s: connected to port %u over %s", q->conn.peer, port->portid,
 			 nvmf_sock_mptcp_subflows(q->conn.fd) > 0 ? "MPTCP"
@@ -1170,14 +1186,20 @@ static void on_accept(struct nvmf_event *ev, int res, uint32_t flags)
 	}
 	nc->port = port;
 	nc->fd = res;
-	/* the connection uses the port from here: the queue lets go when it is freed */
+	/*
+	 * the connection uses the port from here: the queue lets go when it is freed; and it
+	 * counts as a live queue from here, not from when its reactor creates it, so that a
+	 * shutdown waits for a connection still on its way to another reactor
+	 */
 	atomic_fetch_add_explicit(&port->users, 1, memory_order_relaxed);
+	atomic_fetch_add(&port->tgt->live_queues, 1);
 	if (r == nvmf_reactor_self()) {
 		queue_create(nc);
 	} else if (nvmf_reactor_call(r, queue_create, nc)) {
 		close(res);
 		free(nc);
 		atomic_fetch_sub_explicit(&port->users, 1, memory_order_release);
+		atomic_fetch_sub(&port->tgt->live_queues, 1);
 	}
 }
 
@@ -1265,6 +1287,7 @@ static void tcp_remove_port(struct nvmf_port *port)
 /* On each reactor: let every queue finish its commands, then close. */
 static void tcp_drain(void)
 {
+	reactor_draining = true;
 	for (struct tcp_queue *q = reactor_queues; q; q = q->next) {
 		if (q->state == Q_TLS_PEEK || q->state == Q_TLS_HANDSHAKE) {
 			queue_close(q, "target shutting down");
