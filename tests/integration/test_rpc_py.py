@@ -1,12 +1,8 @@
 #!/usr/bin/env python3
 """nvmf-target's JSON-RPC driven the way SPDK's scripts/rpc.py drives an SPDK target.
 
-Written from rpc.py's documented behaviour (python/spdk/rpc/client.py, __init__.py), not
-from its code: one Unix-socket connection per invocation, requests numbered from 1, the
-response read until it decodes as one JSON value; save_config built from
-framework_get_subsystems + framework_get_config, load_config replayed call by call after
-checking each method against rpc_get_methods.  A second target loaded that way must show
-the same subsystems.  Prints TAP.
+The client is spdk_rpc.py (rpc.py's documented behaviour).  A second target loaded with
+what save_config wrote must show the same subsystems.  Prints TAP.
 """
 import json
 import os
@@ -17,61 +13,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from spdk_rpc import Client, RpcError, load_config, save_config  # noqa: E402
+
 TARGET = os.environ.get("NVMF_TARGET", "build-san/src/tools/nvmf-target")
 CLI = os.environ.get("NVMF_CLI")
 NQN = "nqn.2016-06.io.spdk:cnode1"
-
-
-class RpcError(Exception):
-    def __init__(self, error):
-        super().__init__(error.get("message"))
-        self.code = error.get("code")
-
-
-class Client:
-    """Shaped like SPDK's JSONRPCClient: one socket, sequential ids, incremental decode."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(path)
-        self.next_id = 0
-        self.buf = ""
-
-    def send(self, method, params=None):
-        self.next_id += 1
-        req = {"jsonrpc": "2.0", "method": method, "id": self.next_id}
-        if params is not None:
-            req["params"] = params
-        self.sock.sendall(json.dumps(req).encode())
-        return self.next_id
-
-    def recv(self):
-        decoder = json.JSONDecoder()
-        while True:
-            text = self.buf.lstrip()
-            if text:
-                try:
-                    obj, end = decoder.raw_decode(text)
-                    self.buf = text[end:]
-                    return obj
-                except ValueError:
-                    pass
-            data = self.sock.recv(4096)
-            if not data:
-                raise ConnectionError("target closed the connection")
-            self.buf += data.decode()
-
-    def call(self, method, params=None):
-        rid = self.send(method, params)
-        resp = self.recv()
-        assert resp.get("id") == rid, resp
-        if "error" in resp:
-            raise RpcError(resp["error"])
-        return resp["result"]
-
-    def close(self):
-        self.sock.close()
 
 
 def free_port():
@@ -102,31 +49,6 @@ def start(sock, extra=()):
 def stop(p):
     p.send_signal(signal.SIGTERM)
     return p.wait(timeout=30)
-
-
-def save_config(c):
-    """What rpc.py save_config does: the subsystems in order, each one's config."""
-    cfg = {"subsystems": []}
-    for s in c.call("framework_get_subsystems"):
-        cfg["subsystems"].append({"subsystem": s["subsystem"],
-                                  "config": c.call("framework_get_config",
-                                                   {"name": s["subsystem"]})})
-    return cfg
-
-
-def load_config(c, cfg):
-    """What rpc.py load_config does: check every method is known, then call them."""
-    allowed = c.call("rpc_get_methods", {"include_aliases": False})
-    subsystems = [s for s in cfg["subsystems"] if s["config"]]
-    for s in subsystems:
-        for elem in s["config"]:
-            assert elem["method"] in allowed, elem["method"]
-    allowed = c.call("rpc_get_methods", {"current": True})
-    for s in subsystems:
-        for elem in s["config"]:
-            c.call(elem["method"], elem.get("params"))
-    if "framework_start_init" in allowed:
-        c.call("framework_start_init")
 
 
 def main():

@@ -117,9 +117,12 @@ reload() {
 		tdie "no 'configuration reloaded' after SIGHUP"
 }
 
-# kconnect ARGS...: nvme connect as HOSTNQN; 0 when a namespace device appeared.
+# kconnect ARGS...: nvme connect as HOSTNQN; 0 when a namespace device appeared.  A 30 s
+# keep-alive timeout rather than the host's 5 s: under TCG on a loaded machine the host spent
+# over 5 s computing an ffdhe4096 exchange between two commands of the admin queue's
+# authentication, and the target (as nvmet would) ended the association at KATO.
 kconnect() {
-	nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" -q "$HOSTNQN" "$@" >/tmp/kc.out 2>&1 || return 1
+	nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$NQN" -q "$HOSTNQN" --keep-alive-tmo=30 "$@" >/tmp/kc.out 2>&1 || return 1
 	wait_for 10 nvme_ns_dev "$NQN" >/dev/null
 }
 
