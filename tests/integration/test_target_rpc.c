@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rpc_client.h"
+#include "rpc/client.h"
 #include "target_proc.h"
 #include "tclient.h"
 
