@@ -215,8 +215,12 @@ result $? "save prints save_config's JSON" "$work/10.log"
 ctl ns add nqn.2024-01.io.nvmf-tcp:nope ram0 >"$work/11.out" 2>"$work/11.err"
 rc=$?
 [ $rc = 1 ] && [ ! -s "$work/11.out" ] &&
-grep -q "^nvmfctl: nvmf_subsystem_add_ns: .*nqn.2024-01.io.nvmf-tcp:nope.* (code -32602)$" "$work/11.err"
-result $? "unknown NQN: exit $rc, RPC error on stderr" "$work/11.err"
+grep -q "^nvmfctl: nvmf_subsystem_add_ns: .*nqn.2024-01.io.nvmf-tcp:nope.* (code -32602)$" "$work/11.err" &&
+# a bdev made for a namespace that could not be added is not left behind
+! ctl ns add nqn.2024-01.io.nvmf-tcp:nope --ram 1M >>"$work/11.out" 2>>"$work/11.err" &&
+ctl -o json bdev list >"$work/bdevs3.json" 2>>"$work/11.err" &&
+json "$work/bdevs3.json" '[b["name"] for b in j] == ["ram0"]' >>"$work/11.err" 2>&1
+result $? "unknown NQN: exit $rc, RPC error on stderr; no bdev left behind" "$work/11.err"
 
 # 12: bad addresses are refused before any call: exit 2 with what is wrong
 bad=0
