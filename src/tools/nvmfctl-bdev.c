@@ -32,7 +32,7 @@ static char *free_name(const char *prefix)
 
 		snprintf(name, sizeof(name), "%s%u", prefix, n);
 		for (size_t i = 0; i < ctl_jlen(all) && !taken; i++)
-			taken = !strcmp(ctl_jstr(json_object_array_get_idx(all, i), "name"), name);
+			taken = !strcmp(ctl_jstr(ctl_jidx(all, i), "name"), name);
 		if (!taken)
 			break;
 	}
@@ -93,7 +93,7 @@ int ctl_bdev_delete(const char *name)
 
 	if (rc)
 		return rc;
-	product = ctl_jstr(json_object_array_get_idx(res, 0), "product_name");
+	product = ctl_jstr(ctl_jidx(res, 0), "product_name");
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		if (!strcmp(product, kinds[k].product)) {
 			json_object_put(res);
@@ -183,7 +183,7 @@ static int list(int argc, char **argv)
 	}
 	t = ctl_table_new(6, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
-		struct json_object *b = json_object_array_get_idx(res, i);
+		struct json_object *b = ctl_jidx(res, i);
 		char size[32], bs[16];
 		const char *file = "", *row[6];
 

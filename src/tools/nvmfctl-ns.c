@@ -107,7 +107,7 @@ static int ns_list(int argc, char **argv)
 	rc = ctl_call("nvmf_get_subsystems", ctl_obj_str("nqn", pos[0]), &res);
 	if (rc)
 		return rc;
-	nss = ctl_jget(json_object_array_get_idx(res, 0), "namespaces");
+	nss = ctl_jget(ctl_jidx(res, 0), "namespaces");
 	if (ctl.json) {
 		struct json_object *o = nss ? json_object_get(nss) : json_object_new_array();
 
@@ -118,7 +118,7 @@ static int ns_list(int argc, char **argv)
 	}
 	t = ctl_table_new(5, head);
 	for (size_t i = 0; i < ctl_jlen(nss); i++) {
-		struct json_object *n = json_object_array_get_idx(nss, i);
+		struct json_object *n = ctl_jidx(nss, i);
 		char id[16], grp[16];
 		const char *row[5];
 

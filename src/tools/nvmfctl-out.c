@@ -107,6 +107,11 @@ size_t ctl_jlen(struct json_object *a)
 	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
 
+struct json_object *ctl_jidx(struct json_object *a, size_t i)
+{
+	return i < ctl_jlen(a) ? json_object_array_get_idx(a, i) : NULL;
+}
+
 void ctl_fmt_addr(struct json_object *a, char *buf, size_t len)
 {
 	bool v6 = !strcasecmp(ctl_jstr(a, "adrfam"), "ipv6");

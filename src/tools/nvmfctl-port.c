@@ -34,7 +34,7 @@ static int ensure_transport(void)
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < ctl_jlen(ts); i++)
-		have |= !strcasecmp(ctl_jstr(json_object_array_get_idx(ts, i), "trtype"), "tcp");
+		have |= !strcasecmp(ctl_jstr(ctl_jidx(ts, i), "trtype"), "tcp");
 	json_object_put(ts);
 	return have ? 0 : ctl_call("nvmf_create_transport", ctl_obj_str("trtype", "TCP"), NULL);
 }
@@ -103,7 +103,7 @@ static int port_list(int argc, char **argv)
 	}
 	t = ctl_table_new(3, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
-		struct json_object *l = json_object_array_get_idx(res, i);
+		struct json_object *l = ctl_jidx(res, i);
 		struct json_object *st = ctl_jget(l, "ana_states");
 		char addr[128], ana[512] = "";
 		const char *row[3];
@@ -111,7 +111,7 @@ static int port_list(int argc, char **argv)
 
 		ctl_fmt_addr(ctl_jget(l, "address"), addr, sizeof(addr));
 		for (size_t g = 0; g < ctl_jlen(st) && off < sizeof(ana); g++) {
-			struct json_object *e = json_object_array_get_idx(st, g);
+			struct json_object *e = ctl_jidx(st, g);
 			int n = snprintf(ana + off, sizeof(ana) - off, "%s%lld:%s", g ? "," : "",
 					 (long long)ctl_jint(e, "ana_group"),
 					 ctl_jstr(e, "ana_state"));

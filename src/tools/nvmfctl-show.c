@@ -43,7 +43,7 @@ int ctl_controllers_main(int argc, char **argv)
 		return rc;
 	t = ctl_table_new(4, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
-		struct json_object *c = json_object_array_get_idx(res, i);
+		struct json_object *c = ctl_jidx(res, i);
 		char a[16], b[16];
 		const char *row[4];
 
@@ -73,7 +73,7 @@ int ctl_qpairs_main(int argc, char **argv)
 		return rc;
 	t = ctl_table_new(6, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
-		struct json_object *q = json_object_array_get_idx(res, i);
+		struct json_object *q = ctl_jidx(res, i);
 		char a[16], b[16], addr[128] = "";
 		const char *row[6];
 
@@ -119,8 +119,8 @@ int ctl_stats_main(int argc, char **argv)
 	groups = ctl_jget(res, "poll_groups");
 	t = ctl_table_new(8, gh);
 	for (size_t i = 0; i < ctl_jlen(groups); i++) {
-		struct json_object *g = json_object_array_get_idx(groups, i);
-		struct json_object *tr = json_object_array_get_idx(ctl_jget(g, "transports"), 0);
+		struct json_object *g = ctl_jidx(groups, i);
+		struct json_object *tr = ctl_jidx(ctl_jget(g, "transports"), 0);
 		char v[7][24];
 		const char *row[8];
 
@@ -141,14 +141,14 @@ int ctl_stats_main(int argc, char **argv)
 		printf("\n");
 		t = ctl_table_new(8, sh);
 		for (size_t i = 0; i < ctl_jlen(subs); i++) {
-			struct json_object *s = json_object_array_get_idx(subs, i);
+			struct json_object *s = ctl_jidx(subs, i);
 			struct json_object *io = ctl_jget(s, "io"), *errs = ctl_jget(io, "errors");
 			int64_t nerr = ctl_jint(io, "errors_other");
 			char v[7][24];
 			const char *row[8];
 
 			for (size_t e = 0; e < ctl_jlen(errs); e++)
-				nerr += ctl_jint(json_object_array_get_idx(errs, e), "count");
+				nerr += ctl_jint(ctl_jidx(errs, e), "count");
 			row[0] = ctl_jstr(s, "nqn");
 			row[1] = num(v[0], sizeof(v[0]), jint2(io, "commands", "read"));
 			row[2] = num(v[1], sizeof(v[1]), jint2(io, "commands", "write"));

@@ -58,7 +58,7 @@ static char *join(struct json_object *arr, void (*fmt)(struct json_object *, cha
 	for (size_t i = 0; out && i < n; i++) {
 		char *grown;
 
-		fmt(json_object_array_get_idx(arr, i), one, sizeof(one));
+		fmt(ctl_jidx(arr, i), one, sizeof(one));
 		grown = realloc(out, len + strlen(one) + 2);
 		if (!grown) {
 			free(out);
@@ -105,7 +105,7 @@ static int subsys_list(int argc, char **argv)
 	}
 	t = ctl_table_new(7, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
-		struct json_object *s = json_object_array_get_idx(res, i);
+		struct json_object *s = ctl_jidx(res, i);
 		bool any = json_object_get_boolean(ctl_jget(s, "allow_any_host"));
 		char *hosts = join(ctl_jget(s, "hosts"), fmt_host);
 		char *nss = join(ctl_jget(s, "namespaces"), fmt_ns);
@@ -193,7 +193,7 @@ static int host_list(int argc, char **argv)
 	rc = ctl_call("nvmf_get_subsystems", ctl_obj_str("nqn", pos[0]), &res);
 	if (rc)
 		return rc;
-	s = json_object_array_get_idx(res, 0);
+	s = ctl_jidx(res, 0);
 	if (ctl.json) {
 		struct json_object *o = json_object_new_object();
 
@@ -208,7 +208,7 @@ static int host_list(int argc, char **argv)
 		t = ctl_table_new(1, head);
 		for (size_t i = 0; i < ctl_jlen(ctl_jget(s, "hosts")); i++) {
 			const char *row[] = {
-				ctl_jstr(json_object_array_get_idx(ctl_jget(s, "hosts"), i), "nqn"),
+				ctl_jstr(ctl_jidx(ctl_jget(s, "hosts"), i), "nqn"),
 			};
 
 			ctl_table_row(t, row);

@@ -57,11 +57,16 @@ void ctl_table_row(struct ctl_table *t, const char *const *cells);
 /* Print to stdout and free. */
 void ctl_table_print(struct ctl_table *t);
 
-/* Helpers over results: a key's string ("" when absent), integer (0), array (length 0). */
+/*
+ * Helpers over results, safe on whatever the target answered: a key's string ("" when
+ * absent), integer (0), value (NULL), an array's length (0).
+ */
 const char *ctl_jstr(struct json_object *o, const char *key);
 int64_t ctl_jint(struct json_object *o, const char *key);
 struct json_object *ctl_jget(struct json_object *o, const char *key);
 size_t ctl_jlen(struct json_object *a);
+/* Element i of an array, NULL when a is no array or too short (json-c would assert). */
+struct json_object *ctl_jidx(struct json_object *a, size_t i);
 /* ADDR:PORT of an SPDK address object ([v6]:PORT for IPv6). */
 void ctl_fmt_addr(struct json_object *a, char *buf, size_t len);
 
