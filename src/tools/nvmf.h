@@ -13,33 +13,12 @@
 #include <sys/types.h>
 
 #include "nvmf/nvmf.h"
+#include "tools/cli-opts.h"
 
 #define EXIT_USAGE 2
 #define NVMF_UNSET INT_MIN          /* an integer option that was not given */
 #define NVMF_DISC_PORT "8009"
 #define NVMF_IO_PORT "4420"
-
-/* ------------------------------------------------------------------ option tables */
-
-enum cli_opt_kind {
-	CLI_FLAG,       /* bool */
-	CLI_STR,        /* const char * */
-	CLI_UINT,       /* unsigned, 0..UINT_MAX */
-	CLI_INT,        /* int, may be negative */
-	CLI_U64,        /* uint64_t */
-	CLI_FMT,        /* const char *: normal | json (| binary where the verb says so) */
-};
-
-struct cli_opt {
-	const char *name;            /* long name, NULL ends the table */
-	int short_name;              /* 0: long only */
-	enum cli_opt_kind kind;
-	void *val;
-	const char *arg;             /* placeholder in the help: ADDR, NUM, ... */
-	const char *help;
-};
-
-#define CLI_END { NULL, 0, CLI_FLAG, NULL, NULL, NULL }
 
 /* The flags that name a controller and this host (discover, connect, id-*, read, ...). */
 struct fabrics_args {
@@ -118,21 +97,6 @@ struct fabrics_args {
 	  "usable path), round-robin or queue-depth; another path's connect changes it" },  \
 	{ "no-ublk", 0, CLI_FLAG, &(a).no_ublk, NULL,                                       \
 	  "hold the controller without exposing block devices" }
-
-/* The verb being run, for messages ("nvmf discover: ..."). */
-extern const char *cli_verb;
-
-/*
- * Parse argv (argv[0] is the verb) against opts; -h/--help is always there.
- * Returns 0 to go on, 1 when help was printed (exit 0), -1 after a usage error was
- * printed with the usage on stderr (exit 2).  Positional arguments are refused.
- */
-int cli_parse(const char *synopsis, const char *what, const struct cli_opt *opts, int argc,
-	      char **argv);
-void cli_usage(FILE *f, const char *synopsis, const char *what, const struct cli_opt *opts);
-
-/* One line on stderr: "nvmf VERB: message". */
-void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void fabrics_args_init(struct fabrics_args *a);
 /*

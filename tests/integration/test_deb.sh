@@ -112,8 +112,9 @@ for p in "${want[@]}"; do dpkg-deb -x "$(deb "$p")" "$root" || failed=1; done
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir=$root/usr/lib/$multiarch
 missing=()
-for f in usr/bin/nvmf-target usr/bin/nvmf lib/systemd/system/nvmf-target.service \
+for f in usr/bin/nvmf-target usr/bin/nvmf usr/bin/nvmfctl lib/systemd/system/nvmf-target.service \
 	etc/default/nvmf-target usr/share/man/man8/nvmf-target.8.gz usr/share/man/man1/nvmf.1.gz \
+	usr/share/man/man8/nvmfctl.8.gz usr/share/bash-completion/completions/nvmfctl \
 	usr/share/man/man5/nvmf-target-config.5.gz usr/share/man/man5/nvmf-target-tls-keys.5.gz \
 	usr/share/bash-completion/completions/nvmf usr/share/bash-completion/completions/nvmf-target \
 	"usr/lib/$multiarch/libnvmf.so.0" "usr/lib/$multiarch/libnvmf.so" \

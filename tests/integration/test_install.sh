@@ -58,11 +58,11 @@ fi
 missing=()
 for f in "$libdir/libnvmf.so" "$libdir/libnvmf.so.0" "$incdir/nvmf/nvmf.h" \
 	"$incdir/nvmf/nvme_types.h" "$libdir/pkgconfig/libnvmf.pc" "$bindir/nvmf" \
-	"$bindir/nvmf-target" ${FIO_ENGINE:+"$libdir/$FIO_ENGINE"}; do
+	"$bindir/nvmf-target" "$bindir/nvmfctl" ${FIO_ENGINE:+"$libdir/$FIO_ENGINE"}; do
 	[ -e "$f" ] || missing+=("${f#"$dest"}")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-	echo "ok 2 - library, headers, libnvmf.pc, nvmf, nvmf-target${FIO_ENGINE:+, fio engine} installed"
+	echo "ok 2 - library, headers, libnvmf.pc, nvmf, nvmf-target, nvmfctl${FIO_ENGINE:+, fio engine} installed"
 else
 	echo "not ok 2 - not installed: ${missing[*]}"
 fi
@@ -141,7 +141,7 @@ read -r -a pages <<<"${MAN_PAGES:-}"
 for p in "${pages[@]}"; do
 	[ -s "$mandir/man${p##*.}/$p" ] || missing+=("man${p##*.}/$p")
 done
-for f in "$compdir/nvmf" "$compdir/nvmf-target" "$unitdir/nvmf-target.service" \
+for f in "$compdir/nvmf" "$compdir/nvmf-target" "$compdir/nvmfctl" "$unitdir/nvmf-target.service" \
 	"$sysconfdir/default/nvmf-target"; do
 	[ -s "$f" ] || missing+=("${f#"$dest"}")
 done
@@ -187,7 +187,7 @@ fi
 complete_words() { # LINE: what bash completion offers at its end
 	PATH=$bindir:$PATH LD_LIBRARY_PATH=$libdir bash -c '
 		. /usr/share/bash-completion/bash_completion
-		. "$1/nvmf"; . "$1/nvmf-target"
+		. "$1/nvmf"; . "$1/nvmf-target"; . "$1/nvmfctl"
 		read -r -a COMP_WORDS <<<"$2"
 		[ "${2: -1}" = " " ] && COMP_WORDS+=("")
 		COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) COMP_LINE=$2 COMP_POINT=${#2}
@@ -203,10 +203,13 @@ else
 	c2=$(complete_words "nvmf read --start")
 	c3=$(complete_words "nvmf-target --tls-r")
 	c4=$(complete_words "nvmf-target --tls-record ")
-	echo "# nvmf co: $c1 | nvmf read --start: $c2 | nvmf-target --tls-r: $c3 | --tls-record: $c4"
+	c5=$(complete_words "nvmfctl subsystem add x --allow")
+	echo "# nvmf co: $c1 | nvmf read --start: $c2 | nvmf-target --tls-r: $c3 | --tls-record: $c4" \
+		"| nvmfctl subsystem add x --allow: $c5"
 	if [ "$c1" = "connect connect-all" ] && [ "$c2" = "--start-block=" ] &&
-		[ "$c3" = "--tls-record" ] && [ "$c4" = "auto kernel user" ]; then
-		echo "ok 7 - bash completion: nvmf verbs and options, nvmf-target options and values"
+		[ "$c3" = "--tls-record" ] && [ "$c4" = "auto kernel user" ] &&
+		[ "$c5" = "--allow-any-host" ]; then
+		echo "ok 7 - bash completion: nvmf verbs and options, nvmf-target options and values, nvmfctl actions' options"
 	else
 		echo "not ok 7 - bash completion"
 		failed=1

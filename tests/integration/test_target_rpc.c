@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rpc_client.h"
+#include "rpc/client.h"
 #include "target_proc.h"
 #include "tclient.h"
 
@@ -257,6 +257,30 @@ static void rpc_build_use_change_save_restore(void **state)
 		}
 		assert_int_equal(io_qpairs, 1);
 		assert_true(writes >= 1);
+		/*
+		 * one statistics walk (target/stats.c) under both: SPDK's poll groups are its
+		 * reactors, and its detail rides beside them with the same live writes
+		 */
+		{
+			struct json_object *subs = get(res, "subsystems"), *s = NULL;
+			int64_t detail = 0;
+
+			assert_int_equal(json_object_array_length(get(res, "reactors")),
+					 json_object_array_length(groups));
+			for (size_t i = 0; i < json_object_array_length(subs); i++)
+				if (!strcmp(gets(json_object_array_get_idx(subs, i), "nqn"), NQN))
+					s = json_object_array_get_idx(subs, i);
+			assert_non_null(s);
+			for (size_t i = 0; i < json_object_array_length(get(s, "controllers")); i++) {
+				struct json_object *qs = get(json_object_array_get_idx(
+					get(s, "controllers"), i), "queues");
+
+				for (size_t k = 0; k < json_object_array_length(qs); k++)
+					detail += geti(get(get(json_object_array_get_idx(qs, k), "io"),
+							   "commands"), "write");
+			}
+			assert_int_equal(detail, writes);
+		}
 	}
 	res = ok(&r, "bdev_get_bdevs", "{\"name\":\"aio0\"}");
 	assert_true(json_object_get_boolean(get(json_object_array_get_idx(res, 0), "claimed")));

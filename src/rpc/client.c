@@ -1,5 +1,5 @@
-/* The tests' JSON-RPC client (see rpc_client.h). */
-#include "rpc_client.h"
+/* The JSON-RPC client of nvmfctl and the tests (see client.h). */
+#include "rpc/client.h"
 
 #include <errno.h>
 #include <poll.h>

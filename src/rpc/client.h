@@ -1,10 +1,11 @@
 /*
- * The project's own small JSON-RPC 2.0 client (Unix socket), for tests of nvmf-target's
- * JSON-RPC interface: one request per connection as SPDK's rpc.py sends, or raw bytes in
- * and every response out (pipelining, batches, bad JSON).
+ * The project's own small JSON-RPC 2.0 client (Unix socket) for nvmf-target's JSON-RPC
+ * interface: one request per connection as SPDK's rpc.py sends (nvmfctl, the tests), or
+ * raw bytes in and every response out (the tests: pipelining, batches, bad JSON).
+ * Independent of the server (rpc_int.h): it links with json-c alone.
  */
-#ifndef NVMF_TEST_RPC_CLIENT_H
-#define NVMF_TEST_RPC_CLIENT_H
+#ifndef NVMF_RPC_CLIENT_H
+#define NVMF_RPC_CLIENT_H
 
 #include <json-c/json.h>
 #include <stddef.h>
