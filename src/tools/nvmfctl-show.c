@@ -179,3 +179,33 @@ int ctl_save_main(int argc, char **argv)
 	json_object_put(res);
 	return 0;
 }
+
+/*
+ * What a control plane scripts with rpc.py, by method name: any method, parameters as one
+ * JSON object (checked here, so a typo is a usage error rather than a parse error at the
+ * target), the result printed as JSON whatever -o says.
+ */
+int ctl_call_main(int argc, char **argv)
+{
+	struct json_object *params = NULL, *res;
+	char *pos[2];
+	int rc;
+
+	CTL_ARGS("METHOD [PARAMS-JSON]", "Call METHOD (SPDK's name, e.g. nvmf_get_subsystems) "
+		 "with PARAMS-JSON (an object) and print its result as JSON.", NULL, argc, argv,
+		 1, 1, pos);
+	if (pos[1]) {
+		params = json_tokener_parse(pos[1]);
+		if (!params || !json_object_is_type(params, json_type_object)) {
+			cli_err("PARAMS-JSON is not a JSON object: %s", pos[1]);
+			json_object_put(params);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	rc = ctl_call(pos[0], params, &res);
+	if (rc)
+		return rc;
+	ctl_print_json(res);
+	json_object_put(res);
+	return 0;
+}

@@ -35,6 +35,8 @@ static const struct ctl_action groups[] = {
 	{ "qpairs", ctl_qpairs_main, "NQN", "queue pairs connected to a subsystem" },
 	{ "stats", ctl_stats_main, "", "statistics (nvmf_get_stats)" },
 	{ "save", ctl_save_main, "", "the configuration as SPDK's JSON (save_config) on stdout" },
+	{ "call", ctl_call_main, "METHOD [PARAMS-JSON]",
+	  "any JSON-RPC method, as rpc.py's raw calls: the result as JSON" },
 	{ NULL, NULL, NULL, NULL },
 };
 

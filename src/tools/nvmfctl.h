@@ -96,6 +96,7 @@ int ctl_controllers_main(int argc, char **argv); /* nvmfctl-show.c */
 int ctl_qpairs_main(int argc, char **argv);     /* nvmfctl-show.c */
 int ctl_stats_main(int argc, char **argv);      /* nvmfctl-show.c */
 int ctl_save_main(int argc, char **argv);       /* nvmfctl-show.c */
+int ctl_call_main(int argc, char **argv);       /* nvmfctl-show.c */
 
 /*
  * For the groups: run the action argv[0] among acts (name, handler, synopsis, help).

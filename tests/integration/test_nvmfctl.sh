@@ -13,7 +13,7 @@ py=/usr/bin/python3
 nqn=nqn.2024-01.io.nvmf-tcp:ctl
 host=nqn.2014-08.org.nvmexpress:uuid:6c0b6a1e-2f7b-4a4c-9d51-0f1c2b3a4d5e
 other=nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-000000000001
-echo "1..14"
+echo "1..15"
 work=$(mktemp -d)
 tgt_pid=''
 perf_pid=''
@@ -249,13 +249,27 @@ ctl bdev add-ram x 12Q >/dev/null 2>>"$work/13.err" || r3=$?
 grep -q "^nvmfctl: nvmf_get_subsystems: cannot talk to nvmf-target on $work/none.sock" "$work/13.err"
 result $? "no target: exit $r1; unknown command: exit $r2; bad size: exit $r3" "$work/13.err"
 
-# 14: the subsystem removed: gone, and its port serves nothing
+# 14: call: any method by its SPDK name, the result as JSON; a bad PARAMS-JSON is usage
+r1=0 r2=0
+{
+	ctl call nvmf_get_subsystems >"$work/call.json" &&
+	json "$work/call.json" "\"$nqn\" in [s[\"nqn\"] for s in j]" &&
+	ctl call nvmf_subsystem_get_listeners "{\"nqn\": \"$nqn\"}" >"$work/call2.json" &&
+	json "$work/call2.json" 'len(j) >= 1'
+} >"$work/14.log" 2>&1
+ok=$?
+ctl call nvmf_get_subsystems '[1]' >/dev/null 2>>"$work/14.log" || r1=$?
+ctl call no_such_method >/dev/null 2>>"$work/14.log" || r2=$?
+[ $ok = 0 ] && [ $r1 = 2 ] && [ $r2 = 1 ] && grep -q "^nvmfctl: no_such_method: " "$work/14.log"
+result $? "call: results as JSON; bad params exit $r1, unknown method exit $r2" "$work/14.log"
+
+# 15: the subsystem removed: gone, and its port serves nothing
 {
 	ctl subsystem remove "$nqn" &&
 	ctl -o json subsystem list >"$work/subs3.json" &&
 	json "$work/subs3.json" "\"$nqn\" not in [s[\"nqn\"] for s in j]" &&
 	! ctl subsystem list "$nqn" &&
 	! "$cli" read -t tcp -a 127.0.0.1 -s "$port" -n "$nqn" -q "$host" -z 512 -d "$work/o"
-} >"$work/14.log" 2>&1
-result $? "subsystem remove: gone from the list, no host gets in" "$work/14.log" "$work/target.log"
+} >"$work/15.log" 2>&1
+result $? "subsystem remove: gone from the list, no host gets in" "$work/15.log" "$work/target.log"
 exit $((failed != 0))
