@@ -154,6 +154,8 @@ static bool probe_admin_uring(int fd, void *buf)
 	if (io_uring_queue_init_params(4, &ring, &p) < 0)
 		return false;
 	sqe = io_uring_get_sqe(&ring);
+	if (!sqe)
+		goto out;
 	memset(sqe, 0, 2 * sizeof(*sqe));
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = fd;
@@ -163,6 +165,7 @@ static bool probe_admin_uring(int fd, void *buf)
 		ok = cqe->res == 0;
 		io_uring_cqe_seen(&ring, cqe);
 	}
+out:
 	io_uring_queue_exit(&ring);
 	return ok;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "target/passthru.h"
 #include "target/target.h"
@@ -393,6 +394,35 @@ static void config_errors(void **state)
 	unlink(file);
 }
 
+/* --save (and every JSON-RPC change) writes the configuration back: passthru survives. */
+static void save_round_trip(void **state)
+{
+	const char *json =
+		"{\"subsystems\": [{\"nqn\": \"nqn.2024-01.io.example:pt\", \"namespaces\": [],"
+		" \"passthru\": [{\"device\": {\"path\": \"/dev/nvme3\"}, \"enable\": 1,"
+		" \"clear_ids\": 1, \"admin_timeout\": 7, \"io_timeout\": 9}]}]}";
+	struct nvmf_cfg *a = NULL, *b = NULL;
+	struct json_object *j;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(nvmf_cfg_load_string(json, "a.json", &a, err, sizeof(err)), 0);
+	j = nvmf_cfg_to_json(a);
+	assert_non_null(j);
+	assert_int_equal(nvmf_cfg_load_string(json_object_to_json_string(j), "b.json", &b, err,
+					      sizeof(err)), 0);
+	assert_true(b->subsystems[0].passthru.present);
+	assert_true(b->subsystems[0].passthru.enable);
+	assert_string_equal(b->subsystems[0].passthru.path, "/dev/nvme3");
+	assert_int_equal(b->subsystems[0].passthru.clear_ids, 1);
+	assert_int_equal(b->subsystems[0].passthru.admin_timeout, 7);
+	assert_int_equal(b->subsystems[0].passthru.io_timeout, 9);
+	assert_string_equal(b->source, "b.json");
+	json_object_put(j);
+	nvmf_cfg_free(a);
+	nvmf_cfg_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +433,7 @@ int main(void)
 		cmocka_unit_test(id_ns_adjusted),
 		cmocka_unit_test(id_descs_adjusted),
 		cmocka_unit_test(config_errors),
+		cmocka_unit_test(save_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
