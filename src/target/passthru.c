@@ -84,36 +84,53 @@ static void admin_cmd_init(struct nvme_passthru_cmd64 *c, uint8_t cns, void *buf
 	c->cdw10 = cns;
 }
 
-/* The largest transfer, in bytes, the kernel lets one passthrough command of ns move. */
-static uint64_t sysfs_max_xfer(const char *ctrl_name, const struct pt_ns *ns, size_t nr_ns)
+/* One number from a sysfs file, 0 when absent or unreadable. */
+static unsigned long long sysfs_num(const char *dir, const char *name, const char *attr)
 {
+	char p[64 + 256 + 64];  /* dir, d_name, "/queue/" attr */
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s/queue/%s", dir, name, attr);
+	f = fopen(p, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/*
+ * The largest transfer, in bytes, the kernel lets one passthrough command of the
+ * controller move: the smallest max_hw_sectors_kb and max_segments pages of its namespace
+ * queues (nvmeXnY, or nvmeXcZnY under native multipath), UINT64_MAX when sysfs says nothing.
+ * A segment counts as one page: the request's buffers are not physically contiguous.
+ */
+static uint64_t sysfs_max_xfer(const char *ctrl_name)
+{
+	char dir[64];
 	uint64_t best = UINT64_MAX;
+	struct dirent *e;
+	DIR *d;
 
-	for (size_t i = 0; i < nr_ns && i < 1; i++) {
-		static const char *const attrs[] = { "max_hw_sectors_kb", "max_segments" };
+	snprintf(dir, sizeof(dir), "/sys/class/nvme/%s", ctrl_name);
+	d = opendir(dir);
+	if (!d)
+		return best;
+	while ((e = readdir(d))) {
+		unsigned long long kb, segs;
 
-		for (int a = 0; a < 2; a++) {
-			char p[PATH_MAX];
-			unsigned long long v;
-			FILE *f;
-			int n;
-
-			/* /sys/class/nvme/nvme0/nvme0n1/queue/...: the namespace's block queue */
-			snprintf(p, sizeof(p), "/sys/class/nvme/%s/%sn%" PRIu32 "/queue/%s",
-				 ctrl_name, ctrl_name, ns[i].nsid, attrs[a]);
-			f = fopen(p, "r");
-			if (!f)
-				continue;
-			n = fscanf(f, "%llu", &v);
-			fclose(f);
-			if (n != 1 || v == 0)
-				continue;
-			/* a segment is at least a page: user buffers are not contiguous */
-			v = a == 0 ? v * 1024 : v * 4096;
-			if (v < best)
-				best = v;
-		}
+		if (strncmp(e->d_name, "nvme", 4) != 0 || !strchr(e->d_name + 4, 'n'))
+			continue;
+		kb = sysfs_num(dir, e->d_name, "max_hw_sectors_kb");
+		segs = sysfs_num(dir, e->d_name, "max_segments");
+		if (kb && kb * 1024 < best)
+			best = kb * 1024;
+		if (segs && segs * 4096 < best)
+			best = segs * 4096;
 	}
+	closedir(d);
 	return best;
 }
 
@@ -291,7 +308,7 @@ int nvmf_passthru_open(struct nvmf_tgt *tgt, const char *source,
 	pt->admin_uring = probe_admin_uring(pt->ctrl_fd, id);
 	/* what one command may move: the drive's MDTS, the kernel's queue limits, ours */
 	pt->mdts = nvmf_pt_mdts(id->mdts, NVMF_MDTS);
-	sys_max = sysfs_max_xfer(base, pt->ns, pt->nr_ns);
+	sys_max = sysfs_max_xfer(base);
 	while (pt->mdts > 0 && (4096ull << pt->mdts) > sys_max)
 		pt->mdts--;
 	pt->max_xfer = 4096u << pt->mdts;
