@@ -319,8 +319,10 @@ int nvmf_passthru_open(struct nvmf_tgt *tgt, const char *source,
 		rc = fail(err, errlen, source, c, "device.path", -ENOMEM, "out of memory");
 		goto out;
 	}
-	log_info("subsystem %s: passthrough of %s, %zu namespace(s), MDTS %u, admin via %s",
-		 c->nqn, path, pt->nr_ns, pt->mdts, pt->admin_uring ? "io_uring" : "ioctl");
+	log_info("subsystem %s: passthrough of %s, %zu namespace(s), MDTS %u (drive %u, "
+		 "kernel %llu KiB), admin via %s", c->nqn, path, pt->nr_ns, pt->mdts, id->mdts,
+		 sys_max == UINT64_MAX ? 0ull : (unsigned long long)(sys_max >> 10),
+		 pt->admin_uring ? "io_uring" : "ioctl");
 	*out = pt;
 	pt = NULL;
 	rc = 0;

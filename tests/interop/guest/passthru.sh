@@ -9,7 +9,8 @@
 #      or ours, SGLs and capsule sizes of the TCP port, MSDBD 1; Identify Namespace: the
 #      drive's size and LBA format, no metadata
 #   4. data: a pattern written through the fabric reads back through the fabric and through
-#      the local /dev/nvme0n1 (it is on the drive); fio write + crc32c verify
+#      the local /dev/nvme0n1 (it is on the drive), in 128 KiB and in MDTS-sized commands;
+#      fio write + crc32c verify
 #   5. admin commands the target refuses with Invalid Opcode (DNR): Format NVM, Set Features
 #      Interrupt Coalescing, Sanitize; the drive's data is untouched and the association
 #      stays up (Set Features Host Behavior, refused with Invalid Field, never gets here: the
@@ -142,6 +143,16 @@ cmp /tmp/pattern /tmp/back.fabric || die "read back through the fabric differs"
 dd if=/dev/nvme0n1 of=/tmp/back.local bs=128k skip=8 count=32 iflag=direct status=none
 cmp /tmp/pattern /tmp/back.local || die "the local /dev/nvme0n1 does not hold what was written through the fabric"
 step "    4 MiB at 1 MiB: written via $DEV, identical via $DEV and via /dev/nvme0n1"
+# transfers of the whole MDTS: several of the target's 128 KiB buffers in one NVMe command
+# (the vectored io_uring command)
+big=$((4096 << mdts))
+head -c $((4 * big)) /dev/urandom >/tmp/pattern.big
+dd if=/tmp/pattern.big of="$DEV" bs="$big" seek=$(((16 << 20) / big)) oflag=direct conv=fsync status=none
+dd if=/dev/nvme0n1 of=/tmp/back.big bs="$big" skip=$(((16 << 20) / big)) count=4 iflag=direct status=none
+cmp /tmp/pattern.big /tmp/back.big || die "$big-byte writes through the fabric are not on the drive"
+dd if="$DEV" of=/tmp/back.big bs="$big" skip=$(((16 << 20) / big)) count=4 iflag=direct status=none
+cmp /tmp/pattern.big /tmp/back.big || die "$big-byte reads through the fabric differ"
+step "    4 x $((big >> 10)) KiB (MDTS) at 16 MiB: on the drive, read back through the fabric"
 fio --name=pt --filename="$DEV" --direct=1 --ioengine=libaio --rw=randwrite --bsrange=4k-128k \
 	--iodepth=8 --size=4M --offset=8M --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--randrepeat=1 --verify_state_save=0 --output=/tmp/fio.out >/dev/null ||
