@@ -4,6 +4,7 @@
  * nvmf_passthru_open() through nvmf_tgt_create() (no NVMe controller is needed for those;
  * the kernel test bed's test-passthru.sh drives a real one).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -423,6 +424,38 @@ static void save_round_trip(void **state)
 	nvmf_cfg_free(b);
 }
 
+/* A reload cannot bring a passthrough subsystem in (nor take one out, nor change it). */
+static void reload_refuses_new_passthru(void **state)
+{
+	const char *base =
+		"{\"subsystems\": [{\"nqn\": \"nqn.2024-01.io.example:ram\", \"namespaces\": ["
+		"{\"nsid\": 1, \"enable\": 1, \"device\": {\"path\": \"\", \"backend\": \"ram\","
+		" \"size\": 1048576}}]}]}";
+	const char *more =
+		"{\"subsystems\": [{\"nqn\": \"nqn.2024-01.io.example:ram\", \"namespaces\": ["
+		"{\"nsid\": 1, \"enable\": 1, \"device\": {\"path\": \"\", \"backend\": \"ram\","
+		" \"size\": 1048576}}]},"
+		" {\"nqn\": \"nqn.2024-01.io.example:pt\", \"namespaces\": [],"
+		" \"passthru\": [{\"device\": {\"path\": \"/dev/nvme0\"}, \"enable\": 1}]}]}";
+	struct nvmf_cfg *cfg = NULL, *ncfg = NULL;
+	struct nvmf_tgt *tgt = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(nvmf_cfg_load_string(base, "r.json", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(nvmf_tgt_create_ext(cfg, 1, 0, NVMF_TGT_MAY_START_EMPTY, &tgt, err,
+					     sizeof(err)), 0);
+	assert_int_equal(nvmf_cfg_load_string(more, "r.json", &ncfg, err, sizeof(err)), 0);
+	assert_int_equal(nvmf_tgt_apply(tgt, ncfg, "test", err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "subsystems[nqn.2024-01.io.example:pt].passthru: a passthrough "
+			 "subsystem cannot be added, removed or changed while running"))
+		fail_msg("error \"%s\"", err);
+	/* nothing changed: the one subsystem is still there, without a passthru */
+	assert_int_equal(nvmf_tgt_subsys(tgt)->nr, 1);
+	assert_null(nvmf_tgt_subsys(tgt)->s[0]->passthru);
+	nvmf_tgt_destroy(tgt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +467,7 @@ int main(void)
 		cmocka_unit_test(id_descs_adjusted),
 		cmocka_unit_test(config_errors),
 		cmocka_unit_test(save_round_trip),
+		cmocka_unit_test(reload_refuses_new_passthru),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
