@@ -59,6 +59,7 @@ struct nvmf_passthru {
 	struct pt_ns *ns;
 	size_t nr_ns;
 	uint8_t mdts;           /* what the fabric controller reports (4 KiB units) */
+	uint32_t vs;            /* the drive's version, at least 1.2.1 */
 	uint32_t max_xfer;      /* bytes, 4096 << mdts */
 	uint32_t admin_timeout_ms, io_timeout_ms; /* 0: the kernel's defaults */
 	bool clear_ids;
@@ -71,6 +72,11 @@ struct nvmf_passthru {
 const char *nvmf_passthru_path(const struct nvmf_passthru *pt)
 {
 	return pt->path;
+}
+
+uint32_t nvmf_passthru_vs(const struct nvmf_passthru *pt)
+{
+	return pt->vs;
 }
 
 /* ------------------------------------------------------------------ opening */
@@ -305,6 +311,8 @@ int nvmf_passthru_open(struct nvmf_tgt *tgt, const char *source,
 			  "namespaces, or a kernel older than 5.19)", path, base + 4);
 		goto out;
 	}
+	/* nvmet's floor: older controllers lack what a fabric host expects of Identify */
+	pt->vs = le32toh(id->ver) < NVMF_CFG_VS(1, 2, 1) ? NVMF_CFG_VS(1, 2, 1) : le32toh(id->ver);
 	pt->admin_uring = probe_admin_uring(pt->ctrl_fd, id);
 	/* what one command may move: the drive's MDTS, the kernel's queue limits, ours */
 	pt->mdts = nvmf_pt_mdts(id->mdts, NVMF_MDTS);

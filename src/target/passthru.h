@@ -106,6 +106,12 @@ void nvmf_passthru_close(struct nvmf_passthru *pt);
 /* The device path it serves, for logs and reload checks. */
 const char *nvmf_passthru_path(const struct nvmf_passthru *pt);
 
+/*
+ * The NVMe version the subsystem reports (VS property, Identify VER): the drive's, at least
+ * 1.2.1, as nvmet -- whatever attr.version says.
+ */
+uint32_t nvmf_passthru_vs(const struct nvmf_passthru *pt);
+
 /* Parsers of a passthru subsystem's admin and I/O commands (core.c calls them). */
 uint16_t nvmf_parse_passthru_admin(struct nvmf_req *req);
 uint16_t nvmf_parse_passthru_io(struct nvmf_req *req);

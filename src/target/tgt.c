@@ -283,9 +283,11 @@ int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
 	s->view = v;
 	if (c->passthru.enable) {
 		/* the configuration refuses namespaces beside it */
-		rc = nvmf_passthru_open(tgt, tgt->cfg ? tgt->cfg->source : NULL, c, &s->passthru, err, errlen);
+		rc = nvmf_passthru_open(tgt, tgt->cfg ? tgt->cfg->source : NULL, c, &s->passthru,
+					err, errlen);
 		if (rc)
 			return rc;
+		s->vs = nvmf_passthru_vs(s->passthru);
 	}
 	for (size_t i = 0; i < c->nr_namespaces; i++) {
 		if (!c->namespaces[i].enable)

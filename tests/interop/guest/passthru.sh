@@ -5,7 +5,7 @@
 #   1. the nvme module binds the local controller: /dev/nvme0, /dev/nvme0n1, /dev/ng0n1
 #   2. nvmf-target starts from an nvmetcli-style config.json with a passthru section
 #   3. nvme connect; Identify Controller over the fabric is the drive's, adjusted: its
-#      serial and model, our subsystem NQN, a fabric CNTLID, MDTS no larger than the drive's
+#      serial, model and version, our subsystem NQN, a fabric CNTLID, MDTS no larger than the drive's
 #      or ours, SGLs and capsule sizes of the TCP port, MSDBD 1; Identify Namespace: the
 #      drive's size and LBA format, no metadata
 #   4. data: a pattern written through the fabric reads back through the fabric and through
@@ -66,6 +66,7 @@ fi
 LOCAL_SN=$(nvme id-ctrl /dev/nvme0 -o json | jq -r .sn | sed 's/ *$//')
 LOCAL_MDTS=$(nvme id-ctrl /dev/nvme0 -o json | jq -r .mdts)
 LOCAL_SUBNQN=$(nvme id-ctrl /dev/nvme0 -o json | jq -r .subnqn)
+LOCAL_VER=$(nvme id-ctrl /dev/nvme0 -o json | jq -r .ver)
 LOCAL_NSZE=$(nvme id-ns /dev/nvme0n1 -o json | jq -r .nsze)
 LOCAL_BYTES=$(blockdev --getsize64 /dev/nvme0n1)
 step "    /dev/nvme0: sn '$LOCAL_SN', mdts $LOCAL_MDTS, subnqn $LOCAL_SUBNQN; nvme0n1 nsze $LOCAL_NSZE ($LOCAL_BYTES bytes)"
@@ -126,7 +127,11 @@ mdts=$(jqv .mdts)
 [ "$(jqv .hmpre)" -eq 0 ] || die "id-ctrl hmpre $(jqv .hmpre), want 0"
 [ $(($(jqv .oncs) & 0x20)) -eq 0 ] || die "id-ctrl oncs $(jqv .oncs) offers reservations"
 [ "$(jqv .kas)" -ne 0 ] || die "id-ctrl kas 0: keep-alive not ours"
-step "    id-ctrl: sn '$LOCAL_SN' (drive's), subnqn ours, cntlid $cntlid, mdts $mdts (drive $LOCAL_MDTS), ioccsz $(jqv .ioccsz), msdbd 1, kas $(jqv .kas)"
+# the drive's version (nvmet's rule, at least 1.2.1); the VS property has the same source
+# (nvme-cli 2.3's show-regs cannot read properties over a fabric)
+want_ver=$((LOCAL_VER < 0x10201 ? 0x10201 : LOCAL_VER))
+[ "$(jqv .ver)" -eq "$want_ver" ] || die "id-ctrl ver $(jqv .ver), want $want_ver (the drive's)"
+step "    id-ctrl: sn '$LOCAL_SN' and ver $(printf %#x "$want_ver") (drive's), subnqn ours, cntlid $cntlid, mdts $mdts (drive $LOCAL_MDTS), ioccsz $(jqv .ioccsz), msdbd 1, kas $(jqv .kas)"
 nvme id-ns "$DEV" -o json >/tmp/idn.json
 [ "$(jq -r .nsze /tmp/idn.json)" = "$LOCAL_NSZE" ] || die "id-ns nsze $(jq -r .nsze /tmp/idn.json), want $LOCAL_NSZE"
 [ "$(jq -r .mc /tmp/idn.json)" -eq 0 ] || die "id-ns mc $(jq -r .mc /tmp/idn.json), want 0"
