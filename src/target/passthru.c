@@ -256,12 +256,13 @@ int nvmf_passthru_open(struct nvmf_tgt *tgt, const char *source,
 	int rc;
 
 	*out = NULL;
+	if (pt)
+		pt->ctrl_fd = -1;       /* before anything can fail: close() skips it */
 	if (!pt || !(pt->path = strdup(path)) ||
 	    posix_memalign((void **)&id, 4096, sizeof(*id))) {
 		rc = fail(err, errlen, source, c, "device.path", -ENOMEM, "out of memory");
 		goto out;
 	}
-	pt->ctrl_fd = -1;
 	pt->clear_ids = c->passthru.clear_ids != 0;
 	pt->admin_timeout_ms = c->passthru.admin_timeout > UINT32_MAX / 1000
 				       ? UINT32_MAX : c->passthru.admin_timeout * 1000;
@@ -288,10 +289,17 @@ int nvmf_passthru_open(struct nvmf_tgt *tgt, const char *source,
 		goto out;
 	}
 	admin_cmd_init(&cmd, NVME_CNS_CTRL, id);
-	if (ioctl(pt->ctrl_fd, NVME_IOCTL_ADMIN64_CMD, &cmd) != 0) {
-		rc = fail(err, errlen, source, c, "device.path", -ENODEV,
-			  "%s: not an NVMe controller (Identify failed: %s)", path,
-			  errno ? strerror(errno) : "NVMe error");
+	rc = ioctl(pt->ctrl_fd, NVME_IOCTL_ADMIN64_CMD, &cmd);
+	if (rc != 0) {
+		/* -1: not an NVMe character device (ENOTTY); > 0: the drive's NVMe status */
+		if (rc < 0)
+			rc = fail(err, errlen, source, c, "device.path", -ENODEV,
+				  "%s: not an NVMe controller (Identify: %s)", path,
+				  strerror(errno));
+		else
+			rc = fail(err, errlen, source, c, "device.path", -EIO,
+				  "%s: Identify Controller failed, NVMe status %#x", path,
+				  (unsigned)rc);
 		goto out;
 	}
 	if (id->cntrltype > NVME_CNTRLTYPE_IO) {
@@ -459,6 +467,9 @@ static void ring_event(struct nvmf_event *ev, int res, uint32_t flags)
 	(void)flags;
 	pr->polling = false;
 	ring_reap(pr);
+	/* entries a refused submit left queued (the kernel was short of room): now */
+	if (io_uring_sq_ready(&pr->ring))
+		io_uring_submit(&pr->ring);
 	if (pr->inflight)
 		ring_arm(pr);
 }
@@ -601,15 +612,13 @@ static void pt_submit(struct nvmf_req *req)
 	sqe->user_data = (uint64_t)(uintptr_t)req;
 	memcpy(sqe->cmd, &uc, sizeof(uc));
 	rc = io_uring_submit(&pr->ring);
-	if (rc < 0) {
-		/* the entry may stay queued: it goes with the next submit, and completes
-		 * then; only when it did not stay is the request answered here */
-		if (io_uring_sq_ready(&pr->ring) == 0) {
-			log_failure(req, "submission", -rc);
-			nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
-			return;
-		}
+	if (rc < 0 && io_uring_sq_ready(&pr->ring) == 0) {
+		log_failure(req, "submission", -rc);
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
 	}
+	/* else it is in flight, or still queued (-EBUSY: completions to reap first), and
+	 * goes with the next submit or when the ring's completions are reaped */
 	pr->inflight++;
 	ring_arm(pr);
 }
