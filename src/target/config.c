@@ -1042,8 +1042,6 @@ static int parse_passthru(struct ctx *c, struct json_object *v, void *obj)
 		path_key(c, "path");
 		return fail(c, "an enabled passthru needs a controller path");
 	}
-	if (pt->enable)
-		warn(c, "passthru is not implemented by nvmf-target and is ignored");
 	path_pop(c, mark);
 	return 0;
 }
@@ -1710,6 +1708,7 @@ void nvmf_cfg_free(struct nvmf_cfg *cfg)
 {
 	if (!cfg)
 		return;
+	free(cfg->source);
 	free(cfg->discovery_nqn);
 	for (size_t i = 0; i < cfg->nr_hosts; i++) {
 		free(cfg->hosts[i].nqn);
@@ -1811,6 +1810,11 @@ int nvmf_cfg_load_string(const char *json, const char *name_for_errors,
 		goto out;
 	}
 	c.cfg = cfg;
+	cfg->source = strdup(c.name);
+	if (!cfg->source) {
+		ret = nomem(&c);
+		goto out;
+	}
 	ret = parse_object(&c, root, root_fields, cfg);
 	if (ret)
 		goto out;

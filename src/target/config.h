@@ -241,6 +241,9 @@ struct nvmf_cfg_subsys {
 };
 
 struct nvmf_cfg {
+	/* where it came from, for errors found when it is applied ("config.json"); NULL:
+	 * built by the quick-start flags or the JSON-RPC interface */
+	char *source;
 	char *discovery_nqn;
 	struct nvmf_cfg_host *hosts;
 	size_t nr_hosts;

@@ -133,6 +133,28 @@ static struct json_object *strv_json(struct out *o, char *const *v, size_t n)
 	return a;
 }
 
+/* nvmetcli's shape: a list holding the subsystem's one passthru node. */
+static struct json_object *passthru_json(struct out *o, const struct nvmf_cfg_passthru *pt)
+{
+	struct json_object *l = json_object_new_array(), *j = json_object_new_object(),
+			   *d = json_object_new_object();
+
+	if (!l || !j || !d) {
+		json_object_put(l);
+		json_object_put(j);
+		json_object_put(d);
+		return NULL;
+	}
+	push(o, l, j);
+	put(o, j, "device", d);
+	put_str(o, d, "path", pt->path);
+	put_int(o, j, "enable", pt->enable);
+	put_int(o, j, "admin_timeout", pt->admin_timeout);
+	put_int(o, j, "io_timeout", pt->io_timeout);
+	put_int(o, j, "clear_ids", pt->clear_ids);
+	return l;
+}
+
 static struct json_object *subsys_json(struct out *o, const struct nvmf_cfg_subsys *s)
 {
 	struct json_object *j = json_object_new_object(), *a = json_object_new_object(), *nss;
@@ -166,6 +188,8 @@ static struct json_object *subsys_json(struct out *o, const struct nvmf_cfg_subs
 	put(o, j, "namespaces", nss);
 	for (size_t i = 0; nss && i < s->nr_namespaces; i++)
 		push(o, nss, ns_json(o, &s->namespaces[i]));
+	if (s->passthru.present)
+		put(o, j, "passthru", passthru_json(o, &s->passthru));
 	return j;
 }
 

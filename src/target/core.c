@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "target/passthru.h"
 #include "target/target.h"
 #include "util/log.h"
 
@@ -87,8 +88,14 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 	} else if (!nvmf_tgt_ctrl_ready(ctrl)) {
 		return NVMF_SC_DNR(NVME_SC_CMD_SEQ_ERROR);
 	} else if (sq->qid == 0) {
-		status = ctrl->subsys->is_discovery ? nvmf_parse_discovery(req)
-						    : nvmf_parse_admin(req);
+		if (ctrl->subsys->is_discovery)
+			status = nvmf_parse_discovery(req);
+		else if (ctrl->subsys->passthru)
+			status = nvmf_parse_passthru_admin(req);
+		else
+			status = nvmf_parse_admin(req);
+	} else if (ctrl->subsys->passthru) {
+		status = nvmf_parse_passthru_io(req);
 	} else {
 		status = nvmf_parse_io(req);
 	}

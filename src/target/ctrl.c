@@ -67,7 +67,9 @@ struct nvmf_tgt_ctrl *nvmf_tgt_ctrl_create(struct nvmf_subsys *subsys, struct nv
 
 	mqes = admin_sq->port->max_queue_size - 1;
 	ctrl->cap = mqes | ((uint64_t)NVMF_CAP_TO << NVME_CAP_TO_SHIFT) | NVME_CAP_BIT_CSS_NVM;
-	if (!subsys->is_discovery)
+	/* a passthrough controller declares the NVM command set alone (nvmet declares more
+	 * only when the drive has them; we pass no command-set-specific Identify but ZNS) */
+	if (!subsys->is_discovery && !subsys->passthru)
 		ctrl->cap |= NVME_CAP_BIT_CSS_IOCS;
 
 	/* A discovery controller without keep-alive still gets one, as with nvmet. */

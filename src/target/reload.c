@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "target/passthru.h"
 #include "target/target.h"
 #include "util/log.h"
 
@@ -102,6 +103,42 @@ static int plan_existing(struct nvmf_tgt *tgt, struct subsys_plan *p, char *err,
 	if (strcmp(c->serial, p->s->cfg->serial) || strcmp(c->model, p->s->cfg->model))
 		log_warn("reload: %s: serial/model cannot change while the subsystem exists; "
 			 "kept", c->nqn);
+	return 0;
+}
+
+/*
+ * Passthrough subsystems hold a device and per-reactor rings that a reload does not
+ * rebuild: one may not appear, go or change its device while the target runs (a restart
+ * does that).  0, or -EINVAL with the subsystem named in err.
+ */
+static int check_passthru(const struct nvmf_subsys_list *old, const struct nvmf_cfg *ncfg,
+			  char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ncfg->nr_subsystems; i++) {
+		const struct nvmf_cfg_subsys *c = &ncfg->subsystems[i];
+		const struct nvmf_subsys *s = NULL;
+
+		for (size_t k = 0; k < old->nr; k++)
+			if (strcmp(old->s[k]->nqn, c->nqn) == 0)
+				s = old->s[k];
+		if (!c->passthru.enable && !(s && s->passthru))
+			continue;
+		if (!s || !s->passthru || !c->passthru.enable ||
+		    strcmp(nvmf_passthru_path(s->passthru), c->passthru.path) != 0) {
+			snprintf(err, errlen, "subsystems[%s].passthru: a passthrough subsystem "
+				 "cannot be added, removed or changed while running (restart "
+				 "nvmf-target)", c->nqn);
+			return -EINVAL;
+		}
+	}
+	for (size_t k = 0; k < old->nr; k++) {
+		if (old->s[k]->passthru && !nvmf_cfg_find_subsys(ncfg, old->s[k]->nqn)) {
+			snprintf(err, errlen, "subsystems[%s].passthru: a passthrough subsystem "
+				 "cannot be removed while running (restart nvmf-target)",
+				 old->s[k]->nqn);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -581,6 +618,11 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 		log_warn("reload: the discovery NQN cannot change while running; kept %s",
 			 tgt->disc_subsys->nqn);
 
+	rc = check_passthru(old_list, ncfg, err, errlen);
+	if (rc) {
+		nvmf_cfg_free(ncfg);
+		return rc;
+	}
 	/* 1. build: new subsystems and new views, no lock (reactors keep running) */
 	n = ncfg->nr_subsystems;
 	plans = calloc(n ? n : 1, sizeof(*plans));

@@ -54,6 +54,7 @@ struct nvmf_tgt_ctrl;
 struct nvmf_sq;
 struct nvmf_req;
 struct nvmf_sq_auth;
+struct nvmf_passthru;
 
 /* ------------------------------------------------------------------ namespaces */
 
@@ -123,6 +124,8 @@ struct nvmf_subsys {
 	struct nvmf_tgt_ctrl *ctrls; /* live controllers, under tgt->lock */
 	const struct nvmf_cfg_subsys *cfg;
 	struct nvmf_io_stats retired; /* of controllers released (tgt->lock) */
+	/* a passthrough subsystem: the local controller behind it (passthru.h), else NULL */
+	struct nvmf_passthru *passthru;
 };
 
 static inline const struct nvmf_subsys_view *nvmf_subsys_view(const struct nvmf_subsys *s)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "target/passthru.h"
 #include "target/target.h"
 #include "util/log.h"
 #include "util/ticks.h"
@@ -280,6 +281,14 @@ int nvmf_tgt_build_subsys(struct nvmf_tgt *tgt, const struct nvmf_cfg_subsys *c,
 		return -ENOMEM;
 	}
 	s->view = v;
+	if (c->passthru.enable) {
+		/* the configuration refuses namespaces beside it */
+		rc = nvmf_passthru_open(tgt, tgt->cfg ? tgt->cfg->source : NULL, c, &s->passthru,
+					err, errlen);
+		if (rc)
+			return rc;
+		s->vs = nvmf_passthru_vs(s->passthru);
+	}
 	for (size_t i = 0; i < c->nr_namespaces; i++) {
 		if (!c->namespaces[i].enable)
 			continue;
@@ -553,6 +562,7 @@ void nvmf_tgt_destroy(struct nvmf_tgt *tgt)
 		nvmf_tgt_close_ns(tgt->all_ns[i]);
 	free(tgt->all_ns);
 	for (size_t i = 0; i < tgt->nr_all_subsys; i++) {
+		nvmf_passthru_close(tgt->all_subsys[i]->passthru);
 		free(tgt->all_subsys[i]->view);
 		free(tgt->all_subsys[i]);
 	}
