@@ -7,10 +7,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 command -v qemu-system-x86_64 >/dev/null || { echo "skip: qemu-system-x86_64 missing" >&2; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 missing" >&2; exit 77; }
 
-export NVMF_TARGET=$top/build/src/tools/nvmf-target
-if [ ! -x "$NVMF_TARGET" ]; then
+export NVMF_TARGET=$top/build/src/tools/nvmf-target NVMFCTL=$top/build/src/tools/nvmfctl
+if [ ! -x "$NVMF_TARGET" ] || [ ! -x "$NVMFCTL" ]; then
 	echo "test-rpc: $NVMF_TARGET missing: scripts/build release" >&2
 	"$top/scripts/build" release
 fi

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Guest side of test-rpc.sh: a Linux host (nvme-cli + nvme-tcp) uses a subsystem that a
 # control plane built on nvmf-target over SPDK's JSON-RPC, the way it drives SPDK's nvmf_tgt
-# with scripts/rpc.py (here tests/integration/spdk_rpc.py, its documented behaviour):
+# with scripts/rpc.py: SPDK's method names and parameters, sent by nvmfctl's raw "call" (a
+# C client: python under TCG, reading its modules over 9p, took ~20 s per call), then the
+# same changes in nvmfctl's own words:
 #   1. nvmf-target started with only an RPC socket: no port, no subsystem
 #   2. nvmf_create_transport, bdev_malloc_create, bdev_uring_create (a file),
 #      nvmf_create_subsystem (serial, model, hosts checked), add_host, add_ns, add_listener
 #   3. the host discovers it; a host NQN not added is refused; the allowed one connects:
 #      serial / model from the RPC, fio write + verify on the RAM namespace
-#   4. changed live: add_ns of the file as nsid 2 appears on the host (namespace AEN), its
-#      data written; remove_ns 1 disappears; get_controllers / get_qpairs show the host;
-#      a second listener (4421) is discoverable
-#   5. save_config; the host disconnects; nvmf_delete_subsystem takes it apart (discovery
-#      no longer lists it), the target stops cleanly
+#   4. changed live with nvmfctl's verbs: "ns add" of the file as nsid 2 appears on the
+#      host (namespace AEN), its data written; "ns remove" of nsid 1 disappears;
+#      get_controllers / get_qpairs show the host; "port add" 4421 is discoverable
+#   5. save_config; the host disconnects; "subsystem remove" takes it apart (its ports
+#      stop listening), the target stops cleanly
 #   6. restarted with -c SAVED (SPDK's JSON config): the subsystem is back on both ports,
 #      the host reconnects, nsid 2 holds the data written in step 4
 # Runs inside vm-run as root; exit 0 = pass. NVMF_TARGET: the nvmf-target binary.
@@ -35,7 +37,16 @@ MODEL="nvmf-tcp rpc interop"
 IMG=/tmp/vol.img
 SAVED=/tmp/saved-config.json
 
-rpc() { python3 "$top/tests/integration/spdk_rpc.py" -s "$SOCK" "$@"; }
+CTL=${NVMFCTL:-$top/build/src/tools/nvmfctl}
+[ -x "$CTL" ] || die "no nvmfctl at $CTL (run scripts/build release)"
+rpc() { # METHOD [PARAMS]: as rpc.py would send it
+	local m=$1; shift
+	case $m in
+	save_config) "$CTL" -s "$SOCK" save ;;
+	*) "$CTL" -s "$SOCK" call "$m" "$@" ;;
+	esac
+}
+ctl() { "$CTL" -s "$SOCK" "$@"; }
 listener() { # PORT: listen_address as rpc.py's nvmf_subsystem_add_listener sends it
 	printf '{"nqn": "%s", "listen_address": {"trtype": "TCP", "adrfam": "IPv4", "traddr": "127.0.0.1", "trsvcid": "%s"}}' "$NQN" "$1"
 }
@@ -63,6 +74,7 @@ ns_dev() {
 	return 1
 }
 ns_gone() { ! ns_dev "$1" >/dev/null; }
+port_closed() { ! tcp_listening "$1"; }
 discovered() { # PORT: the discovery log of PORT lists $NQN
 	nvme discover -t tcp -a 127.0.0.1 -s "$1" --hostnqn "$HOSTNQN" --hostid "$HOSTID" 2>/dev/null |
 		grep -q "subnqn: *$NQN"
@@ -90,9 +102,9 @@ modprobe nvme-tcp
 step "1. nvmf-target with only an RPC socket"
 start rpc1
 grep -q "waiting for JSON-RPC calls on $SOCK" "$TGT_LOG" || tdie "no 'waiting for JSON-RPC' line"
-[ "$(rpc nvmf_get_subsystems | python3 -c 'import json,sys; print(len([s for s in json.load(sys.stdin) if s["subtype"] == "NVMe"]))')" = 0 ] ||
+[ "$(rpc nvmf_get_subsystems | jq '[.[] | select(.subtype == "NVMe")] | length')" = 0 ] ||
 	tdie "a target started without configuration has subsystems"
-step "    $(rpc spdk_get_version | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')"
+step "    $(rpc spdk_get_version | jq -r .version)"
 
 # --- 2. build a subsystem -------------------------------------------------------------------
 step "2. build $NQN over JSON-RPC"
@@ -125,40 +137,42 @@ kconnect 4420 "$HOSTNQN" "$HOSTID"
 wait_for 15 ns_dev 1 >/dev/null || tdie "no block device for nsid 1"
 dev1=$(ns_dev 1)
 ctrl=$(nvme_ctrl_name "$NQN")
-[ "$(nvme id-ctrl "/dev/$ctrl" -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sn"].strip() + "|" + d["mn"].strip())')" = "$SERIAL|$MODEL" ] ||
+[ "$(nvme id-ctrl "/dev/$ctrl" -o json | jq -r '.sn, .mn' | sed 's/ *$//' | paste -sd'|')" = "$SERIAL|$MODEL" ] ||
 	tdie "id-ctrl serial/model are not what nvmf_create_subsystem set"
 [ "$(blockdev --getsize64 "$dev1")" = $((64 << 20)) ] || tdie "$dev1 is not 64 MiB"
 fio_run rpc-ram "$dev1" --rw=randwrite --bs=4k --size=16M --iodepth=8
 
 # --- 4. changed live -----------------------------------------------------------------------
 step "4. changed live: add nsid 2, remove nsid 1, a second port"
-rpc nvmf_subsystem_add_ns "{\"nqn\": \"$NQN\", \"namespace\": {\"bdev_name\": \"File0\", \"nsid\": 2}}" >/dev/null
+ctl ns add "$NQN" File0 --nsid 2 >/dev/null
 wait_for 15 ns_dev 2 >/dev/null || tdie "nsid 2 added over RPC did not appear on the host"
 dev2=$(ns_dev 2)
 head -c $((8 << 20)) /dev/urandom >/tmp/pattern
 dd if=/tmp/pattern of="$dev2" bs=1M oflag=direct status=none
 sum=$(md5sum </tmp/pattern | cut -d' ' -f1)
 step "    $dev2 (nsid 2) appeared; 8 MiB written, md5 $sum"
-rpc nvmf_subsystem_remove_ns "{\"nqn\": \"$NQN\", \"nsid\": 1}" >/dev/null
+ctl ns remove "$NQN" 1
 wait_for 15 ns_gone 1 || tdie "nsid 1 removed over RPC is still on the host"
 step "    nsid 1 gone from the host"
 hosts=$(rpc nvmf_subsystem_get_controllers "{\"nqn\": \"$NQN\"}" |
-	python3 -c 'import json,sys; print(" ".join(c["hostnqn"] for c in json.load(sys.stdin)))')
+	jq -r '[.[].hostnqn] | join(" ")')
 [ "$hosts" = "$HOSTNQN" ] || tdie "get_controllers shows '$hosts', want the one host"
-nq=$(rpc nvmf_subsystem_get_qpairs "{\"nqn\": \"$NQN\"}" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+nq=$(rpc nvmf_subsystem_get_qpairs "{\"nqn\": \"$NQN\"}" | jq length)
 [ "$nq" -ge 2 ] || tdie "get_qpairs shows $nq queues, want the admin and I/O queues"
 step "    get_controllers: $hosts; get_qpairs: $nq"
-rpc nvmf_subsystem_add_listener "$(listener 4421)" >/dev/null
+ctl port add "$NQN" 127.0.0.1:4421
 wait_for 10 discovered 4421 || tdie "the listener added live (4421) is not discoverable"
 
 # --- 5. saved, taken apart ------------------------------------------------------------------
 step "5. save_config, disconnect, delete the subsystem"
 rpc save_config >"$SAVED"
-python3 -c 'import json,sys; json.load(open(sys.argv[1]))["subsystems"]' "$SAVED" || tdie "save_config wrote no JSON"
+jq -e '.subsystems | length > 0' "$SAVED" >/dev/null || tdie "save_config wrote no JSON"
 nvme disconnect -n "$NQN" >&2
 wait_for 10 ns_gone 2 || tdie "still connected after nvme disconnect"
-rpc nvmf_delete_subsystem "{\"nqn\": \"$NQN\"}" >/dev/null
-! discovered 4420 || tdie "the deleted subsystem is still in the discovery log"
+ctl subsystem remove "$NQN"
+# its listeners went with it (as in SPDK, where listeners belong to subsystems)
+wait_for 10 port_closed 4420 && wait_for 10 port_closed 4421 ||
+	tdie "the removed subsystem's ports still listen"
 tgt_stop
 
 # --- 6. restored from the saved configuration -----------------------------------------------
@@ -175,6 +189,8 @@ step "    nsid 2 holds the data written before the restart (md5 $got)"
 nvme disconnect -n "$NQN" >&2
 wait_for 10 ns_gone 2 || tdie "still connected after nvme disconnect"
 tgt_stop
-bad=$(dmesg | grep -iE 'nvme' | grep -iE 'error|fail|timeout|timed out|reset|invalid|warn' || true)
+klog=$(dmesg | grep -iE 'nvme' || true)
+sed 's/^/    dmesg: /' <<<"$klog" >&2
+bad=$(grep -iE 'error|fail|timeout|timed out|reset|invalid|warn' <<<"$klog" || true)
 [ -z "$bad" ] || die "the kernel host logged problems:"$'\n'"$bad"
 step "PASS"
