@@ -247,8 +247,9 @@ uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status)
 /* ------------------------------------------------------------------ features */
 
 /*
- * The namespaces a feature command names: one, or every one with reservations for
- * FFFFFFFFh (set only).  Returns a status when none qualifies.
+ * Set Features 82h / 83h: on the namespace the command names (Invalid Field when it has no
+ * reservations), or for FFFFFFFFh on every namespace that has them (PTPL: that can keep
+ * it), as nvmet sets the mask.
  */
 uint16_t nvmf_resv_set_feature(struct nvmf_req *req, uint8_t fid, uint32_t v, uint32_t *dw0)
 {

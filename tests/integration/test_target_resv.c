@@ -1,10 +1,11 @@
 /*
  * NVMe reservations on the real nvmf-target over TCP, with two hosts (two host NQNs and
- * host IDs) on one namespace that has resv.enable and one that has not: Identify's ONCS
- * and RESCAP, Register / Acquire / Preempt / Preempt and Abort / Release / Clear / Report,
- * the conflict status on the other host's I/O, the Reservation Notification AENs and log
- * page (80h) reaching the host concerned only, the notification mask feature (82h), and
- * PTPL surviving a restart of the target.
+ * host IDs; host A with two controllers) on one namespace that has resv.enable and one
+ * that has not: Identify's ONCS and RESCAP, Register / Acquire / Preempt / Preempt and
+ * Abort / Release / Clear / Report, the conflict status on the other host's I/O, the
+ * Reservation Notification AENs and log page (80h) reaching every controller of the host
+ * concerned and no other, the notification mask feature (82h), and PTPL surviving a
+ * restart of the target.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,6 +52,8 @@ struct host {
 
 static struct host ha = { .id = 0xA1, .nqn = HOST_A };
 static struct host hb = { .id = 0xB2, .nqn = HOST_B };
+/* a second controller of host A: registrations and notifications are per host */
+static struct host ha2 = { .id = 0xA1, .nqn = HOST_A };
 
 static uint16_t st(const struct nvme_cqe *cqe)
 {
@@ -271,6 +274,7 @@ static int setup(void **state)
 	start_target();
 	host_up(&ha);
 	host_up(&hb);
+	host_up(&ha2);
 	return 0;
 }
 
@@ -279,6 +283,7 @@ static int teardown(void **state)
 	(void)state;
 	host_down(&ha);
 	host_down(&hb);
+	host_down(&ha2);
 	tp_stop(&tgt);
 	unlink(cfg_path);
 	unlink(img1);
@@ -360,7 +365,10 @@ static void preempt_notifies(void **state)
 	/* B preempts A (A's key) with Exclusive Access: A is no longer registered */
 	assert_int_equal(do_acquire(&hb, NVME_RACQA_PREEMPT, NVME_RTYPE_EA, KEY_B, KEY_A), 0);
 	expect_notice(&ha, NVME_RNLPT_REG_PREEMPTED);
+	expect_notice(&ha2, NVME_RNLPT_REG_PREEMPTED);
 	expect_quiet(&hb);
+	/* A's other controller lost the registration too: it is the host's */
+	assert_int_equal(rw(&ha2, false, 1, 0), ST_CONFLICT);
 	assert_int_equal(rw(&ha, false, 1, 0), ST_CONFLICT);
 	assert_int_equal(rw(&ha, true, 1, 0xA1), ST_CONFLICT);
 	assert_int_equal(rw(&hb, true, 1, 0xB1), 0);
@@ -466,6 +474,7 @@ static void ptpl_restart(void **state)
 
 	host_down(&ha);
 	host_down(&hb);
+	host_down(&ha2);
 	assert_int_equal(tp_stop(&tgt), 0);
 	start_target();
 	host_up(&ha);
