@@ -73,13 +73,13 @@ static void notify_host(void *arg, const uint8_t hostid[NVMF_RESV_HOSTID_LEN], u
 void nvmf_resv_log_page(struct nvmf_req *req)
 {
 	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
+	bool rae = cdw10(req) & NVME_GLP_CDW10_RAE; /* req is gone once completed */
 	struct nvme_resv_notif_log log;
 
 	pthread_mutex_lock(&ctrl->lock);
 	nvmf_resv_log_read(&ctrl->resv_log, &log);
 	pthread_mutex_unlock(&ctrl->lock);
-	if (nvmf_log_page_complete(req, &log, sizeof(log), 0) == 0 &&
-	    !(cdw10(req) & NVME_GLP_CDW10_RAE))
+	if (nvmf_log_page_complete(req, &log, sizeof(log), 0) == 0 && !rae)
 		ctrl->resv_aen_masked = false;
 }
 
