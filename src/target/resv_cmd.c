@@ -159,26 +159,40 @@ static void execute_report(struct nvmf_req *req)
 	nvmf_req_complete(req, status);
 }
 
+/*
+ * The data of Register / Acquire / Release: at least the structure, and what the host
+ * sends beyond it is taken and ignored -- the Linux host's block-layer reservations
+ * (pr_ops) send 16 bytes for Release, whose structure is 8, and nvmet takes that.
+ */
+#define RESV_DATA_MAX 4096
+
+static uint16_t parse_resv_data(struct nvmf_req *req, uint32_t need,
+				void (*execute)(struct nvmf_req *req))
+{
+	uint32_t len = le32toh(req->cmd.dptr.sgl.length);
+
+	if (len < need || len > RESV_DATA_MAX)
+		return NVMF_SC_DNR(NVME_SC_DATA_SGL_LEN_INVALID);
+	req->xfer_len = len;
+	req->dir = NVME_XFER_HOST_TO_CTRL;
+	req->execute = execute;
+	return 0;
+}
+
 uint16_t nvmf_parse_resv(struct nvmf_req *req)
 {
 	uint64_t len;
 
 	switch (req->cmd.opcode) {
 	case NVME_NVM_RESV_REGISTER:
-		req->xfer_len = sizeof(struct nvme_resv_register_data);
-		req->dir = NVME_XFER_HOST_TO_CTRL;
-		req->execute = execute_register;
-		return 0;
+		return parse_resv_data(req, sizeof(struct nvme_resv_register_data),
+				       execute_register);
 	case NVME_NVM_RESV_ACQUIRE:
-		req->xfer_len = sizeof(struct nvme_resv_acquire_data);
-		req->dir = NVME_XFER_HOST_TO_CTRL;
-		req->execute = execute_acquire;
-		return 0;
+		return parse_resv_data(req, sizeof(struct nvme_resv_acquire_data),
+				       execute_acquire);
 	case NVME_NVM_RESV_RELEASE:
-		req->xfer_len = sizeof(struct nvme_resv_release_data);
-		req->dir = NVME_XFER_HOST_TO_CTRL;
-		req->execute = execute_release;
-		return 0;
+		return parse_resv_data(req, sizeof(struct nvme_resv_release_data),
+				       execute_release);
 	default: /* NVME_NVM_RESV_REPORT: NUMD is 0's based dwords */
 		len = ((uint64_t)cdw10(req) + 1) * 4;
 		if (len > NVMF_MAX_XFER)
