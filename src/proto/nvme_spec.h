@@ -375,6 +375,142 @@ NVME_CHECK_OFFSET(struct nvme_dsm_range, cattr, 0);
 NVME_CHECK_OFFSET(struct nvme_dsm_range, nlb, 4);
 NVME_CHECK_OFFSET(struct nvme_dsm_range, slba, 8);
 
+/* ------------------------------------------------------------------ reservations */
+
+/* Reservation types (Acquire / Release CDW10 bits 15:08, Report RTYPE). */
+enum nvme_resv_type {
+	NVME_RTYPE_NONE = 0,
+	NVME_RTYPE_WE = 1,              /* Write Exclusive */
+	NVME_RTYPE_EA = 2,              /* Exclusive Access */
+	NVME_RTYPE_WE_RO = 3,           /* Write Exclusive - Registrants Only */
+	NVME_RTYPE_EA_RO = 4,           /* Exclusive Access - Registrants Only */
+	NVME_RTYPE_WE_AR = 5,           /* Write Exclusive - All Registrants */
+	NVME_RTYPE_EA_AR = 6,           /* Exclusive Access - All Registrants */
+};
+
+/* CDW10 of Register / Acquire / Release. */
+#define NVME_RESV_CDW10_ACTION_MASK 0x7u   /* RREGA / RACQA / RRELA */
+#define NVME_RESV_CDW10_IEKEY (1u << 3)
+#define NVME_RESV_CDW10_RTYPE_SHIFT 8      /* Acquire / Release */
+#define NVME_RESV_CDW10_CPTPL_SHIFT 30     /* Register: change PTPL state */
+
+enum nvme_resv_register_action {
+	NVME_RREGA_REGISTER = 0,
+	NVME_RREGA_UNREGISTER = 1,
+	NVME_RREGA_REPLACE = 2,
+};
+
+enum nvme_resv_acquire_action {
+	NVME_RACQA_ACQUIRE = 0,
+	NVME_RACQA_PREEMPT = 1,
+	NVME_RACQA_PREEMPT_ABORT = 2,
+};
+
+enum nvme_resv_release_action {
+	NVME_RRELA_RELEASE = 0,
+	NVME_RRELA_CLEAR = 1,
+};
+
+enum nvme_resv_cptpl {
+	NVME_CPTPL_NO_CHANGE = 0,
+	NVME_CPTPL_CLEAR = 2,           /* reservations released, registrants cleared on power loss */
+	NVME_CPTPL_SET = 3,             /* they persist through power loss */
+};
+
+#define NVME_RESV_REPORT_CDW11_EDS (1u << 0) /* extended data structure (128-bit host IDs) */
+
+/* Identify Namespace RESCAP. */
+#define NVME_RESCAP_PTPL (1u << 0)
+#define NVME_RESCAP_WE (1u << 1)
+#define NVME_RESCAP_EA (1u << 2)
+#define NVME_RESCAP_WE_RO (1u << 3)
+#define NVME_RESCAP_EA_RO (1u << 4)
+#define NVME_RESCAP_WE_AR (1u << 5)
+#define NVME_RESCAP_EA_AR (1u << 6)
+#define NVME_RESCAP_IEKEY13 (1u << 7)   /* IEKEY as NVMe 1.3 defines it */
+
+struct nvme_resv_register_data {
+	uint64_t crkey;
+	uint64_t nrkey;
+};
+NVME_CHECK_SIZE(struct nvme_resv_register_data, 16);
+
+struct nvme_resv_acquire_data {
+	uint64_t crkey;
+	uint64_t prkey;
+};
+NVME_CHECK_SIZE(struct nvme_resv_acquire_data, 16);
+
+struct nvme_resv_release_data {
+	uint64_t crkey;
+};
+NVME_CHECK_SIZE(struct nvme_resv_release_data, 8);
+
+/* Reservation Status data structure header (Report). */
+struct nvme_resv_status {
+	uint32_t gen;
+	uint8_t rtype;
+	uint8_t regctl[2];      /* number of registrants (unaligned) */
+	uint8_t rsvd7[2];
+	uint8_t ptpls;
+	uint8_t rsvd10[14];
+};
+NVME_CHECK_SIZE(struct nvme_resv_status, 24);
+NVME_CHECK_OFFSET(struct nvme_resv_status, rtype, 4);
+NVME_CHECK_OFFSET(struct nvme_resv_status, regctl, 5);
+NVME_CHECK_OFFSET(struct nvme_resv_status, ptpls, 9);
+
+/* Registered Controller data structure (64-bit host ID). */
+struct nvme_resv_regctl {
+	uint16_t cntlid;
+	uint8_t rcsts;          /* bit 0: holds the reservation */
+	uint8_t rsvd3[5];
+	uint8_t hostid[8];
+	uint64_t rkey;
+};
+NVME_CHECK_SIZE(struct nvme_resv_regctl, 24);
+
+/* The extended header is 64 bytes: the 24 above and 40 reserved. */
+#define NVME_RESV_STATUS_EXT_SIZE 64
+
+/* Registered Controller extended data structure (128-bit host ID). */
+struct nvme_resv_regctl_ext {
+	uint16_t cntlid;
+	uint8_t rcsts;
+	uint8_t rsvd3[5];
+	uint64_t rkey;
+	uint8_t hostid[16];
+	uint8_t rsvd32[32];
+};
+NVME_CHECK_SIZE(struct nvme_resv_regctl_ext, 64);
+NVME_CHECK_OFFSET(struct nvme_resv_regctl_ext, rkey, 8);
+NVME_CHECK_OFFSET(struct nvme_resv_regctl_ext, hostid, 16);
+
+/* Reservation Notification log page (LID 80h) and its types. */
+enum nvme_resv_notif_type {
+	NVME_RNLPT_EMPTY = 0,
+	NVME_RNLPT_REG_PREEMPTED = 1,
+	NVME_RNLPT_RESV_RELEASED = 2,
+	NVME_RNLPT_RESV_PREEMPTED = 3,
+};
+
+struct nvme_resv_notif_log {
+	uint64_t count;         /* log page count: 0 = empty, wraps to 1 */
+	uint8_t type;           /* NVME_RNLPT_* */
+	uint8_t nr_avail;       /* number of available log pages after this one */
+	uint8_t rsvd10[2];
+	uint32_t nsid;
+	uint8_t rsvd16[48];
+};
+NVME_CHECK_SIZE(struct nvme_resv_notif_log, 64);
+NVME_CHECK_OFFSET(struct nvme_resv_notif_log, nsid, 12);
+
+/* Reservation Notification Mask feature (82h): a set bit masks that notification type. */
+#define NVME_RESV_MASK_REGPRE (1u << 1)
+#define NVME_RESV_MASK_RESREL (1u << 2)
+#define NVME_RESV_MASK_RESPRE (1u << 3)
+#define NVME_RESV_MASK_ALL (NVME_RESV_MASK_REGPRE | NVME_RESV_MASK_RESREL | NVME_RESV_MASK_RESPRE)
+
 /*
  * Identify (06h).  CDW10 bits 7:0 CNS, 31:16 CNTID; CDW11 bits 15:0 CNS specific
  * identifier (e.g. NVM Set / domain id), 31:24 CSI; CDW14 bits 6:0 UUID index.

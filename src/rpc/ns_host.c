@@ -92,9 +92,9 @@ static int m_nvmf_subsystem_add_ns(struct rpc_call *c)
 		rc = rpc_bool(c, nsarg, "no_auto_visible", &hidden);
 	if (rc)
 		return rc;
-	if (eui || ptpl || hidden)
+	if (eui || hidden)
 		return rpc_invalid(c, "%s is not served by nvmf-target",
-				   eui ? "eui64" : ptpl ? "ptpl_file" : "no_auto_visible");
+				   eui ? "eui64" : "no_auto_visible");
 	if (nguid && !hex_nguid(nguid, b16))
 		return rpc_fail(c, RPC_ERR_INVALID_PARAMS, "Invalid nguid");
 	if (uuid && !rpc_parse_uuid(uuid, b16))
@@ -138,6 +138,14 @@ static int m_nvmf_subsystem_add_ns(struct rpc_call *c)
 	rpc_bdev_to_ns(b, dev, &size);
 	if (uuid)
 		json_object_object_add(dev, "uuid", json_object_new_string(uuid));
+	if (ptpl) {
+		/* SPDK: reservations persist in ptpl_file; ours: resv.enable with it */
+		struct json_object *resv = json_object_new_object();
+
+		json_object_object_add(resv, "enable", json_object_new_int(1));
+		json_object_object_add(resv, "ptpl_file", json_object_new_string(ptpl));
+		json_object_object_add(ns, "resv", resv);
+	}
 	else if (b->has_uuid) {
 		/* SPDK's namespace takes its bdev's UUID */
 		rpc_fmt_uuid(text, b->uuid);

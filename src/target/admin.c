@@ -168,8 +168,9 @@ void nvmf_build_id_ctrl(struct nvmf_tgt_ctrl *ctrl, struct nvme_id_ctrl *id)
 	nn = max_nsid(s) > NVMF_MAX_NS_PER_SUBSYS ? max_nsid(s) : NVMF_MAX_NS_PER_SUBSYS;
 	id->nn = htole32(nn);
 	id->mnan = htole32(nn);
+	/* reservations: on the namespaces with resv.enable (RESCAP says which), as nvmet */
 	id->oncs = htole16(NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES |
-			   NVME_ONCS_SAVE_SELECT);
+			   NVME_ONCS_SAVE_SELECT | NVME_ONCS_RESERVATIONS);
 	/* a cache may sit behind any namespace (nvmet); Flush to FFFFFFFFh is not served */
 	id->vwc = NVME_VWC_PRESENT | (NVME_VWC_FLUSH_BCAST_NOT_SUPP << NVME_VWC_FLUSH_BCAST_SHIFT);
 	id->ioccsz = htole32((NVME_SQE_SIZE + icd) / 16);
@@ -212,6 +213,8 @@ static void build_id_ns(const struct nvmf_ns *ns, struct nvme_id_ns *id)
 	id->anagrpid = htole32(nvmf_ns_anagrpid(ns));
 	if (ns_read_only(ns))
 		id->nsattr = NVME_NSATTR_WRITE_PROTECTED;
+	if (ns->resv)
+		id->rescap = nvmf_resv_rescap(ns->resv);
 	if (ns->has_nguid)
 		memcpy(id->nguid, ns->nguid, sizeof(id->nguid));
 	/* no EUI-64, as nvmet */
@@ -347,6 +350,8 @@ static void identify_cs_indep(struct nvmf_req *req)
 	id.anagrpid = htole32(nvmf_ns_anagrpid(ns));
 	if (ns_read_only(ns))
 		id.nsattr = NVME_NSATTR_WRITE_PROTECTED;
+	if (ns->resv)
+		id.rescap = nvmf_resv_rescap(ns->resv);
 	/* no cache behind it: the host can skip Flush for this namespace */
 	if (ns->bdev && !ns->bdev->write_cache)
 		id.nsfeat |= ADM_NSFEAT_VWC_NOT_PRESENT;
@@ -580,6 +585,7 @@ static void log_supported(struct nvmf_req *req)
 	static const uint8_t lids[] = {
 		NVME_LID_SUPPORTED_LOGS, NVME_LID_ERROR, NVME_LID_SMART, NVME_LID_FW_SLOT,
 		NVME_LID_CHANGED_NS, NVME_LID_CMD_EFFECTS, NVME_LID_ANA,
+		NVME_LID_RESV_NOTIFICATION,
 	};
 	struct nvme_supported_logs_log log;
 
@@ -713,6 +719,10 @@ static void log_cmd_effects(struct nvmf_req *req)
 	log.iocs[NVME_NVM_WRITE] = htole32(NVME_CE_CSUPP | NVME_CE_LBCC);
 	log.iocs[NVME_NVM_WRITE_ZEROES] = htole32(NVME_CE_CSUPP | NVME_CE_LBCC);
 	log.iocs[NVME_NVM_DSM] = htole32(NVME_CE_CSUPP | NVME_CE_LBCC);
+	log.iocs[NVME_NVM_RESV_REGISTER] = htole32(NVME_CE_CSUPP);
+	log.iocs[NVME_NVM_RESV_REPORT] = htole32(NVME_CE_CSUPP);
+	log.iocs[NVME_NVM_RESV_ACQUIRE] = htole32(NVME_CE_CSUPP);
+	log.iocs[NVME_NVM_RESV_RELEASE] = htole32(NVME_CE_CSUPP);
 	nvmf_log_page_complete(req, &log, sizeof(log), 0);
 }
 
@@ -810,6 +820,9 @@ static void execute_get_log_page(struct nvmf_req *req)
 	case NVME_LID_ANA:
 		log_ana(req);
 		return;
+	case NVME_LID_RESV_NOTIFICATION:
+		nvmf_resv_log_page(req);
+		return;
 	default:
 		nvmf_req_complete(req, NVMF_CMD_SC_DNR(NVME_SC_LOG_PAGE_INVALID));
 		return;
@@ -831,6 +844,7 @@ static uint16_t parse_log_len(struct nvmf_req *req)
 
 #define FEAT_SUPPORTED (1u << 0)
 #define FEAT_CHANGEABLE (1u << 1)
+#define FEAT_NS (1u << 2)          /* namespace specific */
 
 /* What a controller of this kind offers for fid: FEAT_* bits, 0 = not supported. */
 static unsigned feat_flags(const struct nvmf_tgt_ctrl *ctrl, uint8_t fid)
@@ -851,6 +865,9 @@ static unsigned feat_flags(const struct nvmf_tgt_ctrl *ctrl, uint8_t fid)
 	case NVME_FID_ASYNC_EVENT:
 	case NVME_FID_KATO:
 		return FEAT_SUPPORTED | FEAT_CHANGEABLE;
+	case NVME_FID_RESV_MASK:
+	case NVME_FID_RESV_PERSIST:
+		return FEAT_SUPPORTED | FEAT_CHANGEABLE | FEAT_NS;
 	case NVME_FID_ERR_RECOVERY:
 	case NVME_FID_VOLATILE_WC:
 	case NVME_FID_WRITE_ATOMICITY:
@@ -993,6 +1010,15 @@ static void execute_set_features(struct nvmf_req *req)
 		if (v != 0)
 			status = NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
 		break;
+	case NVME_FID_RESV_MASK:
+	case NVME_FID_RESV_PERSIST: {
+		uint32_t dw0 = 0;
+
+		status = nvmf_resv_set_feature(req, fid, v, &dw0);
+		if (!status)
+			req->cqe.dw0 = htole32(dw0);
+		break;
+	}
 	default:
 		status = NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
 		break;
@@ -1030,6 +1056,14 @@ static uint16_t feat_value(struct nvmf_req *req, uint8_t fid, bool current, uint
 	case NVME_FID_KATO:
 		*dw0 = current ? ctrl->kato_ms : 0;
 		return 0;
+	case NVME_FID_RESV_MASK:
+	case NVME_FID_RESV_PERSIST:
+		/* the default: nothing masked, no persistence */
+		if (!current) {
+			*dw0 = 0;
+			return 0;
+		}
+		return nvmf_resv_get_feature(req, fid, dw0);
 	default:
 		return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
 	}
@@ -1051,7 +1085,8 @@ static void execute_get_features(struct nvmf_req *req)
 	if (sel == NVME_FEAT_SEL_SUPPORTED_CAPS) {
 		/* nothing is saveable or namespace specific */
 		nvmf_req_fill(req, ctrl->hostid, 0);
-		complete_dw0(req, flags & FEAT_CHANGEABLE ? NVME_FEAT_CAP_CHANGEABLE : 0, 0);
+		complete_dw0(req, (flags & FEAT_CHANGEABLE ? NVME_FEAT_CAP_CHANGEABLE : 0) |
+				  (flags & FEAT_NS ? NVME_FEAT_CAP_NS_SPECIFIC : 0), 0);
 		return;
 	}
 	if (fid == NVME_FID_HOST_ID) {

@@ -920,6 +920,7 @@ static const struct field ns_ana_fields[] = {
 
 static const struct field ns_resv_fields[] = {
 	F_BOOL("enable", struct nvmf_cfg_ns, resv_enable),
+	F_STR("ptpl_file", struct nvmf_cfg_ns, resv_ptpl_file, CFG_PATH_MAX),
 	F_END,
 };
 
@@ -941,7 +942,8 @@ static int parse_ns(struct ctx *c, struct json_object *v, void *elem)
 
 	ns->backend = NVMF_BACKEND_AUTO;
 	ns->ana_grpid = 1;			/* NVMET_DEFAULT_ANA_GRPID */
-	if (set_str(c, &ns->path, "") || set_str(c, &ns->bdev_name, ""))
+	if (set_str(c, &ns->path, "") || set_str(c, &ns->bdev_name, "") ||
+	    set_str(c, &ns->resv_ptpl_file, ""))
 		return -ENOMEM;
 	ret = parse_object(c, v, ns_fields, ns);
 	if (!ret)
@@ -1699,6 +1701,7 @@ static void free_subsys(struct nvmf_cfg_subsys *s)
 	for (size_t i = 0; i < s->nr_namespaces; i++) {
 		free(s->namespaces[i].path);
 		free(s->namespaces[i].bdev_name);
+		free(s->namespaces[i].resv_ptpl_file);
 	}
 	free(s->namespaces);
 	free(s->passthru.path);
@@ -2058,7 +2061,8 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	ns->size = q->size;
 	ns->prealloc = q->prealloc && q->backend == NVMF_BACKEND_RAM;
 	ns->ana_grpid = 1;
-	if (set_str(c, &ns->path, q->path ? q->path : "") || set_str(c, &ns->bdev_name, ""))
+	if (set_str(c, &ns->path, q->path ? q->path : "") || set_str(c, &ns->bdev_name, "") ||
+	    set_str(c, &ns->resv_ptpl_file, ""))
 		return -ENOMEM;
 
 	cfg->nr_ports = 1;

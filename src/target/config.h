@@ -199,7 +199,12 @@ struct nvmf_cfg_ns {
 	uint8_t nguid[16];
 	bool has_nguid;			/* false for absent or all-zero (nvmet's "not set") */
 	uint32_t ana_grpid;		/* 1..128 */
-	bool resv_enable;
+	bool resv_enable;		/* resv.enable: NVMe reservations (nvmet's resv_enable) */
+	/*
+	 * resv.ptpl_file (ours; SPDK's ptpl_file): where reservations persist through power
+	 * loss when a host asks; "" = next to a file backend ("<path>.resv"), none otherwise.
+	 */
+	char *resv_ptpl_file;
 };
 
 struct nvmf_cfg_passthru {

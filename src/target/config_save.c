@@ -121,6 +121,16 @@ static struct json_object *ns_json(struct out *o, const struct nvmf_cfg_ns *ns)
 		put_int(o, d, "block_size", ns->block_size);
 	if (ns->bdev_name[0])
 		put_str(o, d, "bdev", ns->bdev_name);
+	if (ns->resv_enable || (ns->resv_ptpl_file && ns->resv_ptpl_file[0])) {
+		struct json_object *r = json_object_new_object();
+
+		if (!r)
+			return NULL;
+		put_int(o, r, "enable", ns->resv_enable);
+		if (ns->resv_ptpl_file && ns->resv_ptpl_file[0])
+			put_str(o, r, "ptpl_file", ns->resv_ptpl_file);
+		put(o, j, "resv", r);
+	}
 	return j;
 }
 

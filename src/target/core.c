@@ -59,6 +59,7 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 	req->iovcnt = 0;
 	req->iov_borrowed = false;
 	req->priv = NULL;
+	req->resv_execute = NULL;
 	/* the latency the statistics report starts when the capsule came in (the loop's
 	 * clock of this iteration: no clock read of its own) */
 	req->start_ticks = sq->reactor ? sq->reactor->now_ticks : 0;
@@ -112,6 +113,8 @@ void nvmf_req_complete(struct nvmf_req *req, uint16_t status)
 {
 	struct nvmf_sq *sq = req->sq;
 
+	if (req->resv_execute)
+		status = nvmf_resv_done(req, status);
 	req->cqe.status = htole16(status);
 	nvmf_stats_req_done(req, status);
 	if (!nvme_status_is_success(status) && sq->ctrl)

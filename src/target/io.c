@@ -1,7 +1,8 @@
 /*
  * NVM I/O commands: Read, Write (FUA), Compare, Flush, Write Zeroes, Dataset Management
- * (deallocate).  Parsing checks the namespace and the LBA range; execution hands the work
- * to the namespace's backend and completes on its callback.
+ * (deallocate), and the Reservation commands of a namespace that has them (resv_cmd.c).
+ * Parsing checks the namespace and the LBA range; execution hands the work to the
+ * namespace's backend and completes on its callback.
  */
 #include <endian.h>
 #include <errno.h>
@@ -320,12 +321,30 @@ static uint16_t check_ana(const struct nvmf_req *req)
 	}
 }
 
+/* The command groups of the spec's reservation conflict table. */
+static enum nvmf_resv_class resv_class(uint8_t opc)
+{
+	switch (opc) {
+	case NVME_NVM_READ:
+	case NVME_NVM_COMPARE:
+		return NVMF_RESV_READ;
+	case NVME_NVM_WRITE:
+	case NVME_NVM_WRITE_ZEROES:
+	case NVME_NVM_DSM:
+	case NVME_NVM_FLUSH:
+		return NVMF_RESV_WRITE;
+	default:
+		return NVMF_RESV_OTHER;
+	}
+}
+
+static uint16_t parse_nvm(struct nvmf_req *req);
+
 uint16_t nvmf_parse_io(struct nvmf_req *req)
 {
 	struct nvmf_sq *sq = req->sq;
 	uint8_t opc = req->cmd.opcode;
-	uint16_t status = 0;
-	uint64_t len;
+	uint16_t status;
 
 	nvmf_req_set_ns(req, nvmf_subsys_find_ns(sq->ctrl->subsys, le32toh(req->cmd.nsid)));
 	if (!req->ns)
@@ -333,6 +352,27 @@ uint16_t nvmf_parse_io(struct nvmf_req *req)
 	status = check_ana(req);
 	if (status)
 		return status;
+	switch (opc) {
+	case NVME_NVM_RESV_REGISTER:
+	case NVME_NVM_RESV_REPORT:
+	case NVME_NVM_RESV_ACQUIRE:
+	case NVME_NVM_RESV_RELEASE:
+		/* a namespace without resv.enable does not have them (nvmet) */
+		return req->ns->resv ? nvmf_parse_resv(req) : NVMF_SC_DNR(NVME_SC_INVALID_OPCODE);
+	default:
+		break;
+	}
+	status = parse_nvm(req);
+	if (!status && req->ns->resv)
+		status = nvmf_resv_io(req, resv_class(opc));
+	return status;
+}
+
+static uint16_t parse_nvm(struct nvmf_req *req)
+{
+	uint8_t opc = req->cmd.opcode;
+	uint16_t status = 0;
+	uint64_t len;
 
 	switch (opc) {
 	case NVME_NVM_READ:
@@ -355,8 +395,10 @@ uint16_t nvmf_parse_io(struct nvmf_req *req)
 			 * RAM namespace: the transport receives the data where it belongs, no
 			 * copy.  A write that fails on the way (digest error, lost connection)
 			 * leaves its blocks indeterminate, as NVMe allows for a failed write.
+			 * Not with reservations: a Preempt and Abort that comes while the data
+			 * arrives must still keep it off the namespace.
 			 */
-			if (mem) {
+			if (mem && !req->ns->resv) {
 				req->iov[0].iov_base = mem;
 				req->iov[0].iov_len = req->xfer_len;
 				req->iovcnt = 1;

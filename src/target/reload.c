@@ -33,7 +33,10 @@ static bool same_backing(const struct nvmf_cfg_ns *a, const struct nvmf_cfg_ns *
 {
 	return a->backend == b->backend && a->size == b->size && strcmp(a->path, b->path) == 0 &&
 	       a->has_uuid == b->has_uuid && memcmp(a->uuid, b->uuid, 16) == 0 &&
-	       a->has_nguid == b->has_nguid && memcmp(a->nguid, b->nguid, 16) == 0;
+	       a->has_nguid == b->has_nguid && memcmp(a->nguid, b->nguid, 16) == 0 &&
+	       a->resv_enable == b->resv_enable &&
+	       strcmp(a->resv_ptpl_file ? a->resv_ptpl_file : "",
+		      b->resv_ptpl_file ? b->resv_ptpl_file : "") == 0;
 }
 
 static struct nvmf_ns *view_find(const struct nvmf_subsys_view *v, uint32_t nsid)

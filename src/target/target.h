@@ -29,6 +29,7 @@
 #include "event/reactor.h"
 #include "proto/nvme_spec.h"
 #include "target/config.h"
+#include "target/resv.h"
 #include "target/stats.h"
 #include "target/tls_keys.h"
 
@@ -77,6 +78,8 @@ struct nvmf_ns {
 	struct nvmf_ns_inflight *inflight;
 	unsigned nr_inflight;
 	struct nvmf_io_stats *stats; /* [tgt->nr_reactors]: each reactor writes its own */
+	/* reservations (resv.enable): shared by every controller of the subsystem; NULL: off */
+	struct nvmf_resv *resv;
 };
 
 /* One reactor's count, alone on its cache line: I/O on two reactors shares no line. */
@@ -335,6 +338,9 @@ struct nvmf_tgt_ctrl {
 	bool auth_required;
 	struct nvmf_auth_keys auth;
 	bool tls;                /* the admin queue is TLS: so must every I/O queue be */
+	/* reservation notifications (resv_cmd.c): the log under lock, the flag admin reactor */
+	struct nvmf_resv_log resv_log;
+	bool resv_aen_masked;    /* the event was sent: no other until the log is read */
 };
 
 /* ------------------------------------------------------------------ requests */
@@ -357,6 +363,9 @@ struct nvmf_req {
 	/* waiting for data buffers (nvmf_req_wait_data) */
 	void (*data_ready)(struct nvmf_req *req);
 	struct nvmf_req *data_wait_next;
+	/* I/O on a namespace with reservations (resv_cmd.c): checked again at execution */
+	void (*resv_execute)(struct nvmf_req *req);
+	uint64_t resv_seq;       /* Preempt and Abort count when the command came in */
 };
 
 /* ------------------------------------------------------------------ the target */
@@ -483,6 +492,21 @@ uint16_t nvmf_parse_fabrics(struct nvmf_req *req);
 uint16_t nvmf_parse_admin(struct nvmf_req *req);
 uint16_t nvmf_parse_io(struct nvmf_req *req);
 uint16_t nvmf_parse_discovery(struct nvmf_req *req);
+
+/*
+ * Reservations (resv_cmd.c).  parse_resv: Register / Acquire / Release / Report on
+ * req->ns (which has them).  resv_io: an I/O command of class cls on such a namespace:
+ * the conflict check now, and again when it executes; 0 or the status to fail it with.
+ * resv_done: the status a finished command completes with (Preempt and Abort ends the
+ * commands of the hosts it preempted).
+ */
+uint16_t nvmf_parse_resv(struct nvmf_req *req);
+uint16_t nvmf_resv_io(struct nvmf_req *req, enum nvmf_resv_class cls);
+uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status);
+/* Get Log Page 80h, features 82h / 83h (admin.c calls them). */
+void nvmf_resv_log_page(struct nvmf_req *req);
+uint16_t nvmf_resv_set_feature(struct nvmf_req *req, uint8_t fid, uint32_t v, uint32_t *dw0);
+uint16_t nvmf_resv_get_feature(struct nvmf_req *req, uint8_t fid, uint32_t *dw0);
 
 /*
  * In-band authentication (auth.c).  load_keys: the keys host hostnqn must prove on subsys,

@@ -116,6 +116,29 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src);
 }
 
+/*
+ * Reservations of a namespace: their PTPL state goes where resv.ptpl_file says, or next to
+ * a regular file backing ("<path>.resv"); other backings have no PTPL unless configured.
+ */
+static int open_resv(struct nvmf_ns *ns, const struct nvmf_cfg_ns *c, char *why, size_t len)
+{
+	char *ptpl = NULL;
+	int rc;
+
+	if (c->resv_ptpl_file && c->resv_ptpl_file[0]) {
+		ptpl = strdup(c->resv_ptpl_file);
+		if (!ptpl)
+			return -ENOMEM;
+	} else if (c->backend != NVMF_BACKEND_RAM && c->backend != NVMF_BACKEND_NULL &&
+		   !ns->bdev->is_blockdev && c->path && c->path[0]) {
+		if (asprintf(&ptpl, "%s.resv", c->path) < 0)
+			return -ENOMEM;
+	}
+	rc = nvmf_resv_new(ptpl, &ns->resv, why, len);
+	free(ptpl);
+	return rc;
+}
+
 int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct nvmf_cfg_ns *c,
 		     struct nvmf_ns **out, char *err, size_t errlen)
 {
@@ -187,6 +210,18 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	if (c->has_nguid)
 		memcpy(ns->nguid, c->nguid, 16);
 	ns->anagrpid = c->ana_grpid ? c->ana_grpid : 1;
+	if (c->resv_enable) {
+		rc = open_resv(ns, c, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errlen, "subsystem %s namespace %u: reservations: %s", s->nqn,
+				 c->nsid, why);
+			nvmf_bdev_close(ns->bdev);
+			free(ns->inflight);
+			free(ns->stats);
+			free(ns);
+			return rc;
+		}
+	}
 	ns->cfg = c;
 	tgt->all_ns[tgt->nr_all_ns++] = ns;
 	*out = ns;
@@ -196,6 +231,7 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 void nvmf_tgt_close_ns(struct nvmf_ns *ns)
 {
 	nvmf_bdev_close(ns->bdev);
+	nvmf_resv_free(ns->resv);
 	free(ns->inflight);
 	free(ns->stats);
 	free(ns);

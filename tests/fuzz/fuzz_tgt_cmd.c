@@ -1,11 +1,12 @@
 /*
  * libFuzzer target for the target's command path: parsing and execution of fabrics (Connect
  * data, Property Get/Set), admin, I/O and discovery commands on the real core (core.c,
- * ctrl.c, fabrics.c, admin.c, io.c, discovery.c, auth.c) with a RAM namespace.  The
- * transport is this file: it plays what tcp.c does with a capsule -- nvmf_req_init(), the
- * in-capsule or R2T'd data into the request's buffers, execute() -- and takes completions
- * through queue_response.  An input is a sequence of capsules for up to four connections of
- * one target (tgt_cmd_input.h), so Connect, CC.EN and then commands are reachable in order.
+ * ctrl.c, fabrics.c, admin.c, io.c, discovery.c, auth.c, resv*.c) with a RAM namespace that
+ * has reservations.  The transport is this file: it plays what tcp.c does with a capsule --
+ * nvmf_req_init(), the in-capsule or R2T'd data into the request's buffers, execute() -- and
+ * takes completions through queue_response.  An input is a sequence of capsules for up to
+ * four connections of one target (tgt_cmd_input.h), so Connect, CC.EN and then commands are
+ * reachable in order.
  *
  * Everything runs on one reactor of the target, driven from this thread one record per
  * message, so the messages the core sends itself (controller teardown) run in between as
@@ -297,6 +298,29 @@ static void next_record(void *arg)
 	nvmf_reactor_call(F.r, next_record, NULL);
 }
 
+/*
+ * Each input starts with no reservation: what an earlier input registered would make the
+ * outcome depend on the order inputs ran in (and grow without bound).
+ */
+static void reset_resv(void)
+{
+	const struct nvmf_subsys_list *l = nvmf_tgt_subsys(F.tgt);
+	char err[256];
+
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct nvmf_subsys_view *v = nvmf_subsys_view(l->s[i]);
+
+		for (uint32_t k = 0; k < v->nr_ns; k++) {
+			if (!v->ns[k]->resv)
+				continue;
+			nvmf_resv_free(v->ns[k]->resv);
+			v->ns[k]->resv = NULL;
+			if (nvmf_resv_new(NULL, &v->ns[k]->resv, err, sizeof(err)))
+				abort();
+		}
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -313,6 +337,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (nvmf_transport_register(&fz_ops))
 		abort();
 	cfg = nvmf_cfg_quickstart(&q, err, sizeof(err));
+	/* reservations on (RAM: no PTPL file), so their commands and checks are reached */
+	if (cfg)
+		cfg->subsystems[0].namespaces[0].resv_enable = true;
 	if (!cfg || nvmf_tgt_create(cfg, 1, 0, &F.tgt, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_tgt_cmd: %s\n", err);
 		abort();
@@ -329,6 +356,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	F.in = data;
 	F.end = data + size;
+	reset_resv();
 	atomic_store(&F.r->stopping, false);
 	nvmf_reactor_call(F.r, next_record, NULL);
 	nvmf_reactor_run(F.r);

@@ -175,6 +175,26 @@ int main(int argc, char **argv)
 	if (save(argv[1], n++, &s))
 		return 1;
 
+	/* reservations (keys 0: the padding): register, acquire, report, I/O under it,
+	 * preempt and abort, release, clear; the notification log and features 82h / 83h */
+	memset(&s, 0, sizeof(s));
+	enable(&s, 0, false);
+	admin(&s, 0, NVME_ADM_SET_FEATURES, 0, 0x07, 0x00010001, 0, 0, 0, false);
+	connect(&s, 1, 1, false);
+	admin(&s, 1, NVME_NVM_RESV_REGISTER, 1, 0, 0, 0, 0, 16, true);
+	admin(&s, 1, NVME_NVM_RESV_ACQUIRE, 1, 1u << 8, 0, 0, 0, 16, true);
+	admin(&s, 1, NVME_NVM_RESV_REPORT, 1, 1023, 1, 0, 0, 4096, false);
+	admin(&s, 1, NVME_NVM_WRITE, 1, 0, 0, 0, 0, 512, false);
+	admin(&s, 1, NVME_NVM_RESV_ACQUIRE, 1, 2 | 4u << 8, 0, 0, 0, 16, true);
+	admin(&s, 1, NVME_NVM_RESV_RELEASE, 1, 4u << 8, 0, 0, 0, 8, true);
+	admin(&s, 1, NVME_NVM_RESV_RELEASE, 1, 1, 0, 0, 0, 8, true);
+	admin(&s, 0, NVME_ADM_GET_LOG_PAGE, 0xFFFFFFFF, NVME_LID_RESV_NOTIFICATION | 15u << 16,
+	      0, 0, 0, 64, false);
+	admin(&s, 0, NVME_ADM_SET_FEATURES, 1, 0x82, 0x4, 0, 0, 0, false);
+	admin(&s, 0, NVME_ADM_GET_FEATURES, 1, 0x83, 0, 0, 0, 0, false);
+	if (save(argv[1], n++, &s))
+		return 1;
+
 	/* reset and shutdown sequences, a second association on the same subsystem */
 	memset(&s, 0, sizeof(s));
 	enable(&s, 0, false);

@@ -30,6 +30,7 @@
 #define IMG_BYTES (8u << 20)
 
 static char sock_path[128], img_path[128], save_path[128], spdk_path[128], copy_path[128];
+static char ptpl_path[128];
 
 static int setup(void **state)
 {
@@ -54,6 +55,7 @@ static int teardown(void **state)
 	unlink(img_path);
 	unlink(save_path);
 	unlink(copy_path);
+	unlink(ptpl_path);
 	if (!getenv("KEEP"))
 		unlink(spdk_path);
 	unlink(sock_path);
@@ -287,14 +289,25 @@ static void rpc_build_use_change_save_restore(void **state)
 
 	/* changed live: the host hears of each change */
 	arm_aer(&a, &aer);
+	/* SPDK's ptpl_file: reservations with persistence (RESCAP: all types, IEKEY, PTPL) */
+	snprintf(ptpl_path, sizeof(ptpl_path), "/tmp/nvmf-rpc-%d.resv", (int)getpid());
 	res = ok(&r, "nvmf_subsystem_add_ns", "{\"nqn\":\"%s\",\"namespace\":{\"bdev_name\":"
-		 "\"Malloc0\",\"nsid\":2}}", NQN);
+		 "\"Malloc0\",\"nsid\":2,\"ptpl_file\":\"%s\"}}", NQN, ptpl_path);
 	assert_int_equal(json_object_get_int(res), 2);
 	expect_aen(&a, aer, NVME_AER_DW0(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_CHANGED,
 					 NVME_LID_CHANGED_NS));
 	read_log(&a, NVME_LID_CHANGED_NS);
 	assert_int_equal(tc_rw(&io, true, 2, 0, 8, wbuf, sizeof(wbuf), false, &st), 0);
 	assert_int_equal(st, 0);
+	{
+		struct nvme_id_ns id;
+
+		assert_int_equal(tc_identify(&a, NVME_CNS_NS, 2, 0, &id, &st), 0);
+		assert_int_equal(st, 0);
+		assert_int_equal(id.rescap, 0xFF);
+		assert_int_equal(tc_identify(&a, NVME_CNS_NS, 1, 0, &id, &st), 0);
+		assert_int_equal(id.rescap, 0);
+	}
 
 	arm_aer(&a, &aer);
 	ok(&r, "nvmf_subsystem_listener_set_ana_state", "{\"nqn\":\"%s\",\"listen_address\":%s,"

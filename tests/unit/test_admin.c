@@ -550,7 +550,8 @@ static void test_identify_ctrl(void **state)
 	assert_int_equal(le32toh(id.nn), 1024);
 	assert_int_equal(le32toh(id.mnan), 1024);
 	assert_int_equal(le16toh(id.oncs), NVME_ONCS_COMPARE | NVME_ONCS_DSM |
-					   NVME_ONCS_WRITE_ZEROES | NVME_ONCS_SAVE_SELECT);
+					   NVME_ONCS_WRITE_ZEROES | NVME_ONCS_SAVE_SELECT |
+					   NVME_ONCS_RESERVATIONS);
 	assert_int_equal(le16toh(id.fuses), 0);
 	assert_int_equal(id.vwc, 0x5); /* present, Flush to FFFFFFFFh not supported */
 	assert_int_equal(le16toh(id.awun), 0);
@@ -778,7 +779,8 @@ static void test_log_supported_and_effects(void **state)
 				  &s, sizeof(s)), 0);
 	for (unsigned lid = 0; lid < 256; lid++)
 		assert_int_equal(le32toh(s.lids[lid]),
-				 lid <= NVME_LID_CMD_EFFECTS || lid == NVME_LID_ANA ? 1 : 0);
+				 lid <= NVME_LID_CMD_EFFECTS || lid == NVME_LID_ANA ||
+				 lid == NVME_LID_RESV_NOTIFICATION ? 1 : 0);
 
 	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_CMD_EFFECTS, 0, 4096, 0, false), &e,
 				  sizeof(e)), 0);
@@ -800,8 +802,26 @@ static void test_log_supported_and_effects(void **state)
 	assert_int_equal(run(&F->asq, c, NULL), CMD_SC_DNR(NVME_SC_LOG_PAGE_INVALID));
 
 	/* unsupported logs, the discovery log on an I/O controller among them */
-	static const uint8_t bad[] = { NVME_LID_SELF_TEST, NVME_LID_DISCOVERY,
-				       NVME_LID_RESV_NOTIFICATION, 0xC0 };
+	static const uint8_t bad[] = { NVME_LID_SELF_TEST, NVME_LID_DISCOVERY, 0xC0 };
+	struct nvme_resv_notif_log rl;
+
+	/* the reservation notification log: empty reads as zeroes; an entry is read once,
+	 * and a read without RAE re-arms the event */
+	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_RESV_NOTIFICATION, 0, 64, 0, false),
+				  &rl, sizeof(rl)), 0);
+	assert_int_equal(le64toh(rl.count), 0);
+	nvmf_resv_log_add(&F->ctrl.resv_log, NVME_RNLPT_RESV_RELEASED, 7);
+	F->ctrl.resv_aen_masked = true;
+	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_RESV_NOTIFICATION, 0, 64, 0, true),
+				  &rl, sizeof(rl)), 0);
+	assert_int_equal(le64toh(rl.count), 1);
+	assert_int_equal(rl.type, NVME_RNLPT_RESV_RELEASED);
+	assert_int_equal(le32toh(rl.nsid), 7);
+	assert_true(F->ctrl.resv_aen_masked);
+	assert_int_equal(run_data(&F->asq, get_log(NVME_LID_RESV_NOTIFICATION, 0, 64, 0, false),
+				  &rl, sizeof(rl)), 0);
+	assert_int_equal(le64toh(rl.count), 0);
+	assert_false(F->ctrl.resv_aen_masked);
 	for (size_t i = 0; i < sizeof(bad); i++)
 		assert_int_equal(run(&F->asq, get_log(bad[i], 0, 512, 0, false), NULL),
 				 CMD_SC_DNR(NVME_SC_LOG_PAGE_INVALID));
@@ -1198,7 +1218,7 @@ static void test_features(void **state)
 	/* not offered: interrupt features (PCIe), timestamp, host behavior, vendor */
 	static const uint8_t bad[] = { NVME_FID_ARBITRATION, NVME_FID_LBA_RANGE,
 				       NVME_FID_IRQ_COALESCE, NVME_FID_IRQ_CONFIG, NVME_FID_AUTO_PST,
-				       NVME_FID_RESV_MASK, 0xC0 };
+				       0xC0 };
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		assert_int_equal(run(&F->asq, set_feat(bad[i], 0), NULL),
 				 SC_DNR(NVME_SC_INVALID_FIELD));
@@ -1207,6 +1227,11 @@ static void test_features(void **state)
 	}
 	c = get_feat(NVME_FID_TIMESTAMP, 0, 0, 8);
 	assert_int_equal(run(&F->asq, c, NULL), SC_DNR(NVME_SC_INVALID_FIELD));
+	/* the reservation features are per namespace: NSID 0 names none */
+	assert_int_equal(run(&F->asq, set_feat(NVME_FID_RESV_MASK, 0), NULL),
+			 SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT));
+	assert_int_equal(run(&F->asq, get_feat(NVME_FID_RESV_PERSIST, 0, 0, 0), NULL),
+			 SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT));
 }
 
 static void test_features_temperature(void **state)

@@ -136,6 +136,35 @@ static void test_ram_and_null_namespaces(void **state)
 	nvmf_cfg_free(b);
 }
 
+static const char resv_cfg[] =
+	"{\"subsystems\":[{\"nqn\":\"nqn.2016-06.io.spdk:cnode1\","
+	"\"attr\":{\"allow_any_host\":\"1\"},"
+	"\"namespaces\":[{\"nsid\":1,\"enable\":1,\"device\":{\"path\":\"/a.img\"},"
+	"\"resv\":{\"enable\":\"1\",\"ptpl_file\":\"/var/lib/a.resv\"}},"
+	"{\"nsid\":2,\"enable\":1,\"device\":{\"path\":\"/b.img\"},"
+	"\"resv\":{\"enable\":\"0\"}}]}]}";
+
+/* resv.enable (nvmetcli's) and resv.ptpl_file (ours) survive --save; off is left out. */
+static void test_resv_keys(void **state)
+{
+	struct nvmf_cfg *a = reload(resv_cfg), *b;
+	char *t;
+
+	(void)state;
+	assert_true(a->subsystems[0].namespaces[0].resv_enable);
+	assert_string_equal(a->subsystems[0].namespaces[0].resv_ptpl_file, "/var/lib/a.resv");
+	assert_false(a->subsystems[0].namespaces[1].resv_enable);
+	assert_string_equal(a->subsystems[0].namespaces[1].resv_ptpl_file, "");
+	t = text_of(a);
+	b = reload(t);
+	assert_true(b->subsystems[0].namespaces[0].resv_enable);
+	assert_string_equal(b->subsystems[0].namespaces[0].resv_ptpl_file, "/var/lib/a.resv");
+	assert_false(b->subsystems[0].namespaces[1].resv_enable);
+	free(t);
+	nvmf_cfg_free(a);
+	nvmf_cfg_free(b);
+}
+
 static void test_ram_needs_size(void **state)
 {
 	struct nvmf_cfg *cfg = NULL;
@@ -210,6 +239,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures_round_trip),
 		cmocka_unit_test(test_ram_and_null_namespaces),
+		cmocka_unit_test(test_resv_keys),
 		cmocka_unit_test(test_ram_needs_size),
 		cmocka_unit_test(test_save_file),
 	};

@@ -1,0 +1,700 @@
+/*
+ * The reservation state machine of one namespace: Register, Acquire, Release, Report, the
+ * conflict table the I/O path consults, and persistence through power loss (PTPL).
+ *
+ * Behaviour follows the NVMe base specification's reservation chapter as Linux nvmet
+ * (drivers/nvme/target/pr.c) implements it, so a host sees the same answers from both:
+ * registrations per host identifier, Acquire and Release with IEKEY refused (Invalid
+ * Field), Preempt's cases (no reservation / All Registrants / own / holder's key / other
+ * registrants' key), the notifications each change sends and to whom.  Where SPDK and the
+ * spec agree against nvmet we follow them: a Release naming the wrong type is Invalid
+ * Field, and any registrant of an All Registrants reservation may release it.
+ *
+ * PTPL: while a host has it on (Register's CPTPL, or feature 83h), every change rewrites
+ * the state file (temporary file, fsync, rename: a crash leaves the old or the new state,
+ * never a mix); turning it off removes the file.  At start a file left there is loaded.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "target/resv.h"
+#include "util/log.h"
+
+#define ST_CONFLICT NVME_STATUS_NORETRY(NVME_SCT_GENERIC, NVME_SC_RESERVATION_CONFLICT)
+#define ST_INVALID NVME_STATUS_NORETRY(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD)
+#define ST_INTERNAL NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL)
+#define ST_HOSTID NVME_STATUS_NORETRY(NVME_SCT_GENERIC, NVME_SC_HOSTID_INCONSISTENT)
+
+#define PTPL_MAGIC "nvmf-tcp-resv 1"
+#define CNTLID_DYNAMIC 0xFFFF   /* Report: registrations are per host, not per controller */
+
+/* ------------------------------------------------------------------ helpers */
+
+static bool all_registrants(uint8_t rtype)
+{
+	return rtype == NVME_RTYPE_WE_AR || rtype == NVME_RTYPE_EA_AR;
+}
+
+static int find_reg(const struct nvmf_resv *r, const uint8_t *hostid)
+{
+	for (unsigned i = 0; i < r->nr_regs; i++)
+		if (memcmp(r->regs[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool is_holder(const struct nvmf_resv *r, const uint8_t *hostid)
+{
+	if (r->rtype == NVME_RTYPE_NONE)
+		return false;
+	if (all_registrants(r->rtype))
+		return find_reg(r, hostid) >= 0;
+	return memcmp(r->holder, hostid, NVMF_RESV_HOSTID_LEN) == 0;
+}
+
+static void set_rtype(struct nvmf_resv *r, uint8_t rtype, const uint8_t *holder)
+{
+	r->rtype = rtype;
+	if (holder)
+		memcpy(r->holder, holder, NVMF_RESV_HOSTID_LEN);
+	else
+		memset(r->holder, 0, NVMF_RESV_HOSTID_LEN);
+	atomic_store_explicit(&r->fast_rtype, rtype, memory_order_release);
+}
+
+static void notify(struct nvmf_resv *r, const struct nvmf_resv_notify *n, const uint8_t *hostid,
+		   uint8_t type)
+{
+	if (atomic_load(&r->notify_mask) & (1u << type))
+		return;
+	if (n && n->fn)
+		n->fn(n->arg, hostid, type);
+}
+
+/* Reservation Released to every registrant but host hostid. */
+static void notify_released(struct nvmf_resv *r, const struct nvmf_resv_notify *n,
+			    const uint8_t *hostid)
+{
+	for (unsigned i = 0; i < r->nr_regs; i++)
+		if (memcmp(r->regs[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) != 0)
+			notify(r, n, r->regs[i].hostid, NVME_RNLPT_RESV_RELEASED);
+}
+
+static int add_reg(struct nvmf_resv *r, const uint8_t *hostid, uint64_t rkey)
+{
+	if (r->nr_regs == r->cap_regs) {
+		unsigned cap = r->cap_regs ? r->cap_regs * 2 : 8;
+		struct nvmf_resv_reg *n = realloc(r->regs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->regs = n;
+		r->cap_regs = cap;
+	}
+	memcpy(r->regs[r->nr_regs].hostid, hostid, NVMF_RESV_HOSTID_LEN);
+	r->regs[r->nr_regs].rkey = rkey;
+	r->nr_regs++;
+	return 0;
+}
+
+/*
+ * Remove registrant idx.  The holder of a Registrants Only / Write Exclusive / Exclusive
+ * Access reservation that goes takes the reservation with it (the Registrants Only types
+ * tell the other registrants); an All Registrants reservation ends with its last
+ * registrant.
+ */
+static void remove_reg(struct nvmf_resv *r, unsigned idx, const struct nvmf_resv_notify *n)
+{
+	uint8_t hostid[NVMF_RESV_HOSTID_LEN];
+	bool was_holder = r->rtype != NVME_RTYPE_NONE && !all_registrants(r->rtype) &&
+			  memcmp(r->holder, r->regs[idx].hostid, NVMF_RESV_HOSTID_LEN) == 0;
+	uint8_t rtype = r->rtype;
+
+	memcpy(hostid, r->regs[idx].hostid, sizeof(hostid));
+	memmove(&r->regs[idx], &r->regs[idx + 1], (r->nr_regs - idx - 1) * sizeof(r->regs[0]));
+	r->nr_regs--;
+	if (was_holder) {
+		set_rtype(r, NVME_RTYPE_NONE, NULL);
+		if (rtype == NVME_RTYPE_WE_RO || rtype == NVME_RTYPE_EA_RO)
+			notify_released(r, n, hostid);
+	} else if (all_registrants(rtype) && r->nr_regs == 0) {
+		set_rtype(r, NVME_RTYPE_NONE, NULL);
+	}
+}
+
+/* Host hostid's commands that started before now end as aborted (Preempt and Abort). */
+static int mark_aborted(struct nvmf_resv *r, const uint8_t *hostid, uint64_t seq)
+{
+	struct nvmf_resv_aborted *a;
+
+	for (unsigned i = 0; i < r->nr_aborted; i++) {
+		if (memcmp(r->aborted[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) == 0) {
+			r->aborted[i].seq = seq;
+			return 0;
+		}
+	}
+	a = realloc(r->aborted, (r->nr_aborted + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	r->aborted = a;
+	memcpy(a[r->nr_aborted].hostid, hostid, NVMF_RESV_HOSTID_LEN);
+	a[r->nr_aborted].seq = seq;
+	r->nr_aborted++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ PTPL file */
+
+static void put_hex(FILE *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+static int get_hex(const char *s, uint8_t *p, size_t len)
+{
+	if (strlen(s) != len * 2)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		p[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* Write the state where ptpl_path says, atomically.  0 or -errno. */
+static int ptpl_save(const struct nvmf_resv *r)
+{
+	size_t len = strlen(r->ptpl_path) + 8;
+	char *tmp = malloc(len), *dirc = NULL;
+	int fd = -1, ret = 0;
+	FILE *f = NULL;
+
+	if (!tmp)
+		return -ENOMEM;
+	snprintf(tmp, len, "%s.tmp", r->ptpl_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		ret = -errno;
+		goto out;
+	}
+	fd = -1;
+	fprintf(f, "%s\ngen %" PRIu32 "\nrtype %u\n", PTPL_MAGIC, r->gen, r->rtype);
+	if (r->rtype != NVME_RTYPE_NONE && !all_registrants(r->rtype)) {
+		fprintf(f, "holder ");
+		put_hex(f, r->holder, NVMF_RESV_HOSTID_LEN);
+		fprintf(f, "\n");
+	}
+	for (unsigned i = 0; i < r->nr_regs; i++) {
+		fprintf(f, "reg ");
+		put_hex(f, r->regs[i].hostid, NVMF_RESV_HOSTID_LEN);
+		fprintf(f, " %016" PRIx64 "\n", r->regs[i].rkey);
+	}
+	if (fflush(f) || fsync(fileno(f))) {
+		ret = -errno;
+		goto out;
+	}
+	if (fclose(f)) {
+		f = NULL;
+		ret = -errno;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, r->ptpl_path)) {
+		ret = -errno;
+		goto out;
+	}
+	/* the rename itself survives a power loss once the directory is on disk */
+	dirc = strdup(r->ptpl_path);
+	if (dirc) {
+		int dfd = open(dirname(dirc), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+out:
+	if (f)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		unlink(tmp);
+	free(dirc);
+	free(tmp);
+	return ret;
+}
+
+/* Persist after a change: a failure is the command's (Internal Error), logged here. */
+static uint16_t ptpl_commit(struct nvmf_resv *r)
+{
+	int ret;
+
+	if (!r->ptpl)
+		return 0;
+	ret = ptpl_save(r);
+	if (ret) {
+		log_err("reservations: cannot save %s: %s", r->ptpl_path, strerror(-ret));
+		return ST_INTERNAL;
+	}
+	return 0;
+}
+
+static int ptpl_load(struct nvmf_resv *r, char *err, size_t errlen)
+{
+	FILE *f = fopen(r->ptpl_path, "re");
+	char line[256];
+	unsigned lineno = 0;
+	bool holder = false;
+	int ret = 0;
+
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;       /* PTPL was never on */
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", r->ptpl_path, strerror(errno));
+		return ret;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char key[16], a[64], b[64];
+		unsigned u;
+		int n;
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, PTPL_MAGIC) != 0)
+				goto bad;
+			continue;
+		}
+		n = sscanf(line, "%15s %63s %63s", key, a, b);
+		if (n == 2 && strcmp(key, "gen") == 0 && sscanf(a, "%u", &u) == 1) {
+			r->gen = u;
+		} else if (n == 2 && strcmp(key, "rtype") == 0 && sscanf(a, "%u", &u) == 1 &&
+			   u <= NVME_RTYPE_EA_AR) {
+			r->rtype = (uint8_t)u;
+		} else if (n == 2 && strcmp(key, "holder") == 0) {
+			if (get_hex(a, r->holder, NVMF_RESV_HOSTID_LEN))
+				goto bad;
+			holder = true;
+		} else if (n == 3 && strcmp(key, "reg") == 0) {
+			uint8_t hostid[NVMF_RESV_HOSTID_LEN];
+			uint64_t key64;
+			char *end;
+
+			errno = 0;
+			key64 = strtoull(b, &end, 16);
+			if (get_hex(a, hostid, sizeof(hostid)) || *end || errno ||
+			    find_reg(r, hostid) >= 0)
+				goto bad;
+			if (add_reg(r, hostid, key64)) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", r->ptpl_path);
+				goto out;
+			}
+		} else {
+			goto bad;
+		}
+	}
+	if (lineno == 0)
+		goto bad;
+	/* a reservation needs its holder among the registrants (or, All Registrants, any) */
+	if (r->rtype != NVME_RTYPE_NONE &&
+	    (all_registrants(r->rtype) ? r->nr_regs == 0
+				       : !holder || find_reg(r, r->holder) < 0)) {
+		lineno = 0;
+		goto bad;
+	}
+	set_rtype(r, r->rtype, r->rtype && !all_registrants(r->rtype) ? r->holder : NULL);
+	r->ptpl = true;
+	goto out;
+bad:
+	ret = -EINVAL;
+	if (lineno)
+		snprintf(err, errlen, "%s: line %u: not a reservation state line", r->ptpl_path,
+			 lineno);
+	else
+		snprintf(err, errlen, "%s: not a consistent reservation state", r->ptpl_path);
+out:
+	fclose(f);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+int nvmf_resv_new(const char *ptpl_path, struct nvmf_resv **out, char *err, size_t errlen)
+{
+	struct nvmf_resv *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r || (ptpl_path && !(r->ptpl_path = strdup(ptpl_path)))) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	if (r->ptpl_path) {
+		ret = ptpl_load(r, err, errlen);
+		if (ret) {
+			nvmf_resv_free(r);
+			return ret;
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+void nvmf_resv_free(struct nvmf_resv *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r->regs);
+	free(r->aborted);
+	free(r->ptpl_path);
+	free(r);
+}
+
+uint8_t nvmf_resv_rescap(const struct nvmf_resv *r)
+{
+	return (uint8_t)(NVME_RESCAP_WE | NVME_RESCAP_EA | NVME_RESCAP_WE_RO | NVME_RESCAP_EA_RO |
+			 NVME_RESCAP_WE_AR | NVME_RESCAP_EA_AR | NVME_RESCAP_IEKEY13 |
+			 (r->ptpl_path ? NVME_RESCAP_PTPL : 0));
+}
+
+/* ------------------------------------------------------------------ Register */
+
+uint16_t nvmf_resv_register(struct nvmf_resv *r, const uint8_t *hostid, uint32_t cdw10,
+			    uint64_t crkey, uint64_t nrkey, const struct nvmf_resv_notify *n)
+{
+	unsigned action = cdw10 & NVME_RESV_CDW10_ACTION_MASK;
+	bool iekey = cdw10 & NVME_RESV_CDW10_IEKEY;
+	unsigned cptpl = cdw10 >> NVME_RESV_CDW10_CPTPL_SHIFT;
+	uint16_t status = 0;
+	int idx;
+
+	if (cptpl == 1 || (cptpl == NVME_CPTPL_SET && !r->ptpl_path) ||
+	    action > NVME_RREGA_REPLACE)
+		return ST_INVALID;
+	pthread_mutex_lock(&r->lock);
+	idx = find_reg(r, hostid);
+	switch (action) {
+	case NVME_RREGA_REGISTER:
+		/* registering again with the key it has is not an error (nvmet, spec) */
+		if (idx >= 0)
+			status = r->regs[idx].rkey == nrkey ? 0 : ST_CONFLICT;
+		else if (add_reg(r, hostid, nrkey))
+			status = ST_INTERNAL;
+		break;
+	case NVME_RREGA_UNREGISTER:
+		if (idx < 0 || (!iekey && r->regs[idx].rkey != crkey))
+			status = ST_CONFLICT;
+		else
+			remove_reg(r, (unsigned)idx, n);
+		break;
+	default: /* NVME_RREGA_REPLACE */
+		if (idx < 0 || (!iekey && r->regs[idx].rkey != crkey))
+			status = ST_CONFLICT;
+		else
+			r->regs[idx].rkey = nrkey;
+		break;
+	}
+	if (!status) {
+		r->gen++;
+		if (cptpl == NVME_CPTPL_SET) {
+			r->ptpl = true;
+		} else if (cptpl == NVME_CPTPL_CLEAR && r->ptpl) {
+			r->ptpl = false;
+			unlink(r->ptpl_path);
+		}
+		status = ptpl_commit(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return status;
+}
+
+/* ------------------------------------------------------------------ Acquire */
+
+/*
+ * Unregister the registrants whose key is prkey (but not self unless with_self): they
+ * hear Registration Preempted (self does not), and with abort their commands in flight
+ * end aborted.  Returns how many went.
+ */
+static unsigned preempt_by_key(struct nvmf_resv *r, uint64_t prkey, const uint8_t *self,
+			       bool with_self, bool match_any, uint64_t seq,
+			       const struct nvmf_resv_notify *n)
+{
+	unsigned gone = 0;
+
+	for (unsigned i = 0; i < r->nr_regs;) {
+		uint8_t hostid[NVMF_RESV_HOSTID_LEN];
+		bool me = memcmp(r->regs[i].hostid, self, NVMF_RESV_HOSTID_LEN) == 0;
+
+		if ((!match_any && r->regs[i].rkey != prkey) || (me && !with_self)) {
+			i++;
+			continue;
+		}
+		memcpy(hostid, r->regs[i].hostid, sizeof(hostid));
+		if (seq && !me && mark_aborted(r, hostid, seq))
+			log_err("reservations: out of memory: commands of a preempted host "
+				"are not aborted");
+		remove_reg(r, i, n);
+		if (!me)
+			notify(r, n, hostid, NVME_RNLPT_REG_PREEMPTED);
+		gone++;
+	}
+	return gone;
+}
+
+static uint16_t preempt(struct nvmf_resv *r, const uint8_t *self, uint8_t rtype, uint64_t prkey,
+			uint64_t seq, const struct nvmf_resv_notify *n)
+{
+	uint8_t old = r->rtype;
+
+	if (old == NVME_RTYPE_NONE)
+		return preempt_by_key(r, prkey, self, true, false, seq, n) ? 0 : ST_CONFLICT;
+	if (all_registrants(old)) {
+		if (prkey == 0) {
+			/* the new holder first, so no one else gets in between */
+			set_rtype(r, rtype, self);
+			preempt_by_key(r, 0, self, false, true, seq, n);
+			return 0;
+		}
+		return preempt_by_key(r, prkey, self, true, false, seq, n) ? 0 : ST_CONFLICT;
+	}
+	if (is_holder(r, self)) {
+		/*
+		 * The holder may change its own type and preempt registrations by key (the
+		 * spec; nvmet only changes the type).  A type change is a change of the others'
+		 * access: they hear Reservation Released.
+		 */
+		set_rtype(r, rtype, self);
+		if (prkey)
+			preempt_by_key(r, prkey, self, false, false, seq, n);
+		if (old != rtype)
+			notify_released(r, n, self);
+		return 0;
+	}
+	if (prkey == r->regs[find_reg(r, r->holder)].rkey) {
+		set_rtype(r, rtype, self);
+		preempt_by_key(r, prkey, self, false, false, seq, n);
+		if (old != rtype)
+			notify_released(r, n, self);
+		return 0;
+	}
+	if (prkey)
+		return preempt_by_key(r, prkey, self, true, false, seq, n) ? 0 : ST_CONFLICT;
+	return ST_INVALID;
+}
+
+uint16_t nvmf_resv_acquire(struct nvmf_resv *r, const uint8_t *hostid, uint32_t cdw10,
+			   uint64_t crkey, uint64_t prkey, const struct nvmf_resv_notify *n)
+{
+	unsigned action = cdw10 & NVME_RESV_CDW10_ACTION_MASK;
+	uint8_t rtype = (uint8_t)(cdw10 >> NVME_RESV_CDW10_RTYPE_SHIFT);
+	uint64_t seq = 0;
+	uint16_t status;
+	int idx;
+
+	/* IEKEY is for Register only (nvmet refuses it here too) */
+	if ((cdw10 & NVME_RESV_CDW10_IEKEY) || rtype < NVME_RTYPE_WE || rtype > NVME_RTYPE_EA_AR ||
+	    action > NVME_RACQA_PREEMPT_ABORT)
+		return ST_INVALID;
+	pthread_mutex_lock(&r->lock);
+	idx = find_reg(r, hostid);
+	if (idx < 0 || r->regs[idx].rkey != crkey) {
+		pthread_mutex_unlock(&r->lock);
+		return ST_CONFLICT;
+	}
+	if (action == NVME_RACQA_ACQUIRE) {
+		if (r->rtype == NVME_RTYPE_NONE)
+			set_rtype(r, rtype, hostid);
+		status = is_holder(r, hostid) && r->rtype == rtype ? 0 : ST_CONFLICT;
+	} else {
+		if (action == NVME_RACQA_PREEMPT_ABORT)
+			seq = atomic_load(&r->abort_seq) + 1;
+		status = preempt(r, hostid, rtype, prkey, seq, n);
+		if (!status) {
+			r->gen++;
+			status = ptpl_commit(r);
+		}
+		/* published last: a command that sees the new count finds its host marked */
+		if (seq)
+			atomic_store_explicit(&r->abort_seq, seq, memory_order_release);
+	}
+	if (action == NVME_RACQA_ACQUIRE && !status)
+		status = ptpl_commit(r);
+	pthread_mutex_unlock(&r->lock);
+	return status;
+}
+
+/* ------------------------------------------------------------------ Release */
+
+uint16_t nvmf_resv_release(struct nvmf_resv *r, const uint8_t *hostid, uint32_t cdw10,
+			   uint64_t crkey, const struct nvmf_resv_notify *n)
+{
+	unsigned action = cdw10 & NVME_RESV_CDW10_ACTION_MASK;
+	uint8_t rtype = (uint8_t)(cdw10 >> NVME_RESV_CDW10_RTYPE_SHIFT);
+	uint16_t status = 0;
+	int idx;
+
+	if ((cdw10 & NVME_RESV_CDW10_IEKEY) || action > NVME_RRELA_CLEAR)
+		return ST_INVALID;
+	pthread_mutex_lock(&r->lock);
+	idx = find_reg(r, hostid);
+	if (idx < 0 || r->regs[idx].rkey != crkey) {
+		status = ST_CONFLICT;
+	} else if (action == NVME_RRELA_RELEASE) {
+		uint8_t old = r->rtype;
+
+		/* not the holder, or nothing held: success without effect (spec) */
+		if (is_holder(r, hostid)) {
+			if (old != rtype) {
+				status = ST_INVALID;
+			} else {
+				set_rtype(r, NVME_RTYPE_NONE, NULL);
+				if (old != NVME_RTYPE_WE && old != NVME_RTYPE_EA)
+					notify_released(r, n, hostid);
+				status = ptpl_commit(r);
+			}
+		}
+	} else {
+		/* Clear: every other registrant hears Reservation Preempted */
+		for (unsigned i = 0; i < r->nr_regs; i++)
+			if (memcmp(r->regs[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) != 0)
+				notify(r, n, r->regs[i].hostid, NVME_RNLPT_RESV_PREEMPTED);
+		set_rtype(r, NVME_RTYPE_NONE, NULL);
+		r->nr_regs = 0;
+		r->gen++;
+		status = ptpl_commit(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return status;
+}
+
+/* ------------------------------------------------------------------ Report */
+
+uint16_t nvmf_resv_report(struct nvmf_resv *r, bool eds, void *buf, size_t len)
+{
+	struct nvme_resv_status hdr;
+	uint8_t *p = buf;
+
+	/* our host identifiers are 128-bit: the 64-bit structure cannot carry them */
+	if (!eds)
+		return ST_HOSTID;
+	memset(buf, 0, len);
+	memset(&hdr, 0, sizeof(hdr));
+	pthread_mutex_lock(&r->lock);
+	hdr.gen = htole32(r->gen);
+	hdr.rtype = r->rtype;
+	hdr.regctl[0] = (uint8_t)r->nr_regs;
+	hdr.regctl[1] = (uint8_t)(r->nr_regs >> 8);
+	hdr.ptpls = r->ptpl;
+	memcpy(p, &hdr, len < sizeof(hdr) ? len : sizeof(hdr));
+	for (unsigned i = 0; i < r->nr_regs; i++) {
+		size_t off = NVME_RESV_STATUS_EXT_SIZE + i * sizeof(struct nvme_resv_regctl_ext);
+		struct nvme_resv_regctl_ext e;
+
+		if (off + sizeof(e) > len)
+			break;  /* the count says how many there are; the host asks again */
+		memset(&e, 0, sizeof(e));
+		e.cntlid = htole16(CNTLID_DYNAMIC);
+		e.rcsts = is_holder(r, r->regs[i].hostid);
+		e.rkey = htole64(r->regs[i].rkey);
+		memcpy(e.hostid, r->regs[i].hostid, NVMF_RESV_HOSTID_LEN);
+		memcpy(p + off, &e, sizeof(e));
+	}
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ I/O */
+
+uint16_t nvmf_resv_check(struct nvmf_resv *r, const uint8_t *hostid, enum nvmf_resv_class cls)
+{
+	bool conflict = false;
+
+	if (cls == NVMF_RESV_OTHER ||
+	    atomic_load_explicit(&r->fast_rtype, memory_order_acquire) == NVME_RTYPE_NONE)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	if (!is_holder(r, hostid)) {
+		bool registered = find_reg(r, hostid) >= 0;
+
+		switch (r->rtype) {
+		case NVME_RTYPE_WE:
+			conflict = cls == NVMF_RESV_WRITE;
+			break;
+		case NVME_RTYPE_EA:
+			conflict = true;
+			break;
+		case NVME_RTYPE_WE_RO:
+		case NVME_RTYPE_WE_AR:
+			conflict = cls == NVMF_RESV_WRITE && !registered;
+			break;
+		case NVME_RTYPE_EA_RO:
+		case NVME_RTYPE_EA_AR:
+			conflict = !registered;
+			break;
+		default:
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return conflict ? ST_CONFLICT : 0;
+}
+
+bool nvmf_resv_was_aborted(struct nvmf_resv *r, const uint8_t *hostid, uint64_t seq)
+{
+	bool aborted = false;
+
+	if (nvmf_resv_seq(r) == seq)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	for (unsigned i = 0; i < r->nr_aborted; i++)
+		if (memcmp(r->aborted[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) == 0)
+			aborted = r->aborted[i].seq > seq;
+	pthread_mutex_unlock(&r->lock);
+	return aborted;
+}
+
+/* ------------------------------------------------------------------ PTPL feature */
+
+bool nvmf_resv_ptpl(struct nvmf_resv *r)
+{
+	bool on;
+
+	pthread_mutex_lock(&r->lock);
+	on = r->ptpl;
+	pthread_mutex_unlock(&r->lock);
+	return on;
+}
+
+uint16_t nvmf_resv_set_ptpl(struct nvmf_resv *r, bool on)
+{
+	uint16_t status = 0;
+
+	if (on && !r->ptpl_path)
+		return ST_INVALID;
+	pthread_mutex_lock(&r->lock);
+	if (on) {
+		r->ptpl = true;
+		status = ptpl_commit(r);
+	} else if (r->ptpl) {
+		r->ptpl = false;
+		unlink(r->ptpl_path);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return status;
+}

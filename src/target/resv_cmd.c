@@ -1,0 +1,312 @@
+/*
+ * Reservations on the wire: the Reservation Register / Acquire / Release / Report I/O
+ * commands of a namespace with resv.enable, the conflict check of its other I/O commands,
+ * Preempt and Abort's effect on the preempted hosts' commands, and the notifications --
+ * the Reservation Notification log (LID 80h) of each controller concerned and its
+ * asynchronous event -- plus features 82h (notification mask) and 83h (persistence).
+ * The state machine itself is resv.c.
+ *
+ * Threads: the commands run on their I/O queue's reactor; a notification is added to the
+ * controller's log under ctrl->lock and its event raised on the controller's admin
+ * reactor (a message, as reload.c's events), where the event state lives.  Lock order:
+ * the namespace's reservation lock, then tgt->lock, then ctrl->lock.
+ */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "target/target.h"
+#include "util/log.h"
+
+#define RESV_AEN NVME_AER_DW0(NVME_AER_TYPE_IOCS, NVME_AER_IOCS_RESV_LOG, \
+			      NVME_LID_RESV_NOTIFICATION)
+
+static uint32_t cdw10(const struct nvmf_req *req)
+{
+	return le32toh(req->cmd.cdw10);
+}
+
+/* ------------------------------------------------------------------ notifications */
+
+/* On the controller's admin reactor. */
+static void raise_aen(void *arg)
+{
+	struct nvmf_tgt_ctrl *ctrl = arg;
+
+	/* one event until the host reads the log (spec: the event type is masked) */
+	if (!atomic_load(&ctrl->dying) && ctrl->admin_sq && !ctrl->resv_aen_masked) {
+		ctrl->resv_aen_masked = true;
+		nvmf_tgt_ctrl_add_aen(ctrl, RESV_AEN);
+	}
+	nvmf_tgt_ctrl_put(ctrl);
+}
+
+struct notify_ctx {
+	struct nvmf_subsys *subsys;
+	uint32_t nsid;
+};
+
+/* Every live controller of host hostid gets the notification (nvmet: by host ID). */
+static void notify_host(void *arg, const uint8_t hostid[NVMF_RESV_HOSTID_LEN], uint8_t type)
+{
+	struct notify_ctx *n = arg;
+	struct nvmf_tgt *tgt = n->subsys->tgt;
+
+	pthread_mutex_lock(&tgt->lock);
+	for (struct nvmf_tgt_ctrl *c = n->subsys->ctrls; c; c = c->next) {
+		if (atomic_load(&c->dying) || !c->admin_sq ||
+		    memcmp(c->hostid, hostid, NVMF_RESV_HOSTID_LEN) != 0)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		nvmf_resv_log_add(&c->resv_log, type, n->nsid);
+		pthread_mutex_unlock(&c->lock);
+		nvmf_tgt_ctrl_get(c);
+		if (nvmf_reactor_call(c->admin_sq->reactor, raise_aen, c)) {
+			log_warn("ctrl %u: reservation event not raised (the log has it)",
+				 c->cntlid);
+			nvmf_tgt_ctrl_put(c);
+		}
+	}
+	pthread_mutex_unlock(&tgt->lock);
+}
+
+void nvmf_resv_log_page(struct nvmf_req *req)
+{
+	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
+	bool rae = cdw10(req) & NVME_GLP_CDW10_RAE; /* req is gone once completed */
+	struct nvme_resv_notif_log log;
+
+	pthread_mutex_lock(&ctrl->lock);
+	nvmf_resv_log_read(&ctrl->resv_log, &log);
+	pthread_mutex_unlock(&ctrl->lock);
+	if (nvmf_log_page_complete(req, &log, sizeof(log), 0) == 0 && !rae)
+		ctrl->resv_aen_masked = false;
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static void log_resv(const struct nvmf_req *req, const char *what, uint16_t status)
+{
+	struct nvmf_sq *sq = req->sq;
+
+	log_info("%s: ctrl %u qid %u cid %u: nsid %u reservation %s: status 0x%03x",
+		 sq->ops->peer_name ? sq->ops->peer_name(sq) : "?", sq->ctrl->cntlid, sq->qid,
+		 le16toh(req->cmd.cid), req->ns->nsid, what, status & 0x7FFu);
+}
+
+static void execute_register(struct nvmf_req *req)
+{
+	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
+	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
+	struct nvmf_resv_notify n = { notify_host, &nc };
+	struct nvme_resv_register_data d;
+	uint16_t status;
+
+	nvmf_req_copy_from(req, 0, &d, sizeof(d));
+	status = nvmf_resv_register(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
+				    le64toh(d.nrkey), &n);
+	nvmf_req_complete(req, status);
+}
+
+static void execute_acquire(struct nvmf_req *req)
+{
+	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
+	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
+	struct nvmf_resv_notify n = { notify_host, &nc };
+	struct nvme_resv_acquire_data d;
+	uint16_t status;
+
+	nvmf_req_copy_from(req, 0, &d, sizeof(d));
+	status = nvmf_resv_acquire(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
+				   le64toh(d.prkey), &n);
+	/* a preempt changes who may use the namespace: worth a line in the log */
+	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) != NVME_RACQA_ACQUIRE)
+		log_resv(req, (cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) ==
+			 NVME_RACQA_PREEMPT_ABORT ? "preempt and abort" : "preempt", status);
+	nvmf_req_complete(req, status);
+}
+
+static void execute_release(struct nvmf_req *req)
+{
+	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
+	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
+	struct nvmf_resv_notify n = { notify_host, &nc };
+	struct nvme_resv_release_data d;
+	uint16_t status;
+
+	nvmf_req_copy_from(req, 0, &d, sizeof(d));
+	status = nvmf_resv_release(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
+				   &n);
+	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) == NVME_RRELA_CLEAR)
+		log_resv(req, "clear", status);
+	nvmf_req_complete(req, status);
+}
+
+static void execute_report(struct nvmf_req *req)
+{
+	bool eds = le32toh(req->cmd.cdw11) & NVME_RESV_REPORT_CDW11_EDS;
+	void *buf = calloc(1, req->xfer_len);
+	uint16_t status;
+
+	if (!buf) {
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
+	status = nvmf_resv_report(req->ns->resv, eds, buf, req->xfer_len);
+	if (!status)
+		nvmf_req_fill(req, buf, req->xfer_len);
+	free(buf);
+	nvmf_req_complete(req, status);
+}
+
+/*
+ * The data of Register / Acquire / Release: at least the structure, and what the host
+ * sends beyond it is taken and ignored -- the Linux host's block-layer reservations
+ * (pr_ops) send 16 bytes for Release, whose structure is 8, and nvmet takes that.
+ */
+#define RESV_DATA_MAX 4096
+
+static uint16_t parse_resv_data(struct nvmf_req *req, uint32_t need,
+				void (*execute)(struct nvmf_req *req))
+{
+	uint32_t len = le32toh(req->cmd.dptr.sgl.length);
+
+	if (len < need || len > RESV_DATA_MAX)
+		return NVMF_SC_DNR(NVME_SC_DATA_SGL_LEN_INVALID);
+	req->xfer_len = len;
+	req->dir = NVME_XFER_HOST_TO_CTRL;
+	req->execute = execute;
+	return 0;
+}
+
+uint16_t nvmf_parse_resv(struct nvmf_req *req)
+{
+	uint64_t len;
+
+	switch (req->cmd.opcode) {
+	case NVME_NVM_RESV_REGISTER:
+		return parse_resv_data(req, sizeof(struct nvme_resv_register_data),
+				       execute_register);
+	case NVME_NVM_RESV_ACQUIRE:
+		return parse_resv_data(req, sizeof(struct nvme_resv_acquire_data),
+				       execute_acquire);
+	case NVME_NVM_RESV_RELEASE:
+		return parse_resv_data(req, sizeof(struct nvme_resv_release_data),
+				       execute_release);
+	default: /* NVME_NVM_RESV_REPORT: NUMD is 0's based dwords */
+		len = ((uint64_t)cdw10(req) + 1) * 4;
+		if (len > NVMF_MAX_XFER)
+			return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
+		req->xfer_len = (uint32_t)len;
+		req->dir = NVME_XFER_CTRL_TO_HOST;
+		req->execute = execute_report;
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------ other I/O */
+
+#define ST_ABORTED_PREEMPT NVMF_SC(NVME_SC_ABORTED_PREEMPT)
+
+/*
+ * Between parse and execution a write's data arrives, and the reservation may change
+ * meanwhile: check again before the backend sees the command.
+ */
+static void resv_execute(struct nvmf_req *req)
+{
+	struct nvmf_resv *r = req->ns->resv;
+	const uint8_t *hostid = req->sq->ctrl->hostid;
+	uint16_t status;
+
+	if (nvmf_resv_was_aborted(r, hostid, req->resv_seq)) {
+		nvmf_req_complete(req, ST_ABORTED_PREEMPT);
+		return;
+	}
+	status = nvmf_resv_check(r, hostid, req->cmd.opcode == NVME_NVM_READ ||
+						    req->cmd.opcode == NVME_NVM_COMPARE
+					    ? NVMF_RESV_READ : NVMF_RESV_WRITE);
+	if (status) {
+		nvmf_req_complete(req, status);
+		return;
+	}
+	req->resv_execute(req);
+}
+
+uint16_t nvmf_resv_io(struct nvmf_req *req, enum nvmf_resv_class cls)
+{
+	uint16_t status = nvmf_resv_check(req->ns->resv, req->sq->ctrl->hostid, cls);
+
+	if (status)
+		return status;
+	req->resv_seq = nvmf_resv_seq(req->ns->resv);
+	req->resv_execute = req->execute;
+	req->execute = resv_execute;
+	return 0;
+}
+
+/*
+ * A command of a host that a Preempt and Abort cut off after the command came in does not
+ * complete successfully, whatever the backend did (the spec lets an aborted write leave
+ * its blocks indeterminate).
+ */
+uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status)
+{
+	if (!nvme_status_is_success(status) || !req->ns || !req->ns->resv || !req->sq->ctrl)
+		return status;
+	if (nvmf_resv_was_aborted(req->ns->resv, req->sq->ctrl->hostid, req->resv_seq))
+		return ST_ABORTED_PREEMPT;
+	return status;
+}
+
+/* ------------------------------------------------------------------ features */
+
+/*
+ * Set Features 82h / 83h: on the namespace the command names (Invalid Field when it has no
+ * reservations), or for FFFFFFFFh on every namespace that has them (PTPL: that can keep
+ * it), as nvmet sets the mask.
+ */
+uint16_t nvmf_resv_set_feature(struct nvmf_req *req, uint8_t fid, uint32_t v, uint32_t *dw0)
+{
+	struct nvmf_subsys *s = req->sq->ctrl->subsys;
+	uint32_t nsid = le32toh(req->cmd.nsid);
+	const struct nvmf_subsys_view *view = nvmf_subsys_view(s);
+	uint16_t status = 0;
+	bool all = nsid == NVME_NSID_ALL;
+	bool found = false;
+
+	if (fid == NVME_FID_RESV_MASK ? (v & ~NVME_RESV_MASK_ALL) != 0 : (v & ~1u) != 0)
+		return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
+	for (uint32_t i = 0; i < view->nr_ns && !status; i++) {
+		struct nvmf_resv *r = view->ns[i]->resv;
+
+		if (!all && view->ns[i]->nsid != nsid)
+			continue;
+		found = true;
+		if (!r) {
+			if (!all)
+				status = NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
+			continue;
+		}
+		if (fid == NVME_FID_RESV_MASK)
+			atomic_store(&r->notify_mask, (uint8_t)v);
+		else if (r->ptpl_path || !all)
+			status = nvmf_resv_set_ptpl(r, v & 1);
+	}
+	if (!found && !all)
+		return NVMF_SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT);
+	*dw0 = v;
+	return status;
+}
+
+uint16_t nvmf_resv_get_feature(struct nvmf_req *req, uint8_t fid, uint32_t *dw0)
+{
+	struct nvmf_ns *ns = nvmf_subsys_find_ns(req->sq->ctrl->subsys, le32toh(req->cmd.nsid));
+
+	if (!ns)
+		return NVMF_SC_DNR(NVME_SC_INVALID_NS_OR_FORMAT);
+	if (!ns->resv)
+		return NVMF_SC_DNR(NVME_SC_INVALID_FIELD);
+	*dw0 = fid == NVME_FID_RESV_MASK ? atomic_load(&ns->resv->notify_mask)
+					 : nvmf_resv_ptpl(ns->resv);
+	return 0;
+}
