@@ -52,17 +52,24 @@ struct nvmf_bdev_io {
 	bool fua;               /* WRITE, WRITE_ZEROES: durable before completion */
 	void (*done)(struct nvmf_bdev_io *io, int res); /* res: 0 or -errno */
 
-	/* backend-private */
-	struct nvmf_event ev;
+	/* backend-private (unions: what file.c and rbd.c each need, in the same bytes) */
+	union {
+		struct nvmf_event ev;   /* file: the io_uring completion */
+		struct nvmf_reactor *reactor; /* rbd: where it was submitted */
+	};
 	struct nvmf_bdev *bdev;
-	uint64_t done_bytes;    /* short reads/writes are resubmitted for the rest */
+	union {
+		uint64_t done_bytes;    /* file: short reads/writes are resubmitted for the
+					 * rest */
+		int res;                /* rbd: librbd's result, carried to the reactor */
+	};
 	int stage;
 	bool syncing;           /* file: the fdatasync that makes a WRITE_ZEROES durable */
-	struct iovec iov_part;  /* file: the unfinished tail of one iov element after a short
-				 * transfer */
-	struct nvmf_posted posted; /* rbd: the completion, handed back to the reactor */
-	struct nvmf_reactor *reactor; /* rbd: where it was submitted */
-	int res;                /* rbd: librbd's result, carried to the reactor */
+	union {
+		struct iovec iov_part;  /* file: the unfinished tail of one iov element after
+					 * a short transfer */
+		struct nvmf_posted posted; /* rbd: the completion, handed to the reactor */
+	};
 };
 
 struct nvmf_bdev_ops {
