@@ -14,6 +14,9 @@
  *   errors         a missing pool or image, a malformed path, an unreachable cluster: the
  *                  target refuses to start, names the file, the namespace and the reason,
  *                  and does not hang
+ *   OSD lost       (last: it stops the cluster's only OSD) I/O on an image whose OSD is
+ *                  gone fails with an error after the path's timeout instead of hanging,
+ *                  the controller keeps answering, and the target still stops
  *
  * Environment (meson): NVMF_TARGET, NVMF_CEPH_CLUSTER (tests/integration/ceph-cluster.sh).
  */
@@ -26,6 +29,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +513,70 @@ static void errors(void **state)
 	assert_true(took < 30);
 }
 
+/* The OSD's pid, from the pid file ceph-cluster.sh's configuration gives it. */
+static pid_t osd_pid(void)
+{
+	char pidf[128];
+	long pid = 0;
+	FILE *f;
+
+	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", dir);
+	f = fopen(pidf, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	return (pid_t)pid;
+}
+
+static void osd_lost(void **state)
+{
+	const char *argv[] = { "--config", cfg_path, "--cpus", "2", NULL };
+	uint8_t w[4096], r[4096];
+	struct target_proc t;
+	struct tclient a, io;
+	uint16_t port = tp_free_port(), st;
+	char path[512];
+	time_t t0;
+	pid_t pid;
+
+	(void)state;
+	rbd_create("lost", IMG_MB);
+	/* no librbd cache: reads of written blocks must ask the OSD (a librados option) */
+	snprintf(path, sizeof(path), "rbd:rbd/lost?conf=%s&timeout=3&rbd_cache=false", conf);
+	write_config(path, port);
+	assert_int_equal(tp_start(&t, port, argv), 0);
+	assert_int_equal(tc_admin_setup(&a, ADDR, port, NQN, false, false), 0);
+	assert_int_equal(tc_io_setup(&io, ADDR, port, NQN, a.cntlid, 1, false, false), 0);
+	fill(w, sizeof(w), 4);
+	assert_int_equal(tc_rw(&io, true, 1, 20000, 8, w, sizeof(w), true, &st), 0);
+	assert_int_equal(st, 0);
+
+	pid = osd_pid();
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	/*
+	 * a read of an object that exists (librbd's object map answers reads of the others
+	 * itself) and a durable write: both need the OSD
+	 */
+	t0 = time(NULL);
+	assert_int_equal(tc_rw(&io, false, 1, 20000, 8, r, sizeof(r), false, &st), 0);
+	assert_int_not_equal(st, 0);
+	assert_int_equal(tc_rw(&io, true, 1, 24000, 8, w, sizeof(w), true, &st), 0);
+	assert_int_not_equal(st, 0);
+	assert_true(time(NULL) - t0 < 30);
+	/* the controller is not stuck behind them */
+	assert_int_equal(id_ns_size(&a), (uint64_t)IMG_MB << 20 >> 9);
+	tc_close(&io);
+	tc_close(&a);
+	t0 = time(NULL);
+	/* closing the image gives up on the OSD after the timeout too */
+	assert_int_equal(tp_stop(&t), 0);
+	assert_true(time(NULL) - t0 < 30);
+	/* logged once each, with the queue and command */
+	assert_int_equal(tp_log_count(&t, "qid 1 cid"), 2);
+	assert_int_equal(tp_log_count(&t, "failed: Connection timed out"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +584,7 @@ int main(void)
 		cmocka_unit_test(resize_event),
 		cmocka_unit_test(rpc_form),
 		cmocka_unit_test(errors),
+		cmocka_unit_test(osd_lost),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
