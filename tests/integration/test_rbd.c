@@ -5,7 +5,8 @@
  *
  *   config.json    a namespace whose device path is rbd:POOL/IMAGE?conf=..&id=..&keyring=..:
  *                  writes and reads through the target, the image's bytes checked with
- *                  `rbd export`; FUA, flush, write zeroes, deallocate
+ *                  `rbd export`; FUA, flush, write zeroes, deallocate; the product's host
+ *                  (nvmf write / read, nvmf perf --verify on libnvmf) on it
  *   resize         `rbd resize` under a connected host: Identify Namespace shows the new
  *                  size, a "namespace attribute changed" event and the changed namespace
  *                  log name it, blocks past the old end can be written
@@ -18,7 +19,8 @@
  *                  gone fails with an error after the path's timeout instead of hanging,
  *                  the controller keeps answering, and the target still stops
  *
- * Environment (meson): NVMF_TARGET, NVMF_CEPH_CLUSTER (tests/integration/ceph-cluster.sh).
+ * Environment (meson): NVMF_TARGET, NVMF_CLI, NVMF_CEPH_CLUSTER
+ * (tests/integration/ceph-cluster.sh).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,7 +69,7 @@ static int group_setup(void **state)
 	const char *script = getenv("NVMF_CEPH_CLUSTER");
 
 	(void)state;
-	if (!script || !getenv("NVMF_TARGET"))
+	if (!script || !getenv("NVMF_TARGET") || !getenv("NVMF_CLI"))
 		return -1;
 	snprintf(dir, sizeof(dir), "/tmp/nvmf-rbd-XXXXXX");
 	if (!mkdtemp(dir))
@@ -241,6 +243,33 @@ static void config_io(void **state)
 	assert_int_equal(tc_rw(&io, false, 1, 8192, sizeof(r) / 512, r, sizeof(r), false, &st), 0);
 	memset(e, 0, sizeof(e));
 	assert_memory_equal(r, e, sizeof(r));
+
+	/* libnvmf: nvmf write of a file, the image's bytes compared; perf with verification */
+	{
+		char f1[192], f2[192];
+		FILE *f;
+
+		snprintf(f1, sizeof(f1), "%s/host.in", dir);
+		snprintf(f2, sizeof(f2), "%s/host.out", dir);
+		fill(w, sizeof(w), 7);
+		f = fopen(f1, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(w, 1, sizeof(w), f), sizeof(w));
+		fclose(f);
+		assert_int_equal(sh("%s write -t tcp -a %s -s %u -n %s --start-block=20480 -d %s "
+				    ">/dev/null", getenv("NVMF_CLI"), ADDR, t.port, NQN, f1), 0);
+		assert_int_equal(sh("%s read -t tcp -a %s -s %u -n %s --start-block=20480 -z %zu "
+				    "-d %s >/dev/null", getenv("NVMF_CLI"), ADDR, t.port, NQN,
+				    sizeof(w), f2), 0);
+		assert_int_equal(sh("cmp -s %s %s", f1, f2), 0);
+		rbd_bytes("cfg", 20480 * 512, e, sizeof(e));
+		assert_memory_equal(e, w, sizeof(w));
+		assert_int_equal(sh("%s perf -r 'trtype:tcp adrfam:ipv4 traddr:%s trsvcid:%u "
+				    "subnqn:%s' -q 8 -o 16384 -w randrw -t 2 -V --seed 5 >%s/perf.out "
+				    "2>&1 && grep -Eq 'Verify: [1-9][0-9]* reads checked, 0 mismatches' "
+				    "%s/perf.out",
+				    getenv("NVMF_CLI"), ADDR, t.port, NQN, dir, dir), 0);
+	}
 
 	/* past the end: refused by the target, the image untouched */
 	assert_int_equal(tc_rw(&io, true, 1, (IMG_MB << 20 >> 9) - 4, 8, w, 4096, false, &st),
