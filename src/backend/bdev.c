@@ -17,7 +17,12 @@ int nvmf_bdev_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, cha
 	case NVMF_BDEV_NULL:
 		return nvmf_bdev_null_open(p, out, err, errlen);
 	case NVMF_BDEV_FILE:
+		/* a file path that is an RBD image's: what nvmetcli's device path names */
+		if (nvmf_bdev_path_is_rbd(p->path))
+			return nvmf_bdev_rbd_open(p, out, err, errlen);
 		return nvmf_bdev_file_open(p, out, err, errlen);
+	case NVMF_BDEV_RBD:
+		return nvmf_bdev_rbd_open(p, out, err, errlen);
 	}
 	snprintf(err, errlen, "unknown backend kind %d", (int)p->kind);
 	return -EINVAL;
@@ -70,8 +75,11 @@ int nvmf_bdev_check(const struct nvmf_bdev *b, const struct nvmf_bdev_io *io)
 	default:
 		return -EINVAL;
 	}
-	/* the target core checks LBA ranges first: this is defence in depth */
-	if (io->offset > b->size || io->len > b->size - io->offset)
+	/* the target core checks LBA ranges first: this is defence in depth (an RBD image's
+	 * size may change under us: rbd.c stores it from librbd's thread) */
+	uint64_t size = __atomic_load_n(&b->size, __ATOMIC_RELAXED);
+
+	if (io->offset > size || io->len > size - io->offset)
 		return -EINVAL;
 	if (b->read_only && io->op != NVMF_BIO_READ)
 		return -EROFS;

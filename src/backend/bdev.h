@@ -8,6 +8,9 @@
  *   file   regular file or block device through io_uring, O_DIRECT where the file system
  *          allows; deallocate / write-zeroes map to fallocate (file) or BLKDISCARD /
  *          BLKZEROOUT (block device); flush maps to fdatasync
+ *   rbd    a Ceph RBD image through librbd's asynchronous calls (rbd.c), their completions
+ *          brought back to the submitting reactor (nvmf_reactor_post); path
+ *          "rbd:pool[/namespace]/image[?conf=...&id=...&keyring=...]" (rbd_uri.c)
  */
 #ifndef NVMF_BACKEND_BDEV_H
 #define NVMF_BACKEND_BDEV_H
@@ -16,12 +19,14 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "backend/rbd_uri.h"
 #include "event/reactor.h"
 
 enum nvmf_bdev_kind {
 	NVMF_BDEV_RAM,
 	NVMF_BDEV_NULL,
 	NVMF_BDEV_FILE,   /* a regular file or a block device: decided at open */
+	NVMF_BDEV_RBD,    /* a Ceph RBD image (built with librbd only) */
 };
 
 enum nvmf_bdev_op {
@@ -47,14 +52,24 @@ struct nvmf_bdev_io {
 	bool fua;               /* WRITE, WRITE_ZEROES: durable before completion */
 	void (*done)(struct nvmf_bdev_io *io, int res); /* res: 0 or -errno */
 
-	/* backend-private */
-	struct nvmf_event ev;
+	/* backend-private (unions: what file.c and rbd.c each need, in the same bytes) */
+	union {
+		struct nvmf_event ev;   /* file: the io_uring completion */
+		struct nvmf_reactor *reactor; /* rbd: where it was submitted */
+	};
 	struct nvmf_bdev *bdev;
-	uint64_t done_bytes;    /* short reads/writes are resubmitted for the rest */
+	union {
+		uint64_t done_bytes;    /* file: short reads/writes are resubmitted for the
+					 * rest */
+		int res;                /* rbd: librbd's result, carried to the reactor */
+	};
 	int stage;
 	bool syncing;           /* file: the fdatasync that makes a WRITE_ZEROES durable */
-	struct iovec iov_part;  /* file: the unfinished tail of one iov element after a short
-				 * transfer */
+	union {
+		struct iovec iov_part;  /* file: the unfinished tail of one iov element after
+					 * a short transfer */
+		struct nvmf_posted posted; /* rbd: the completion, handed to the reactor */
+	};
 };
 
 struct nvmf_bdev_ops {
@@ -84,6 +99,13 @@ struct nvmf_bdev {
 	bool prealloc;          /* RAM: all memory reserved at open, kept until close */
 	int fd;                 /* -1 for ram/null */
 	uint8_t *mem;           /* ram: the data */
+	/*
+	 * Set by the owner after open (optional): the backend's size changed under it to
+	 * new_size bytes (an RBD image resized by its admin).  Called on a thread of the
+	 * backend's library, never after close() began; the owner updates what it shows.
+	 */
+	void (*on_resize)(struct nvmf_bdev *b, uint64_t new_size, void *arg);
+	void *resize_arg;
 };
 
 struct nvmf_bdev_params {
@@ -96,6 +118,7 @@ struct nvmf_bdev_params {
 				 * pages where the system has them (as SPDK's malloc bdev on
 				 * hugepages): no page fault on the I/O path, memory = size */
 };
+
 
 /* Opens a backend; returns 0 or -errno with a reason in err. */
 int nvmf_bdev_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
@@ -160,6 +183,10 @@ int nvmf_bdev_null_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out
 			size_t errlen);
 int nvmf_bdev_file_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
 			size_t errlen);
+int nvmf_bdev_rbd_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
+		       size_t errlen);
+/* Whether this build has the rbd backend. */
+bool nvmf_bdev_rbd_available(void);
 
 /* 0, or the -errno io must complete with: unknown op, range past the end, iov sum != len,
  * a write to a read-only bdev. */

@@ -199,6 +199,44 @@ void nvmf_reactor_cancel(struct nvmf_reactor *r, struct nvmf_event *ev)
 
 static void arm_eventfd(struct nvmf_reactor *r);
 
+static void run_posted(struct nvmf_reactor *r)
+{
+	struct nvmf_posted *p = atomic_exchange_explicit(&r->posted, NULL, memory_order_acquire);
+	struct nvmf_posted *fifo = NULL;
+
+	/* the stack holds the newest first */
+	while (p) {
+		struct nvmf_posted *next = p->next;
+
+		p->next = fifo;
+		fifo = p;
+		p = next;
+	}
+	while (fifo) {
+		struct nvmf_posted *next = fifo->next;
+
+		fifo->fn(fifo);
+		fifo = next;
+	}
+}
+
+void nvmf_reactor_post(struct nvmf_reactor *r, struct nvmf_posted *p)
+{
+	struct nvmf_posted *head = atomic_load_explicit(&r->posted, memory_order_relaxed);
+	uint64_t one = 1;
+
+	do {
+		p->next = head;
+	} while (!atomic_compare_exchange_weak_explicit(&r->posted, &head, p,
+							memory_order_release,
+							memory_order_relaxed));
+	/* a non-empty stack already has a wake-up on its way: one write per batch */
+	if (head)
+		return;
+	if (write(r->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("reactor %u: eventfd write: %s", r->id, strerror(errno));
+}
+
 static void on_eventfd(struct nvmf_event *ev, int res, uint32_t flags)
 {
 	struct nvmf_reactor *r = (struct nvmf_reactor *)((char *)ev -
@@ -208,6 +246,7 @@ static void on_eventfd(struct nvmf_event *ev, int res, uint32_t flags)
 	(void)flags;
 	if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED)
 		log_warn("reactor %u: eventfd read: %s", r->id, strerror(-res));
+	run_posted(r);
 	pthread_mutex_lock(&r->msg_lock);
 	m = r->msg_head;
 	r->msg_head = r->msg_tail = NULL;
@@ -290,6 +329,7 @@ int nvmf_reactor_init(struct nvmf_reactor *r, unsigned id, unsigned entries, uin
 	r->nheap = r->heap_cap = 0;
 	r->deferred = NULL;
 	r->msg_head = r->msg_tail = NULL;
+	atomic_init(&r->posted, NULL);
 	pthread_mutex_init(&r->msg_lock, NULL);
 	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->efd < 0)

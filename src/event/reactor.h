@@ -42,6 +42,16 @@ struct nvmf_deferred {
 
 struct nvmf_msg;
 
+/*
+ * Work another thread hands to a reactor without a lock or an allocation (a library's
+ * completion callback, run on the library's thread): embed it in the owner, fill in fn and
+ * post it with nvmf_reactor_post(); fn runs on the reactor's thread.
+ */
+struct nvmf_posted {
+	struct nvmf_posted *next;
+	void (*fn)(struct nvmf_posted *p);
+};
+
 struct nvmf_reactor {
 	struct io_uring ring;
 	unsigned id;
@@ -71,6 +81,11 @@ struct nvmf_reactor {
 	struct nvmf_msg *msg_head, *msg_tail;
 	int efd;
 	uint64_t efd_val;
+	/*
+	 * Posted work (nvmf_reactor_post): a lock-free stack pushed by any thread, taken
+	 * whole by the loop (so no ABA); the push that finds it empty writes the eventfd.
+	 */
+	_Atomic(struct nvmf_posted *) posted;
 	struct nvmf_event efd_ev;
 
 	/* called once when the thread starts, before the loop (may be NULL) */
@@ -134,6 +149,12 @@ void nvmf_reactor_defer(struct nvmf_reactor *r, struct nvmf_deferred *d);
 
 /* Thread-safe: run fn(arg) on r's thread.  Returns 0 or -ENOMEM. */
 int nvmf_reactor_call(struct nvmf_reactor *r, void (*fn)(void *arg), void *arg);
+
+/*
+ * Any thread, lock-free, never fails: run p->fn(p) on r's thread.  p must stay put until
+ * then, and r must outlive it.  Items posted together run in the order posted.
+ */
+void nvmf_reactor_post(struct nvmf_reactor *r, struct nvmf_posted *p);
 
 uint64_t nvmf_now_ns(void);
 

@@ -19,6 +19,7 @@
 
 #include "rpc/rpc_int.h"
 #include "backend/bdev.h"
+#include "backend/rbd_uri.h"
 #include "target/target.h"
 #include "util/log.h"
 
@@ -27,6 +28,7 @@ static const char *const product[] = {
 	[RPC_BDEV_NULL] = "Null disk",
 	[RPC_BDEV_AIO] = "AIO disk",
 	[RPC_BDEV_URING] = "URING bdev",
+	[RPC_BDEV_RBD] = "Ceph Rbd Disk",
 };
 
 static const char *const create_method[] = {
@@ -34,6 +36,7 @@ static const char *const create_method[] = {
 	[RPC_BDEV_NULL] = "bdev_null_create",
 	[RPC_BDEV_AIO] = "bdev_aio_create",
 	[RPC_BDEV_URING] = "bdev_uring_create",
+	[RPC_BDEV_RBD] = "bdev_rbd_create",
 };
 
 struct rpc_bdev *rpc_bdev_find(struct nvmf_rpc *rpc, const char *name)
@@ -155,13 +158,16 @@ void rpc_bdev_sync(struct nvmf_rpc *rpc)
 				kind = RPC_BDEV_MALLOC;
 			else if (ns->backend == NVMF_BACKEND_NULL)
 				kind = RPC_BDEV_NULL;
-			b = bdev_add(rpc, name, kind, kind == RPC_BDEV_AIO ? ns->path : NULL);
+			else if (nvmf_bdev_path_is_rbd(ns->path))
+				kind = RPC_BDEV_RBD;
+			b = bdev_add(rpc, name, kind,
+				     kind == RPC_BDEV_AIO || kind == RPC_BDEV_RBD ? ns->path : NULL);
 			if (!b) {
 				log_err("rpc: out of memory registering bdev %s", name);
 				return;
 			}
 			b->block_size = ns->block_size;
-			if (kind != RPC_BDEV_AIO)
+			if (kind == RPC_BDEV_MALLOC || kind == RPC_BDEV_NULL)
 				b->num_blocks = ns->size / (ns->block_size ? ns->block_size : 512);
 		}
 	}
@@ -361,6 +367,117 @@ static int m_bdev_uring_create(struct rpc_call *c)
 	return create_file(c, RPC_BDEV_URING);
 }
 
+/*
+ * bdev_rbd_create: SPDK's parameters (pool_name, rbd_name, namespace_name, user_id,
+ * block_size, config: librados options as strings, uuid), plus config_file and key_file
+ * (the ceph.conf and keyring paths SPDK's bdev_rbd_register_cluster takes) and
+ * timeout_sec (rbd_uri.h's timeout).  The image is opened once to check it is reachable;
+ * the bdev is the rbd: device path a namespace on it opens.  SPDK names unnamed ones Ceph0,
+ * Ceph1, ...
+ */
+static int m_bdev_rbd_create(struct rpc_call *c)
+{
+	static const char *const known[] = {
+		"name", "user_id", "pool_name", "rbd_name", "namespace_name", "block_size",
+		"config", "cluster_name", "uuid", "read_only", "config_file", "key_file",
+		"timeout_sec", NULL,
+	};
+	struct rpc_bdev tmp = { 0 }, *b;
+	struct nvmf_rbd_uri u = { .timeout_s = NVMF_RBD_TIMEOUT_DEFAULT };
+	struct json_object *conf = NULL;
+	const char *name = NULL, *cluster = NULL;
+	char gen[32], why[512], *path;
+	uint64_t timeout = 0;
+	bool ro = false, has_timeout = false;
+	uint32_t bs = 0;
+	int rc = rpc_params(c, known);
+
+	if (!rc)
+		rc = rpc_str(c, c->params, "name", false, &name);
+	if (!rc)
+		rc = rpc_str(c, c->params, "pool_name", true, (const char **)&u.pool);
+	if (!rc)
+		rc = rpc_str(c, c->params, "rbd_name", true, (const char **)&u.image);
+	if (!rc)
+		rc = rpc_str(c, c->params, "namespace_name", false, (const char **)&u.ns);
+	if (!rc)
+		rc = rpc_str(c, c->params, "user_id", false, (const char **)&u.id);
+	if (!rc)
+		rc = rpc_str(c, c->params, "config_file", false, (const char **)&u.conf);
+	if (!rc)
+		rc = rpc_str(c, c->params, "key_file", false, (const char **)&u.keyring);
+	if (!rc)
+		rc = rpc_str(c, c->params, "cluster_name", false, &cluster);
+	if (!rc)
+		rc = rpc_u64(c, c->params, "timeout_sec", false, 3600, &timeout, &has_timeout);
+	if (!rc)
+		rc = get_block_size(c, false, &bs);
+	if (!rc)
+		rc = rpc_bool(c, c->params, "read_only", &ro);
+	if (!rc)
+		rc = rpc_obj(c, c->params, "config", false, &conf);
+	if (!rc)
+		rc = get_uuid(c, &tmp);
+	if (rc)
+		return rc;
+	if (ro)
+		return rpc_invalid(c, "read_only: read-only namespaces are not served");
+	if (cluster)
+		return rpc_invalid(c, "cluster_name: registered clusters (bdev_rbd_register_cluster)"
+				   " are not supported; give config_file, key_file, user_id or "
+				   "config");
+	if (has_timeout) {
+		if (timeout < 1)
+			return rpc_invalid(c, "timeout_sec must be 1..3600");
+		u.timeout_s = (unsigned)timeout;
+	}
+	if (conf) {
+		json_object_object_foreach(conf, k, v) {
+			if (!json_object_is_type(v, json_type_string))
+				return rpc_invalid(c, "config.%s: a string is expected", k);
+			if (u.nr_opts == NVMF_RBD_OPTS_MAX)
+				return rpc_invalid(c, "config: more than %d options",
+						   NVMF_RBD_OPTS_MAX);
+			u.opt_key[u.nr_opts] = k;
+			u.opt_val[u.nr_opts++] = json_object_get_string(v);
+		}
+	}
+	if (!name) {
+		for (unsigned i = 0;; i++) {
+			snprintf(gen, sizeof(gen), "Ceph%u", i);
+			if (!rpc_bdev_find(c->rpc, gen))
+				break;
+		}
+		name = gen;
+	}
+	rc = check_name(c, name);
+	if (rc)
+		return rc;
+	path = nvmf_rbd_uri_format(&u, why, sizeof(why));
+	if (!path)
+		return rpc_invalid(c, "%s", why);
+	{
+		struct nvmf_bdev_params p = { .kind = NVMF_BDEV_RBD, .path = path,
+					      .block_size = bs };
+		struct nvmf_bdev *dev;
+
+		rc = nvmf_bdev_open(&p, &dev, why, sizeof(why));
+		if (rc) {
+			free(path);
+			return rpc_fail(c, rc, "%s", why);
+		}
+		nvmf_bdev_close(dev);
+	}
+	b = bdev_add(c->rpc, name, RPC_BDEV_RBD, path);
+	free(path);
+	if (!b)
+		return rpc_fail(c, RPC_ERR_INTERNAL, "Out of memory");
+	b->block_size = bs;
+	memcpy(b->uuid, tmp.uuid, 16);
+	b->has_uuid = tmp.has_uuid;
+	return result_name(c, name);
+}
+
 /* ------------------------------------------------------------------ delete */
 
 /* Namespaces on the bdev go first (hosts see them go), then the bdev. */
@@ -436,7 +553,53 @@ static int m_bdev_uring_delete(struct rpc_call *c)
 	return delete_kind(c, RPC_BDEV_URING);
 }
 
+static int m_bdev_rbd_delete(struct rpc_call *c)
+{
+	return delete_kind(c, RPC_BDEV_RBD);
+}
+
 /* ------------------------------------------------------------------ queries */
+
+/* The parts of an rbd: path under SPDK's names (bdev_rbd_create's parameters). */
+static void rbd_params(struct json_object *o, const char *path, bool for_create)
+{
+	struct nvmf_rbd_uri u;
+	char why[256];
+
+	if (nvmf_rbd_uri_parse(path, &u, why, sizeof(why)))
+		return;
+	json_object_object_add(o, "pool_name", json_object_new_string(u.pool));
+	json_object_object_add(o, "rbd_name", json_object_new_string(u.image));
+	if (u.ns)
+		json_object_object_add(o, "namespace_name", json_object_new_string(u.ns));
+	if (u.id)
+		json_object_object_add(o, "user_id", json_object_new_string(u.id));
+	if (u.conf)
+		json_object_object_add(o, "config_file", json_object_new_string(u.conf));
+	if (u.keyring)
+		json_object_object_add(o, "key_file", json_object_new_string(u.keyring));
+	if (for_create && u.timeout_s != NVMF_RBD_TIMEOUT_DEFAULT)
+		json_object_object_add(o, "timeout_sec", json_object_new_int64(u.timeout_s));
+	if (for_create && u.nr_opts) {
+		struct json_object *m = json_object_new_object();
+
+		for (unsigned i = 0; m && i < u.nr_opts; i++)
+			json_object_object_add(m, u.opt_key[i],
+					       json_object_new_string(u.opt_val[i]));
+		json_object_object_add(o, "config", m);
+	}
+	nvmf_rbd_uri_free(&u);
+}
+
+static void rbd_driver_specific(struct json_object *ds, const char *path)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (!r)
+		return;
+	rbd_params(r, path, false);
+	json_object_object_add(ds, "rbd", r);
+}
 
 static struct json_object *bdev_json(struct nvmf_rpc *rpc, const struct rpc_bdev *b)
 {
@@ -469,7 +632,9 @@ static struct json_object *bdev_json(struct nvmf_rpc *rpc, const struct rpc_bdev
 		json_object_object_add(io, io_types[i], json_object_new_boolean(i < 5));
 	json_object_object_add(j, "supported_io_types", io);
 	ds = json_object_new_object();
-	if (ds && b->filename) {
+	if (ds && b->kind == RPC_BDEV_RBD) {
+		rbd_driver_specific(ds, b->filename);
+	} else if (ds && b->filename) {
 		struct json_object *f = json_object_new_object();
 
 		json_object_object_add(f, "filename", json_object_new_string(b->filename));
@@ -521,7 +686,9 @@ struct json_object *rpc_bdev_config(struct nvmf_rpc *rpc)
 		json_object_object_add(m, "method", json_object_new_string(create_method[b->kind]));
 		json_object_object_add(m, "params", p);
 		json_object_object_add(p, "name", json_object_new_string(b->name));
-		if (b->filename)
+		if (b->kind == RPC_BDEV_RBD)
+			rbd_params(p, b->filename, true);
+		else if (b->filename)
 			json_object_object_add(p, "filename", json_object_new_string(b->filename));
 		if (b->kind == RPC_BDEV_MALLOC || b->kind == RPC_BDEV_NULL) {
 			json_object_object_add(p, "num_blocks",
@@ -550,6 +717,8 @@ const struct rpc_method rpc_bdev_methods[] = {
 	{ "bdev_aio_delete", m_bdev_aio_delete },
 	{ "bdev_uring_create", m_bdev_uring_create },
 	{ "bdev_uring_delete", m_bdev_uring_delete },
+	{ "bdev_rbd_create", m_bdev_rbd_create },
+	{ "bdev_rbd_delete", m_bdev_rbd_delete },
 	{ "bdev_get_bdevs", m_bdev_get_bdevs },
 	{ NULL, NULL },
 };

@@ -21,12 +21,13 @@
 #define RPC_ERR_INVALID_STATE	-1
 
 /* What SPDK's bdev modules are to us: a named backing, opened when a namespace uses it. */
-enum rpc_bdev_kind { RPC_BDEV_MALLOC, RPC_BDEV_NULL, RPC_BDEV_AIO, RPC_BDEV_URING };
+enum rpc_bdev_kind { RPC_BDEV_MALLOC, RPC_BDEV_NULL, RPC_BDEV_AIO, RPC_BDEV_URING,
+		     RPC_BDEV_RBD };
 
 struct rpc_bdev {
 	char *name;
 	enum rpc_bdev_kind kind;
-	char *filename;          /* AIO / URING */
+	char *filename;          /* AIO / URING; RBD: the rbd: device path (rbd_uri.h) */
 	uint32_t block_size;     /* 0: the file's (AIO / URING without block_size) */
 	uint64_t num_blocks;     /* MALLOC / NULL */
 	uint8_t uuid[16];

@@ -201,8 +201,10 @@ static bool ns_read_only(const struct nvmf_ns *ns)
 
 static void build_id_ns(const struct nvmf_ns *ns, struct nvme_id_ns *id)
 {
-	id->nsze = id->ncap = id->nuse = htole64(ns->nblocks);
-	put_le128(id->nvmcap, ns->nblocks << ns->lba_shift);
+	uint64_t nblocks = nvmf_ns_nblocks(ns);
+
+	id->nsze = id->ncap = id->nuse = htole64(nblocks);
+	put_le128(id->nvmcap, nblocks << ns->lba_shift);
 	/* one LBA format, the backend's block size, no metadata (nvmet) */
 	id->nlbaf = 0;
 	id->flbas = 0;

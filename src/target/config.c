@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "backend/rbd_uri.h"
 #include "auth/dhchap.h"
 
 /* Enums are stored through an unsigned int; make sure that is their representation. */
@@ -974,6 +975,19 @@ static int parse_ns(struct ctx *c, struct json_object *v, void *elem)
 
 		path_key(c, "path");
 		ret = fail(c, "an enabled namespace needs a device path");
+		path_pop(c, mark);
+	}
+	if (!ret && nvmf_bdev_path_is_rbd(ns->path)) {
+		/* the form is checked here, with the key named; the image when it opens */
+		struct nvmf_rbd_uri u;
+		char why[256];
+		size_t mark = path_key(c, "device");
+
+		path_key(c, "path");
+		if (nvmf_rbd_uri_parse(ns->path, &u, why, sizeof(why)))
+			ret = fail(c, "%s", why);
+		else
+			nvmf_rbd_uri_free(&u);
 		path_pop(c, mark);
 	}
 	return ret;

@@ -254,7 +254,7 @@ static void dsm_next(struct nvmf_req *req, unsigned idx)
 			idx++;
 			continue;
 		}
-		if (slba >= ns->nblocks || len > ns->nblocks - slba) {
+		if (slba >= nvmf_ns_nblocks(ns) || len > nvmf_ns_nblocks(ns) - slba) {
 			nvmf_req_complete(req, NVMF_SC_DNR(NVME_SC_LBA_OUT_OF_RANGE));
 			return;
 		}
@@ -289,7 +289,9 @@ static uint64_t check_range(struct nvmf_req *req, uint16_t *status)
 	uint64_t slba = ((uint64_t)le32toh(req->cmd.cdw11) << 32) | le32toh(req->cmd.cdw10);
 	uint64_t nlb = (le32toh(req->cmd.cdw12) & NVME_RW_CDW12_NLB_MASK) + 1ull;
 
-	if (slba >= req->ns->nblocks || nlb > req->ns->nblocks - slba) {
+	uint64_t nblocks = nvmf_ns_nblocks(req->ns);
+
+	if (slba >= nblocks || nlb > nblocks - slba) {
 		*status = NVMF_SC_DNR(NVME_SC_LBA_OUT_OF_RANGE);
 		return 0;
 	}

@@ -272,6 +272,20 @@ static void notify_ctrls(struct nvmf_subsys *s, const struct subsys_plan *p, enu
 	}
 }
 
+void nvmf_tgt_notify_ns_changed(struct nvmf_subsys *s, uint32_t nsid)
+{
+	struct subsys_plan *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		log_err("subsystem %s: out of memory for a namespace %u event", s->nqn, nsid);
+		return;
+	}
+	p->s = s;
+	note_changed(p, nsid);
+	notify_ctrls(s, p, AEN_NS, NULL);
+	free(p);
+}
+
 /* ------------------------------------------------------------------ ports */
 
 static struct nvmf_port *find_port(struct nvmf_tgt *tgt, uint16_t portid)

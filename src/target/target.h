@@ -62,7 +62,9 @@ struct nvmf_passthru;
 struct nvmf_ns {
 	uint32_t nsid;
 	struct nvmf_bdev *bdev;
-	uint64_t nblocks;        /* capacity in logical blocks */
+	uint64_t nblocks;        /* capacity in logical blocks: nvmf_ns_nblocks() (an RBD
+				  * image's resize stores it from librbd's thread) */
+	struct nvmf_tgt *tgt;
 	uint8_t lba_shift;       /* log2 of the logical block size */
 	uint8_t uuid[16];
 	uint8_t nguid[16];
@@ -87,6 +89,11 @@ struct nvmf_ns_inflight {
 	uint32_t n;
 	uint8_t pad[60];
 };
+
+static inline uint64_t nvmf_ns_nblocks(const struct nvmf_ns *ns)
+{
+	return __atomic_load_n(&ns->nblocks, __ATOMIC_RELAXED);
+}
 
 static inline uint32_t nvmf_ns_anagrpid(const struct nvmf_ns *ns)
 {
@@ -545,6 +552,11 @@ unsigned nvmf_tgt_ctrl_take_aers(struct nvmf_sq *sq, struct nvmf_req **out, unsi
 void nvmf_tgt_ctrl_add_error(struct nvmf_tgt_ctrl *ctrl, struct nvmf_req *req, uint16_t status);
 /* Namespace nsid changed: add it to the Changed Namespace List, raise the AEN (admin reactor). */
 void nvmf_tgt_ctrl_ns_changed(struct nvmf_tgt_ctrl *ctrl, uint32_t nsid);
+/*
+ * Any thread, tgt->lock held: a "namespace attribute changed" event for nsid to every live
+ * controller of s (delivered on each controller's admin reactor).
+ */
+void nvmf_tgt_notify_ns_changed(struct nvmf_subsys *s, uint32_t nsid);
 void nvmf_tgt_ctrl_fill_stats(struct nvmf_tgt_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
 			  uint64_t *rd_bytes, uint64_t *wr_bytes);
 

@@ -118,7 +118,8 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 /*
  * Reservations of a namespace: their PTPL state goes where resv.ptpl_file says, or next to
- * a regular file backing ("<path>.resv"); other backings have no PTPL unless configured.
+ * a regular file backing ("<path>.resv"); other backings (RBD images too: "rbd:..." names
+ * no local file) have no PTPL unless configured.
  */
 static int open_resv(struct nvmf_ns *ns, const struct nvmf_cfg_ns *c, char *why, size_t len)
 {
@@ -130,13 +131,41 @@ static int open_resv(struct nvmf_ns *ns, const struct nvmf_cfg_ns *c, char *why,
 		if (!ptpl)
 			return -ENOMEM;
 	} else if (c->backend != NVMF_BACKEND_RAM && c->backend != NVMF_BACKEND_NULL &&
-		   !ns->bdev->is_blockdev && c->path && c->path[0]) {
+		   ns->bdev->kind != NVMF_BDEV_RBD && !ns->bdev->is_blockdev && c->path &&
+		   c->path[0]) {
 		if (asprintf(&ptpl, "%s.resv", c->path) < 0)
 			return -ENOMEM;
 	}
 	rc = nvmf_resv_new(ptpl, &ns->resv, why, len);
 	free(ptpl);
 	return rc;
+}
+
+/*
+ * The backend's size changed under it (an RBD image resized; librbd's thread): the new
+ * capacity, and a "namespace attribute changed" event to the controllers of every
+ * subsystem that shows the namespace now.  Under tgt->lock the subsystem list and views
+ * in force are neither replaced nor freed; a namespace being closed gets no call
+ * (bdev.h's on_resize).
+ */
+static void ns_resized(struct nvmf_bdev *b, uint64_t new_size, void *arg)
+{
+	struct nvmf_ns *ns = arg;
+	struct nvmf_tgt *tgt = ns->tgt;
+	const struct nvmf_subsys_list *l;
+
+	(void)b;
+	__atomic_store_n(&ns->nblocks, new_size >> ns->lba_shift, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&tgt->lock);
+	l = tgt->subsys;
+	for (size_t i = 0; l && i < l->nr; i++) {
+		const struct nvmf_subsys_view *v = nvmf_subsys_view(l->s[i]);
+
+		for (uint32_t k = 0; v && k < v->nr_ns; k++)
+			if (v->ns[k] == ns)
+				nvmf_tgt_notify_ns_changed(l->s[i], ns->nsid);
+	}
+	pthread_mutex_unlock(&tgt->lock);
 }
 
 int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct nvmf_cfg_ns *c,
@@ -193,7 +222,8 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	}
 	rc = nvmf_bdev_open(&p, &ns->bdev, why, sizeof(why));
 	if (rc) {
-		snprintf(err, errlen, "subsystem %s namespace %u: %s", s->nqn, c->nsid, why);
+		snprintf(err, errlen, "subsystem %s namespace %u device.path: %s", s->nqn, c->nsid,
+			 why);
 		free(ns->inflight);
 		free(ns->stats);
 		free(ns);
@@ -202,6 +232,10 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	ns->nsid = c->nsid;
 	ns->lba_shift = (uint8_t)__builtin_ctz(ns->bdev->block_size);
 	ns->nblocks = ns->bdev->size >> ns->lba_shift;
+	ns->tgt = tgt;
+	/* the backend may call from its thread already: the argument first, then the hook */
+	ns->bdev->resize_arg = ns;
+	__atomic_store_n(&ns->bdev->on_resize, ns_resized, __ATOMIC_RELEASE);
 	if (c->has_uuid)
 		memcpy(ns->uuid, c->uuid, 16);
 	else

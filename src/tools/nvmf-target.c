@@ -203,6 +203,7 @@ int main(int argc, char **argv)
 	struct nvmf_cfg *cfg = NULL;
 	struct nvmf_tgt *tgt = NULL;
 	char err[512], mode[64];
+	bool in_config = false;
 	sigset_t sigs;
 	int sig, rc;
 
@@ -278,6 +279,8 @@ int main(int argc, char **argv)
 	/* from here the target owns cfg (and frees it, also when creation fails) */
 	rc = nvmf_tgt_create_ext(cfg, cpus, poll ? NVMF_REACTOR_SPIN_FOREVER : spin_us,
 				 rpc_sock ? NVMF_TGT_MAY_START_EMPTY : 0, &tgt, err, sizeof(err));
+	/* a namespace that does not open: which file said so */
+	in_config = rc && config;
 	if (rc == 0) {
 		tgt->config_path = config;
 		tgt->tls_keys_path = tls_keys;
@@ -309,7 +312,8 @@ int main(int argc, char **argv)
 	if (rc == 0 && user.spec)
 		rc = run_as_drop(&user, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "nvmf-target: %s\n", err);
+		fprintf(stderr, "nvmf-target: %s%s%s\n", in_config ? config : "",
+			in_config ? ": " : "", err);
 		nvmf_rpc_destroy(rpc);
 		if (sfd >= 0)
 			close(sfd);

@@ -1,6 +1,8 @@
 /*
  * Reactor: io_uring completions reach their event, timers fire in deadline order and can be
- * cancelled, deferred work runs once per iteration, and other threads' messages arrive.
+ * cancelled, deferred work runs once per iteration, and other threads' messages arrive;
+ * work posted lock-free from several threads at once (nvmf_reactor_post) all runs, on the
+ * reactor's thread, each thread's in the order posted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -151,6 +154,66 @@ static void messages_from_threads(void **state)
 	assert_int_equal(calls, 6);
 }
 
+/* nvmf_reactor_post: POSTERS threads race to push POSTS items each */
+#define POSTERS 4
+#define POSTS 20000
+
+struct post_item {
+	struct nvmf_posted p;
+	int thread, seq;
+};
+
+static struct post_item *post_items;
+static int post_next[POSTERS], post_runs;
+
+static void on_posted(struct nvmf_posted *p)
+{
+	struct post_item *it = (struct post_item *)p;
+
+	assert_ptr_equal(nvmf_reactor_self(), &R);
+	/* no item twice, none out of its thread's order */
+	assert_int_equal(it->seq, post_next[it->thread]);
+	post_next[it->thread]++;
+	if (++post_runs == POSTERS * POSTS)
+		nvmf_reactor_stop(&R);
+}
+
+static void *poster(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+
+	for (int i = 0; i < POSTS; i++) {
+		struct post_item *it = &post_items[t * POSTS + i];
+
+		it->p.fn = on_posted;
+		it->thread = t;
+		it->seq = i;
+		nvmf_reactor_post(&R, &it->p);
+		if (i % 1000 == 0)
+			usleep(100); /* let the reactor drain and sleep now and then */
+	}
+	return NULL;
+}
+
+static void posted_from_threads(void **state)
+{
+	pthread_t th[POSTERS];
+
+	(void)state;
+	post_items = calloc(POSTERS * POSTS, sizeof(*post_items));
+	assert_non_null(post_items);
+	atomic_store(&R.stopping, false);
+	for (intptr_t i = 0; i < POSTERS; i++)
+		pthread_create(&th[i], NULL, poster, (void *)i);
+	nvmf_reactor_run(&R);
+	for (int i = 0; i < POSTERS; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(post_runs, POSTERS * POSTS);
+	for (int i = 0; i < POSTERS; i++)
+		assert_int_equal(post_next[i], POSTS);
+	free(post_items);
+}
+
 static atomic_int thread_started;
 
 static void on_start(struct nvmf_reactor *r, void *arg)
@@ -279,6 +342,7 @@ int main(void)
 		cmocka_unit_test(timers_in_order),
 		cmocka_unit_test(deferred_once),
 		cmocka_unit_test(messages_from_threads),
+		cmocka_unit_test(posted_from_threads),
 		cmocka_unit_test(reactor_thread),
 		cmocka_unit_test(spin_window),
 		cmocka_unit_test(busy_idle),

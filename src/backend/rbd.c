@@ -1,0 +1,360 @@
+/*
+ * RBD backend: a namespace is a Ceph RBD image, driven through librbd's asynchronous calls.
+ *
+ *   READ / WRITE   rbd_aio_readv / rbd_aio_writev; FUA is the write, then rbd_aio_flush
+ *                  (librbd has no write-through flag: its cache is written back on flush)
+ *   FLUSH          rbd_aio_flush
+ *   WRITE_ZEROES   rbd_aio_write_zeroes (then a flush with FUA)
+ *   DISCARD        rbd_aio_discard
+ *
+ * librbd completes on its own threads.  The completion callback only records the result
+ * and posts the request back to the reactor that submitted it (nvmf_reactor_post: a
+ * lock-free push and, once per batch, an eventfd write the reactor's io_uring reads), so
+ * io->done runs on the reactor's thread as every backend's does and the I/O path takes no
+ * lock of ours.  One bdev is shared by all reactors: librbd's image handle is thread-safe.
+ *
+ * A resize of the image (rbd resize) reaches us through rbd_update_watch: the new size is
+ * read and handed to the owner (b->on_resize), which tells the hosts.
+ *
+ * Deallocate is not claimed to read back zeroes: librbd skips a discard of part of an
+ * object (rbd_skip_partial_discard), so has_discard stays false.
+ */
+#include "backend/bdev.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include "backend/rbd_uri.h"
+#include "util/log.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+struct rbd_bdev {
+	struct nvmf_bdev b;
+	rados_t cluster;
+	rados_ioctx_t ioctx;
+	rbd_image_t image;
+	uint64_t watch;
+	bool watching;
+	atomic_bool closing;    /* no more on_resize once close() began */
+};
+
+bool nvmf_bdev_rbd_available(void)
+{
+	return true;
+}
+
+static void rbd_io_posted(struct nvmf_posted *p);
+
+/* librbd's thread: record the result, hand the request back to its reactor. */
+static void rbd_io_cb(rbd_completion_t c, void *arg)
+{
+	struct nvmf_bdev_io *io = arg;
+	ssize_t r = rbd_aio_get_return_value(c);
+
+	rbd_aio_release(c);
+	io->res = r < 0 ? (int)r : 0;
+	nvmf_reactor_post(io->reactor, &io->posted);
+}
+
+/* Start one librbd call for io's current stage; a synchronous refusal completes io. */
+static void rbd_io_start(struct rbd_bdev *rb, struct nvmf_bdev_io *io)
+{
+	rbd_completion_t c;
+	int rc = rbd_aio_create_completion(io, rbd_io_cb, &c);
+
+	if (rc < 0) {
+		io->done(io, rc);
+		return;
+	}
+	if (io->stage == 1 || io->op == NVMF_BIO_FLUSH) {
+		rc = rbd_aio_flush(rb->image, c);
+	} else {
+		switch (io->op) {
+		case NVMF_BIO_READ:
+			rc = rbd_aio_readv(rb->image, io->iov, io->iovcnt, io->offset, c);
+			break;
+		case NVMF_BIO_WRITE:
+			rc = rbd_aio_writev(rb->image, io->iov, io->iovcnt, io->offset, c);
+			break;
+		case NVMF_BIO_WRITE_ZEROES:
+			rc = rbd_aio_write_zeroes(rb->image, io->offset, io->len, c, 0, 0);
+			break;
+		case NVMF_BIO_DISCARD:
+			rc = rbd_aio_discard(rb->image, io->offset, io->len, c);
+			break;
+		default:
+			rc = -EINVAL;
+			break;
+		}
+	}
+	if (rc < 0) {
+		rbd_aio_release(c);
+		io->done(io, rc);
+	}
+}
+
+/* On the submitting reactor. */
+static void rbd_io_posted(struct nvmf_posted *p)
+{
+	struct nvmf_bdev_io *io = container_of(p, struct nvmf_bdev_io, posted);
+	struct rbd_bdev *rb = container_of(io->bdev, struct rbd_bdev, b);
+
+	if (io->res == 0 && io->fua && io->stage == 0 &&
+	    (io->op == NVMF_BIO_WRITE || io->op == NVMF_BIO_WRITE_ZEROES)) {
+		io->stage = 1;
+		rbd_io_start(rb, io);
+		return;
+	}
+	io->done(io, io->res);
+}
+
+static void rbd_submit(struct nvmf_bdev *b, struct nvmf_reactor *r, struct nvmf_bdev_io *io)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+	int rc = nvmf_bdev_check(b, io);
+
+	if (rc) {
+		io->done(io, rc);
+		return;
+	}
+	if (io->len == 0 && io->op != NVMF_BIO_FLUSH) {
+		io->done(io, 0);
+		return;
+	}
+	io->reactor = r;
+	io->posted.fn = rbd_io_posted;
+	io->res = 0;
+	rbd_io_start(rb, io);
+}
+
+/* Shutdown, reactors gone: librbd's cache written back. */
+static int rbd_flush_sync(struct nvmf_bdev *b)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+
+	return rb->image ? rbd_flush(rb->image) : 0;
+}
+
+static void rbd_teardown(struct rbd_bdev *rb)
+{
+	atomic_store(&rb->closing, true);
+	/* waits for a callback under way: none runs after it returns */
+	if (rb->watching)
+		rbd_update_unwatch(rb->image, rb->watch);
+	if (rb->image)
+		rbd_close(rb->image);
+	if (rb->ioctx)
+		rados_ioctx_destroy(rb->ioctx);
+	if (rb->cluster)
+		rados_shutdown(rb->cluster);
+	free(rb->b.path);
+	free(rb);
+}
+
+static void rbd_bdev_close(struct nvmf_bdev *b)
+{
+	rbd_teardown(container_of(b, struct rbd_bdev, b));
+}
+
+static const struct nvmf_bdev_ops rbd_ops = {
+	.name = "rbd",
+	.submit = rbd_submit,
+	.flush = rbd_flush_sync,
+	.close = rbd_bdev_close,
+};
+
+/* librbd's thread: the image header changed (resize, snapshot, features ...). */
+static void rbd_update_cb(void *arg)
+{
+	struct rbd_bdev *rb = arg;
+	uint64_t bytes, size;
+	int rc;
+
+	if (atomic_load(&rb->closing))
+		return;
+	rc = rbd_get_size(rb->image, &bytes);
+	if (rc < 0) {
+		log_warn("%s: image changed, its size cannot be read: %s", rb->b.path,
+			 strerror(-rc));
+		return;
+	}
+	size = bytes / rb->b.block_size * rb->b.block_size;
+	if (size == __atomic_load_n(&rb->b.size, __ATOMIC_RELAXED))
+		return;
+	log_info("%s: image resized to %llu bytes", rb->b.path, (unsigned long long)size);
+	__atomic_store_n(&rb->b.size, size, __ATOMIC_RELAXED);
+	/* set by the owner after open, possibly while we run */
+	void (*fn)(struct nvmf_bdev *, uint64_t, void *) =
+		__atomic_load_n(&rb->b.on_resize, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(&rb->b, size, rb->b.resize_arg);
+}
+
+static int conf_set(struct rbd_bdev *rb, const char *key, const char *val, char *err,
+		    size_t errlen)
+{
+	int rc = rados_conf_set(rb->cluster, key, val);
+
+	if (rc < 0)
+		snprintf(err, errlen, "%s: librados option %s=%s: %s", rb->b.path, key, val,
+			 strerror(-rc));
+	return rc;
+}
+
+static int rbd_connect(struct rbd_bdev *rb, const struct nvmf_rbd_uri *u, char *err,
+		       size_t errlen)
+{
+	const char *path = rb->b.path;
+	char name[300], secs[16];
+	int rc;
+
+	snprintf(name, sizeof(name), "client.%s", u->id ? u->id : "admin");
+	rc = rados_create2(&rb->cluster, u->cluster ? u->cluster : "ceph", name, 0);
+	if (rc < 0) {
+		rb->cluster = NULL;
+		snprintf(err, errlen, "%s: rados_create2: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (u->conf && access(u->conf, R_OK) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: conf %s: %s", path, u->conf, strerror(-rc));
+		return rc;
+	}
+	/* without conf=, librados' own search; finding nothing is not an error yet */
+	rc = rados_conf_read_file(rb->cluster, u->conf);
+	if (rc < 0 && u->conf) {
+		snprintf(err, errlen, "%s: conf %s: %s", path, u->conf, strerror(-rc));
+		return rc;
+	}
+	if (u->keyring) {
+		if (access(u->keyring, R_OK) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: keyring %s: %s", path, u->keyring,
+				 strerror(-rc));
+			return rc;
+		}
+		rc = conf_set(rb, "keyring", u->keyring, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	/*
+	 * An unreachable monitor or OSD fails the namespace after the timeout instead of
+	 * blocking the target (librados retries for 5 minutes, OSD operations forever).
+	 */
+	snprintf(secs, sizeof(secs), "%u", u->timeout_s);
+	if ((rc = conf_set(rb, "client_mount_timeout", secs, err, errlen)) < 0 ||
+	    (rc = conf_set(rb, "rados_mon_op_timeout", secs, err, errlen)) < 0 ||
+	    (rc = conf_set(rb, "rados_osd_op_timeout", secs, err, errlen)) < 0)
+		return rc;
+	/* after ours: an explicit rados_osd_op_timeout=0 (never) wins */
+	for (unsigned i = 0; i < u->nr_opts; i++) {
+		rc = conf_set(rb, u->opt_key[i], u->opt_val[i], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	rc = rados_connect(rb->cluster);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot connect to the cluster as %s%s%s: %s%s", path,
+			 name, u->conf ? " with " : "", u->conf ? u->conf : "", strerror(-rc),
+			 rc == -ETIMEDOUT ? " (no monitor answered)" : "");
+		rados_shutdown(rb->cluster);
+		rb->cluster = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int nvmf_bdev_rbd_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out, char *err,
+		       size_t errlen)
+{
+	struct nvmf_rbd_uri u;
+	struct rbd_bdev *rb;
+	struct nvmf_bdev *b;
+	uint64_t bytes;
+	int rc = nvmf_rbd_uri_parse(p->path, &u, err, errlen);
+
+	if (rc)
+		return rc;
+	rb = calloc(1, sizeof(*rb));
+	if (!rb || !(rb->b.path = strdup(p->path))) {
+		free(rb);
+		nvmf_rbd_uri_free(&u);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	b = &rb->b;
+	b->ops = &rbd_ops;
+	b->kind = NVMF_BDEV_RBD;
+	b->fd = -1;
+	atomic_init(&rb->closing, false);
+	rc = nvmf_bdev_check_block_size(p->block_size, 512, &b->block_size, err, errlen);
+	if (rc)
+		goto fail;
+	rc = rbd_connect(rb, &u, err, errlen);
+	if (rc)
+		goto fail;
+	rc = rados_ioctx_create(rb->cluster, u.pool, &rb->ioctx);
+	if (rc < 0) {
+		rb->ioctx = NULL;
+		snprintf(err, errlen, "%s: pool %s: %s", p->path, u.pool,
+			 rc == -ENOENT ? "no such pool" : strerror(-rc));
+		goto fail;
+	}
+	if (u.ns)
+		rados_ioctx_set_namespace(rb->ioctx, u.ns);
+	rc = rbd_open(rb->ioctx, u.image, &rb->image, NULL);
+	if (rc < 0) {
+		rb->image = NULL;
+		snprintf(err, errlen, "%s: image %s in pool %s%s%s: %s", p->path, u.image, u.pool,
+			 u.ns ? " namespace " : "", u.ns ? u.ns : "",
+			 rc == -ENOENT ? "no such image" : strerror(-rc));
+		goto fail;
+	}
+	rc = rbd_get_size(rb->image, &bytes);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: size: %s", p->path, strerror(-rc));
+		goto fail;
+	}
+	if (p->size) {
+		if (p->size % b->block_size || p->size > bytes) {
+			snprintf(err, errlen, "%s: size %llu is not a multiple of %u within the "
+				 "image's %llu bytes", p->path, (unsigned long long)p->size,
+				 b->block_size, (unsigned long long)bytes);
+			rc = -EINVAL;
+			goto fail;
+		}
+		bytes = p->size;
+	}
+	/* a tail smaller than a block is not addressable */
+	b->size = bytes / b->block_size * b->block_size;
+	if (b->size == 0) {
+		snprintf(err, errlen, "%s: the image is smaller than one block (%u bytes)",
+			 p->path, b->block_size);
+		rc = -EINVAL;
+		goto fail;
+	}
+	b->write_cache = true;  /* librbd's cache: written back on flush */
+	rc = rbd_update_watch(rb->image, &rb->watch, rbd_update_cb, rb);
+	if (rc < 0)
+		log_warn("%s: resizes will not be seen (rbd_update_watch: %s)", p->path,
+			 strerror(-rc));
+	else
+		rb->watching = true;
+	nvmf_rbd_uri_free(&u);
+	*out = b;
+	return 0;
+fail:
+	nvmf_rbd_uri_free(&u);
+	rbd_teardown(rb);
+	return rc;
+}
