@@ -14,36 +14,8 @@ check=${PROM_CHECK:?}
 py=/usr/bin/python3     # Debian's: python3-prometheus-client is installed for it
 nqn=nqn.2024-01.io.nvmf-tcp:metrics
 echo "1..9"
-work=$(mktemp -d)
-tgt_pid=''
-perf_pid=''
-cleanup() {
-	[ -z "$perf_pid" ] || { kill "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null; }
-	[ -z "$tgt_pid" ] || { kill "$tgt_pid" 2>/dev/null; wait "$tgt_pid" 2>/dev/null; }
-	rm -rf "$work"
-}
-trap cleanup EXIT
-n=0
-failed=0
-result() {   # result RC NAME [DETAIL-FILE...]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		shift 2
-		for f in "$@"; do sed 's/^/# /' "$f"; done
-		failed=$((failed + 1))
-	fi
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 20000))
-		if port_free "$p"; then echo "$p"; return; fi
-	done
-}
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 # http METHOD PATH OUT: the whole answer (status line, headers, body) into OUT
 http() {
 	exec 3<>"/dev/tcp/127.0.0.1/$mport" || return 1

@@ -14,36 +14,8 @@ nqn=nqn.2024-01.io.nvmf-tcp:ctl
 host=nqn.2014-08.org.nvmexpress:uuid:6c0b6a1e-2f7b-4a4c-9d51-0f1c2b3a4d5e
 other=nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-000000000001
 echo "1..15"
-work=$(mktemp -d)
-tgt_pid=''
-perf_pid=''
-cleanup() {
-	[ -z "$perf_pid" ] || { kill "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null; }
-	[ -z "$tgt_pid" ] || { kill "$tgt_pid" 2>/dev/null; wait "$tgt_pid" 2>/dev/null; }
-	rm -rf "$work"
-}
-trap cleanup EXIT
-n=0
-failed=0
-result() {   # result RC NAME [DETAIL-FILE...]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		shift 2
-		for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done
-		failed=$((failed + 1))
-	fi
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 12000))
-		if port_free "$p"; then echo "$p"; return; fi
-	done
-}
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 sock=$work/rpc.sock
 ctl() { "$ctlbin" -s "$sock" "$@"; }
 # json FILE PYTHON-EXPR...: each expression (over j, the parsed file) must hold

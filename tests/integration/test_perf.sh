@@ -10,32 +10,9 @@ target=${NVMF_TARGET:?}
 cli=${NVMF_CLI:?}
 nqn=nqn.2024-01.io.nvmf-tcp:perf-status
 echo "1..4"
-work=$(mktemp -d)
-tgt_pid=''
-cleanup() {
-	[ -z "$tgt_pid" ] || { kill "$tgt_pid" 2>/dev/null; wait "$tgt_pid" 2>/dev/null; }
-	rm -rf "$work"
-}
-trap cleanup EXIT
-n=0
-failed=0
-result() {   # result RC NAME [DETAIL-FILE...]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		shift 2
-		for f in "$@"; do sed 's/^/# /' "$f"; done
-		failed=$((failed + 1))
-	fi
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=''
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 12000))   # below the ephemeral range (32768-)
-	if port_free "$p"; then port=$p; break; fi
-done
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+port=$(free_port)
 "$target" --ram 32M --nqn "$nqn" --listen "127.0.0.1:$port" --cpus 1 >"$work/target.log" 2>&1 &
 tgt_pid=$!
 for _ in $(seq 100); do grep -q 'nvmf-target ready' "$work/target.log" && break; sleep 0.1; done

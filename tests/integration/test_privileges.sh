@@ -14,31 +14,9 @@ if [ "$(id -u)" -ne 0 ] || ! getent passwd nobody >/dev/null; then
 	for i in 1 2 3 4 5; do echo "ok $i # SKIP needs root and a user nobody"; done
 	exit 0
 fi
-work=$(mktemp -d)
-tgt_pid=''
-cleanup() {
-	[ -z "$tgt_pid" ] || { kill -KILL "$tgt_pid" 2>/dev/null; wait "$tgt_pid" 2>/dev/null; }
-	rm -rf "$work"
-}
-trap cleanup EXIT
-failed=0
-n=0
-result() {   # result OK NAME [DETAIL-FILE]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -z "${3:-}" ] || sed 's/^/# /' "$3"
-		failed=$((failed + 1))
-	fi
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-low=''
-for _ in $(seq 50); do
-	p=$((600 + RANDOM % 400))
-	if port_free "$p"; then low=$p; break; fi
-done
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+low=$(free_port 600 400)
 nobody_uid=$(id -u nobody)
 
 # 1: a root-only file and a port below 1024, then nobody serves them
