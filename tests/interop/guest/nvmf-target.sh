@@ -43,25 +43,8 @@ FIO_SIZE=${FIO_SIZE:-32M}
 # shellcheck source=tgt.sh
 . "$here/tgt.sh"
 
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	# Best effort, so a failure above still leaves a clean guest: the host first (the
-	# kernel would otherwise retry a vanished target), then the target.
-	nvme disconnect -n "$NQN" >/dev/null 2>&1 || true
-	nvme disconnect -n "$CFG_NQN" >/dev/null 2>&1 || true
-	if [ -n "$TGT_PID" ]; then
-		kill -TERM "$TGT_PID" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$TGT_PID" 2>/dev/null || true
-		wait "$TGT_PID" 2>/dev/null || true
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-# A command that fails outside any check ends the script through set -e: say which one.
-set -E
-trap 'rc=$?; [ "$BASH_SUBSHELL" -ne 0 ] || tgt_context; step "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc"' ERR
+tgt_guard "$NQN" "$CFG_NQN"
+# A command that fails outside any check ends the script through set -e (tgt_guard's trap).
 cd /tmp   # the guest's own tmpfs: nothing this test writes lands in the caller's directory
 
 # --- helpers for the checks ----------------------------------------------------------------

@@ -27,31 +27,12 @@ top=$(cd "$here/../../.." && pwd)
 TGT_BIN=${NVMF_TARGET:-$top/build/src/tools/nvmf-target}
 NQN=nqn.2024-01.io.nvmf-tcp:interop-passthru
 PORT=4420
-TGT_PID='' TGT_LOG=/tmp/pt-target.log
+# shellcheck source=tgt.sh
+. "$here/tgt.sh"
+TGT_LOG=/tmp/pt-target.log TGT_NAME=passthru
 [ -x "$TGT_BIN" ] || die "no nvmf-target at $TGT_BIN"
 
-tgt_context() {
-	[ -f "$TGT_LOG" ] || return 0
-	echo "    --- last lines of $TGT_LOG ---" >&2
-	tail -n 40 "$TGT_LOG" | sed 's/^/    | /' >&2
-}
-tdie() { tgt_context; die "$@"; }
-
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	nvme disconnect -n "$NQN" >/dev/null 2>&1 || true
-	if [ -n "$TGT_PID" ]; then
-		kill -TERM "$TGT_PID" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$TGT_PID" 2>/dev/null || true
-		wait "$TGT_PID" 2>/dev/null || true
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-set -E
-trap 'rc=$?; [ "$BASH_SUBSHELL" -ne 0 ] || tgt_context; step "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc"' ERR
+tgt_guard "$NQN"
 cd /tmp
 
 # --- 1. the local drive ------------------------------------------------------------------

@@ -80,21 +80,7 @@ discovered() { # PORT: the discovery log of PORT lists $NQN
 		grep -q "subnqn: *$NQN"
 }
 
-cleanup() {
-	local rc=$?
-	trap - EXIT
-	nvme disconnect -n "$NQN" >/dev/null 2>&1 || true
-	if [ -n "$TGT_PID" ]; then
-		kill -TERM "$TGT_PID" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$TGT_PID" 2>/dev/null || true
-		wait "$TGT_PID" 2>/dev/null || true
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-set -E
-trap 'rc=$?; [ "$BASH_SUBSHELL" -ne 0 ] || tgt_context; step "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc"' ERR
+tgt_guard "$NQN"
 cd /tmp
 modprobe nvme-tcp
 

@@ -92,3 +92,25 @@ fio_run() {
 		step "    fio $name: wrote and verified $((wkb / 1024)) MiB"
 	fi
 }
+
+# tgt_guard NQN...: whatever happens next, at exit the kernel host lets go of each NQN and
+# the target is stopped (TERM, KILL a second later) so that a failure leaves a clean guest;
+# a command that fails outside any check names itself and shows the target's log.
+tgt_guard() {
+	TGT_GUARD_NQNS=("$@")
+	trap tgt_guard_exit EXIT
+	set -E
+	trap 'rc=$?; [ "$BASH_SUBSHELL" -ne 0 ] || tgt_context; step "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc"' ERR
+}
+tgt_guard_exit() {
+	local rc=$? q
+	trap - EXIT
+	for q in "${TGT_GUARD_NQNS[@]}"; do nvme disconnect -n "$q" >/dev/null 2>&1 || true; done
+	if [ -n "$TGT_PID" ]; then
+		kill -TERM "$TGT_PID" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$TGT_PID" 2>/dev/null || true
+		wait "$TGT_PID" 2>/dev/null || true
+	fi
+	exit "$rc"
+}
