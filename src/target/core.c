@@ -60,6 +60,7 @@ uint16_t nvmf_req_init(struct nvmf_req *req, struct nvmf_sq *sq, uint32_t icd_le
 	req->iov_borrowed = false;
 	req->priv = NULL;
 	req->resv_execute = NULL;
+	req->resv_slot = -1;
 	/* the latency the statistics report starts when the capsule came in (the loop's
 	 * clock of this iteration: no clock read of its own) */
 	req->start_ticks = sq->reactor ? sq->reactor->now_ticks : 0;

@@ -27,6 +27,8 @@
 
 #define NVMF_RESV_HOSTID_LEN 16
 #define NVMF_RESV_LOG_SLOTS 64   /* notifications a controller keeps unread (nvmet: 64) */
+/* Preempt and Abort counts whose commands are told apart while they drain (a power of 2) */
+#define NVMF_RESV_EPOCHS 4
 
 /* What a command does to the data, for the conflict table (NVMe base spec 8.19). */
 enum nvmf_resv_class {
@@ -59,6 +61,12 @@ struct nvmf_resv {
 	_Atomic uint8_t notify_mask;    /* NVME_RESV_MASK_* (feature 82h, per namespace as nvmet) */
 	char *ptpl_path;                /* where the state persists; NULL: no PTPL capability */
 	_Atomic uint64_t abort_seq;     /* Preempt and Abort count */
+	/*
+	 * Commands with the backend, by the Preempt and Abort count they started under
+	 * (modulo NVMF_RESV_EPOCHS): a Preempt and Abort completes only once those of the
+	 * counts before its own are done, so no write of a preempted host lands after it.
+	 */
+	_Atomic uint32_t in_backend[NVMF_RESV_EPOCHS];
 	struct nvmf_resv_aborted *aborted;
 	unsigned nr_aborted;
 };

@@ -108,6 +108,87 @@ static void execute_register(struct nvmf_req *req)
 	nvmf_req_complete(req, status);
 }
 
+/* A Preempt and Abort whose completion waits for the commands it cut off (drain_wait). */
+struct resv_drain {
+	struct nvmf_timer timer;
+	struct nvmf_req *req;
+	uint16_t status;
+	uint64_t seq;           /* the count this preempt published */
+	uint64_t since_ns;
+	bool warned;
+};
+
+#define DRAIN_POLL_NS 100000ull            /* 100 us: backend commands take about that */
+#define DRAIN_WARN_NS 5000000000ull
+
+/* Commands of counts before seq still with the backend? */
+static bool drain_busy(struct nvmf_resv *r, uint64_t seq)
+{
+	unsigned cur = (unsigned)(seq & (NVMF_RESV_EPOCHS - 1));
+
+	for (unsigned s = 0; s < NVMF_RESV_EPOCHS; s++)
+		if (s != cur && atomic_load(&r->in_backend[s]))
+			return true;
+	return false;
+}
+
+static void drain_poll(struct nvmf_timer *t)
+{
+	struct resv_drain *d = (struct resv_drain *)t;
+	struct nvmf_req *req = d->req;
+	uint64_t now = nvmf_now_ns();
+
+	if (drain_busy(req->ns->resv, d->seq)) {
+		if (!d->warned && now - d->since_ns > DRAIN_WARN_NS) {
+			log_warn("ctrl %u qid %u cid %u: preempt and abort still waits for commands "
+				 "of the preempted hosts the backend has not finished",
+				 req->sq->ctrl->cntlid, req->sq->qid, req->cmd.cid);
+			d->warned = true;
+		}
+		nvmf_timer_arm(req->sq->reactor, &d->timer, DRAIN_POLL_NS);
+		return;
+	}
+	log_info("ctrl %u qid %u cid %u: preempt and abort waited %llu us for commands the "
+		 "backend had taken before it", req->sq->ctrl->cntlid, req->sq->qid, req->cmd.cid,
+		 (unsigned long long)((now - d->since_ns) / 1000));
+	req->priv = NULL;
+	nvmf_req_complete(req, d->status);
+	free(d);
+}
+
+/*
+ * Complete a Preempt and Abort once no command that started before it is with the backend
+ * any more: a write the preempted host sent cannot land after the preempting host saw the
+ * preempt complete (nvmet waits the same way).  Commands of later counts are not waited
+ * for, so hosts that go on writing cannot hold it up.
+ */
+static void drain_wait(struct nvmf_req *req, uint16_t status)
+{
+	struct nvmf_resv *r = req->ns->resv;
+	struct resv_drain *d;
+	uint64_t seq;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	seq = nvmf_resv_seq(r);
+	if (!drain_busy(r, seq)) {
+		nvmf_req_complete(req, status);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		/* cannot wait: the preempt is still in force, the host may retry the command */
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
+	d->req = req;
+	d->status = status;
+	d->seq = seq;
+	d->since_ns = nvmf_now_ns();
+	d->timer.fn = drain_poll;
+	req->priv = d;
+	nvmf_timer_arm(req->sq->reactor, &d->timer, DRAIN_POLL_NS);
+}
+
 static void execute_acquire(struct nvmf_req *req)
 {
 	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
@@ -123,7 +204,10 @@ static void execute_acquire(struct nvmf_req *req)
 	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) != NVME_RACQA_ACQUIRE)
 		log_resv(req, (cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) ==
 			 NVME_RACQA_PREEMPT_ABORT ? "preempt and abort" : "preempt", status);
-	nvmf_req_complete(req, status);
+	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) == NVME_RACQA_PREEMPT_ABORT && !status)
+		drain_wait(req, status);
+	else
+		nvmf_req_complete(req, status);
 }
 
 static void execute_release(struct nvmf_req *req)
@@ -218,6 +302,15 @@ static void resv_execute(struct nvmf_req *req)
 	const uint8_t *hostid = req->sq->ctrl->hostid;
 	uint16_t status;
 
+	/*
+	 * Counted as with the backend before the last look at the reservation, and a Preempt
+	 * and Abort publishes its count before it looks at these counters (drain_wait): one
+	 * of the two sees the other, so a command either finds its host preempted here or is
+	 * waited for by the preempt.
+	 */
+	req->resv_slot = (int8_t)(nvmf_resv_seq(r) & (NVMF_RESV_EPOCHS - 1));
+	atomic_fetch_add(&r->in_backend[req->resv_slot], 1);
+	atomic_thread_fence(memory_order_seq_cst);
 	if (nvmf_resv_was_aborted(r, hostid, req->resv_seq)) {
 		nvmf_req_complete(req, ST_ABORTED_PREEMPT);
 		return;
@@ -251,6 +344,10 @@ uint16_t nvmf_resv_io(struct nvmf_req *req, enum nvmf_resv_class cls)
  */
 uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status)
 {
+	if (req->resv_slot >= 0) {
+		atomic_fetch_sub(&req->ns->resv->in_backend[req->resv_slot], 1);
+		req->resv_slot = -1;
+	}
 	if (!nvme_status_is_success(status) || !req->ns || !req->ns->resv || !req->sq->ctrl)
 		return status;
 	if (nvmf_resv_was_aborted(req->ns->resv, req->sq->ctrl->hostid, req->resv_seq))

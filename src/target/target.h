@@ -373,6 +373,7 @@ struct nvmf_req {
 	/* I/O on a namespace with reservations (resv_cmd.c): checked again at execution */
 	void (*resv_execute)(struct nvmf_req *req);
 	uint64_t resv_seq;       /* Preempt and Abort count when the command came in */
+	int8_t resv_slot;        /* its in_backend count while with the backend, else -1 */
 };
 
 /* ------------------------------------------------------------------ the target */

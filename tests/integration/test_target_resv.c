@@ -507,6 +507,85 @@ static void ptpl_restart(void **state)
 	assert_int_equal(access(ptpl1, F_OK), -1);
 }
 
+/*
+ * A Preempt and Abort completes only once the preempted host's writes that the backend had
+ * already taken are done: the preempting host, writing the moment the preempt completed,
+ * must never see an older write of the preempted host land over its data.  Each round A
+ * sends 32 FUA writes of 8 KiB (in the capsule: straight to the backend) and, once the
+ * first is answered (the others are with the backend or on their way), B preempts and
+ * aborts A, then writes its own pattern over the same 256 KiB; once A's
+ * answers are in (each a success or aborted), every block must hold B's data.
+ */
+#define PA_WRITES 32
+#define PA_BLOCKS 16     /* 8 KiB of 512-byte blocks */
+static void preempt_and_abort_waits_for_backend(void **state)
+{
+	static uint8_t wa[PA_BLOCKS * 512], wb[PA_BLOCKS * 512], back[PA_WRITES * PA_BLOCKS * 512];
+	struct nvme_sqe sqe;
+	uint16_t cid, status;
+	unsigned done_ok = 0, aborted = 0;
+
+	(void)state;
+	memset(wb, 0xB7, sizeof(wb));
+	for (int round = 0; round < 20; round++) {
+		memset(wa, 0xA0 + round % 16, sizeof(wa));
+		/* A registered (ptpl_restart left it so; re-registered after each preempt) */
+		if (round)
+			assert_int_equal(do_register(&ha, NVME_RREGA_REGISTER, 0, 0, KEY_A), 0);
+		assert_int_equal(do_acquire(&hb, NVME_RACQA_ACQUIRE, NVME_RTYPE_WE_RO, KEY_B, 0),
+				 0);
+		for (unsigned i = 0; i < PA_WRITES; i++) {
+			tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+			sqe.cdw10 = htole32(i * PA_BLOCKS);
+			sqe.cdw12 = htole32((PA_BLOCKS - 1) | (1u << 30));
+			assert_int_equal(tc_submit_icd(&ha.io, &sqe, wa, sizeof(wa), &cid), 0);
+		}
+		/* the first answer: A's writes are with the backend now, one after the other */
+		assert_int_equal(tc_recv_pdu(&ha.io, 5000), 0);
+		assert_int_equal(ha.io.last.type, NVME_TCP_RSP);
+		assert_int_equal(st(&ha.io.last.hdr.rsp.cqe), 0);
+		done_ok++;
+		assert_int_equal(do_acquire(&hb, NVME_RACQA_PREEMPT_ABORT, NVME_RTYPE_WE_RO, KEY_B,
+					    KEY_A), 0);
+		/* B's writes all at once, the last of A's first: those are the ones of A the
+		 * backend is most likely still working on */
+		for (unsigned i = PA_WRITES; i-- > 0;) {
+			tc_sqe(&sqe, NVME_NVM_WRITE, 1);
+			sqe.cdw10 = htole32(i * PA_BLOCKS);
+			sqe.cdw12 = htole32(PA_BLOCKS - 1);
+			assert_int_equal(tc_submit_icd(&hb.io, &sqe, wb, sizeof(wb), &cid), 0);
+		}
+		for (unsigned i = 0; i < PA_WRITES; i++) {
+			assert_int_equal(tc_recv_pdu(&hb.io, 5000), 0);
+			assert_int_equal(hb.io.last.type, NVME_TCP_RSP);
+			assert_int_equal(st(&hb.io.last.hdr.rsp.cqe), 0);
+		}
+		for (unsigned i = 1; i < PA_WRITES; i++) {
+			assert_int_equal(tc_recv_pdu(&ha.io, 5000), 0);
+			assert_int_equal(ha.io.last.type, NVME_TCP_RSP);
+			status = st(&ha.io.last.hdr.rsp.cqe);
+			if (status == 0)
+				done_ok++;
+			else if (status == ST_ABORTED || status == ST_CONFLICT)
+				aborted++;
+			else
+				fail_msg("A's write: status 0x%x", status);
+		}
+		expect_notice(&ha, NVME_RNLPT_REG_PREEMPTED);
+		assert_int_equal(tc_rw(&hb.io, false, 1, 0, PA_WRITES * PA_BLOCKS, back,
+				       sizeof(back), false, &status), 0);
+		assert_int_equal(status, 0);
+		for (size_t off = 0; off < sizeof(back); off += sizeof(wb))
+			if (memcmp(back + off, wb, sizeof(wb)))
+				fail_msg("round %d: block %zu holds A's data after B's write", round,
+					 off / 512);
+		assert_int_equal(do_release(&hb, NVME_RRELA_RELEASE, NVME_RTYPE_WE_RO, KEY_B), 0);
+	}
+	print_message("# A's writes: %u completed before the preempt, %u aborted; the preempt "
+		      "waited for the backend in %d of 20 rounds\n", done_ok, aborted,
+		      tp_log_count(&tgt, "preempt and abort waited"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +595,7 @@ int main(void)
 		cmocka_unit_test(preempt_and_abort),
 		cmocka_unit_test(release_and_clear),
 		cmocka_unit_test(ptpl_restart),
+		cmocka_unit_test(preempt_and_abort_waits_for_backend),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
