@@ -17,6 +17,9 @@
  *                  status, A logs the loss once and reports the group inaccessible
  *   hand-over      planned: A is made inaccessible first (it releases the lock), then B
  *                  optimized: B takes the lock without fencing anyone
+ *   cut off        A cannot reach the cluster (its OSD frozen): a write fails after the
+ *                  path's timeout with the ANA status and A reports the group inaccessible
+ *                  by itself, and stays so when the cluster is back; B is promoted and serves
  *
  * The cluster is ceph-cluster.sh's (one monitor, one memstore OSD, in a temporary
  * directory), started and torn down here.
@@ -608,12 +611,88 @@ static void planned_handover_needs_no_fencing(void **state)
 	stop_pair();
 }
 
+/* The OSD's pid, from the pid file ceph-cluster.sh's configuration gives it. */
+static pid_t osd_pid(void)
+{
+	char pidf[128];
+	long pid = 0;
+	FILE *f;
+
+	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", dir);
+	f = fopen(pidf, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	return (pid_t)pid;
+}
+
+/*
+ * The owner cannot reach the cluster (the OSD frozen): its write fails after the path's
+ * timeout with the ANA status, it reports the group inaccessible by itself; once the
+ * cluster is back, the other gateway is promoted (fencing it) and serves.
+ */
+static void cut_off_owner_stops_serving(void **state)
+{
+	struct tclient aa, aio, ba, bio;
+	uint8_t w[BLK], r[BLK];
+	uint16_t st;
+	time_t t0;
+	pid_t osd;
+
+	(void)state;
+	start_pair("cutoff");
+	assert_int_equal(tc_admin_setup(&aa, "127.0.0.1", port_a, NQN, false, false), 0);
+	assert_int_equal(tc_io_setup(&aio, "127.0.0.1", port_a, NQN, aa.cntlid, 1, false, false),
+			 0);
+	pattern(w, 1, 1);
+	assert_int_equal(tc_rw(&aio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(ana_state_of(&aa), NVME_ANA_OPTIMIZED);
+
+	osd = osd_pid();
+	assert_true(osd > 0);
+	assert_int_equal(kill(osd, SIGSTOP), 0);
+	t0 = time(NULL);
+	pattern(w, 1, 2);
+	assert_int_equal(tc_rw(&aio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
+	kill(osd, SIGCONT);
+	assert_int_equal(st >> 1, ANA_INACCESSIBLE_STATUS);
+	assert_true(time(NULL) - t0 < 30);
+	assert_int_equal(tp_log_count(&ta, "the cluster did not answer in time"), 1);
+	assert_int_equal(ana_state_of(&aa), NVME_ANA_INACCESSIBLE);
+	/* and stays so with the cluster back: only the control plane gives it the group */
+	assert_int_equal(tc_rw(&aio, false, 1, 0, BLK / 512, r, BLK, false, &st), 0);
+	assert_int_equal(st >> 1, ANA_INACCESSIBLE_STATUS);
+
+	write_cfg(cfg_b, port_b, "optimized", 1001, "cutoff");
+	reload(&tb, 1);
+	assert_int_equal(tp_log_count(&tb, "fenced the previous lock holder"), 1);
+	assert_int_equal(tc_admin_setup(&ba, "127.0.0.1", port_b, NQN, false, false), 0);
+	assert_int_equal(tc_io_setup(&bio, "127.0.0.1", port_b, NQN, ba.cntlid, 1, false, false),
+			 0);
+	assert_int_equal(ana_state_of(&ba), NVME_ANA_OPTIMIZED);
+	pattern(w, 1, 3);
+	assert_int_equal(tc_rw(&bio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(tc_rw(&bio, false, 1, 0, BLK / 512, r, BLK, false, &st), 0);
+	assert_int_equal(st, 0);
+	assert_memory_equal(r, w, BLK);
+	tc_close(&bio);
+	tc_close(&ba);
+	tc_close(&aio);
+	tc_close(&aa);
+	assert_int_equal(tp_stop(&ta), 0);
+	ta.pid = -1;
+	stop_pair();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_owner_fails_over),
 		cmocka_unit_test(frozen_owner_lands_no_stale_write),
 		cmocka_unit_test(planned_handover_needs_no_fencing),
+		cmocka_unit_test(cut_off_owner_stops_serving),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
