@@ -19,7 +19,9 @@
  *                  optimized: B takes the lock without fencing anyone
  *   cut off        A cannot reach the cluster (its OSD frozen): a write fails after the
  *                  path's timeout with the ANA status and A reports the group inaccessible
- *                  by itself, and stays so when the cluster is back; B is promoted and serves
+ *                  by itself, and stays so when the cluster is back until a reload gives
+ *                  it the group again (it re-takes its own lock); then B is promoted
+ *                  (fencing A) and serves
  *
  * The cluster is ceph-cluster.sh's (one monitor, one memstore OSD, in a temporary
  * directory), started and torn down here.
@@ -31,6 +33,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <signal.h>
@@ -387,6 +390,47 @@ static void job_fini(struct job *j)
 		free(j->s[k].buf);
 }
 
+/*
+ * SIGSTOP and wait until every thread of pid is stopped: kill() returns before they are,
+ * and a thread still running could complete what the test means to reach a frozen process.
+ */
+static bool all_stopped(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	bool stopped = true;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while (stopped && (e = readdir(d))) {
+		char stat[384], line[512], *p;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(stat, sizeof(stat), "%s/%s/stat", path, e->d_name);
+		f = fopen(stat, "r");
+		if (!f)
+			continue;       /* the thread ended */
+		/* "tid (comm) S ...": the state follows the last ')' (comm may hold spaces) */
+		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')) && p[1] == ' ')
+			stopped = p[2] == 'T' || p[2] == 't';
+		fclose(f);
+	}
+	closedir(d);
+	return stopped;
+}
+
+static void freeze(pid_t pid)
+{
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	for (int tries = 0; tries < 1000 && !all_stopped(pid); tries++)
+		usleep(10000);
+	assert_true(all_stopped(pid));
+}
+
 /* ANA group 1's state in the ANA log page of the controller behind admin queue a. */
 static uint8_t ana_state_of(struct tclient *a)
 {
@@ -500,7 +544,7 @@ static void frozen_owner_lands_no_stale_write(void **state)
 	assert_true(nvmf_mpath_path_ios(m, 0) > 0);
 
 	/* A freezes with the job's writes in flight; more old data is queued to it */
-	kill(ta.pid, SIGSTOP);
+	freeze(ta.pid);
 	job_submit(j);
 	for (unsigned i = 0; i < STALE; i++) {
 		struct nvme_sqe sqe;
@@ -651,9 +695,9 @@ static void cut_off_owner_stops_serving(void **state)
 
 	osd = osd_pid();
 	assert_true(osd > 0);
-	assert_int_equal(kill(osd, SIGSTOP), 0);
+	freeze(osd);
 	t0 = time(NULL);
-	pattern(w, 1, 2);
+	pattern(w, 1, 9);
 	assert_int_equal(tc_rw(&aio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
 	kill(osd, SIGCONT);
 	assert_int_equal(st >> 1, ANA_INACCESSIBLE_STATUS);
@@ -663,6 +707,14 @@ static void cut_off_owner_stops_serving(void **state)
 	/* and stays so with the cluster back: only the control plane gives it the group */
 	assert_int_equal(tc_rw(&aio, false, 1, 0, BLK / 512, r, BLK, false, &st), 0);
 	assert_int_equal(st >> 1, ANA_INACCESSIBLE_STATUS);
+	/* the control plane gives it back (a SIGHUP, unchanged file): it still holds the
+	 * lock in the cluster's eyes, so it takes it again without fencing itself */
+	reload(&ta, 1);
+	assert_int_equal(tp_log_count(&ta, "fenced"), 0);
+	assert_int_equal(tp_log_count(&ta, "owned by this gateway"), 2);
+	assert_int_equal(ana_state_of(&aa), NVME_ANA_OPTIMIZED);
+	assert_int_equal(tc_rw(&aio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
+	assert_int_equal(st, 0);
 
 	write_cfg(cfg_b, port_b, "optimized", 1001, "cutoff");
 	reload(&tb, 1);
