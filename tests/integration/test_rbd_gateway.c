@@ -17,6 +17,9 @@
  *                  status, A logs the loss once and reports the group inaccessible
  *   hand-over      planned: A is made inaccessible first (it releases the lock), then B
  *                  optimized: B takes the lock without fencing anyone
+ *   split brain    B is promoted while A still serves the job: A's writes fail with the
+ *                  ANA status from then on, the job carries on through B without an
+ *                  error, A stops cleanly
  *   cut off        A cannot reach the cluster (its OSD frozen): a write fails after the
  *                  path's timeout with the ANA status and A reports the group inaccessible
  *                  by itself, and stays so when the cluster is back until a reload gives
@@ -655,6 +658,53 @@ static void planned_handover_needs_no_fencing(void **state)
 	stop_pair();
 }
 
+/*
+ * Split brain of the control plane: B is promoted while A, alive, still serves the job.
+ * A's writes in flight and after fail with the ANA status (the host sends them again
+ * through B), A logs the loss once, the job sees no error, and A still stops cleanly (no
+ * librbd call left hanging on its fenced client).
+ */
+static void live_owner_fenced(void **state)
+{
+	struct nvmf_ctrl *a, *b;
+	struct nvmf_mpath *m;
+	struct nvmf_mpath_queue *mq;
+	struct job *j = malloc(sizeof(*j));
+
+	(void)state;
+	start_pair("live");
+	a = connect_to(pa_text);
+	b = connect_to(pb_text);
+	m = make_mpath(a, b);
+	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
+	job_init(j, mq);
+	job_run(j, 0.5);
+	write_cfg(cfg_b, port_b, "optimized", 1001, "live");
+	kill(tb.pid, SIGHUP);
+	for (double end = now_s() + 20;
+	     now_s() < end && tp_log_count(&tb, "configuration reloaded") < 1;)
+		job_run(j, 0.05);
+	assert_int_equal(tp_log_count(&tb, "configuration reloaded"), 1);
+	run_until_used(j, m, 1);
+	job_run(j, 0.5);
+	job_drain(j);
+	assert_int_equal(j->errors, 0);
+	assert_int_equal(tp_log_count(&ta, "lost the image's exclusive lock"), 1);
+	assert_int_equal(nvmf_ctrl_ana_state(a, 1), NVMF_ANA_INACCESSIBLE);
+	job_verify(j, "live");
+
+	nvmf_mpath_queue_free(mq);
+	nvmf_mpath_destroy(m);
+	job_fini(j);
+	free(j);
+	nvmf_ctrl_disconnect(a);
+	nvmf_ctrl_disconnect(b);
+	assert_int_equal(tp_stop(&ta), 0);
+	assert_int_equal(tp_log_count(&ta, "still open"), 0);
+	ta.pid = -1;
+	stop_pair();
+}
+
 /* The OSD's pid, from the pid file ceph-cluster.sh's configuration gives it. */
 static pid_t osd_pid(void)
 {
@@ -744,6 +794,7 @@ int main(void)
 		cmocka_unit_test(killed_owner_fails_over),
 		cmocka_unit_test(frozen_owner_lands_no_stale_write),
 		cmocka_unit_test(planned_handover_needs_no_fencing),
+		cmocka_unit_test(live_owner_fenced),
 		cmocka_unit_test(cut_off_owner_stops_serving),
 	};
 
