@@ -93,8 +93,7 @@ static void rbd_lost(struct rbd_bdev *rb, int err)
  */
 static int rbd_gateway_res(struct rbd_bdev *rb, int r)
 {
-	if (!rb->b.gateway || (r != -EROFS && r != -ESHUTDOWN && r != -ETIMEDOUT &&
-			       r != -ESHUTDOWN))
+	if (!rb->b.gateway || (r != -EROFS && r != -ESHUTDOWN && r != -ETIMEDOUT))
 		return r;
 	rbd_lost(rb, r);
 	return -ESHUTDOWN;
@@ -262,8 +261,8 @@ static int rbd_claim(struct nvmf_bdev *b, char *err, size_t errlen)
 		/*
 		 * Fence first: once the OSDs refuse the old owner, nothing it sent or still
 		 * sends can land, however long it was frozen; only then may the lock go.
+		 * Expiry 0: the cluster's default (an hour), far past any op's timeout.
 		 */
-		/* 0: the cluster's default expiry (an hour), far past any op's timeout */
 		rc = rados_blocklist_add(rb->cluster, owners[i], 0);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: fencing the lock holder %s (blocklist): %s",

@@ -13,7 +13,7 @@
  *                  (default 30): also the timeout of every monitor and OSD
  *                  operation, so a cluster that stops answering fails I/O instead of
  *                  hanging it
- *   gateway=1      the namespace is served by a gateway pair (rbd_owner.c): the image's
+ *   gateway=1      the namespace is served by a gateway pair (target/owner.c): the image's
  *                  exclusive lock follows the ANA state of the namespace's group -- taken,
  *                  fencing the previous holder, before the group reports optimized; no
  *                  I/O where it is not held (the group reports inaccessible there)

@@ -316,7 +316,7 @@ static uint16_t check_ana(const struct nvmf_req *req)
 	const struct nvmf_port *port = req->sq->ctrl->port;
 
 	/* a gateway namespace this process does not own (owner.c): no write may land */
-	if (!nvmf_bdev_owned(req->ns->bdev))
+	if (req->ns->bdev && !nvmf_bdev_owned(req->ns->bdev))
 		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE);
 	if (!port)
 		return 0;

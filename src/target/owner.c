@@ -85,7 +85,8 @@ void nvmf_owner_release(const struct nvmf_cfg *cfg, const struct nvmf_cfg_subsys
 bool nvmf_owner_group_lost(const struct nvmf_subsys_view *v, uint32_t grp)
 {
 	for (uint32_t i = 0; v && i < v->nr_ns; i++)
-		if (nvmf_ns_anagrpid(v->ns[i]) == grp && !nvmf_bdev_owned(v->ns[i]->bdev))
+		if (nvmf_ns_anagrpid(v->ns[i]) == grp && v->ns[i]->bdev &&
+		    !nvmf_bdev_owned(v->ns[i]->bdev))
 			return true;
 	return false;
 }
