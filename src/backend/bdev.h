@@ -83,6 +83,15 @@ struct nvmf_bdev_ops {
 	 */
 	int (*flush)(struct nvmf_bdev *b);
 	void (*close)(struct nvmf_bdev *b);
+	/*
+	 * Optional, for a backend shared by a gateway pair (b->gateway): claim() makes this
+	 * process the only writer, fencing a previous one first (RBD: blocklist its client,
+	 * break its lock, take the lock); blocking, on a control thread, never a reactor;
+	 * 0 or -errno with the reason in err.  unclaim() gives ownership up after writing
+	 * back what is cached (a planned hand-over: the peer then needs no fencing).
+	 */
+	int (*claim)(struct nvmf_bdev *b, char *err, size_t errlen);
+	void (*unclaim)(struct nvmf_bdev *b);
 };
 
 struct nvmf_bdev {
@@ -106,7 +115,25 @@ struct nvmf_bdev {
 	 */
 	void (*on_resize)(struct nvmf_bdev *b, uint64_t new_size, void *arg);
 	void *resize_arg;
+	/*
+	 * Gateway pair (RBD gateway=1): I/O is served only while owned (nvmf_bdev_owned);
+	 * owned goes false when claim() is undone or when the backend finds ownership lost
+	 * (the cluster fenced us, the lock went, the cluster stopped answering), and then
+	 * on_lost (optional, set by the owner after open, argument resize_arg) is called once,
+	 * on a thread of the backend's library.  fenced: the cluster refuses this client for
+	 * good (blocklisted); only a new process can own the image again.
+	 */
+	bool gateway;
+	bool owned;             /* __atomic: nvmf_bdev_owned() */
+	bool fenced;            /* __atomic */
+	void (*on_lost)(struct nvmf_bdev *b, int err, void *arg);
 };
+
+/* Whether I/O may reach a gateway backend (always true for the others). */
+static inline bool nvmf_bdev_owned(const struct nvmf_bdev *b)
+{
+	return !b->gateway || __atomic_load_n(&b->owned, __ATOMIC_ACQUIRE);
+}
 
 struct nvmf_bdev_params {
 	enum nvmf_bdev_kind kind;

@@ -16,6 +16,19 @@
  * A resize of the image (rbd resize) reaches us through rbd_update_watch: the new size is
  * read and handed to the owner (b->on_resize), which tells the hosts.
  *
+ * Gateway pair (gateway=1 in the path): the image's exclusive lock is what makes one
+ * gateway the writer.  librbd's default lock policy hands the lock to any client that asks,
+ * so two gateways writing would pass it back and forth; rbd_lock_acquire switches this
+ * handle to the policy where the holder keeps it and the other side's writes fail.  claim()
+ * therefore fences a previous holder first -- Ceph's blocklist of its client address (its
+ * operations in flight or still to come are refused by the OSDs), then breaks its lock --
+ * and only then acquires.  A handle whose client was blocklisted gets -ESHUTDOWN (Ceph's
+ * EBLOCKLISTED) on every operation: ownership is lost for good, and so it is when a write
+ * finds the lock gone (-EROFS) or the cluster does not answer within the path's timeout
+ * (the peer will fence us).  Such a failure completes as -ESHUTDOWN, which the target
+ * answers with the ANA inaccessible status: the host sends the command again on the other
+ * gateway once it is optimized; we never retry it ourselves.
+ *
  * Deallocate is not claimed to read back zeroes: librbd skips a discard of part of an
  * object (rbd_skip_partial_discard), so has_discard stays false.
  */
@@ -54,6 +67,38 @@ bool nvmf_bdev_rbd_available(void)
 
 static void rbd_io_posted(struct nvmf_posted *p);
 
+/* Ownership gone (any thread): the first to see it logs it and tells the owner. */
+static void rbd_lost(struct rbd_bdev *rb, int err)
+{
+	void (*fn)(struct nvmf_bdev *, int, void *);
+
+	if (err == -ESHUTDOWN)
+		__atomic_store_n(&rb->b.fenced, true, __ATOMIC_RELEASE);
+	if (!__atomic_exchange_n(&rb->b.owned, false, __ATOMIC_ACQ_REL))
+		return;
+	log_err("%s: this gateway lost the image's exclusive lock (%s): %s; no I/O until "
+		"the namespace's ANA group is made optimized here again", rb->b.path,
+		strerror(-err), err == -ESHUTDOWN ? "the cluster fenced this client "
+		"(blocklisted): only a restarted gateway can own the image again" :
+		err == -ETIMEDOUT ? "the cluster did not answer in time" : "another client took it");
+	fn = __atomic_load_n(&rb->b.on_lost, __ATOMIC_ACQUIRE);
+	if (fn && !atomic_load(&rb->closing))
+		fn(&rb->b, err, rb->b.resize_arg);
+}
+
+/*
+ * What a failure means on a gateway: the lock is not ours (-EROFS: librbd refuses a write
+ * without it), we are fenced (-ESHUTDOWN, Ceph's EBLOCKLISTED), or the cluster is out of
+ * reach (-ETIMEDOUT).  Each is a path failure the host repairs on the other gateway.
+ */
+static int rbd_gateway_res(struct rbd_bdev *rb, int r)
+{
+	if (!rb->b.gateway || (r != -EROFS && r != -ESHUTDOWN && r != -ETIMEDOUT))
+		return r;
+	rbd_lost(rb, r);
+	return -ESHUTDOWN;
+}
+
 /* librbd's thread: record the result, hand the request back to its reactor. */
 static void rbd_io_cb(rbd_completion_t c, void *arg)
 {
@@ -61,7 +106,7 @@ static void rbd_io_cb(rbd_completion_t c, void *arg)
 	ssize_t r = rbd_aio_get_return_value(c);
 
 	rbd_aio_release(c);
-	io->res = r < 0 ? (int)r : 0;
+	io->res = r < 0 ? rbd_gateway_res(container_of(io->bdev, struct rbd_bdev, b), (int)r) : 0;
 	nvmf_reactor_post(io->reactor, &io->posted);
 }
 
@@ -98,7 +143,7 @@ static void rbd_io_start(struct rbd_bdev *rb, struct nvmf_bdev_io *io)
 	}
 	if (rc < 0) {
 		rbd_aio_release(c);
-		io->done(io, rc);
+		io->done(io, rbd_gateway_res(rb, rc));
 	}
 }
 
@@ -130,6 +175,11 @@ static void rbd_submit(struct nvmf_bdev *b, struct nvmf_reactor *r, struct nvmf_
 		io->done(io, 0);
 		return;
 	}
+	/* the target checked ownership at parse; it may have gone since */
+	if (!nvmf_bdev_owned(b)) {
+		io->done(io, -ESHUTDOWN);
+		return;
+	}
 	io->reactor = r;
 	io->posted.fn = rbd_io_posted;
 	io->res = 0;
@@ -141,6 +191,9 @@ static int rbd_flush_sync(struct nvmf_bdev *b)
 {
 	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
 
+	/* a gateway that lost the image has nothing it may write (the loss was logged) */
+	if (!nvmf_bdev_owned(b))
+		return 0;
 	return rb->image ? rbd_flush(rb->image) : 0;
 }
 
@@ -165,11 +218,110 @@ static void rbd_bdev_close(struct nvmf_bdev *b)
 	rbd_teardown(container_of(b, struct rbd_bdev, b));
 }
 
+/* Whether a lock owner's address is this client's (rados_getaddrs lists ours). */
+static bool rbd_is_us(struct rbd_bdev *rb, const char *owner)
+{
+	char *ours = NULL;
+	bool us;
+
+	if (rados_getaddrs(rb->cluster, &ours) < 0 || !ours)
+		return false;
+	us = strstr(ours, owner) != NULL;
+	rados_buffer_free(ours);
+	return us;
+}
+
+static int rbd_claim(struct nvmf_bdev *b, char *err, size_t errlen)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+	char *owners[8];
+	size_t n = 8;
+	rbd_lock_mode_t mode;
+	int rc;
+
+	if (__atomic_load_n(&b->fenced, __ATOMIC_ACQUIRE)) {
+		snprintf(err, errlen, "%s: this gateway was fenced by the cluster (blocklisted): "
+			 "restart it to serve the image again", b->path);
+		return -ESHUTDOWN;
+	}
+	if (__atomic_load_n(&b->owned, __ATOMIC_ACQUIRE))
+		return 0;
+	rc = rbd_lock_get_owners(rb->image, &mode, owners, &n);
+	if (rc == -ENOENT) {    /* nobody holds it */
+		n = 0;
+		rc = 0;
+	} else if (rc < 0) {
+		snprintf(err, errlen, "%s: who holds the lock (rbd_lock_get_owners): %s", b->path,
+			 strerror(-rc));
+		return rbd_gateway_res(rb, rc) == -ESHUTDOWN ? -ESHUTDOWN : rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rbd_is_us(rb, owners[i]))
+			continue;
+		/*
+		 * Fence first: once the OSDs refuse the old owner, nothing it sent or still
+		 * sends can land, however long it was frozen; only then may the lock go.
+		 * Expiry 0: the cluster's default (an hour), far past any op's timeout.
+		 */
+		rc = rados_blocklist_add(rb->cluster, owners[i], 0);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: fencing the lock holder %s (blocklist): %s",
+				 b->path, owners[i], strerror(-rc));
+			break;
+		}
+		log_warn("%s: fenced the previous lock holder %s (blocklisted)", b->path,
+			 owners[i]);
+		rc = rbd_lock_break(rb->image, RBD_LOCK_MODE_EXCLUSIVE, owners[i]);
+		if (rc < 0 && rc != -ENOENT) {
+			snprintf(err, errlen, "%s: breaking the lock of %s: %s", b->path, owners[i],
+				 strerror(-rc));
+			break;
+		}
+		rc = 0;
+	}
+	if (n)
+		rbd_lock_get_owners_cleanup(owners, n);
+	if (rc < 0)
+		return rc;
+	/* the holder keeps the lock now: a peer's request is refused */
+	rc = rbd_lock_acquire(rb->image, RBD_LOCK_MODE_EXCLUSIVE);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: taking the exclusive lock: %s", b->path, strerror(-rc));
+		if (rc == -ESHUTDOWN)
+			__atomic_store_n(&b->fenced, true, __ATOMIC_RELEASE);
+		return rc;
+	}
+	__atomic_store_n(&b->owned, true, __ATOMIC_RELEASE);
+	log_info("%s: this gateway holds the image's exclusive lock", b->path);
+	return 0;
+}
+
+static void rbd_unclaim(struct nvmf_bdev *b)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+	int rc;
+
+	__atomic_store_n(&b->owned, false, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&b->fenced, __ATOMIC_ACQUIRE))
+		return;
+	/* librbd blocks new writes and waits for those in flight before it lets go */
+	rc = rbd_flush(rb->image);
+	if (rc == 0)
+		rc = rbd_lock_release(rb->image);
+	if (rc < 0 && rc != -EINVAL)
+		log_warn("%s: releasing the exclusive lock: %s (the peer will fence this "
+			 "gateway)", b->path, strerror(-rc));
+	else
+		log_info("%s: this gateway released the image's exclusive lock", b->path);
+}
+
 static const struct nvmf_bdev_ops rbd_ops = {
 	.name = "rbd",
 	.submit = rbd_submit,
 	.flush = rbd_flush_sync,
 	.close = rbd_bdev_close,
+	.claim = rbd_claim,
+	.unclaim = rbd_unclaim,
 };
 
 /* librbd's thread: the image header changed (resize, snapshot, features ...). */
@@ -182,6 +334,11 @@ static void rbd_update_cb(void *arg)
 	if (atomic_load(&rb->closing))
 		return;
 	rc = rbd_get_size(rb->image, &bytes);
+	if (rc < 0 && rb->b.gateway && rc == -ESHUTDOWN) {
+		/* the header changed as a peer fenced us: stop serving before any I/O tries */
+		rbd_lost(rb, rc);
+		return;
+	}
 	if (rc < 0) {
 		log_warn("%s: image changed, its size cannot be read: %s", rb->b.path,
 			 strerror(-rc));
@@ -255,6 +412,13 @@ static int rbd_connect(struct rbd_bdev *rb, const struct nvmf_rbd_uri *u, char *
 	if ((rc = conf_set(rb, "client_mount_timeout", secs, err, errlen)) < 0 ||
 	    (rc = conf_set(rb, "rados_mon_op_timeout", secs, err, errlen)) < 0 ||
 	    (rc = conf_set(rb, "rados_osd_op_timeout", secs, err, errlen)) < 0)
+		return rc;
+	/*
+	 * A gateway acknowledges a write only once the OSDs have it: with librbd's
+	 * write-back cache a fenced gateway would still acknowledge writes into its cache
+	 * (they never land), and a killed one would lose what it acknowledged.
+	 */
+	if (u->gateway && (rc = conf_set(rb, "rbd_cache", "false", err, errlen)) < 0)
 		return rc;
 	/* after ours: an explicit rados_osd_op_timeout=0 (never) wins */
 	for (unsigned i = 0; i < u->nr_opts; i++) {
@@ -343,7 +507,9 @@ int nvmf_bdev_rbd_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out,
 		rc = -EINVAL;
 		goto fail;
 	}
-	b->write_cache = true;  /* librbd's cache: written back on flush */
+	/* librbd's cache, written back on flush (off on a gateway) */
+	b->write_cache = !u.gateway;
+	b->gateway = u.gateway;
 	rc = rbd_update_watch(rb->image, &rb->watch, rbd_update_cb, rb);
 	if (rc < 0)
 		log_warn("%s: resizes will not be seen (rbd_update_watch: %s)", p->path,

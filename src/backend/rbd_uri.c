@@ -45,6 +45,12 @@ static int set_opt(struct nvmf_rbd_uri *u, char *kv, char *err, size_t errlen)
 		return bad(u, err, errlen, "rbd: \"=%s\" has no key", v);
 	if (!*v)
 		return bad(u, err, errlen, "rbd: option %s has no value", kv);
+	if (strcmp(kv, "gateway") == 0) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return bad(u, err, errlen, "rbd: gateway=%s is not 0 or 1", v);
+		u->gateway = *v == '1';
+		return 0;
+	}
 	if (i == sizeof(keys) / sizeof(keys[0])) {
 		/* a librados option, checked by librados at open */
 		if (u->nr_opts == NVMF_RBD_OPTS_MAX)
@@ -174,6 +180,8 @@ char *nvmf_rbd_uri_format(const struct nvmf_rbd_uri *u, char *err, size_t errlen
 			fprintf(f, "%c%s=%s", nq++ ? '&' : '?', keys[i], vals[i]);
 	if (u->timeout_s && u->timeout_s != NVMF_RBD_TIMEOUT_DEFAULT)
 		fprintf(f, "%ctimeout=%u", nq++ ? '&' : '?', u->timeout_s);
+	if (u->gateway)
+		fprintf(f, "%cgateway=1", nq++ ? '&' : '?');
 	for (unsigned i = 0; i < u->nr_opts; i++)
 		fprintf(f, "%c%s=%s", nq++ ? '&' : '?', u->opt_key[i], u->opt_val[i]);
 	if (fclose(f)) {

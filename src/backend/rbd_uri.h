@@ -13,6 +13,10 @@
  *                  (default 30): also the timeout of every monitor and OSD
  *                  operation, so a cluster that stops answering fails I/O instead of
  *                  hanging it
+ *   gateway=1      the namespace is served by a gateway pair (target/owner.c): the image's
+ *                  exclusive lock follows the ANA state of the namespace's group -- taken,
+ *                  fencing the previous holder, before the group reports optimized; no
+ *                  I/O where it is not held (the group reports inaccessible there)
  *   OPTION=VALUE   any other key: a librados option set before connecting (mon_host, key,
  *                  ... as SPDK's bdev_rbd_create "config" map), at most 16; an option
  *                  librados does not know fails the open with its name
@@ -33,6 +37,7 @@ struct nvmf_rbd_uri {
 	char *pool, *ns, *image;        /* ns: NULL for the default namespace */
 	char *conf, *id, *keyring, *cluster; /* NULL: not given */
 	unsigned timeout_s;
+	bool gateway;                   /* gateway=1 */
 	const char *opt_key[NVMF_RBD_OPTS_MAX], *opt_val[NVMF_RBD_OPTS_MAX]; /* librados' */
 	unsigned nr_opts;
 	char *buf;                      /* owns the strings above */

@@ -371,7 +371,8 @@ static int m_bdev_uring_create(struct rpc_call *c)
  * bdev_rbd_create: SPDK's parameters (pool_name, rbd_name, namespace_name, user_id,
  * block_size, config: librados options as strings, uuid), plus config_file and key_file
  * (the ceph.conf and keyring paths SPDK's bdev_rbd_register_cluster takes) and
- * timeout_sec (rbd_uri.h's timeout).  The image is opened once to check it is reachable;
+ * timeout_sec (rbd_uri.h's timeout) and gateway (rbd_uri.h's gateway=1: a namespace of an
+ * HA gateway pair, target/owner.c).  The image is opened once to check it is reachable;
  * the bdev is the rbd: device path a namespace on it opens.  SPDK names unnamed ones Ceph0,
  * Ceph1, ...
  */
@@ -380,7 +381,7 @@ static int m_bdev_rbd_create(struct rpc_call *c)
 	static const char *const known[] = {
 		"name", "user_id", "pool_name", "rbd_name", "namespace_name", "block_size",
 		"config", "cluster_name", "uuid", "read_only", "config_file", "key_file",
-		"timeout_sec", NULL,
+		"timeout_sec", "gateway", NULL,
 	};
 	struct rpc_bdev tmp = { 0 }, *b;
 	struct nvmf_rbd_uri u = { .timeout_s = NVMF_RBD_TIMEOUT_DEFAULT };
@@ -414,6 +415,8 @@ static int m_bdev_rbd_create(struct rpc_call *c)
 		rc = get_block_size(c, false, &bs);
 	if (!rc)
 		rc = rpc_bool(c, c->params, "read_only", &ro);
+	if (!rc)
+		rc = rpc_bool(c, c->params, "gateway", &u.gateway);
 	if (!rc)
 		rc = rpc_obj(c, c->params, "config", false, &conf);
 	if (!rc)
@@ -580,6 +583,8 @@ static void rbd_params(struct json_object *o, const char *path, bool for_create)
 		json_object_object_add(o, "key_file", json_object_new_string(u.keyring));
 	if (for_create && u.timeout_s != NVMF_RBD_TIMEOUT_DEFAULT)
 		json_object_object_add(o, "timeout_sec", json_object_new_int64(u.timeout_s));
+	if (for_create && u.gateway)
+		json_object_object_add(o, "gateway", json_object_new_boolean(true));
 	if (for_create && u.nr_opts) {
 		struct json_object *m = json_object_new_object();
 

@@ -781,7 +781,8 @@ static void log_ana(struct nvmf_req *req)
 		d.grpid = htole32(g);
 		d.nnsids = htole32(n);
 		d.chgcnt = htole64(chgcnt);
-		d.state = (uint8_t)nvmf_cfg_port_ana_state(pc, g);
+		d.state = nvmf_owner_group_lost(v, g) ? NVME_ANA_INACCESSIBLE
+						      : (uint8_t)nvmf_cfg_port_ana_state(pc, g);
 		memcpy(page + off, &d, sizeof(d));
 		off += sizeof(d) + n * sizeof(uint32_t);
 		ngrps++;

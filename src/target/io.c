@@ -37,6 +37,9 @@ static uint16_t errno_status(int res, bool write)
 	case -ENOMEM:
 	case -EAGAIN:
 		return NVMF_SC(NVME_SC_INTERNAL);
+	case -ESHUTDOWN:
+		/* a gateway backend that lost ownership (bdev.h): the other path serves it */
+		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE);
 	default:
 		return NVME_STATUS(NVME_SCT_MEDIA,
 				   write ? NVME_SC_WRITE_FAULT : NVME_SC_UNRECOVERED_READ);
@@ -47,6 +50,9 @@ static void log_io_error(struct nvmf_req *req, int res)
 {
 	struct nvmf_sq *sq = req->sq;
 
+	/* a gateway's lost ownership: logged once by the backend, not per command */
+	if (res == -ESHUTDOWN)
+		return;
 	log_err("%s: ctrl %u qid %u cid %u: nsid %u opcode 0x%02x failed: %s",
 		sq->ops->peer_name ? sq->ops->peer_name(sq) : "?",
 		sq->ctrl ? sq->ctrl->cntlid : 0, sq->qid, le16toh(req->cmd.cid), req->ns->nsid,
@@ -309,6 +315,9 @@ static uint16_t check_ana(const struct nvmf_req *req)
 {
 	const struct nvmf_port *port = req->sq->ctrl->port;
 
+	/* a gateway namespace this process does not own (owner.c): no write may land */
+	if (req->ns->bdev && !nvmf_bdev_owned(req->ns->bdev))
+		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE);
 	if (!port)
 		return 0;
 	switch (nvmf_cfg_port_ana_state(nvmf_port_cfg(port), nvmf_ns_anagrpid(req->ns))) {

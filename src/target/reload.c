@@ -286,6 +286,11 @@ void nvmf_tgt_notify_ns_changed(struct nvmf_subsys *s, uint32_t nsid)
 	free(p);
 }
 
+void nvmf_tgt_notify_ana_changed(struct nvmf_subsys *s)
+{
+	notify_ctrls(s, NULL, AEN_ANA, NULL);
+}
+
 /* ------------------------------------------------------------------ ports */
 
 static struct nvmf_port *find_port(struct nvmf_tgt *tgt, uint16_t portid)
@@ -670,6 +675,10 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 			goto fail;
 		list->s[list->nr++] = p->s;
 	}
+	/* gateway namespaces own their image before this configuration reports optimized */
+	for (size_t i = 0; i < n; i++)
+		nvmf_owner_claim(ncfg, plans[i].cfg,
+				 plans[i].view ? plans[i].view : nvmf_subsys_view(plans[i].s));
 	fp_old = disc_fingerprint(tgt->cfg);
 	fp_new = disc_fingerprint(ncfg);
 	disc_changed = !fp_old || !fp_new || strcmp(fp_old, fp_new) != 0;
@@ -739,6 +748,8 @@ int nvmf_tgt_apply(struct nvmf_tgt *tgt, struct nvmf_cfg *ncfg, const char *orig
 	if (disc_changed)
 		notify_ctrls(tgt->disc_subsys, NULL, AEN_DISC, NULL);
 	pthread_mutex_unlock(&tgt->lock);
+	for (size_t i = 0; i < n; i++)
+		nvmf_owner_release(ncfg, plans[i].cfg, nvmf_subsys_view(plans[i].s));
 	for (size_t i = 0; i < n; i++)
 		if (plans[i].old_view)
 			retire_ns(tgt, old, plans[i].old_view, nvmf_subsys_view(plans[i].s));

@@ -558,6 +558,22 @@ void nvmf_tgt_ctrl_ns_changed(struct nvmf_tgt_ctrl *ctrl, uint32_t nsid);
  * controller of s (delivered on each controller's admin reactor).
  */
 void nvmf_tgt_notify_ns_changed(struct nvmf_subsys *s, uint32_t nsid);
+/* Any thread, tgt->lock held: an "ANA change" event to every live controller of s. */
+void nvmf_tgt_notify_ana_changed(struct nvmf_subsys *s);
+
+/*
+ * The owner role of a gateway pair (owner.c).  claim: before cfg takes effect, the
+ * gateway namespaces of view v (subsystem c of cfg) whose ANA group cfg makes optimized
+ * here take ownership of their backend (blocking: a control thread); release: once cfg is
+ * in force, those whose group no longer is give it up.  Failures are logged; such a
+ * namespace stays unowned.  group_lost: a namespace of group grp in v is a gateway
+ * namespace that is not owned, so the group is inaccessible here whatever the ports say.
+ */
+void nvmf_owner_claim(const struct nvmf_cfg *cfg, const struct nvmf_cfg_subsys *c,
+		      const struct nvmf_subsys_view *v);
+void nvmf_owner_release(const struct nvmf_cfg *cfg, const struct nvmf_cfg_subsys *c,
+			const struct nvmf_subsys_view *v);
+bool nvmf_owner_group_lost(const struct nvmf_subsys_view *v, uint32_t grp);
 void nvmf_tgt_ctrl_fill_stats(struct nvmf_tgt_ctrl *ctrl, uint64_t *rd_cmds, uint64_t *wr_cmds,
 			  uint64_t *rd_bytes, uint64_t *wr_bytes);
 

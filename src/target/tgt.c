@@ -168,6 +168,36 @@ static void ns_resized(struct nvmf_bdev *b, uint64_t new_size, void *arg)
 	pthread_mutex_unlock(&tgt->lock);
 }
 
+/*
+ * A gateway namespace's backend lost ownership (bdev.h's on_lost, the backend's thread):
+ * its group is inaccessible here now (owner.c); the hosts are told with an ANA change
+ * event so that they re-read the ANA log and stop using this path.
+ */
+static void ns_lost(struct nvmf_bdev *b, int err, void *arg)
+{
+	struct nvmf_ns *ns = arg;
+	struct nvmf_tgt *tgt = ns->tgt;
+	const struct nvmf_subsys_list *l;
+
+	(void)b;
+	(void)err;
+	pthread_mutex_lock(&tgt->lock);
+	atomic_fetch_add(&tgt->ana_chgcnt, 1);
+	l = tgt->subsys;
+	for (size_t i = 0; l && i < l->nr; i++) {
+		const struct nvmf_subsys_view *v = nvmf_subsys_view(l->s[i]);
+
+		for (uint32_t k = 0; v && k < v->nr_ns; k++)
+			if (v->ns[k] == ns) {
+				log_warn("%s: namespace %u: ANA group %u is inaccessible on this "
+					 "gateway now", l->s[i]->nqn, ns->nsid,
+					 nvmf_ns_anagrpid(ns));
+				nvmf_tgt_notify_ana_changed(l->s[i]);
+			}
+	}
+	pthread_mutex_unlock(&tgt->lock);
+}
+
 int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct nvmf_cfg_ns *c,
 		     struct nvmf_ns **out, char *err, size_t errlen)
 {
@@ -236,6 +266,7 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 	/* the backend may call from its thread already: the argument first, then the hook */
 	ns->bdev->resize_arg = ns;
 	__atomic_store_n(&ns->bdev->on_resize, ns_resized, __ATOMIC_RELEASE);
+	__atomic_store_n(&ns->bdev->on_lost, ns_lost, __ATOMIC_RELEASE);
 	if (c->has_uuid)
 		memcpy(ns->uuid, c->uuid, 16);
 	else
@@ -479,6 +510,10 @@ int nvmf_tgt_create_ext(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spi
 		tgt->subsys->nr++;
 	}
 	nvmf_tgt_warn_unserved(cfg);
+	/* before any port listens: a gateway reports optimized only what it owns */
+	for (size_t i = 0; i < tgt->subsys->nr; i++)
+		nvmf_owner_claim(cfg, tgt->subsys->s[i]->cfg,
+				 nvmf_subsys_view(tgt->subsys->s[i]));
 	for (size_t i = 0; i < cfg->nr_ports; i++) {
 		struct nvmf_port *p;
 

@@ -398,7 +398,7 @@ static void rpc_form(void **state)
 	res = ok(&rr, "bdev_rbd_create", "{\"name\": \"ceph-a\", \"pool_name\": \"rbd\", "
 		 "\"rbd_name\": \"rpc\", \"user_id\": \"admin\", \"block_size\": 4096, "
 		 "\"config_file\": \"%s\", \"key_file\": \"%s\", "
-		 "\"config\": {\"rbd_cache\": \"true\"}}", conf, keyring);
+		 "\"config\": {\"rbd_cache\": \"true\"}, \"gateway\": true}", conf, keyring);
 	assert_string_equal(json_object_get_string(res), "ceph-a");
 	res = ok(&rr, "bdev_get_bdevs", "{\"name\": \"ceph-a\"}");
 	v = json_object_array_get_idx(res, 0);
@@ -456,7 +456,11 @@ static void rpc_form(void **state)
 		assert_non_null(strstr(s, "\"bdev_rbd_create\""));
 		assert_non_null(strstr(s, "\"rbd_name\":\"rpc\""));
 		assert_non_null(strstr(s, "\"rbd_cache\":\"true\""));
+		assert_non_null(strstr(s, "\"gateway\":true"));
 	}
+	/* a gateway namespace (the default ANA group, optimized): it took the image's lock
+	 * when the listener made it reachable */
+	assert_int_equal(tp_log_count(&t, "owned by this gateway"), 1);
 	/* delete: the namespace goes with the bdev (SPDK's hot remove), hosts are told */
 	t0 = time(NULL);
 	ok(&rr, "bdev_rbd_delete", "{\"name\": \"ceph-a\"}");

@@ -46,6 +46,16 @@ static void plain_and_namespace(void **state)
 	/* a value may hold '=' (base64 keys) */
 	assert_string_equal(u.opt_key[1], "key");
 	assert_string_equal(u.opt_val[1], "AQ==");
+	assert_false(u.gateway);
+	nvmf_rbd_uri_free(&u);
+	/* a gateway pair's namespace: ours, not a librados option */
+	assert_int_equal(nvmf_rbd_uri_parse("rbd:p/i?gateway=1&timeout=5", &u, err, sizeof(err)),
+			 0);
+	assert_true(u.gateway);
+	assert_int_equal(u.nr_opts, 0);
+	nvmf_rbd_uri_free(&u);
+	assert_int_equal(nvmf_rbd_uri_parse("rbd:p/i?gateway=0", &u, err, sizeof(err)), 0);
+	assert_false(u.gateway);
 	nvmf_rbd_uri_free(&u);
 	assert_true(nvmf_bdev_path_is_rbd("rbd:a/b"));
 	assert_false(nvmf_bdev_path_is_rbd("/dev/rbd0"));
@@ -71,6 +81,8 @@ static void malformed(void **state)
 		{ "rbd:a/b?timeout=-1", "timeout" },
 		{ "rbd:a/b?timeout=5s", "timeout" },
 		{ "rbd:a/b?timeout=3601", "timeout" },
+		{ "rbd:a/b?gateway=yes", "gateway=yes is not 0 or 1" },
+		{ "rbd:a/b?gateway=", "no value" },
 		{ "file:/x", "not an rbd" },
 	};
 	struct nvmf_rbd_uri u;
@@ -104,6 +116,14 @@ static void format_round_trip(void **state)
 	assert_string_equal(out.ns, "tenant");
 	assert_string_equal(out.opt_val[0], "false");
 	assert_int_equal(out.timeout_s, 7);
+	nvmf_rbd_uri_free(&out);
+	free(path);
+
+	in = (struct nvmf_rbd_uri){ .pool = "p", .image = "i", .gateway = true };
+	path = nvmf_rbd_uri_format(&in, err, sizeof(err));
+	assert_string_equal(path, "rbd:p/i?gateway=1");
+	assert_int_equal(nvmf_rbd_uri_parse(path, &out, err, sizeof(err)), 0);
+	assert_true(out.gateway);
 	nvmf_rbd_uri_free(&out);
 	free(path);
 
