@@ -152,6 +152,7 @@ static double now_s(void)
 struct slot {
 	struct job *j;
 	unsigned unit;
+	unsigned round;              /* writes this slot made: it walks its units in turn */
 	uint32_t version;
 	uint8_t *buf;
 	bool busy;
@@ -161,7 +162,6 @@ struct job {
 	struct nvmf_mpath_queue *mq;
 	struct slot s[QD];
 	uint32_t version[UNITS];     /* last version acknowledged per unit */
-	unsigned next_unit;
 	uint64_t done, errors;
 	double last_done, max_gap;
 	bool measure_gap;
@@ -204,8 +204,12 @@ static void job_submit(struct job *j)
 
 		if (s->busy)
 			continue;
-		/* slot k owns units k, k+QD, ...: never two writes on one block at once */
-		s->unit = (j->next_unit++ * QD + k) % UNITS;
+		/*
+		 * slot k owns units k, k+QD, ... and walks them in turn: never two writes on
+		 * one block at once, and every unit written (a job-wide counter, with slots
+		 * completing in order, kept each slot on one unit)
+		 */
+		s->unit = (s->round++ * QD + k) % UNITS;
 		s->version = j->version[s->unit] + 1;
 		pattern(s->buf, s->unit, s->version);
 		iov.iov_base = s->buf;
