@@ -49,7 +49,8 @@
 /*
  * Background population: 8 MiB per madvise() - a few ms of work, so a close waits at most
  * that long, and memory is checked every 8 MiB.  The reserve it leaves: 1/16 of the
- * memory, at least 64 MiB, at most 1 GiB (the page cache and the rest of the system).
+ * memory (of the cgroup's limit if lower), at least 64 MiB, at most 1 GiB (the page
+ * cache and the rest of the system).
  */
 #define RAM_FILL_CHUNK (8ull << 20)
 #define RAM_RESERVE_MIN (64ull << 20)
@@ -60,7 +61,7 @@ struct ram_bdev {
 	pthread_t filler;
 	bool has_filler;
 	atomic_bool stop;	/* close: the filler ends after its current chunk */
-	uint64_t reserve;	/* population stops below this much available memory */
+	uint64_t reserve;	/* test override of mem_room's reserve; 0: mem_room's */
 };
 
 static struct ram_bdev *ram_of(struct nvmf_bdev *b)
@@ -147,16 +148,13 @@ static bool meminfo(const char *key, uint64_t *bytes)
 	return found;
 }
 
-/* One number from a file of the process's cgroup v2 directory; false for "max" or none. */
-static bool cgroup_value(const char *dir, const char *name, uint64_t *v)
+/* One number from a file; false for "max" (v2: no limit) or none. */
+static bool read_u64(const char *path, uint64_t *v)
 {
-	char path[4352];
 	unsigned long long n;
-	FILE *f;
+	FILE *f = fopen(path, "re");
 	bool ok;
 
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s", dir, name);
-	f = fopen(path, "re");
 	if (!f)
 		return false;
 	ok = fscanf(f, "%llu", &n) == 1;
@@ -166,33 +164,83 @@ static bool cgroup_value(const char *dir, const char *name, uint64_t *v)
 	return ok;
 }
 
-/*
- * Memory the population may still take: MemAvailable, and below that the room left under
- * the target's cgroup v2 memory.max (MemAvailable knows nothing of a container's limit,
- * and the OOM killer of a cgroup acts on its limit).  false when it cannot be known.
- */
-static bool mem_available(uint64_t *avail)
+/* Whether the comma-separated controller list of a /proc/self/cgroup line has "memory". */
+static bool has_memory(const char *list, size_t len)
 {
-	char line[4096 + 8], *dir = NULL;
-	uint64_t max, cur;
-	FILE *f;
+	for (const char *p = list; p < list + len;) {
+		size_t n = strcspn(p, ",:");
 
-	if (!meminfo("MemAvailable", avail))
-		return false;
-	f = fopen("/proc/self/cgroup", "re");
+		if (n == 6 && strncmp(p, "memory", 6) == 0)
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
+
+/*
+ * The memory limit and usage of the target's cgroup: cgroup v2 (line "0::PATH",
+ * memory.max / memory.current) or the v1 memory controller (line "N:...memory...:PATH",
+ * memory.limit_in_bytes / memory.usage_in_bytes; "no limit" is a huge number there).
+ * false when there is none or it cannot be read (another cgroup namespace, no mount).
+ */
+static bool cgroup_memory(uint64_t *limit, uint64_t *usage)
+{
+	char line[4096 + 64], path[4096 + 128];
+	bool ok = false;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
 	if (!f)
-		return true;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3) == 0) {
-			dir = line + 3;
-			dir[strcspn(dir, "\n")] = 0;
-			break;
+		return false;
+	while (!ok && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2)
+			continue;
+		c2[1 + strcspn(c2 + 1, "\n")] = 0;
+		if (c2 == c1 + 1) {	/* v2 */
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.max", c2 + 1);
+			ok = read_u64(path, limit);
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.current", c2 + 1);
+			ok = ok && read_u64(path, usage);
+		} else if (has_memory(c1 + 1, (size_t)(c2 - c1 - 1))) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes",
+				 c2 + 1);
+			ok = read_u64(path, limit);
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.usage_in_bytes",
+				 c2 + 1);
+			ok = ok && read_u64(path, usage);
 		}
 	}
 	fclose(f);
-	if (dir && cgroup_value(dir, "memory.max", &max) &&
-	    cgroup_value(dir, "memory.current", &cur))
-		*avail = cur >= max ? 0 : (max - cur < *avail ? max - cur : *avail);
+	return ok;
+}
+
+/*
+ * Memory the population may still take (avail) and what it should leave free (reserve:
+ * 1/16 of the memory there is, 64 MiB..1 GiB): MemAvailable, and below that the room
+ * left under the target's cgroup limit - MemAvailable knows nothing of a container's
+ * limit, and a cgroup's OOM killer acts on it.  false when it cannot be known.
+ */
+static bool mem_room(uint64_t *avail, uint64_t *reserve)
+{
+	uint64_t total = 0, limit, usage;
+
+	if (!meminfo("MemAvailable", avail))
+		return false;
+	(void)meminfo("MemTotal", &total);
+	if (cgroup_memory(&limit, &usage)) {
+		uint64_t room = usage >= limit ? 0 : limit - usage;
+
+		if (room < *avail)
+			*avail = room;
+		if (limit < total)
+			total = limit;
+	}
+	*reserve = total / 16;
+	if (*reserve < RAM_RESERVE_MIN)
+		*reserve = RAM_RESERVE_MIN;
+	if (*reserve > RAM_RESERVE_MAX)
+		*reserve = RAM_RESERVE_MAX;
 	return true;
 }
 
@@ -227,7 +275,7 @@ static void *ram_fill_thread(void *arg)
 {
 	struct ram_bdev *r = arg;
 	uint8_t *mem = r->b.mem;
-	uint64_t size = r->b.size, off = 0, avail;
+	uint64_t size = r->b.size, off = 0, avail, reserve;
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -236,11 +284,15 @@ static void *ram_fill_thread(void *arg)
 	while (off < size && !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		uint64_t n = size - off < RAM_FILL_CHUNK ? size - off : RAM_FILL_CHUNK;
 
-		if (mem_available(&avail) && avail < r->reserve + n) {
+		bool known = mem_room(&avail, &reserve);	/* unknown: no /proc */
+
+		if (known && r->reserve)
+			reserve = r->reserve;
+		if (known && avail < reserve + n) {
 			log_warn("ram: background population of the %" PRIu64 " MiB namespace stops "
 				 "at %" PRIu64 " MiB: %" PRIu64 " MiB of memory available, %" PRIu64
 				 " MiB kept free; the rest is faulted in as it is written",
-				 size >> 20, off >> 20, avail >> 20, r->reserve >> 20);
+				 size >> 20, off >> 20, avail >> 20, reserve >> 20);
 			return NULL;
 		}
 #ifdef MADV_HUGEPAGE
@@ -274,16 +326,8 @@ static void *ram_fill_thread(void *arg)
 static void ram_fill_start(struct ram_bdev *r, uint64_t reserve)
 {
 	sigset_t all, old;
-	uint64_t total;
 	int rc;
 
-	if (reserve == 0) {
-		reserve = meminfo("MemTotal", &total) ? total / 16 : RAM_RESERVE_MIN;
-		if (reserve < RAM_RESERVE_MIN)
-			reserve = RAM_RESERVE_MIN;
-		if (reserve > RAM_RESERVE_MAX)
-			reserve = RAM_RESERVE_MAX;
-	}
 	r->reserve = reserve;
 	atomic_init(&r->stop, false);
 	sigfillset(&all);
