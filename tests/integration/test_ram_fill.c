@@ -3,7 +3,9 @@
  * target's resident memory grows to the namespace's size without any I/O, --ram-lazy stays
  * small, and a stop while the thread is at work is clean (the target under test runs with
  * ASan/LSan: a thread not joined or memory unmapped under it shows in its exit status).
- * That data written meanwhile is intact is test_bdev's test_ram_fill_io_during.
+ * Where a memory cgroup can be made, a namespace larger than its limit stops being
+ * populated short of it instead of getting the target OOM-killed.  That data written
+ * meanwhile is intact is test_bdev's test_ram_fill_io_during.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +13,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "target_proc.h"
@@ -73,11 +78,86 @@ static void stop_during_population(void **state)
 	assert_int_equal(tp_log_count(&t, "namespace is resident"), 0);
 }
 
+/*
+ * A child memory cgroup of ours, limited to `limit` bytes: v1's memory controller or v2.
+ * Its directory goes to dir; false (the test then skips) where none can be made.
+ */
+static bool make_memcg(char *dir, size_t len, unsigned long long limit)
+{
+	char line[4096], path[4300];
+	FILE *f = fopen("/proc/self/cgroup", "r"), *l;
+	bool ok = false;
+
+	if (!f)
+		return false;
+	while (!ok && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		const char *file;
+
+		if (!c2)
+			continue;
+		c2[1 + strcspn(c2 + 1, "\n")] = 0;
+		if (c2 == c1 + 1) {
+			snprintf(dir, len, "/sys/fs/cgroup%s/nvmf-ram-fill-%d", c2 + 1, getpid());
+			file = "memory.max";
+		} else if (strstr(c1, "memory")) {
+			snprintf(dir, len, "/sys/fs/cgroup/memory%s/nvmf-ram-fill-%d", c2 + 1, getpid());
+			file = "memory.limit_in_bytes";
+		} else {
+			continue;
+		}
+		if (mkdir(dir, 0755) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		l = fopen(path, "w");
+		ok = l && fprintf(l, "%llu\n", limit) > 0;
+		if (l && fclose(l) != 0)
+			ok = false;
+		if (!ok)
+			rmdir(dir);
+	}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * A namespace larger than the target's cgroup allows: population stops short of the
+ * limit and says so; the target is not OOM-killed and stops cleanly.
+ */
+static void stops_below_cgroup_limit(void **state)
+{
+	char dir[4200], path[4300];
+	struct target_proc t;
+	FILE *f;
+	int i;
+
+	(void)state;
+	if (!make_memcg(dir, sizeof(dir), 192ull << 20)) {
+		print_message("skipped: no memory cgroup can be made here\n");
+		skip();
+	}
+	start(&t, "1G", false);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)t.pid);
+	assert_int_equal(fclose(f), 0);
+	for (i = 0; i < 900 && !tp_log_count(&t, "background population of the") &&
+		    kill(t.pid, 0) == 0; i++)
+		usleep(100000);
+	print_message("# RSS %ld KiB under a 192 MiB limit\n", tp_rss_kib(t.pid));
+	assert_int_equal(tp_log_count(&t, "background population of the"), 1);
+	assert_int_equal(tp_log_count(&t, "namespace is resident"), 0);
+	assert_int_equal(tp_stop(&t), 0);	/* alive, and a clean exit */
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(default_fills_lazy_stays_small),
 		cmocka_unit_test(stop_during_population),
+		cmocka_unit_test(stops_below_cgroup_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
