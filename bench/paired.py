@@ -229,7 +229,7 @@ class Bench:
         self.ensure(target)
         port = self.port_ours if target == "ours" else self.port_spdk
         args = dict((w[0], w[2]) for w in WORKLOADS)[wl]
-        secs = str(secs or self.a.seconds)
+        secs = "%g" % (secs or self.a.seconds)  # spdk_nvme_perf -t takes whole seconds
         out = os.path.join(self.work, "%s.json" % tag)
         if host == "ours":
             cmd = ["taskset", "-c", "1", self.a.nvmf, "perf", "-r",
@@ -375,8 +375,9 @@ def main():
                    help="seconds of each warm-up run per target (0: none)")
     p.add_argument("--json", required=True, help="where the results go")
     a = p.parse_args()
-    if a.seconds == int(a.seconds):
-        a.seconds = int(a.seconds)
+    if a.seconds != int(a.seconds) or a.warmup != int(a.warmup):
+        raise SystemExit("paired: whole seconds (spdk_nvme_perf -t)")
+    a.seconds, a.warmup = int(a.seconds), int(a.warmup)
     for f in ("nvmf_tgt", "spdk_nvme_perf"):
         if not os.access(os.path.join(a.spdk_dir, "build", "bin", f), os.X_OK):
             raise SystemExit("paired: %s/build/bin/%s is not built (see "
