@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -206,8 +207,10 @@ class Bench:
     def start_spdk(self):
         conf = os.path.join(self.work, "spdk-tgt.json")
         spdk_config(conf, self.port_spdk)
+        # --disable-cpumask-locks: SPDK apps lock their cores (/var/tmp/spdk_cpu_lock_*),
+        # and another SPDK process on this shared machine must not stop the bench
         s = Server("nvmf_tgt", [os.path.join(self.spdk_bin, "nvmf_tgt"), "-m", "0x1",
-                                "--no-huge", "-s", "1024", "-c", conf,
+                                "--no-huge", "-s", "1024", "--disable-cpumask-locks", "-c", conf,
                                 "-r", os.path.join(self.work, "spdk.sock")],
                    os.path.join(self.work, "nvmf_tgt.log"), self.port_spdk)
         s.start(lambda: port_open(self.port_spdk), 120)
@@ -385,12 +388,22 @@ def main():
     for port in (a.port, a.port + 1):
         if port_open(port):
             raise SystemExit("paired: port %d is busy (--port)" % port)
+    # a stopped (SIGSTOP) nvmf_tgt must not outlive us: every way out stops the servers
+    # (SIGINT too: a shell's background job starts with it ignored)
+    def bye(sig, frame):
+        raise SystemExit("paired: signal %d" % sig)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, bye)
     b = Bench(a)
     try:
         doc = b.go()
+    except BaseException:
+        log("the servers' logs and the runs' output are kept in %s" % b.work)
+        raise
     finally:
         for s in b.servers.values():
             s.stop()
+    shutil.rmtree(b.work, ignore_errors=True)
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=1)
     print("\n".join(table(doc)))
