@@ -11,7 +11,8 @@
  *   fault and a zeroing of 4 KiB on the reactor).  Start-up does not wait for it, and it
  *   stops, saying so in the log, while the system (or the target's cgroup) has little
  *   memory left: a namespace larger than the memory must not get the target OOM-killed.
- *   Deallocate still gives memory back.
+ *   Huge pages where THP allows, as prealloc.  Deallocate still gives memory back (from
+ *   a huge page partly deallocated, once the kernel splits it).
  *
  * - lazy (nvmf-target --ram-lazy, config device.lazy): only what is written costs
  *   memory - a sparse namespace.  Small pages: with MADV_HUGEPAGE a first write into
@@ -266,11 +267,29 @@ static double ram_since(const struct timespec *t0)
  * - Deallocate (MADV_DONTNEED) racing with population: if population comes second the
  *   page is back, zeroed - the range reads as zeroes, as it must; only its memory is taken
  *   again (a deallocate behind the population front frees it for good).
- * - MADV_HUGEPAGE per chunk changes the mapping's flags, not its contents (huge pages only
- *   where population goes: memory left to fault lazily keeps small pages, see the top).
+ * - MADV_HUGEPAGE (at open, for all of it: one change of the mapping's flags, made before
+ *   this thread starts - a per-chunk change would take the mm's write lock from a nice-19
+ *   thread that can be preempted holding it, stalling the reactors' page faults) and
+ *   MADV_NOHUGEPAGE (once, on what is left when population stops) change flags, never
+ *   contents.
  * - Close: the bdev contract says no request is in flight; ram_close sets stop and joins
  *   this thread before munmap, so it never touches unmapped memory.
  */
+/*
+ * Where population stopped, the rest is faulted in by writes on the reactors: small pages
+ * there, as --ram-lazy (see the top: a 2 MiB first-write fault may compact memory, and
+ * memory is short when this happens).
+ */
+static void ram_fill_rest_small(uint8_t *from, uint64_t len)
+{
+#ifdef MADV_NOHUGEPAGE
+	(void)madvise(from, len, MADV_NOHUGEPAGE);
+#else
+	(void)from;
+	(void)len;
+#endif
+}
+
 static void *ram_fill_thread(void *arg)
 {
 	struct ram_bdev *r = arg;
@@ -283,7 +302,6 @@ static void *ram_fill_thread(void *arg)
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	while (off < size && !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		uint64_t n = size - off < RAM_FILL_CHUNK ? size - off : RAM_FILL_CHUNK;
-
 		bool known = mem_room(&avail, &reserve);	/* unknown: no /proc */
 
 		if (known && r->reserve)
@@ -293,11 +311,9 @@ static void *ram_fill_thread(void *arg)
 				 "at %" PRIu64 " MiB: %" PRIu64 " MiB of memory available, %" PRIu64
 				 " MiB kept free; the rest is faulted in as it is written",
 				 size >> 20, off >> 20, avail >> 20, reserve >> 20);
+			ram_fill_rest_small(mem + off, size - off);
 			return NULL;
 		}
-#ifdef MADV_HUGEPAGE
-		(void)madvise(mem + off, n, MADV_HUGEPAGE);
-#endif
 #ifdef MADV_POPULATE_WRITE
 		if (madvise(mem + off, n, MADV_POPULATE_WRITE) != 0) {
 			if (errno == EINTR)
@@ -307,11 +323,13 @@ static void *ram_fill_thread(void *arg)
 				 size >> 20, off >> 20,
 				 errno == EINVAL ? "the kernel has no MADV_POPULATE_WRITE (5.14)"
 						 : strerror(errno));
+			ram_fill_rest_small(mem + off, size - off);
 			return NULL;
 		}
 #else
 		log_info("ram: built without MADV_POPULATE_WRITE: pages are faulted in as they "
 			 "are written");
+		ram_fill_rest_small(mem + off, size - off);
 		return NULL;
 #endif
 		off += n;
@@ -438,8 +456,13 @@ int nvmf_bdev_ram_open(const struct nvmf_bdev_params *p, struct nvmf_bdev **out,
 	b->has_discard = true;
 	b->fd = -1;
 	b->mem = mem;
-	if (!p->prealloc && !p->lazy)
+	if (!p->prealloc && !p->lazy) {
+#ifdef MADV_HUGEPAGE
+		/* populated on huge pages where THP allows (advice: small pages work the same) */
+		(void)madvise(mem, p->size, MADV_HUGEPAGE);
+#endif
 		ram_fill_start(r, p->populate_reserve);
+	}
 	*out = b;
 	return 0;
 }
