@@ -144,6 +144,12 @@ struct nvmf_bdev_params {
 	bool prealloc;          /* RAM: reserve and fault in everything at open, on huge
 				 * pages where the system has them (as SPDK's malloc bdev on
 				 * hugepages): no page fault on the I/O path, memory = size */
+	bool lazy;              /* RAM: fault pages in only as they are written (a sparse
+				 * namespace); neither this nor prealloc: populated in the
+				 * background after open (ram.c) */
+	uint64_t populate_reserve; /* RAM background population stops while less memory
+				 * than this is available; 0 = the default (ram.c).  Tests
+				 * set it to see the stop. */
 };
 
 

@@ -910,6 +910,8 @@ static const struct field ns_device_fields[] = {
 	F_FUNC("size", parse_ns_size),
 	F_INT("block_size", struct nvmf_cfg_ns, block_size, 0, 4096),
 	F_STR("bdev", struct nvmf_cfg_ns, bdev_name, 255),
+	/* ram: memory only where written, not populated in the background (--ram-lazy) */
+	F_BOOL("lazy", struct nvmf_cfg_ns, lazy),
 	F_END,
 };
 
@@ -2074,6 +2076,7 @@ static int quick_build(struct ctx *c, struct nvmf_cfg *cfg, const struct nvmf_cf
 	ns->backend = q->backend;
 	ns->size = q->size;
 	ns->prealloc = q->prealloc && q->backend == NVMF_BACKEND_RAM;
+	ns->lazy = q->lazy && q->backend == NVMF_BACKEND_RAM;
 	ns->ana_grpid = 1;
 	if (set_str(c, &ns->path, q->path ? q->path : "") || set_str(c, &ns->bdev_name, "") ||
 	    set_str(c, &ns->resv_ptpl_file, ""))

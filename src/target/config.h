@@ -194,6 +194,8 @@ struct nvmf_cfg_ns {
 	 */
 	char *bdev_name;
 	bool prealloc;			/* RAM only: reserve it all at start (--prealloc) */
+	bool lazy;			/* RAM only: device.lazy (ours) / --ram-lazy: memory
+					 * only where written, no background population */
 	uint8_t uuid[16];
 	bool has_uuid;			/* false: the target generates one, as nvmet does */
 	uint8_t nguid[16];
@@ -286,6 +288,7 @@ struct nvmf_cfg_quick {
 	const char *path;		/* --file PATH or --device /dev/X */
 	uint64_t size;			/* --ram SIZE in bytes, a multiple of 512 */
 	bool prealloc;			/* --prealloc: RAM reserved at start, on huge pages */
+	bool lazy;			/* --ram-lazy: RAM taken only as written */
 	bool mptcp;			/* --mptcp: the port's param.mptcp */
 	const char *listen;		/* "ADDR[:PORT]" or "[V6ADDR][:PORT]", NULL = 127.0.0.1:4420 */
 	const char *nqn;		/* NULL = NVMF_CFG_QUICK_NQN */

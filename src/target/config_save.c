@@ -119,6 +119,8 @@ static struct json_object *ns_json(struct out *o, const struct nvmf_cfg_ns *ns)
 		put_int(o, d, "size", (int64_t)ns->size);
 	if (ns->block_size)
 		put_int(o, d, "block_size", ns->block_size);
+	if (ns->lazy && ns->backend == NVMF_BACKEND_RAM)
+		put_int(o, d, "lazy", 1);
 	if (ns->bdev_name[0])
 		put_str(o, d, "bdev", ns->bdev_name);
 	if (ns->resv_enable || (ns->resv_ptpl_file && ns->resv_ptpl_file[0])) {

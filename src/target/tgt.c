@@ -222,6 +222,7 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 		p.size = c->size;
 		p.block_size = c->block_size;
 		p.prealloc = c->prealloc;
+		p.lazy = c->lazy;
 		break;
 	case NVMF_BACKEND_NULL:
 		p.kind = NVMF_BDEV_NULL;

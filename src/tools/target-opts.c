@@ -34,7 +34,11 @@ static void usage(FILE *f)
 		"                    nvmf-target-config(5))\n"
 		"  --size SIZE       size of the --file namespace\n"
 		"  --prealloc        --ram: reserve all of it at start, on huge pages (no page\n"
-		"                    faults during I/O; default: memory taken as written)\n"
+		"                    faults during I/O, fails if it does not fit; default:\n"
+		"                    faulted in by a background thread after start while\n"
+		"                    memory is available)\n"
+		"  --ram-lazy        --ram: memory taken only as written (a sparse namespace;\n"
+		"                    the first write to each page faults)\n"
 		"  --device DEV      serve a block device\n"
 		"  --listen A[:P]    address to listen on (default 127.0.0.1:4420)\n"
 		"  --nqn NQN         subsystem NQN of the quick-start namespace\n"
@@ -61,7 +65,7 @@ static void usage(FILE *f)
 }
 
 /* long options without a letter of their own */
-enum { OPT_METRICS = 0x100 };
+enum { OPT_METRICS = 0x100, OPT_RAM_LAZY };
 
 int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, FILE *errf)
 {
@@ -82,6 +86,7 @@ int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, F
 		{ "poll", no_argument, NULL, 'p' },
 		{ "spin-us", required_argument, NULL, 'S' },
 		{ "prealloc", no_argument, NULL, 'P' },
+		{ "ram-lazy", no_argument, NULL, OPT_RAM_LAZY },
 		{ "buf-pool", required_argument, NULL, 'B' },
 		{ "tls-keys", required_argument, NULL, 'K' },
 		{ "tls-compat", no_argument, NULL, 'T' },
@@ -163,6 +168,9 @@ int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, F
 		case 'P':
 			o->quick.prealloc = true;
 			break;
+		case OPT_RAM_LAZY:
+			o->quick.lazy = true;
+			break;
 		case 'B': {
 			uint64_t v;
 
@@ -237,6 +245,11 @@ int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, F
 	}
 	if (o->quick.prealloc && (o->config || o->quick.backend != NVMF_BACKEND_RAM)) {
 		fprintf(errf, "nvmf-target: --prealloc goes with --ram\n");
+		return TARGET_OPTS_USAGE;
+	}
+	if (o->quick.lazy && (o->config || o->quick.backend != NVMF_BACKEND_RAM ||
+			      o->quick.prealloc)) {
+		fprintf(errf, "nvmf-target: --ram-lazy goes with --ram, not with --prealloc\n");
 		return TARGET_OPTS_USAGE;
 	}
 	if (o->quick.mptcp && o->config) {

@@ -625,7 +625,7 @@ static void cycle(int k)
 static void connect_cycles_leave_nothing_behind(void **state)
 {
 	char listen[64];
-	const char *argv[] = { "--ram", "16M", "--listen", listen, "--cpus", "2",
+	const char *argv[] = { "--ram", "16M", "--ram-lazy", "--listen", listen, "--cpus", "2",
 			       "--nqn", NQN, NULL };
 	struct target_proc t;
 	long rss0 = 0, rss1;
@@ -666,7 +666,7 @@ static void connect_cycles_leave_nothing_behind(void **state)
 static void host_cycles_leave_nothing_behind(void **state)
 {
 	char listen[64], svc[16], nobody[16];
-	const char *argv[] = { "--ram", "16M", "--listen", listen, "--cpus", "2",
+	const char *argv[] = { "--ram", "16M", "--ram-lazy", "--listen", listen, "--cpus", "2",
 			       "--nqn", NQN, NULL };
 	struct target_proc t;
 	struct nvmf_ctrl_opts o;

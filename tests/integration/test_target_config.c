@@ -313,6 +313,8 @@ static void bad_options_refused(void **state)
 		const char *why;
 	} cases[] = {
 		{ { "--null", "1M", "--prealloc", NULL }, "--prealloc goes with --ram" },
+		{ { "--null", "1M", "--ram-lazy", NULL }, "--ram-lazy goes with --ram" },
+		{ { "--ram", "1M", "--prealloc", "--ram-lazy", NULL }, "not with --prealloc" },
 		{ { "--ram", "1M", "--spin-us", "x", NULL }, "--spin-us wants" },
 		{ { "--ram", "1M", "--spin-us", "2000000", NULL }, "--spin-us wants" },
 		{ { "--ram", "1M", "--cpus", "0", NULL }, "--cpus wants" },

@@ -73,7 +73,7 @@ static void idle_associations(void **state)
 	struct target_proc *t = &T;
 	struct assoc *a = calloc(N_ASSOC, sizeof(*a));
 	char listen[64];
-	const char *argv[] = { "--ram", "64M", "--listen", listen, "--cpus", "1", NULL };
+	const char *argv[] = { "--ram", "64M", "--ram-lazy", "--listen", listen, "--cpus", "1", NULL };
 	uint16_t port = tp_free_port(), st = 0xffff;
 	struct tclient admin, io;
 	uint8_t buf[4096];

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -192,11 +193,14 @@ struct variant {
 	bool buffered;
 	bool loop;                /* a loop block device over a temporary file */
 	bool prealloc;            /* ram: all of it reserved at open */
+	bool lazy;                /* ram: no background population (--ram-lazy) */
 };
 
 static const struct variant variants[] = {
-	{ "ram", NVMF_BDEV_RAM, 0, NULL, false, false },
-	{ "ram4k", NVMF_BDEV_RAM, 4096, NULL, false, false },
+	{ "ram", NVMF_BDEV_RAM, 0, NULL, false, false, false, true },
+	{ "ram4k", NVMF_BDEV_RAM, 4096, NULL, false, false, false, true },
+	/* the default: populated in the background while the tests' I/O runs */
+	{ "ram-fill", NVMF_BDEV_RAM, 0, NULL, false, false },
 	{ "ram-prealloc", NVMF_BDEV_RAM, 0, NULL, false, false, true },
 	{ "null", NVMF_BDEV_NULL, 0, NULL, false, false },
 	{ "file-buffered", NVMF_BDEV_FILE, 0, "/var/tmp", true, false },
@@ -298,7 +302,7 @@ static int fx_setup(void **state)
 	const struct variant *v = *state;
 	struct nvmf_bdev_params p = { .kind = v->kind, .size = DEV_SIZE,
 				      .block_size = v->block_size, .buffered = v->buffered,
-				      .prealloc = v->prealloc };
+				      .prealloc = v->prealloc, .lazy = v->lazy };
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[256];
 	int rc;
@@ -491,9 +495,10 @@ static void zero_ranges(void **state, enum nvmf_bdev_op op)
 	dev_op(f, op, 3 * bs, 1 * MIB + 6 * bs);    /* 512: neither end on a page */
 	dev_op(f, op, 2 * MIB + 7 * bs, 2 * bs);
 	dev_op(f, op, DEV_SIZE - 4 * bs, 4 * bs);   /* never written: zero stays zero */
-	if (f->v->kind == NVMF_BDEV_RAM && !f->v->prealloc) {
+	if (f->v->kind == NVMF_BDEV_RAM && f->v->lazy) {
 		/* the whole pages inside the large range were given back (before reading
-		 * them maps the zero page in) */
+		 * them maps the zero page in); with background population they may be
+		 * faulted in again at once, zeroed (see ram_fill_thread) */
 		assert_int_equal(resident_pages(f->b->mem + 64 * KIB, 16 * KIB), 0);
 	} else if (f->v->prealloc) {
 		/* reserved memory stays: zeroed in place, no fault on the next write */
@@ -1177,6 +1182,138 @@ static void test_iov_seek(void **state)
 
 /* ---- the table ---- */
 
+/* ---- RAM: background population (ram.c's ram_fill_thread) ---- */
+
+/* Threads of this process: the population thread is the only one these tests add. */
+static int task_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Waits (up to 90 s: the thread runs at nice 19 on a loaded machine) for it to end. */
+static void wait_filler_done(int tasks_before)
+{
+	for (int i = 0; i < 9000 && task_count() > tasks_before; i++)
+		usleep(10000);
+	assert_int_equal(task_count(), tasks_before);
+}
+
+static struct nvmf_bdev *ram_open(uint64_t size, bool lazy, uint64_t reserve)
+{
+	struct nvmf_bdev_params p = { .kind = NVMF_BDEV_RAM, .size = size, .lazy = lazy,
+				      .populate_reserve = reserve };
+	struct nvmf_bdev *b = NULL;
+	char err[256];
+
+	if (nvmf_bdev_open(&p, &b, err, sizeof(err)))
+		fail_msg("open ram: %s", err);
+	return b;
+}
+
+/* Without any I/O a default namespace becomes resident; a lazy one stays empty. */
+static void test_ram_fill_resident(void **state)
+{
+	int before = task_count();
+	struct nvmf_bdev *lazy = ram_open(32 * MIB, true, 0), *b;
+
+	(void)state;
+	assert_int_equal(task_count(), before);	/* lazy: no thread */
+	b = ram_open(32 * MIB, false, 0);
+	assert_int_equal(task_count(), before + 1);
+	assert_false(b->prealloc);	/* deallocate still gives memory back */
+	wait_filler_done(before);
+	assert_int_equal(resident_pages(b->mem, 32 * MIB), 32 * MIB / 4096);
+	assert_int_equal(resident_pages(lazy->mem, 32 * MIB), 0);
+	nvmf_bdev_close(b);
+	nvmf_bdev_close(lazy);
+}
+
+/*
+ * Writes and deallocations while the namespace is being populated: every byte written is
+ * there afterwards, every deallocated or never written byte reads zero.
+ */
+static void test_ram_fill_io_during(void **state)
+{
+	enum { SIZE = 64 * MIB, STEP = 256 * KIB, LEN = 8 * KIB + 512 };
+	int before = task_count();
+	struct nvmf_bdev *b = ram_open(SIZE, false, 0);
+	uint8_t *buf = malloc(SIZE), *model = calloc(1, SIZE);
+	struct iovec iov;
+	struct tio t;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(model);
+	/* from the end backwards: the population goes forwards, so they cross */
+	for (uint64_t off = SIZE - STEP; off < SIZE; off -= STEP) {
+		uint64_t o = off + 512 * (off / STEP % 7);	/* pages written in part */
+
+		fill(model + o, LEN, o, 77);
+		iov = (struct iovec){ model + o, LEN };
+		assert_int_equal(do_io(b, &t, NVMF_BIO_WRITE, o, LEN, &iov, 1, false), 0);
+		if (off / STEP % 5 == 0) {	/* 1 MiB deallocated across a written range */
+			uint64_t d = off >= MIB ? off - MIB + 4 * KIB : 0;
+
+			memset(model + d, 0, MIB);
+			assert_int_equal(do_io(b, &t, NVMF_BIO_DISCARD, d, MIB, NULL, 0, false), 0);
+		}
+		if (off == 0)
+			break;
+	}
+	wait_filler_done(before);
+	iov = (struct iovec){ buf, SIZE };
+	assert_int_equal(do_io(b, &t, NVMF_BIO_READ, 0, SIZE, &iov, 1, false), 0);
+	assert_memory_equal(buf, model, SIZE);
+	free(buf);
+	free(model);
+	nvmf_bdev_close(b);
+}
+
+/* Close while the thread is still at work: it stops and is joined (ASan/LSan watch). */
+static void test_ram_fill_close_early(void **state)
+{
+	int before = task_count();
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct nvmf_bdev *b = ram_open(1024 * MIB, false, 0);
+
+		if (i)
+			usleep(1000 * i);
+		nvmf_bdev_close(b);
+		assert_int_equal(task_count(), before);
+	}
+}
+
+/* Too little memory available: population stops before it takes any; the I/O works. */
+static void test_ram_fill_low_memory(void **state)
+{
+	int before = task_count();
+	struct nvmf_bdev *b = ram_open(32 * MIB, false, UINT64_MAX / 4);
+	uint8_t w[4096], r[4096];
+	struct iovec iov;
+	struct tio t;
+
+	(void)state;
+	wait_filler_done(before);
+	assert_int_equal(resident_pages(b->mem, 32 * MIB), 0);
+	fill(w, sizeof(w), 5 * MIB, 3);
+	iov = (struct iovec){ w, sizeof(w) };
+	assert_int_equal(do_io(b, &t, NVMF_BIO_WRITE, 5 * MIB, sizeof(w), &iov, 1, false), 0);
+	iov = (struct iovec){ r, sizeof(r) };
+	assert_int_equal(do_io(b, &t, NVMF_BIO_READ, 5 * MIB, sizeof(r), &iov, 1, false), 0);
+	assert_memory_equal(w, r, sizeof(w));
+	nvmf_bdev_close(b);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1215,6 +1352,10 @@ static const struct CMUnitTest single[] = {
 	cmocka_unit_test(test_read_only_file),
 	cmocka_unit_test(test_blockdev_read_only),
 	cmocka_unit_test(test_no_odirect_fallback),
+	cmocka_unit_test(test_ram_fill_resident),
+	cmocka_unit_test(test_ram_fill_io_during),
+	cmocka_unit_test(test_ram_fill_close_early),
+	cmocka_unit_test(test_ram_fill_low_memory),
 };
 
 int main(void)

@@ -106,7 +106,7 @@ static const char ram_cfg[] =
 	"{\"subsystems\":[{\"nqn\":\"nqn.2016-06.io.spdk:cnode1\","
 	"\"attr\":{\"allow_any_host\":\"1\"},"
 	"\"namespaces\":[{\"nsid\":1,\"enable\":1,\"device\":{\"path\":\"\",\"backend\":\"ram\","
-	"\"size\":1048576,\"block_size\":4096,\"bdev\":\"Malloc0\"}},"
+	"\"size\":1048576,\"block_size\":4096,\"bdev\":\"Malloc0\",\"lazy\":1}},"
 	"{\"nsid\":2,\"enable\":1,\"device\":{\"path\":\"\",\"backend\":\"null\","
 	"\"size\":4096}}]}]}";
 
@@ -121,7 +121,9 @@ static void test_ram_and_null_namespaces(void **state)
 	assert_int_equal(a->subsystems[0].namespaces[0].size, 1048576);
 	assert_int_equal(a->subsystems[0].namespaces[0].block_size, 4096);
 	assert_string_equal(a->subsystems[0].namespaces[0].bdev_name, "Malloc0");
+	assert_true(a->subsystems[0].namespaces[0].lazy);	/* device.lazy: --ram-lazy */
 	assert_int_equal(a->subsystems[0].namespaces[1].backend, NVMF_BACKEND_NULL);
+	assert_false(a->subsystems[0].namespaces[1].lazy);
 	assert_string_equal(a->subsystems[0].namespaces[1].bdev_name, "");
 	t = text_of(a);
 	assert_non_null(strstr(t, "\"backend\":\"ram\""));
@@ -130,6 +132,8 @@ static void test_ram_and_null_namespaces(void **state)
 	assert_int_equal(b->subsystems[0].namespaces[0].size, 1048576);
 	assert_int_equal(b->subsystems[0].namespaces[0].block_size, 4096);
 	assert_string_equal(b->subsystems[0].namespaces[0].bdev_name, "Malloc0");
+	assert_true(b->subsystems[0].namespaces[0].lazy);
+	assert_false(b->subsystems[0].namespaces[1].lazy);
 	assert_int_equal(b->subsystems[0].namespaces[1].size, 4096);
 	free(t);
 	nvmf_cfg_free(a);
