@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "nvmf/nvmf.h"
+#include "mpath_job.h"
 #include "target_proc.h"
 #include "tproxy.h"
 
@@ -36,8 +37,6 @@
 #define UUID "6a0c1d5e-7b0f-4a8e-9d41-2f1c3b5e9a77"
 #define NGUID "ef90689c-6c46-d44c-89c1-4067801309a8"
 #define IMG_MB 16
-#define BLK 4096
-#define QD 16
 #define UNITS 1024                  /* 4 KiB blocks the job writes (of the 16 MiB) */
 
 static char img[128], cfg_a[128], cfg_b[128];
@@ -139,157 +138,25 @@ static struct nvmf_ctrl *connect_to(const char *port)
 	return c;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ------------------------------------------------------------------ a write job */
 
-struct slot {
-	struct job *j;
-	unsigned unit;
-	unsigned round;              /* writes this slot made: it walks its units in turn */
-	uint32_t version;
-	uint8_t *buf;
-	bool busy;
-};
-
-struct job {
-	struct nvmf_mpath_queue *mq;
-	struct slot s[QD];
-	uint32_t version[UNITS];     /* last version acknowledged per unit */
-	uint64_t done, errors;
-	double last_done, max_gap;
-	bool measure_gap;
-};
-
-static void pattern(uint8_t *b, unsigned unit, uint32_t version)
-{
-	for (unsigned i = 0; i < BLK; i += 8) {
-		uint64_t v = ((uint64_t)unit << 32 | version) * 0x9E3779B97F4A7C15ull + i;
-
-		memcpy(b + i, &v, 8);
-	}
-}
-
-static void write_done(void *arg, int status, const struct nvme_cqe *cqe)
-{
-	struct slot *s = arg;
-	struct job *j = s->j;
-	double t = now_s();
-
-	(void)cqe;
-	s->busy = false;
-	if (status) {
-		j->errors++;
-		fprintf(stderr, "write of unit %u failed: %d\n", s->unit, status);
-		return;
-	}
-	j->version[s->unit] = s->version;
-	j->done++;
-	if (j->measure_gap && t - j->last_done > j->max_gap)
-		j->max_gap = t - j->last_done;
-	j->last_done = t;
-}
-
-static void job_submit(struct job *j)
-{
-	for (unsigned k = 0; k < QD; k++) {
-		struct slot *s = &j->s[k];
-		struct iovec iov;
-
-		if (s->busy)
-			continue;
-		/*
-		 * slot k owns units k, k+QD, ... and walks them in turn: never two writes on
-		 * one block at once, and every unit written (a job-wide counter, with slots
-		 * completing in order, kept each slot on one unit)
-		 */
-		s->unit = (s->round++ * QD + k) % UNITS;
-		s->version = j->version[s->unit] + 1;
-		pattern(s->buf, s->unit, s->version);
-		iov.iov_base = s->buf;
-		iov.iov_len = BLK;
-		if (nvmf_mpath_writev(j->mq, (uint64_t)s->unit * (BLK / lbs), BLK / lbs, &iov, 1,
-				      0, write_done, s) == 0)
-			s->busy = true;
-	}
-}
-
-static void job_init(struct job *j, struct nvmf_mpath_queue *mq)
-{
-	memset(j, 0, sizeof(*j));
-	j->mq = mq;
-	for (unsigned k = 0; k < QD; k++) {
-		j->s[k].j = j;
-		j->s[k].buf = aligned_alloc(4096, BLK);
-	}
-	j->last_done = now_s();
-}
-
-static void job_run(struct job *j, double seconds)
-{
-	double end = now_s() + seconds;
-
-	while (now_s() < end) {
-		job_submit(j);
-		nvmf_mpath_queue_wait(j->mq, 10);
-	}
-}
-
-static void job_drain(struct job *j)
-{
-	double end = now_s() + 30;
-	bool busy = true;
-
-	while (busy && now_s() < end) {
-		nvmf_mpath_queue_wait(j->mq, 10);
-		busy = false;
-		for (unsigned k = 0; k < QD; k++)
-			busy |= j->s[k].busy;
-	}
-	assert_false(busy);
-}
-
-static void read_done(void *arg, int status, const struct nvme_cqe *cqe)
-{
-	(void)cqe;
-	*(int *)arg = status;
-}
-
-/* Every unit reads back as last acknowledged. */
+/* Every unit reads back as last acknowledged (mpath_job.h). */
 static void job_verify(struct job *j)
 {
-	uint8_t *b = aligned_alloc(4096, BLK), *want = aligned_alloc(4096, BLK);
+	uint8_t *b = aligned_alloc(4096, JOB_BLK), *want = aligned_alloc(4096, JOB_BLK);
 	unsigned bad = 0;
 
-	for (unsigned u = 0; u < UNITS; u++) {
-		struct iovec iov = { b, BLK };
-		int st = -EINPROGRESS;
-
+	for (unsigned u = 0; u < j->units; u++) {
 		if (!j->version[u])
 			continue;
-		assert_int_equal(nvmf_mpath_readv(j->mq, (uint64_t)u * (BLK / lbs), BLK / lbs, &iov,
-						  1, read_done, &st), 0);
-		while (st == -EINPROGRESS)
-			nvmf_mpath_queue_wait(j->mq, 10);
-		assert_int_equal(st, 0);
-		pattern(want, u, j->version[u]);
-		bad += memcmp(b, want, BLK) != 0;
+		assert_int_equal(job_read(j, u, b), 0);
+		job_pattern(want, u, j->version[u]);
+		bad += memcmp(b, want, JOB_BLK) != 0;
 	}
 	assert_int_equal(bad, 0);
 	free(b);
 	free(want);
-}
-
-static void job_fini(struct job *j)
-{
-	for (unsigned k = 0; k < QD; k++)
-		free(j->s[k].buf);
 }
 
 static struct nvmf_mpath *make_mpath(enum nvmf_iopolicy pol, struct nvmf_ctrl *a,
@@ -337,9 +204,9 @@ static void one_namespace_policies(void **state)
 	assert_int_equal(nvmf_mpath_add_path(m, a), -EEXIST);
 	assert_int_equal(nvmf_ctrl_ana_state(a, 1), NVMF_ANA_OPTIMIZED);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, 0);
 	job_run(j, 1.0);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	/* round robin: both paths carry about half */
 	{
@@ -356,9 +223,9 @@ static void one_namespace_policies(void **state)
 	m = make_mpath(NVMF_IOPOLICY_NUMA, a, b);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
 	job_fini(j);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, 0);
 	job_run(j, 0.5);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	assert_int_equal(nvmf_mpath_path_ios(m, 1), 0);
 	assert_true(nvmf_mpath_path_ios(m, 0) > 0);
@@ -376,7 +243,7 @@ static void one_namespace_policies(void **state)
 		assert_int_equal(nvmf_mpath_nr_paths(m), 1);
 		before = nvmf_mpath_path_ios(m, 0);
 		job_run(j, 0.3);
-		job_drain(j);
+		assert_true(job_drain(j));
 		assert_int_equal(j->errors, 0);
 		assert_true(nvmf_mpath_path_ios(m, 0) > before);
 		assert_ptr_equal(nvmf_mpath_path(m, 0), b);
@@ -402,11 +269,11 @@ static void silent_path_fails_over(void **state)
 
 	(void)state;
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, 0);
 	job_run(j, 0.5);
 	/* path A goes silent: no RST, no FIN; only the stall detection can tell */
 	tproxy_freeze(proxy, true);
-	t0 = now_s();
+	t0 = job_now();
 	j->measure_gap = true;
 	j->last_done = t0;
 	job_run(j, 2.0);
@@ -416,14 +283,14 @@ static void silent_path_fails_over(void **state)
 	j->measure_gap = false;
 	tproxy_freeze(proxy, false);
 	/* path A reconnects (reconnect_delay 1 s) and takes I/O again */
-	end = now_s() + 20;
-	while (now_s() < end && (nvmf_ctrl_state(a) != NVMF_CTRL_LIVE || !nvmf_ctrl_reconnects(a)))
+	end = job_now() + 20;
+	while (job_now() < end && (nvmf_ctrl_state(a) != NVMF_CTRL_LIVE || !nvmf_ctrl_reconnects(a)))
 		job_run(j, 0.2);
 	assert_int_equal(nvmf_ctrl_state(a), NVMF_CTRL_LIVE);
 	before = nvmf_mpath_path_ios(m, 0);
 	job_run(j, 0.5);
 	assert_true(nvmf_mpath_path_ios(m, 0) > before);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	job_verify(j);
 	nvmf_mpath_queue_free(mq);
@@ -445,28 +312,28 @@ static void killed_target_fails_over(void **state)
 
 	(void)state;
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, 0);
 	job_run(j, 0.5);
 	assert_true(nvmf_mpath_path_ios(m, 1) > 0);
 	kill(tb.pid, SIGKILL);
 	waitpid(tb.pid, NULL, 0);
 	tb.pid = -1;
 	j->measure_gap = true;
-	j->last_done = now_s();
+	j->last_done = job_now();
 	job_run(j, 1.5);
 	fprintf(stderr, "killed target: longest completion gap %.3f s\n", j->max_gap);
 	assert_int_equal(j->errors, 0);
 	assert_true(j->max_gap < 1.0);
 	j->measure_gap = false;
 	start(&tb, cfg_b, port_b);
-	end = now_s() + 20;
-	while (now_s() < end && (nvmf_ctrl_state(b) != NVMF_CTRL_LIVE || !nvmf_ctrl_reconnects(b)))
+	end = job_now() + 20;
+	while (job_now() < end && (nvmf_ctrl_state(b) != NVMF_CTRL_LIVE || !nvmf_ctrl_reconnects(b)))
 		job_run(j, 0.2);
 	assert_int_equal(nvmf_ctrl_state(b), NVMF_CTRL_LIVE);
 	before = nvmf_mpath_path_ios(m, 1);
 	job_run(j, 0.5);
 	assert_true(nvmf_mpath_path_ios(m, 1) > before);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	job_verify(j);
 	nvmf_mpath_queue_free(mq);
@@ -543,9 +410,9 @@ static void ana_reload(struct target_proc *t, int nth)
 static void run_until_used(struct job *j, struct nvmf_mpath *m, unsigned i)
 {
 	uint64_t before = nvmf_mpath_path_ios(m, i);
-	double end = now_s() + 10;
+	double end = job_now() + 10;
 
-	while (now_s() < end && nvmf_mpath_path_ios(m, i) == before)
+	while (job_now() < end && nvmf_mpath_path_ios(m, i) == before)
 		job_run(j, 0.05);
 	assert_true(nvmf_mpath_path_ios(m, i) > before);
 }
@@ -583,7 +450,7 @@ static void ana_of_nvmf_target_steers(void **state)
 	assert_int_equal(nvmf_ctrl_ana_state(d, 1), NVMF_ANA_NON_OPTIMIZED);
 	m = make_mpath(NVMF_IOPOLICY_ROUND_ROBIN, c, d);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, 0);
 	job_run(j, 0.5);
 	assert_true(nvmf_mpath_path_ios(m, 0) > 0);
 	assert_int_equal(nvmf_mpath_path_ios(m, 1), 0);
@@ -615,7 +482,7 @@ static void ana_of_nvmf_target_steers(void **state)
 	d_before = nvmf_mpath_path_ios(m, 1);
 	job_run(j, 0.3);
 	assert_int_equal(nvmf_mpath_path_ios(m, 1), d_before);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	job_verify(j);
 	fprintf(stderr, "ANA steering: %lu I/Os on C, %lu on D, 0 errors\n",

@@ -49,6 +49,7 @@
 
 #include "nvmf/nvmf.h"
 #include "rpc/client.h"
+#include "mpath_job.h"
 #include "target_proc.h"
 #include "tclient.h"
 
@@ -58,8 +59,7 @@
 #define UUID "7a0c1d5e-7b0f-4a8e-9d41-2f1c3b5e9a77"
 #define NGUID "ff90689c-6c46-d44c-89c1-4067801309a8"
 #define IMG_MB 8
-#define BLK 4096
-#define QD 16
+#define BLK JOB_BLK
 #define UNITS 256                   /* 4 KiB blocks the job writes (1 MiB) */
 #define STALE 8                     /* writes queued to a frozen gateway */
 #define ANA_INACCESSIBLE_STATUS 0x302 /* SCT path (3), SC ANA inaccessible (2) */
@@ -84,13 +84,6 @@ __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int group_setup(void **state)
 {
@@ -232,117 +225,16 @@ static struct nvmf_mpath *make_mpath(struct nvmf_ctrl *a, struct nvmf_ctrl *b)
 
 /* ------------------------------------------------------------------ a FUA write job */
 
-struct slot {
-	struct job *j;
-	unsigned unit;
-	uint32_t version;
-	uint8_t *buf;
-	unsigned n;                     /* writes this slot sent */
-	bool busy;
-};
-
-struct job {
-	struct nvmf_mpath_queue *mq;
-	struct slot s[QD];
-	uint32_t version[UNITS];        /* last version acknowledged per unit */
-	uint64_t done, errors;
-};
-
-static void pattern(uint8_t *b, unsigned unit, uint32_t version)
-{
-	for (unsigned i = 0; i < BLK; i += 8) {
-		uint64_t v = ((uint64_t)unit << 32 | version) * 0x9E3779B97F4A7C15ull + i;
-
-		memcpy(b + i, &v, 8);
-	}
-}
-
-static void write_done(void *arg, int status, const struct nvme_cqe *cqe)
-{
-	struct slot *s = arg;
-
-	(void)cqe;
-	s->busy = false;
-	if (status) {
-		s->j->errors++;
-		fprintf(stderr, "write of unit %u failed: %d\n", s->unit, status);
-		return;
-	}
-	s->j->version[s->unit] = s->version;
-	s->j->done++;
-}
-
-static void job_submit(struct job *j)
-{
-	for (unsigned k = 0; k < QD; k++) {
-		struct slot *s = &j->s[k];
-		struct iovec iov;
-
-		if (s->busy)
-			continue;
-		/* slot k owns units k, k+QD, ... in turn: never two writes on one block at once */
-		s->unit = (s->n++ * QD + k) % UNITS;
-		s->version = j->version[s->unit] + 1;
-		pattern(s->buf, s->unit, s->version);
-		iov.iov_base = s->buf;
-		iov.iov_len = BLK;
-		/* FUA: acknowledged means on the image, whatever becomes of the gateway */
-		if (nvmf_mpath_writev(j->mq, (uint64_t)s->unit * (BLK / lbs), BLK / lbs, &iov, 1,
-				      NVMF_IO_FUA, write_done, s) == 0)
-			s->busy = true;
-	}
-}
-
-static void job_init(struct job *j, struct nvmf_mpath_queue *mq)
-{
-	memset(j, 0, sizeof(*j));
-	j->mq = mq;
-	for (unsigned k = 0; k < QD; k++) {
-		j->s[k].j = j;
-		j->s[k].buf = aligned_alloc(4096, BLK);
-	}
-}
-
-static void job_run(struct job *j, double seconds)
-{
-	double end = now_s() + seconds;
-
-	while (now_s() < end) {
-		job_submit(j);
-		nvmf_mpath_queue_wait(j->mq, 10);
-	}
-}
-
-static void job_drain(struct job *j)
-{
-	double end = now_s() + 30;
-	bool busy = true;
-
-	while (busy && now_s() < end) {
-		nvmf_mpath_queue_wait(j->mq, 10);
-		busy = false;
-		for (unsigned k = 0; k < QD; k++)
-			busy |= j->s[k].busy;
-	}
-	assert_false(busy);
-}
-
 /* Run until path i completed I/O (after the promotion reached the host); seconds taken. */
 static double run_until_used(struct job *j, struct nvmf_mpath *m, unsigned i)
 {
 	uint64_t before = nvmf_mpath_path_ios(m, i);
-	double t0 = now_s(), end = t0 + 30;
+	double t0 = job_now(), end = t0 + 30;
 
-	while (now_s() < end && nvmf_mpath_path_ios(m, i) == before)
+	while (job_now() < end && nvmf_mpath_path_ios(m, i) == before)
 		job_run(j, 0.02);
 	assert_true(nvmf_mpath_path_ios(m, i) > before);
-	return now_s() - t0;
-}
-
-static void read_done(void *arg, int status, const struct nvme_cqe *cqe)
-{
-	(void)cqe;
-	*(int *)arg = status;
+	return job_now() - t0;
 }
 
 /* Every unit reads back through the host as last acknowledged, and so `rbd export` shows. */
@@ -358,19 +250,12 @@ static void job_verify(struct job *j, const char *image)
 			    image, out), 0);
 	f = fopen(out, "rb");
 	assert_non_null(f);
-	for (unsigned u = 0; u < UNITS; u++) {
-		struct iovec iov = { b, BLK };
-		int st = -EINPROGRESS;
-
+	for (unsigned u = 0; u < j->units; u++) {
 		if (!j->version[u])
 			continue;
 		written++;
-		pattern(want, u, j->version[u]);
-		assert_int_equal(nvmf_mpath_readv(j->mq, (uint64_t)u * (BLK / lbs), BLK / lbs, &iov,
-						  1, read_done, &st), 0);
-		while (st == -EINPROGRESS)
-			nvmf_mpath_queue_wait(j->mq, 10);
-		assert_int_equal(st, 0);
+		job_pattern(want, u, j->version[u]);
+		assert_int_equal(job_read(j, u, b), 0);
 		bad_host += memcmp(b, want, BLK) != 0;
 		assert_int_equal(fseeko(f, (off_t)u * BLK, SEEK_SET), 0);
 		assert_int_equal(fread(b, 1, BLK, f), BLK);
@@ -385,12 +270,6 @@ static void job_verify(struct job *j, const char *image)
 	assert_int_equal(bad_image, 0);
 	free(b);
 	free(want);
-}
-
-static void job_fini(struct job *j)
-{
-	for (unsigned k = 0; k < QD; k++)
-		free(j->s[k].buf);
 }
 
 /*
@@ -482,7 +361,7 @@ static void killed_owner_fails_over(void **state)
 
 	m = make_mpath(a, b);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
 	job_run(j, 1.0);
 	assert_true(nvmf_mpath_path_ios(m, 0) > 0);
 	assert_int_equal(nvmf_mpath_path_ios(m, 1), 0);
@@ -496,17 +375,17 @@ static void killed_owner_fails_over(void **state)
 		 "{\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"tcp\", \"adrfam\": "
 		 "\"ipv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"%u\"}, \"anagrpid\": 1, "
 		 "\"ana_state\": \"optimized\"}", NQN, port_b);
-	t = now_s();
+	t = job_now();
 	assert_int_equal(rpc_call(sock_b, "nvmf_subsystem_listener_set_ana_state", params, &r), 0);
 	assert_int_equal(r.code, 0);
 	rpc_reply_free(&r);
-	fprintf(stderr, "promotion (fence + lock) took %.3f s\n", now_s() - t);
+	fprintf(stderr, "promotion (fence + lock) took %.3f s\n", job_now() - t);
 	assert_int_equal(tp_log_count(&tb, "fenced the previous lock holder"), 1);
 	assert_int_equal(tp_log_count(&tb, "this gateway holds the image's exclusive lock"), 1);
 	t = run_until_used(j, m, 1);
 	fprintf(stderr, "I/O resumed through B %.3f s after the promotion returned\n", t);
 	job_run(j, 1.0);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	assert_int_equal(nvmf_ctrl_ana_state(b, 1), NVMF_ANA_OPTIMIZED);
 	job_verify(j, "killed");
@@ -539,7 +418,7 @@ static void frozen_owner_lands_no_stale_write(void **state)
 	b = connect_to(pb_text);
 	m = make_mpath(a, b);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
 	assert_int_equal(tc_admin_setup(&aa, "127.0.0.1", port_a, NQN, false, false), 0);
 	assert_int_equal(tc_io_setup(&aio, "127.0.0.1", port_a, NQN, aa.cntlid, 1, false, false),
 			 0);
@@ -552,7 +431,7 @@ static void frozen_owner_lands_no_stale_write(void **state)
 	for (unsigned i = 0; i < STALE; i++) {
 		struct nvme_sqe sqe;
 
-		pattern(stale[i], i, 0xdead);
+		job_pattern(stale[i], i, 0xdead);
 		tc_sqe(&sqe, NVME_NVM_WRITE, 1);
 		sqe.cdw10 = htole32((uint32_t)((uint64_t)i * (BLK / lbs)));
 		sqe.cdw12 = htole32(BLK / lbs - 1);
@@ -566,7 +445,7 @@ static void frozen_owner_lands_no_stale_write(void **state)
 	run_until_used(j, m, 1);
 	/* every unit rewritten through B after the promotion (the stale ones among them) */
 	memcpy(at_promotion, j->version, sizeof(at_promotion));
-	for (double end = now_s() + 30; now_s() < end;) {
+	for (double end = job_now() + 30; job_now() < end;) {
 		unsigned left = 0;
 
 		for (unsigned u = 0; u < UNITS; u++)
@@ -575,7 +454,7 @@ static void frozen_owner_lands_no_stale_write(void **state)
 			break;
 		job_run(j, 0.1);
 	}
-	job_drain(j);
+	assert_true(job_drain(j));
 	for (unsigned u = 0; u < UNITS; u++)
 		assert_true(j->version[u] > at_promotion[u]);
 	assert_int_equal(j->errors, 0);
@@ -630,7 +509,7 @@ static void planned_handover_needs_no_fencing(void **state)
 	b = connect_to(pb_text);
 	m = make_mpath(a, b);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
 	job_run(j, 0.5);
 	/* A steps down first (releases the lock), then B steps up */
 	write_cfg(cfg_a, port_a, "inaccessible", 1, "handover");
@@ -642,7 +521,7 @@ static void planned_handover_needs_no_fencing(void **state)
 	assert_int_equal(tp_log_count(&tb, "this gateway holds the image's exclusive lock"), 1);
 	run_until_used(j, m, 1);
 	job_run(j, 0.5);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	assert_int_equal(tp_log_count(&ta, "lost the image's exclusive lock"), 0);
 	job_verify(j, "handover");
@@ -677,17 +556,17 @@ static void live_owner_fenced(void **state)
 	b = connect_to(pb_text);
 	m = make_mpath(a, b);
 	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq);
+	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
 	job_run(j, 0.5);
 	write_cfg(cfg_b, port_b, "optimized", 1001, "live");
 	kill(tb.pid, SIGHUP);
-	for (double end = now_s() + 20;
-	     now_s() < end && tp_log_count(&tb, "configuration reloaded") < 1;)
+	for (double end = job_now() + 20;
+	     job_now() < end && tp_log_count(&tb, "configuration reloaded") < 1;)
 		job_run(j, 0.05);
 	assert_int_equal(tp_log_count(&tb, "configuration reloaded"), 1);
 	run_until_used(j, m, 1);
 	job_run(j, 0.5);
-	job_drain(j);
+	assert_true(job_drain(j));
 	assert_int_equal(j->errors, 0);
 	assert_int_equal(tp_log_count(&ta, "lost the image's exclusive lock"), 1);
 	assert_int_equal(nvmf_ctrl_ana_state(a, 1), NVMF_ANA_INACCESSIBLE);
@@ -738,7 +617,7 @@ static void cut_off_owner_stops_serving(void **state)
 	assert_int_equal(tc_admin_setup(&aa, "127.0.0.1", port_a, NQN, false, false), 0);
 	assert_int_equal(tc_io_setup(&aio, "127.0.0.1", port_a, NQN, aa.cntlid, 1, false, false),
 			 0);
-	pattern(w, 1, 1);
+	job_pattern(w, 1, 1);
 	assert_int_equal(tc_rw(&aio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
 	assert_int_equal(st, 0);
 	assert_int_equal(ana_state_of(&aa), NVME_ANA_OPTIMIZED);
@@ -747,7 +626,7 @@ static void cut_off_owner_stops_serving(void **state)
 	assert_true(osd > 0);
 	freeze(osd);
 	t0 = time(NULL);
-	pattern(w, 1, 9);
+	job_pattern(w, 1, 9);
 	assert_int_equal(tc_rw(&aio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
 	kill(osd, SIGCONT);
 	assert_int_equal(st >> 1, ANA_INACCESSIBLE_STATUS);
@@ -773,7 +652,7 @@ static void cut_off_owner_stops_serving(void **state)
 	assert_int_equal(tc_io_setup(&bio, "127.0.0.1", port_b, NQN, ba.cntlid, 1, false, false),
 			 0);
 	assert_int_equal(ana_state_of(&ba), NVME_ANA_OPTIMIZED);
-	pattern(w, 1, 3);
+	job_pattern(w, 1, 3);
 	assert_int_equal(tc_rw(&bio, true, 1, 0, BLK / 512, w, BLK, true, &st), 0);
 	assert_int_equal(st, 0);
 	assert_int_equal(tc_rw(&bio, false, 1, 0, BLK / 512, r, BLK, false, &st), 0);
