@@ -225,6 +225,42 @@ static struct nvmf_mpath *make_mpath(struct nvmf_ctrl *a, struct nvmf_ctrl *b)
 
 /* ------------------------------------------------------------------ a FUA write job */
 
+/*
+ * The host of a test: a controller through each gateway, libnvmf multipath over both, and
+ * the FUA write job on it.
+ */
+struct pair_host {
+	struct nvmf_ctrl *a, *b;
+	struct nvmf_mpath *m;
+	struct nvmf_mpath_queue *mq;
+	struct job *j;
+};
+
+static void host_connect(struct pair_host *h)
+{
+	h->a = connect_to(pa_text);
+	h->b = connect_to(pb_text);
+}
+
+static void host_job(struct pair_host *h)
+{
+	h->m = make_mpath(h->a, h->b);
+	assert_int_equal(nvmf_mpath_queue_create(h->m, 0, 0, &h->mq), 0);
+	h->j = malloc(sizeof(*h->j));
+	assert_non_null(h->j);
+	job_init(h->j, h->mq, UNITS, lbs, NVMF_IO_FUA);
+}
+
+static void host_close(struct pair_host *h)
+{
+	nvmf_mpath_queue_free(h->mq);
+	nvmf_mpath_destroy(h->m);
+	job_fini(h->j);
+	free(h->j);
+	nvmf_ctrl_disconnect(h->a);
+	nvmf_ctrl_disconnect(h->b);
+}
+
 /* Run until path i completed I/O (after the promotion reached the host); seconds taken. */
 static double run_until_used(struct job *j, struct nvmf_mpath *m, unsigned i)
 {
@@ -333,10 +369,10 @@ static uint8_t ana_state_of(struct tclient *a)
 
 static void killed_owner_fails_over(void **state)
 {
+	struct pair_host h;
 	struct nvmf_ctrl *a, *b;
 	struct nvmf_mpath *m;
-	struct nvmf_mpath_queue *mq;
-	struct job *j = malloc(sizeof(*j));
+	struct job *j;
 	struct tclient ba, bio;
 	struct rpc_reply r;
 	uint8_t buf[BLK];
@@ -346,8 +382,9 @@ static void killed_owner_fails_over(void **state)
 
 	(void)state;
 	start_pair("killed");
-	a = connect_to(pa_text);
-	b = connect_to(pb_text);
+	host_connect(&h);
+	a = h.a;
+	b = h.b;
 	assert_int_equal(nvmf_ctrl_ana_state(a, 1), NVMF_ANA_OPTIMIZED);
 	assert_int_equal(nvmf_ctrl_ana_state(b, 1), NVMF_ANA_INACCESSIBLE);
 	/* the standby refuses I/O with the path status: it never touches the image */
@@ -359,9 +396,9 @@ static void killed_owner_fails_over(void **state)
 	tc_close(&bio);
 	tc_close(&ba);
 
-	m = make_mpath(a, b);
-	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
+	host_job(&h);
+	m = h.m;
+	j = h.j;
 	job_run(j, 1.0);
 	assert_true(nvmf_mpath_path_ios(m, 0) > 0);
 	assert_int_equal(nvmf_mpath_path_ios(m, 1), 0);
@@ -390,21 +427,15 @@ static void killed_owner_fails_over(void **state)
 	assert_int_equal(nvmf_ctrl_ana_state(b, 1), NVMF_ANA_OPTIMIZED);
 	job_verify(j, "killed");
 
-	nvmf_mpath_queue_free(mq);
-	nvmf_mpath_destroy(m);
-	job_fini(j);
-	free(j);
-	nvmf_ctrl_disconnect(a);
-	nvmf_ctrl_disconnect(b);
+	host_close(&h);
 	stop_pair();
 }
 
 static void frozen_owner_lands_no_stale_write(void **state)
 {
-	struct nvmf_ctrl *a, *b;
+	struct pair_host h;
 	struct nvmf_mpath *m;
-	struct nvmf_mpath_queue *mq;
-	struct job *j = malloc(sizeof(*j));
+	struct job *j;
 	struct tclient aa, aio;
 	static uint8_t stale[STALE][BLK];
 	uint16_t cid[STALE];
@@ -414,11 +445,10 @@ static void frozen_owner_lands_no_stale_write(void **state)
 
 	(void)state;
 	start_pair("frozen");
-	a = connect_to(pa_text);
-	b = connect_to(pb_text);
-	m = make_mpath(a, b);
-	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
+	host_connect(&h);
+	host_job(&h);
+	m = h.m;
+	j = h.j;
 	assert_int_equal(tc_admin_setup(&aa, "127.0.0.1", port_a, NQN, false, false), 0);
 	assert_int_equal(tc_io_setup(&aio, "127.0.0.1", port_a, NQN, aa.cntlid, 1, false, false),
 			 0);
@@ -485,12 +515,7 @@ static void frozen_owner_lands_no_stale_write(void **state)
 
 	tc_close(&aio);
 	tc_close(&aa);
-	nvmf_mpath_queue_free(mq);
-	nvmf_mpath_destroy(m);
-	job_fini(j);
-	free(j);
-	nvmf_ctrl_disconnect(a);
-	nvmf_ctrl_disconnect(b);
+	host_close(&h);
 	assert_int_equal(tp_stop(&ta), 0);
 	ta.pid = -1;
 	stop_pair();
@@ -498,18 +523,16 @@ static void frozen_owner_lands_no_stale_write(void **state)
 
 static void planned_handover_needs_no_fencing(void **state)
 {
-	struct nvmf_ctrl *a, *b;
+	struct pair_host h;
 	struct nvmf_mpath *m;
-	struct nvmf_mpath_queue *mq;
-	struct job *j = malloc(sizeof(*j));
+	struct job *j;
 
 	(void)state;
 	start_pair("handover");
-	a = connect_to(pa_text);
-	b = connect_to(pb_text);
-	m = make_mpath(a, b);
-	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
+	host_connect(&h);
+	host_job(&h);
+	m = h.m;
+	j = h.j;
 	job_run(j, 0.5);
 	/* A steps down first (releases the lock), then B steps up */
 	write_cfg(cfg_a, port_a, "inaccessible", 1, "handover");
@@ -526,12 +549,7 @@ static void planned_handover_needs_no_fencing(void **state)
 	assert_int_equal(tp_log_count(&ta, "lost the image's exclusive lock"), 0);
 	job_verify(j, "handover");
 
-	nvmf_mpath_queue_free(mq);
-	nvmf_mpath_destroy(m);
-	job_fini(j);
-	free(j);
-	nvmf_ctrl_disconnect(a);
-	nvmf_ctrl_disconnect(b);
+	host_close(&h);
 	assert_int_equal(tp_stop(&ta), 0);
 	ta.pid = -1;
 	stop_pair();
@@ -545,18 +563,18 @@ static void planned_handover_needs_no_fencing(void **state)
  */
 static void live_owner_fenced(void **state)
 {
-	struct nvmf_ctrl *a, *b;
+	struct pair_host h;
+	struct nvmf_ctrl *a;
 	struct nvmf_mpath *m;
-	struct nvmf_mpath_queue *mq;
-	struct job *j = malloc(sizeof(*j));
+	struct job *j;
 
 	(void)state;
 	start_pair("live");
-	a = connect_to(pa_text);
-	b = connect_to(pb_text);
-	m = make_mpath(a, b);
-	assert_int_equal(nvmf_mpath_queue_create(m, 0, 0, &mq), 0);
-	job_init(j, mq, UNITS, lbs, NVMF_IO_FUA);
+	host_connect(&h);
+	a = h.a;
+	host_job(&h);
+	m = h.m;
+	j = h.j;
 	job_run(j, 0.5);
 	write_cfg(cfg_b, port_b, "optimized", 1001, "live");
 	kill(tb.pid, SIGHUP);
@@ -572,12 +590,7 @@ static void live_owner_fenced(void **state)
 	assert_int_equal(nvmf_ctrl_ana_state(a, 1), NVMF_ANA_INACCESSIBLE);
 	job_verify(j, "live");
 
-	nvmf_mpath_queue_free(mq);
-	nvmf_mpath_destroy(m);
-	job_fini(j);
-	free(j);
-	nvmf_ctrl_disconnect(a);
-	nvmf_ctrl_disconnect(b);
+	host_close(&h);
 	assert_int_equal(tp_stop(&ta), 0);
 	assert_int_equal(tp_log_count(&ta, "still open"), 0);
 	ta.pid = -1;
