@@ -42,77 +42,46 @@
 
 #include "rpc/client.h"
 #include "tclient.h"
+#include "ceph_test.h"
 #include "target_proc.h"
 
 #define ADDR "127.0.0.1"
 #define NQN "nqn.2024-01.io.nvmf-tcp.test:rbd"
 #define IMG_MB 16
 
-static char dir[64], conf[128], keyring[128], cfg_path[160], sock_path[160];
-static bool cluster_up;
-
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static char cfg_path[160], sock_path[160];
 
 static int group_setup(void **state)
 {
-	const char *script = getenv("NVMF_CEPH_CLUSTER");
-
 	(void)state;
-	if (!script || !getenv("NVMF_TARGET") || !getenv("NVMF_CLI"))
+	if (!getenv("NVMF_TARGET") || !getenv("NVMF_CLI"))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/nvmf-rbd-XXXXXX");
-	if (!mkdtemp(dir))
+	if (ceph_up("rbd"))
 		return -1;
-	snprintf(conf, sizeof(conf), "%s/ceph.conf", dir);
-	snprintf(keyring, sizeof(keyring), "%s/keyring", dir);
-	snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", dir);
-	snprintf(sock_path, sizeof(sock_path), "%s/rpc.sock", dir);
-	if (sh("%s start %s", script, dir) != 0) {
-		fprintf(stderr, "test_rbd: the Ceph cluster did not start (%s start %s)\n",
-			script, dir);
-		sh("%s stop %s; rm -rf %s", script, dir, dir);
-		return -1;
-	}
-	cluster_up = true;
+	snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", ceph_dir);
+	snprintf(sock_path, sizeof(sock_path), "%s/rpc.sock", ceph_dir);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (cluster_up)
-		sh("%s stop %s", getenv("NVMF_CEPH_CLUSTER"), dir);
-	if (dir[0])
-		sh("rm -rf %s", dir);
+	ceph_down();
 	return 0;
 }
 
 static void rbd_create(const char *image, unsigned mb)
 {
-	assert_int_equal(sh("rbd -c %s create --size %uM rbd/%s", conf, mb, image), 0);
+	assert_int_equal(ceph_rbd_create(image, mb), 0);
 }
 
 /* The image's bytes [off, off + len) as `rbd export` writes them. */
 static void rbd_bytes(const char *image, uint64_t off, void *buf, size_t len)
 {
-	char out[192];
+	const char *out = ceph_rbd_export(image);
 	FILE *f;
 
-	snprintf(out, sizeof(out), "%s/%s.export", dir, image);
-	unlink(out);
-	assert_int_equal(sh("rbd -c %s export --no-progress rbd/%s %s >/dev/null 2>&1", conf,
-			    image, out), 0);
+	assert_non_null(out);
 	f = fopen(out, "rb");
 	assert_non_null(f);
 	assert_int_equal(fseeko(f, (off_t)off, SEEK_SET), 0);
@@ -170,8 +139,8 @@ static void start_cfg(struct target_proc *t, struct tclient *a, struct tclient *
 	char path[512];
 	uint16_t port = tp_free_port();
 
-	snprintf(path, sizeof(path), "rbd:rbd/%s?conf=%s&id=admin&keyring=%s", image, conf,
-		 keyring);
+	snprintf(path, sizeof(path), "rbd:rbd/%s?conf=%s&id=admin&keyring=%s", image, ceph_conf,
+		 ceph_keyring);
 	write_config(path, port);
 	assert_int_equal(tp_start(t, port, argv), 0);
 	assert_int_equal(tc_admin_setup(a, ADDR, port, NQN, false, false), 0);
@@ -249,26 +218,26 @@ static void config_io(void **state)
 		char f1[192], f2[192];
 		FILE *f;
 
-		snprintf(f1, sizeof(f1), "%s/host.in", dir);
-		snprintf(f2, sizeof(f2), "%s/host.out", dir);
+		snprintf(f1, sizeof(f1), "%s/host.in", ceph_dir);
+		snprintf(f2, sizeof(f2), "%s/host.out", ceph_dir);
 		fill(w, sizeof(w), 7);
 		f = fopen(f1, "wb");
 		assert_non_null(f);
 		assert_int_equal(fwrite(w, 1, sizeof(w), f), sizeof(w));
 		fclose(f);
-		assert_int_equal(sh("%s write -t tcp -a %s -s %u -n %s --start-block=20480 -d %s "
+		assert_int_equal(ceph_sh("%s write -t tcp -a %s -s %u -n %s --start-block=20480 -d %s "
 				    ">/dev/null", getenv("NVMF_CLI"), ADDR, t.port, NQN, f1), 0);
-		assert_int_equal(sh("%s read -t tcp -a %s -s %u -n %s --start-block=20480 -z %zu "
+		assert_int_equal(ceph_sh("%s read -t tcp -a %s -s %u -n %s --start-block=20480 -z %zu "
 				    "-d %s >/dev/null", getenv("NVMF_CLI"), ADDR, t.port, NQN,
 				    sizeof(w), f2), 0);
-		assert_int_equal(sh("cmp -s %s %s", f1, f2), 0);
+		assert_int_equal(ceph_sh("cmp -s %s %s", f1, f2), 0);
 		rbd_bytes("cfg", 20480 * 512, e, sizeof(e));
 		assert_memory_equal(e, w, sizeof(w));
-		assert_int_equal(sh("%s perf -r 'trtype:tcp adrfam:ipv4 traddr:%s trsvcid:%u "
+		assert_int_equal(ceph_sh("%s perf -r 'trtype:tcp adrfam:ipv4 traddr:%s trsvcid:%u "
 				    "subnqn:%s' -q 8 -o 16384 -w randrw -t 2 -V --seed 5 >%s/perf.out "
 				    "2>&1 && grep -Eq 'Verify: [1-9][0-9]* reads checked, 0 mismatches' "
 				    "%s/perf.out",
-				    getenv("NVMF_CLI"), ADDR, t.port, NQN, dir, dir), 0);
+				    getenv("NVMF_CLI"), ADDR, t.port, NQN, ceph_dir, ceph_dir), 0);
 	}
 
 	/* past the end: refused by the target, the image untouched */
@@ -314,7 +283,7 @@ static void resize_event(void **state)
 	assert_int_equal(tc_submit(&a, &sqe, &aer), 0);
 	assert_int_equal(tc_wait_rsp(&a, aer, 200, &cqe), -ETIMEDOUT);
 
-	assert_int_equal(sh("rbd -c %s resize --no-progress --size %uM rbd/grow", conf,
+	assert_int_equal(ceph_sh("rbd -c %s resize --no-progress --size %uM rbd/grow", ceph_conf,
 			    2 * IMG_MB), 0);
 	assert_int_equal(tc_wait_rsp(&a, aer, 10000, &cqe), 0);
 	assert_int_equal(le32toh(cqe.dw0), NVME_AER_DW0(NVME_AER_TYPE_NOTICE,
@@ -341,8 +310,8 @@ static void resize_event(void **state)
 	/* shrinking: the size follows, and the blocks that went are refused */
 	tc_sqe(&sqe, NVME_ADM_ASYNC_EVENT, 0);
 	assert_int_equal(tc_submit(&a, &sqe, &aer), 0);
-	assert_int_equal(sh("rbd -c %s resize --no-progress --allow-shrink --size %uM rbd/grow",
-			    conf, IMG_MB / 2), 0);
+	assert_int_equal(ceph_sh("rbd -c %s resize --no-progress --allow-shrink --size %uM rbd/grow",
+			    ceph_conf, IMG_MB / 2), 0);
 	assert_int_equal(tc_wait_rsp(&a, aer, 10000, &cqe), 0);
 	assert_int_equal(id_ns_size(&a), (uint64_t)IMG_MB / 2 << 20 >> 9);
 	assert_int_equal(tc_rw(&io, false, 1, IMG_MB << 20 >> 9, 8, r, sizeof(r), false, &st), 0);
@@ -398,7 +367,7 @@ static void rpc_form(void **state)
 	res = ok(&rr, "bdev_rbd_create", "{\"name\": \"ceph-a\", \"pool_name\": \"rbd\", "
 		 "\"rbd_name\": \"rpc\", \"user_id\": \"admin\", \"block_size\": 4096, "
 		 "\"config_file\": \"%s\", \"key_file\": \"%s\", "
-		 "\"config\": {\"rbd_cache\": \"true\"}, \"gateway\": true}", conf, keyring);
+		 "\"config\": {\"rbd_cache\": \"true\"}, \"gateway\": true}", ceph_conf, ceph_keyring);
 	assert_string_equal(json_object_get_string(res), "ceph-a");
 	res = ok(&rr, "bdev_get_bdevs", "{\"name\": \"ceph-a\"}");
 	v = json_object_array_get_idx(res, 0);
@@ -421,7 +390,7 @@ static void rpc_form(void **state)
 		char p[512];
 
 		snprintf(p, sizeof(p), "{\"pool_name\": \"rbd\", \"rbd_name\": \"nope\", "
-			 "\"block_size\": 512, \"config_file\": \"%s\"}", conf);
+			 "\"block_size\": 512, \"config_file\": \"%s\"}", ceph_conf);
 		assert_int_equal(rpc_call(sock_path, "bdev_rbd_create", p, &bad), 0);
 		assert_int_not_equal(bad.code, 0);
 		assert_non_null(strstr(bad.message, "no such image"));
@@ -506,7 +475,7 @@ static void errors(void **state)
 
 	(void)state;
 	/* a pool that does not exist */
-	snprintf(path, sizeof(path), "rbd:nopool/x?conf=%s", conf);
+	snprintf(path, sizeof(path), "rbd:nopool/x?conf=%s", ceph_conf);
 	write_config(path, tp_free_port());
 	assert_int_not_equal(refused(out, sizeof(out), &took), 0);
 	if (!strstr(out, "no such pool") || !strstr(out, "namespace 1 device.path") ||
@@ -514,7 +483,7 @@ static void errors(void **state)
 		fail_msg("missing pool: %s", out);
 
 	/* an image that does not exist */
-	snprintf(path, sizeof(path), "rbd:rbd/missing?conf=%s", conf);
+	snprintf(path, sizeof(path), "rbd:rbd/missing?conf=%s", ceph_conf);
 	write_config(path, tp_free_port());
 	assert_int_not_equal(refused(out, sizeof(out), &took), 0);
 	if (!strstr(out, "no such image") || !strstr(out, "missing"))
@@ -532,14 +501,14 @@ static void errors(void **state)
 		fail_msg("malformed option: %s", out);
 
 	/* a librados option that does not exist: named */
-	snprintf(path, sizeof(path), "rbd:rbd/cfg?conf=%s&no_such_option=1", conf);
+	snprintf(path, sizeof(path), "rbd:rbd/cfg?conf=%s&no_such_option=1", ceph_conf);
 	write_config(path, tp_free_port());
 	assert_int_not_equal(refused(out, sizeof(out), &took), 0);
 	if (!strstr(out, "no_such_option"))
 		fail_msg("unknown option: %s", out);
 
 	/* a cluster nobody answers for: refused after the timeout, not hung */
-	snprintf(badconf, sizeof(badconf), "%s/unreachable.conf", dir);
+	snprintf(badconf, sizeof(badconf), "%s/unreachable.conf", ceph_dir);
 	f = fopen(badconf, "w");
 	assert_non_null(f);
 	fprintf(f, "[global]\nmon host = v2:127.0.0.1:%u\nauth client required = none\n",
@@ -560,7 +529,7 @@ static pid_t osd_pid(void)
 	long pid = 0;
 	FILE *f;
 
-	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", dir);
+	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", ceph_dir);
 	f = fopen(pidf, "r");
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%ld", &pid), 1);
@@ -582,7 +551,7 @@ static void osd_lost(void **state)
 	(void)state;
 	rbd_create("lost", IMG_MB);
 	/* no librbd cache: reads of written blocks must ask the OSD (a librados option) */
-	snprintf(path, sizeof(path), "rbd:rbd/lost?conf=%s&timeout=3&rbd_cache=false", conf);
+	snprintf(path, sizeof(path), "rbd:rbd/lost?conf=%s&timeout=3&rbd_cache=false", ceph_conf);
 	write_config(path, port);
 	assert_int_equal(tp_start(&t, port, argv), 0);
 	assert_int_equal(tc_admin_setup(&a, ADDR, port, NQN, false, false), 0);

@@ -50,6 +50,7 @@
 #include "nvmf/nvmf.h"
 #include "rpc/client.h"
 #include "mpath_job.h"
+#include "ceph_test.h"
 #include "target_proc.h"
 #include "tclient.h"
 
@@ -64,58 +65,29 @@
 #define STALE 8                     /* writes queued to a frozen gateway */
 #define ANA_INACCESSIBLE_STATUS 0x302 /* SCT path (3), SC ANA inaccessible (2) */
 
-static char dir[64], conf[128], keyring[128], cfg_a[160], cfg_b[160], sock_b[160];
-static bool cluster_up;
+static char cfg_a[160], cfg_b[160], sock_b[160];
 static struct target_proc ta = { .pid = -1 }, tb = { .pid = -1 };
 static uint16_t port_a, port_b;
 static char pa_text[8], pb_text[8];
 static uint32_t lbs = 512;
 
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-
 static int group_setup(void **state)
 {
-	const char *script = getenv("NVMF_CEPH_CLUSTER");
-
 	(void)state;
-	if (!script || !getenv("NVMF_TARGET"))
+	if (!getenv("NVMF_TARGET"))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/nvmf-rbdgw-XXXXXX");
-	if (!mkdtemp(dir))
+	if (ceph_up("rbdgw"))
 		return -1;
-	snprintf(conf, sizeof(conf), "%s/ceph.conf", dir);
-	snprintf(keyring, sizeof(keyring), "%s/keyring", dir);
-	snprintf(cfg_a, sizeof(cfg_a), "%s/a.json", dir);
-	snprintf(cfg_b, sizeof(cfg_b), "%s/b.json", dir);
-	snprintf(sock_b, sizeof(sock_b), "%s/b.sock", dir);
-	if (sh("%s start %s", script, dir) != 0) {
-		fprintf(stderr, "test_rbd_gateway: the Ceph cluster did not start\n");
-		sh("%s stop %s; rm -rf %s", script, dir, dir);
-		return -1;
-	}
-	cluster_up = true;
+	snprintf(cfg_a, sizeof(cfg_a), "%s/a.json", ceph_dir);
+	snprintf(cfg_b, sizeof(cfg_b), "%s/b.json", ceph_dir);
+	snprintf(sock_b, sizeof(sock_b), "%s/b.sock", ceph_dir);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (cluster_up)
-		sh("%s stop %s", getenv("NVMF_CEPH_CLUSTER"), dir);
-	if (dir[0])
-		sh("rm -rf %s", dir);
+	ceph_down();
 	return 0;
 }
 
@@ -136,7 +108,7 @@ static void write_cfg(const char *path, uint16_t port, const char *state, unsign
 		"   \"namespaces\": [{\"nsid\": 1, \"enable\": 1, \"ana_grpid\": 1, \"device\": {\n"
 		"     \"path\": \"rbd:rbd/%s?conf=%s&keyring=%s&timeout=5&gateway=1\",\n"
 		"     \"uuid\": \"%s\", \"nguid\": \"%s\"}}]}]}\n",
-		port, state, NQN, NQN, cntlid_min, cntlid_min + 999, image, conf, keyring, UUID,
+		port, state, NQN, NQN, cntlid_min, cntlid_min + 999, image, ceph_conf, ceph_keyring, UUID,
 		NGUID);
 	fclose(f);
 }
@@ -154,7 +126,7 @@ static void start_pair(const char *image)
 	}
 	if (tb.pid > 0)
 		tp_stop(&tb);
-	assert_int_equal(sh("rbd -c %s create --size %uM rbd/%s", conf, IMG_MB, image), 0);
+	assert_int_equal(ceph_rbd_create(image, IMG_MB), 0);
 	port_a = tp_free_port();
 	do
 		port_b = tp_free_port();
@@ -277,13 +249,11 @@ static double run_until_used(struct job *j, struct nvmf_mpath *m, unsigned i)
 static void job_verify(struct job *j, const char *image)
 {
 	uint8_t *b = aligned_alloc(4096, BLK), *want = aligned_alloc(4096, BLK);
-	char out[192];
+	const char *out = ceph_rbd_export(image);
 	unsigned bad_host = 0, bad_image = 0, written = 0;
 	FILE *f;
 
-	snprintf(out, sizeof(out), "%s/%s.export", dir, image);
-	assert_int_equal(sh("rbd -c %s export --no-progress rbd/%s %s >/dev/null 2>&1", conf,
-			    image, out), 0);
+	assert_non_null(out);
 	f = fopen(out, "rb");
 	assert_non_null(f);
 	for (unsigned u = 0; u < j->units; u++) {
@@ -604,7 +574,7 @@ static pid_t osd_pid(void)
 	long pid = 0;
 	FILE *f;
 
-	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", dir);
+	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", ceph_dir);
 	f = fopen(pidf, "r");
 	assert_non_null(f);
 	assert_int_equal(fscanf(f, "%ld", &pid), 1);
