@@ -173,14 +173,9 @@ static int list(int argc, char **argv)
 	int rc;
 
 	CTL_ARGS("[NAME]", "List bdevs (bdev_get_bdevs).", NULL, argc, argv, 0, 1, pos);
-	rc = ctl_call("bdev_get_bdevs", pos[0] ? ctl_obj_str("name", pos[0]) : NULL, &res);
-	if (rc)
+	rc = ctl_call_list("bdev_get_bdevs", pos[0] ? ctl_obj_str("name", pos[0]) : NULL, &res);
+	if (rc || !res)
 		return rc;
-	if (ctl.json) {
-		ctl_print_json(res);
-		json_object_put(res);
-		return 0;
-	}
 	t = ctl_table_new(6, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
 		struct json_object *b = ctl_jidx(res, i);

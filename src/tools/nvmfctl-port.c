@@ -93,14 +93,9 @@ static int port_list(int argc, char **argv)
 
 	CTL_ARGS("NQN", "List a subsystem's listeners and their ANA states (GROUP:STATE).",
 		 NULL, argc, argv, 1, 0, pos);
-	rc = ctl_call("nvmf_subsystem_get_listeners", ctl_obj_str("nqn", pos[0]), &res);
-	if (rc)
+	rc = ctl_call_list("nvmf_subsystem_get_listeners", ctl_obj_str("nqn", pos[0]), &res);
+	if (rc || !res)
 		return rc;
-	if (ctl.json) {
-		ctl_print_json(res);
-		json_object_put(res);
-		return 0;
-	}
 	t = ctl_table_new(3, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
 		struct json_object *l = ctl_jidx(res, i);

@@ -123,3 +123,15 @@ bad:
 	cli_err("%s '%s': a size in bytes, or with K, M, G or T", what, text);
 	return -1;
 }
+
+int ctl_call_list(const char *method, struct json_object *params, struct json_object **result)
+{
+	int rc = ctl_call(method, params, result);
+
+	if (rc || !ctl.json)
+		return rc;
+	ctl_print_json(*result);
+	json_object_put(*result);
+	*result = NULL;
+	return 0;
+}

@@ -95,14 +95,9 @@ static int subsys_list(int argc, char **argv)
 
 	CTL_ARGS("[NQN]", "List subsystems (one: NQN) with their hosts, namespaces (NSID:BDEV) "
 		 "and listeners.", NULL, argc, argv, 0, 1, pos);
-	rc = ctl_call("nvmf_get_subsystems", pos[0] ? ctl_obj_str("nqn", pos[0]) : NULL, &res);
-	if (rc)
+	rc = ctl_call_list("nvmf_get_subsystems", pos[0] ? ctl_obj_str("nqn", pos[0]) : NULL, &res);
+	if (rc || !res)
 		return rc;
-	if (ctl.json) {
-		ctl_print_json(res);
-		json_object_put(res);
-		return 0;
-	}
 	t = ctl_table_new(7, head);
 	for (size_t i = 0; i < ctl_jlen(res); i++) {
 		struct json_object *s = ctl_jidx(res, i);

@@ -32,6 +32,12 @@ extern struct ctl_opts ctl;
  */
 int ctl_call(const char *method, struct json_object *params, struct json_object **result);
 
+/*
+ * A listing's call: as ctl_call, but with -o json the result is printed here and *result
+ * is NULL (the caller has nothing left to do); otherwise the caller prints its table.
+ */
+int ctl_call_list(const char *method, struct json_object *params, struct json_object **result);
+
 /* {"nqn": nqn} and the like: a new object with one string key. */
 struct json_object *ctl_obj_str(const char *key, const char *val);
 
