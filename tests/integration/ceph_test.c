@@ -76,3 +76,19 @@ const char *ceph_rbd_export(const char *image)
 		return NULL;
 	return out;
 }
+
+pid_t ceph_osd_pid(void)
+{
+	char pidf[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", ceph_dir);
+	f = fopen(pidf, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return (pid_t)pid;
+}

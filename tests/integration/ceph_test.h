@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The cluster's directory, its ceph.conf and client.admin keyring (set by ceph_up). */
 extern char ceph_dir[64], ceph_conf[128], ceph_keyring[128];
@@ -27,5 +28,8 @@ void ceph_down(void);
 int ceph_rbd_create(const char *image, unsigned mb);
 /* `rbd export` of rbd/image into dir/image.export: the file's path (static), or NULL. */
 const char *ceph_rbd_export(const char *image);
+
+/* The OSD's pid, from the pid file the cluster's configuration gives it; -1 if unknown. */
+pid_t ceph_osd_pid(void);
 
 #endif

@@ -16,6 +16,34 @@ double job_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+struct nvmf_ctrl *job_connect(const char *port, const char *subnqn, const char *hostnqn,
+			      const char *hostid, uint32_t *lbs)
+{
+	struct nvmf_ctrl_opts o;
+	struct nvmf_ctrl *c = NULL;
+	struct nvmf_ns_info ni;
+
+	nvmf_ctrl_opts_init(&o);
+	o.traddr = "127.0.0.1";
+	o.trsvcid = port;
+	o.subnqn = subnqn;
+	o.hostnqn = hostnqn;
+	o.hostid = hostid;
+	o.reconnect_delay_s = 1;
+	o.kato_ms = 2000;
+	if (nvmf_ctrl_connect(&o, &c)) {
+		fprintf(stderr, "connect %s: %s\n", port, nvmf_strerror_last());
+		return NULL;
+	}
+	if (nvmf_ctrl_ns_info(c, 1, &ni)) {
+		fprintf(stderr, "connect %s: no namespace 1\n", port);
+		nvmf_ctrl_disconnect(c);
+		return NULL;
+	}
+	*lbs = ni.block_size;
+	return c;
+}
+
 void job_pattern(uint8_t *b, unsigned unit, uint32_t version)
 {
 	for (unsigned i = 0; i < JOB_BLK; i += 8) {

@@ -42,6 +42,12 @@ struct job {
 	bool measure_gap;
 };
 
+/*
+ * A controller on 127.0.0.1:port as the failover tests connect (reconnect after 1 s, KATO
+ * 2 s), *lbs set to namespace 1's block size: NULL after a message when it fails.
+ */
+struct nvmf_ctrl *job_connect(const char *port, const char *subnqn, const char *hostnqn,
+			      const char *hostid, uint32_t *lbs);
 double job_now(void);                           /* CLOCK_MONOTONIC, seconds */
 void job_pattern(uint8_t *b, unsigned unit, uint32_t version);
 void job_init(struct job *j, struct nvmf_mpath_queue *mq, unsigned units, uint32_t lbs,

@@ -113,28 +113,9 @@ static int teardown(void **state)
 
 static struct nvmf_ctrl *connect_to(const char *port)
 {
-	struct nvmf_ctrl_opts o;
-	struct nvmf_ctrl *c = NULL;
-	int rc;
+	struct nvmf_ctrl *c = job_connect(port, NQN, HOSTNQN, HOSTID, &lbs);
 
-	nvmf_ctrl_opts_init(&o);
-	o.traddr = "127.0.0.1";
-	o.trsvcid = port;
-	o.subnqn = NQN;
-	o.hostnqn = HOSTNQN;
-	o.hostid = HOSTID;
-	o.reconnect_delay_s = 1;
-	o.kato_ms = 2000;
-	rc = nvmf_ctrl_connect(&o, &c);
-	if (rc)
-		fprintf(stderr, "connect %s: %s\n", port, nvmf_strerror_last());
-	assert_int_equal(rc, 0);
-	{
-		struct nvmf_ns_info ni;
-
-		assert_int_equal(nvmf_ctrl_ns_info(c, 1, &ni), 0);
-		lbs = ni.block_size;
-	}
+	assert_non_null(c);
 	return c;
 }
 

@@ -522,21 +522,6 @@ static void errors(void **state)
 	assert_true(took < 30);
 }
 
-/* The OSD's pid, from the pid file ceph-cluster.sh's configuration gives it. */
-static pid_t osd_pid(void)
-{
-	char pidf[128];
-	long pid = 0;
-	FILE *f;
-
-	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", ceph_dir);
-	f = fopen(pidf, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%ld", &pid), 1);
-	fclose(f);
-	return (pid_t)pid;
-}
-
 static void osd_lost(void **state)
 {
 	const char *argv[] = { "--config", cfg_path, "--cpus", "2", NULL };
@@ -560,7 +545,7 @@ static void osd_lost(void **state)
 	assert_int_equal(tc_rw(&io, true, 1, 20000, 8, w, sizeof(w), true, &st), 0);
 	assert_int_equal(st, 0);
 
-	pid = osd_pid();
+	pid = ceph_osd_pid();
 	assert_true(pid > 0);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	/*

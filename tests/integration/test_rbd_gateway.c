@@ -160,25 +160,9 @@ static void reload(struct target_proc *t, int nth)
 
 static struct nvmf_ctrl *connect_to(const char *port)
 {
-	struct nvmf_ctrl_opts o;
-	struct nvmf_ctrl *c = NULL;
-	struct nvmf_ns_info ni;
-	int rc;
+	struct nvmf_ctrl *c = job_connect(port, NQN, HOSTNQN, HOSTID, &lbs);
 
-	nvmf_ctrl_opts_init(&o);
-	o.traddr = "127.0.0.1";
-	o.trsvcid = port;
-	o.subnqn = NQN;
-	o.hostnqn = HOSTNQN;
-	o.hostid = HOSTID;
-	o.reconnect_delay_s = 1;
-	o.kato_ms = 2000;
-	rc = nvmf_ctrl_connect(&o, &c);
-	if (rc)
-		fprintf(stderr, "connect %s: %s\n", port, nvmf_strerror_last());
-	assert_int_equal(rc, 0);
-	assert_int_equal(nvmf_ctrl_ns_info(c, 1, &ni), 0);
-	lbs = ni.block_size;
+	assert_non_null(c);
 	return c;
 }
 
@@ -567,21 +551,6 @@ static void live_owner_fenced(void **state)
 	stop_pair();
 }
 
-/* The OSD's pid, from the pid file ceph-cluster.sh's configuration gives it. */
-static pid_t osd_pid(void)
-{
-	char pidf[128];
-	long pid = 0;
-	FILE *f;
-
-	snprintf(pidf, sizeof(pidf), "%s/run/osd.0.pid", ceph_dir);
-	f = fopen(pidf, "r");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%ld", &pid), 1);
-	fclose(f);
-	return (pid_t)pid;
-}
-
 /*
  * The owner cannot reach the cluster (the OSD frozen): its write fails after the path's
  * timeout with the ANA status, it reports the group inaccessible by itself; once the
@@ -605,7 +574,7 @@ static void cut_off_owner_stops_serving(void **state)
 	assert_int_equal(st, 0);
 	assert_int_equal(ana_state_of(&aa), NVME_ANA_OPTIMIZED);
 
-	osd = osd_pid();
+	osd = ceph_osd_pid();
 	assert_true(osd > 0);
 	freeze(osd);
 	t0 = time(NULL);
