@@ -195,16 +195,17 @@ static void execute_acquire(struct nvmf_req *req)
 	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
 	struct nvmf_resv_notify n = { notify_host, &nc };
 	struct nvme_resv_acquire_data d;
+	uint32_t action = cdw10(req) & NVME_RESV_CDW10_ACTION_MASK;
 	uint16_t status;
 
 	nvmf_req_copy_from(req, 0, &d, sizeof(d));
 	status = nvmf_resv_acquire(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
 				   le64toh(d.prkey), &n);
 	/* a preempt changes who may use the namespace: worth a line in the log */
-	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) != NVME_RACQA_ACQUIRE)
-		log_resv(req, (cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) ==
-			 NVME_RACQA_PREEMPT_ABORT ? "preempt and abort" : "preempt", status);
-	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) == NVME_RACQA_PREEMPT_ABORT && !status)
+	if (action != NVME_RACQA_ACQUIRE)
+		log_resv(req, action == NVME_RACQA_PREEMPT_ABORT ? "preempt and abort" : "preempt",
+			 status);
+	if (action == NVME_RACQA_PREEMPT_ABORT && !status)
 		drain_wait(req, status);
 	else
 		nvmf_req_complete(req, status);
