@@ -193,6 +193,16 @@ static bool bdev_claimed(struct nvmf_rpc *rpc, const char *name)
 
 /* ------------------------------------------------------------------ create */
 
+/* The first of PREFIX0, PREFIX1, ... no bdev is called, into buf. */
+static const char *free_name(struct rpc_call *c, const char *prefix, char *buf, size_t len)
+{
+	for (unsigned i = 0;; i++) {
+		snprintf(buf, len, "%s%u", prefix, i);
+		if (!rpc_bdev_find(c->rpc, buf))
+			return buf;
+	}
+}
+
 static int check_name(struct rpc_call *c, const char *name)
 {
 	if (!name[0] || strlen(name) > 255)
@@ -271,15 +281,8 @@ static int create_mem(struct rpc_call *c, enum rpc_bdev_kind kind)
 				   "served by nvmf-target");
 	if (!nb)
 		return rpc_invalid(c, "num_blocks must be at least 1");
-	if (!name) {
-		/* SPDK names unnamed malloc bdevs Malloc0, Malloc1, ... */
-		for (unsigned i = 0;; i++) {
-			snprintf(gen, sizeof(gen), "Malloc%u", i);
-			if (!rpc_bdev_find(c->rpc, gen))
-				break;
-		}
-		name = gen;
-	}
+	if (!name)   /* SPDK names unnamed malloc bdevs Malloc0, Malloc1, ... */
+		name = free_name(c, "Malloc", gen, sizeof(gen));
 	rc = check_name(c, name);
 	if (rc)
 		return rc;
@@ -445,14 +448,8 @@ static int m_bdev_rbd_create(struct rpc_call *c)
 			u.opt_val[u.nr_opts++] = json_object_get_string(v);
 		}
 	}
-	if (!name) {
-		for (unsigned i = 0;; i++) {
-			snprintf(gen, sizeof(gen), "Ceph%u", i);
-			if (!rpc_bdev_find(c->rpc, gen))
-				break;
-		}
-		name = gen;
-	}
+	if (!name)   /* and unnamed RBD bdevs Ceph0, Ceph1, ... */
+		name = free_name(c, "Ceph", gen, sizeof(gen));
 	rc = check_name(c, name);
 	if (rc)
 		return rc;
