@@ -14,6 +14,9 @@ Three groups (one core for each target, core 0; the host on core 1):
   host    the same target (SPDK's nvmf_tgt) driven by `nvmf perf` (A) and by
           spdk_nvme_perf (B)
   stack   our host + our target (A) against SPDK's host + SPDK's target (B)
+  file    the same initiator against nvmf-target serving a file (its io_uring file
+          backend, O_DIRECT) and against SPDK's nvmf_tgt serving the same file through its
+          aio bdev (bdev_aio_create, O_DIRECT too): the write path on a real file system
 The ratio is of IOPS (MiB/s for 128 KiB reads, the same thing): above 1, A is faster; at
 QD1 it is the inverse of the mean latencies.  The mean latencies are kept too.
 
@@ -58,9 +61,14 @@ GROUPS = [
     ("target", ("spdk", "ours"), ("spdk", "spdk"), [w[0] for w in WORKLOADS]),
     ("host", ("ours", "spdk"), ("spdk", "spdk"), ["rr4k-qd1", "rr4k-qd32"]),
     ("stack", ("ours", "ours"), ("spdk", "spdk"), ["rr4k-qd1", "rr4k-qd32"]),
+    ("file", ("spdk", "ours-file"), ("spdk", "spdk-aio"), ["rw4k-qd32", "rr4k-qd32"]),
 ]
+# every target a run can be against, and its port's offset from --port
+TARGETS = {"ours": 0, "spdk": 1, "ours-file": 2, "spdk-aio": 3}
 NAMES = {"ours": {"host": "nvmf perf", "target": "nvmf-target"},
-         "spdk": {"host": "spdk_nvme_perf", "target": "SPDK nvmf_tgt"}}
+         "spdk": {"host": "spdk_nvme_perf", "target": "SPDK nvmf_tgt"},
+         "ours-file": {"target": "nvmf-target file"},
+         "spdk-aio": {"target": "SPDK nvmf_tgt aio bdev"}}
 
 
 def log(msg):
@@ -75,22 +83,29 @@ def port_open(port):
         return False
 
 
-def spdk_config(path, port):
-    """nvmf_tgt's JSON configuration (-c): a 512 MiB Malloc bdev of 4 KiB blocks, a TCP
-    transport, one subsystem open to any host with it as namespace 1, a listener."""
+def spdk_config(path, port, aio_file=None):
+    """nvmf_tgt's JSON configuration (-c): a 512 MiB Malloc bdev of 4 KiB blocks (or an aio
+    bdev on aio_file), a TCP transport, one subsystem open to any host with it as namespace
+    1, a listener."""
     nvmf = [
         {"method": "nvmf_create_transport", "params": {"trtype": "TCP"}},
         {"method": "nvmf_create_subsystem",
          "params": {"nqn": NQN, "allow_any_host": True, "serial_number": "PAIRED0001"}},
         {"method": "nvmf_subsystem_add_ns",
-         "params": {"nqn": NQN, "namespace": {"bdev_name": "Malloc0"}}},
+         "params": {"nqn": NQN, "namespace": {"bdev_name": "Malloc0" if not aio_file
+                                                             else "Aio0"}}},
         {"method": "nvmf_subsystem_add_listener",
          "params": {"nqn": NQN, "listen_address": {"trtype": "TCP", "adrfam": "IPv4",
                                                    "traddr": "127.0.0.1",
                                                    "trsvcid": str(port)}}},
     ]
-    bdev = [{"method": "bdev_malloc_create",
-             "params": {"name": "Malloc0", "num_blocks": MALLOC_BLOCKS, "block_size": 4096}}]
+    if aio_file:
+        bdev = [{"method": "bdev_aio_create",
+                 "params": {"name": "Aio0", "filename": aio_file, "block_size": 4096}}]
+    else:
+        bdev = [{"method": "bdev_malloc_create",
+                 "params": {"name": "Malloc0", "num_blocks": MALLOC_BLOCKS,
+                            "block_size": 4096}}]
     doc = {"subsystems": [{"subsystem": "bdev", "config": bdev},
                           {"subsystem": "nvmf", "config": nvmf}]}
     with open(path, "w") as f:
@@ -177,17 +192,35 @@ class Bench:
         self.a = a
         self.work = tempfile.mkdtemp(prefix="paired-")
         self.spdk_bin = os.path.join(a.spdk_dir, "build", "bin")
-        self.port_ours, self.port_spdk = a.port, a.port + 1
+        self.files = []
         self.servers = {}
         self.events = []
 
     # ---- servers
-    def start_ours(self):
-        logp = os.path.join(self.work, "nvmf-target.log")
-        s = Server("nvmf-target", ["taskset", "-c", "0", self.a.target, "--ram", RAM,
-                                   "--cpus", "1", "--listen", "127.0.0.1:%d" % self.port_ours],
-                   logp, self.port_ours)
-        s.start(lambda: port_open(self.port_ours), 60)
+    def port(self, target):
+        return self.a.port + TARGETS[target]
+
+    def data_file(self):
+        """The file both file-backed targets serve (one at a time: the other is stopped),
+        written whole once so that neither measures the file system allocating blocks."""
+        path = os.path.join(self.a.file_dir, "paired-%d.img" % os.getpid())
+        if not os.path.exists(path):
+            subprocess.run(["dd", "if=/dev/zero", "of=" + path, "bs=1M",
+                            "count=%d" % (MALLOC_BLOCKS * 4096 // (1 << 20)), "oflag=direct",
+                            "status=none"], check=True)
+            self.files.append(path)
+        return path
+
+    def start_ours(self, which="ours"):
+        port = self.port(which)
+        logp = os.path.join(self.work, "nvmf-target-%s.log" % which)
+        ns = ["--ram", RAM] if which == "ours" else ["--file", self.data_file()]
+        s = Server("nvmf-target", ["taskset", "-c", "0", self.a.target] + ns +
+                   ["--cpus", "1", "--listen", "127.0.0.1:%d" % port], logp, port)
+        s.start(lambda: port_open(port), 60)
+        self.servers[which] = s
+        if which != "ours":
+            return
         # the RAM namespace is populated in the background: measure it resident
         t0 = time.time()
         while time.time() - t0 < self.a.resident_timeout:
@@ -202,19 +235,19 @@ class Bench:
         else:
             log("WARNING: nvmf-target's RAM namespace is not resident (see %s)" % logp)
             self.events.append({"event": "ours-not-resident", "log": s.tail(5)})
-        self.servers["ours"] = s
 
-    def start_spdk(self):
-        conf = os.path.join(self.work, "spdk-tgt.json")
-        spdk_config(conf, self.port_spdk)
+    def start_spdk(self, which="spdk"):
+        port = self.port(which)
+        conf = os.path.join(self.work, "%s-tgt.json" % which)
+        spdk_config(conf, port, self.data_file() if which == "spdk-aio" else None)
         # --disable-cpumask-locks: SPDK apps lock their cores (/var/tmp/spdk_cpu_lock_*),
         # and another SPDK process on this shared machine must not stop the bench
         s = Server("nvmf_tgt", [os.path.join(self.spdk_bin, "nvmf_tgt"), "-m", "0x1",
                                 "--no-huge", "-s", "1024", "--disable-cpumask-locks", "-c", conf,
-                                "-r", os.path.join(self.work, "spdk.sock")],
-                   os.path.join(self.work, "nvmf_tgt.log"), self.port_spdk)
-        s.start(lambda: port_open(self.port_spdk), 120)
-        self.servers["spdk"] = s
+                                "-r", os.path.join(self.work, "%s.sock" % which)],
+                   os.path.join(self.work, "%s.log" % which), port)
+        s.start(lambda: port_open(port), 120)
+        self.servers[which] = s
 
     def ensure(self, which):
         s = self.servers.get(which)
@@ -222,7 +255,7 @@ class Bench:
             if s is not None:
                 log("%s died; its log:\n%s" % (s.name, s.tail()))
                 self.events.append({"event": "server-died", "server": which})
-            (self.start_ours if which == "ours" else self.start_spdk)()
+            (self.start_spdk if which.startswith("spdk") else self.start_ours)(which)
         # only the target of the run may hold core 0: SPDK's busy-polls it
         for name, srv in self.servers.items():
             (srv.resume if name == which else srv.pause)()
@@ -230,7 +263,7 @@ class Bench:
     # ---- one run
     def run(self, host, target, wl, tag, secs=None):
         self.ensure(target)
-        port = self.port_ours if target == "ours" else self.port_spdk
+        port = self.port(target)
         args = dict((w[0], w[2]) for w in WORKLOADS)[wl]
         secs = "%g" % (secs or self.a.seconds)  # spdk_nvme_perf -t takes whole seconds
         out = os.path.join(self.work, "%s.json" % tag)
@@ -240,7 +273,8 @@ class Bench:
                    "-c", "0x2", "-t", secs] + args + (["-L"] if wl == "rr4k-qd1" else []) + \
                   ["--json", out]
         else:
-            cmd = [os.path.join(self.spdk_bin, "spdk_nvme_perf"), "--no-huge", "-s", "512",
+            cmd = [os.path.join(self.spdk_bin, "spdk_nvme_perf"), "--no-huge", "-s",
+                             "512",
                    "-c", "0x2", "-t", secs, "-r",
                    "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%d subnqn:%s" % (port, NQN)
                    ] + args
@@ -371,7 +405,11 @@ def main():
     p.add_argument("--nvmf", required=True, help="the nvmf CLI (release build)")
     p.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 8)))
     p.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 5)))
-    p.add_argument("--port", type=int, default=4480, help="ours on PORT, SPDK's on PORT+1")
+    p.add_argument("--port", type=int, default=4480,
+                   help="ours on PORT, SPDK's on PORT+1, the file rows' on PORT+2, PORT+3")
+    p.add_argument("--file-dir", default=os.environ.get("BENCH_FILE_DIR", "/var/tmp"),
+                   help="where the file rows' 512 MiB file is written (a real file system: "
+                        "O_DIRECT)")
     p.add_argument("--only", default="", help="regex on the row ids (group:workload)")
     p.add_argument("--resident-timeout", type=float, default=120)
     p.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 3)),
@@ -385,7 +423,7 @@ def main():
         if not os.access(os.path.join(a.spdk_dir, "build", "bin", f), os.X_OK):
             raise SystemExit("paired: %s/build/bin/%s is not built (see "
                              "../shared/anchors/spdk.md)" % (a.spdk_dir, f))
-    for port in (a.port, a.port + 1):
+    for port in (a.port + off for off in TARGETS.values()):
         if port_open(port):
             raise SystemExit("paired: port %d is busy (--port)" % port)
     # a stopped (SIGSTOP) nvmf_tgt must not outlive us: every way out stops the servers
@@ -403,6 +441,8 @@ def main():
     finally:
         for s in b.servers.values():
             s.stop()
+        for f in b.files:
+            os.unlink(f)
     shutil.rmtree(b.work, ignore_errors=True)
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=1)
