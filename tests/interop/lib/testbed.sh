@@ -5,7 +5,8 @@
 # CI run on the machine; rebuilt automatically when missing):
 #   kernel-<release>/root/         the .deb's files (boot/, lib/modules/<release>/ + depmod output)
 #   kernel-<release>/vmlinux       ELF kernel unpacked from the bzImage (booted through PVH)
-#   kernel-<release>/initramfs-<hash>.cpio   busybox + boot modules + lib/initramfs-init
+#   kernel-<release>/initramfs-<hash>.cpio   busybox + boot modules + lib/initramfs-init (one per
+#                                  content hash: checkouts with another init keep theirs)
 #   kernel-<release>/ready         stamp: the cache entry is complete
 #   accel-<hash>                   the probed accelerator verdict (kvm or tcg)
 # Environment knobs:
@@ -143,7 +144,11 @@ tb_ensure_initramfs() {
 	fi
 	hash=$(cat "$TB_LIB/initramfs-init" "$TB_LIB/testbed.sh" "$bb" | sha256sum | cut -c1-16)
 	TB_INITRD=$TB_KDIR/initramfs-$hash.cpio
-	[ -s "$TB_INITRD" ] && return 0
+	if [ -s "$TB_INITRD" ]; then
+		# In use: keeps it out of the sweep below (run by a checkout with another hash).
+		touch "$TB_INITRD" 2>/dev/null || true
+		return 0
+	fi
 	tb_lock
 	if [ ! -s "$TB_INITRD" ]; then
 		stage=$(mktemp -d)
@@ -173,7 +178,9 @@ tb_ensure_initramfs() {
 		printf '%s\n' "${list[@]}" >"$stage/modules.order"
 		(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$TB_INITRD.tmp"
 		rm -rf "$stage"
-		rm -f "$TB_KDIR"/initramfs-*.cpio
+		# Other hashes belong to other checkouts (branches with another init), maybe booting
+		# right now: only those unused for a day go.
+		find "$TB_KDIR" -maxdepth 1 -name 'initramfs-*.cpio' -mtime +0 -delete 2>/dev/null || true
 		mv "$TB_INITRD.tmp" "$TB_INITRD"
 	fi
 	tb_unlock
