@@ -378,6 +378,19 @@ void nvmf_resv_set_store(struct nvmf_resv *r, const struct nvmf_resv_store *st)
 	r->has_store = true;
 }
 
+static uint16_t txn_persist(const struct nvmf_resv *r, const struct nvmf_resv *s);
+
+bool nvmf_resv_resave(struct nvmf_resv *r)
+{
+	pthread_mutex_lock(&r->cmd_lock);
+	if (r->has_store && atomic_load(&r->store_stale) && txn_persist(r, r) == 0) {
+		atomic_store(&r->store_stale, false);
+		log_info("reservations: the state in force is saved again after a failed save");
+	}
+	pthread_mutex_unlock(&r->cmd_lock);
+	return atomic_load(&r->store_stale);
+}
+
 int nvmf_resv_rec_add(struct nvmf_resv *s, const uint8_t *hostid, uint64_t rkey)
 {
 	return add_reg(s, hostid, rkey);
@@ -574,8 +587,13 @@ static void txn_install(struct nvmf_resv *r, struct nvmf_resv *s)
  */
 static uint16_t txn_end(struct nvmf_resv *r, struct txn *t, uint16_t status)
 {
-	if (!status && txn_changed(r, &t->s))
+	bool stale = atomic_load(&r->store_stale);
+
+	if (!status && (txn_changed(r, &t->s) || stale)) {
 		status = txn_persist(r, &t->s);
+		if (r->has_store)
+			atomic_store(&r->store_stale, status != 0);
+	}
 	if (!status) {
 		txn_install(r, &t->s);
 		if (t->notes_lost)

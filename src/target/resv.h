@@ -79,6 +79,12 @@ struct nvmf_resv {
 	char *ptpl_path;                /* where the state persists; NULL: no PTPL file */
 	bool has_store;                 /* the state lives in store (then no ptpl_path) */
 	struct nvmf_resv_store store;
+	/*
+	 * A save failed: what the store holds is unknown (a write that timed out may still
+	 * land later), so the next change saves even if it changes nothing of its own, and
+	 * nvmf_resv_resave() puts the state in force back.  Under cmd_lock; atomic for peeks.
+	 */
+	_Atomic bool store_stale;
 	_Atomic uint64_t abort_seq;     /* Preempt and Abort count */
 	/*
 	 * Commands with the backend, by the Preempt and Abort count they started under
@@ -113,6 +119,13 @@ void nvmf_resv_free(struct nvmf_resv *r);
  * becomes available, and every change is saved there first.
  */
 void nvmf_resv_set_store(struct nvmf_resv *r, const struct nvmf_resv_store *st);
+
+/*
+ * After a failed save (store_stale): save the state in force again, so the store agrees
+ * with what the hosts were told.  May block as save() does.  Returns whether the store is
+ * still stale.
+ */
+bool nvmf_resv_resave(struct nvmf_resv *r);
 
 /*
  * Replace r's registrants, reservation, generation and PTPL flag by those of rec (NULL:

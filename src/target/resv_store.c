@@ -7,7 +7,9 @@
  *
  *   change     every reservation command that changes the state writes the record before
  *              it completes (resv.c's transactions): a success is durable in the cluster;
- *              a failed write fails the command and changes nothing
+ *              a failed write fails the command and changes nothing in memory; as a write
+ *              that timed out may still land (the OSD had it queued), the record is then
+ *              written again with the state in force, every second until it lands
  *   claim      a gateway taking the image (owner.c, after fencing the old owner) reads the
  *              record before it reports optimized (bdev.h's on_claim), so hosts that come
  *              back through it find their registrations; registrants are keyed by host ID,
@@ -27,11 +29,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "target/target.h"
 #include "util/log.h"
 
+#define RESAVE_EVERY_S 1
+
 struct nvmf_resv_worker {
+	struct nvmf_resv *resv;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -48,9 +54,27 @@ static void *worker_main(void *arg)
 		struct nvmf_resv_job *j = w->head;
 
 		if (!j) {
+			struct timespec ts;
+
 			if (w->stop)
 				break;
-			pthread_cond_wait(&w->cond, &w->lock);
+			if (!atomic_load(&w->resv->store_stale)) {
+				pthread_cond_wait(&w->cond, &w->lock);
+				continue;
+			}
+			/*
+			 * A failed write may land after its timeout (the OSD had it queued):
+			 * the record is put right -- the state in force -- as soon as the
+			 * cluster takes writes again.  Commands go first.
+			 */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += RESAVE_EVERY_S;
+			if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
+			    !w->head && !w->stop) {
+				pthread_mutex_unlock(&w->lock);
+				nvmf_resv_resave(w->resv);
+				pthread_mutex_lock(&w->lock);
+			}
 			continue;
 		}
 		w->head = j->next;
@@ -94,7 +118,10 @@ static uint16_t store_save(void *arg, const char *rec)
 	int rc = b->ops->meta_set(b, NVMF_RESV_META_KEY, rec);
 
 	if (rc == 0) {
-		atomic_fetch_add(&ns->resv_saves, 1);
+		/* a cluster write per change (never per I/O): worth a line, and tests count it */
+		log_info("%s: namespace %u: reservation record written to the image (%llu)",
+			 b->path, ns->nsid,
+			 (unsigned long long)atomic_fetch_add(&ns->resv_saves, 1) + 1);
 		return 0;
 	}
 	log_err("%s: namespace %u: reservation state not saved in the image: %s; the command "
@@ -203,6 +230,7 @@ int nvmf_resv_store_open(struct nvmf_ns *ns, char *err, size_t errlen)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	w->tail = &w->head;
+	w->resv = ns->resv;
 	rc = pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc) {
 		pthread_cond_destroy(&w->cond);
