@@ -416,6 +416,50 @@ uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status)
 
 /* ------------------------------------------------------------------ features */
 
+/* Set Features 83h on the worker: PTPL is in the record, a cluster write. */
+static void ptpl_run(struct nvmf_resv_job *wj)
+{
+	struct resv_job *j = (struct resv_job *)wj;
+
+	j->status = nvmf_resv_set_ptpl(j->req->ns->resv, j->cdw10 & 1);
+	nvmf_reactor_post(j->req->sq->reactor, &j->posted);
+}
+
+static void ptpl_done(struct nvmf_posted *p)
+{
+	struct resv_job *j = (struct resv_job *)((char *)p - offsetof(struct resv_job, posted));
+	struct nvmf_req *req = j->req;
+	uint16_t status = j->status;
+
+	if (!status)
+		req->cqe.dw0 = htole32(j->cdw10);
+	free(j);
+	nvmf_req_complete(req, status);
+}
+
+bool nvmf_resv_set_ptpl_queued(struct nvmf_req *req, uint32_t v)
+{
+	struct nvmf_ns *ns;
+	struct resv_job *j;
+
+	/* every namespace at once (FFFFFFFFh) stays on the reactor: see the README */
+	if (le32toh(req->cmd.nsid) == NVME_NSID_ALL || (v & ~1u))
+		return false;
+	ns = nvmf_subsys_find_ns(req->sq->ctrl->subsys, le32toh(req->cmd.nsid));
+	if (!ns || !ns->resv || !ns->resv_worker || !(j = calloc(1, sizeof(*j))))
+		return false;
+	/* the namespace stays open while the command holds it (grace.c) */
+	nvmf_req_set_ns(req, ns);
+	j->req = req;
+	j->cdw10 = v;
+	j->posted.fn = ptpl_done;
+	j->wj.run = ptpl_run;
+	if (nvmf_resv_store_queue(ns, &j->wj))
+		return true;
+	free(j);
+	return false;
+}
+
 /*
  * Set Features 82h / 83h: on the namespace the command names (Invalid Field when it has no
  * reservations), or for FFFFFFFFh on every namespace that has them (PTPL: that can keep

@@ -533,6 +533,11 @@ uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status);
 /* Get Log Page 80h, features 82h / 83h (admin.c calls them). */
 void nvmf_resv_log_page(struct nvmf_req *req);
 uint16_t nvmf_resv_set_feature(struct nvmf_req *req, uint8_t fid, uint32_t v, uint32_t *dw0);
+/*
+ * Set Features 83h (value v) on one namespace whose state lives in the cluster: queued to
+ * its worker, which completes req (true); false: not such a command, use set_feature.
+ */
+bool nvmf_resv_set_ptpl_queued(struct nvmf_req *req, uint32_t v);
 uint16_t nvmf_resv_get_feature(struct nvmf_req *req, uint8_t fid, uint32_t *dw0);
 
 /*

@@ -220,6 +220,19 @@ static uint16_t rw(struct host *h, bool write, uint64_t lba, uint8_t fill)
 	return status;
 }
 
+/* Set Features 83h (PTPL) of namespace 1 on the admin queue: the status. */
+static uint16_t set_ptpl(struct host *h, bool on)
+{
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+
+	tc_sqe(&sqe, NVME_ADM_SET_FEATURES, 1);
+	sqe.cdw10 = htole32(NVME_FID_RESV_PERSIST);
+	sqe.cdw11 = htole32(on);
+	assert_int_equal(tc_cmd(&h->a, &sqe, NULL, 0, false, &cqe), 0);
+	return st(&cqe);
+}
+
 /* The image's record as `rbd image-meta get` prints it (static), or NULL if it has none. */
 static const char *record(const char *image)
 {
@@ -381,11 +394,17 @@ static void ptpl_through_restart(void **state)
 	assert_int_equal(do_register(&x, 1, NVME_RREGA_REPLACE, NVME_CPTPL_CLEAR, KEY_X, KEY_X),
 			 0);
 	assert_int_equal(report(&x, NULL).ptpls, 0);
-	host_down(&x);
-	host_down(&y);
 	rec = record("ptpl");
 	assert_non_null(rec);
 	assert_non_null(strstr(rec, "\"ptpl\":false"));
+	/* the feature (83h) is the same flag in the same record */
+	assert_int_equal(set_ptpl(&x, true), 0);
+	assert_non_null(strstr(record("ptpl"), "\"ptpl\":true"));
+	assert_int_equal(report(&x, NULL).ptpls, 1);
+	assert_int_equal(set_ptpl(&x, false), 0);
+	assert_non_null(strstr(record("ptpl"), "\"ptpl\":false"));
+	host_down(&x);
+	host_down(&y);
 
 	/* without PTPL the power loss drops it: nothing left, in the target or the image */
 	restart();
