@@ -7,6 +7,9 @@
  *                  connecting to B with the same host ID, finds itself registered and
  *                  holding the reservation in Reservation Report, and writes; a host that
  *                  is not registered gets Reservation Conflict on a write through B
+ *   fenced owner   B is promoted while A still serves (a control plane's split brain):
+ *                  A's next reservation command fails with the ANA inaccessible status
+ *                  and the record does not change -- B, fencing A, took the record too
  *   ptpl           one target, a plain RBD namespace: with PTPL set the registrations and
  *                  the reservation are back after a restart; with PTPL cleared a restart
  *                  (nobody else has the image open: a power loss) drops them, and the
@@ -61,6 +64,7 @@
 #define ST_CONFLICT NVME_STATUS_NORETRY(NVME_SCT_GENERIC, NVME_SC_RESERVATION_CONFLICT)
 #define ST_INTERNAL NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL)
 #define SAVED "reservation record written to the image"
+#define ST_ANA_INACCESSIBLE NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE)
 
 static char cfg_a[160], cfg_b[160], sock_b[160], rec_path[160];
 static struct target_proc ta = { .pid = -1 }, tb = { .pid = -1 };
@@ -123,6 +127,16 @@ static void write_cfg(const char *path, uint16_t port, const char *image, bool g
 		ram ? ",\n    {\"nsid\": 2, \"enable\": 1, \"device\": {\"backend\": \"ram\", "
 		      "\"size\": 8388608}, \"resv\": {\"enable\": \"1\"}}" : "");
 	fclose(f);
+}
+
+/* What a failed test left running. */
+static void leftovers(void)
+{
+	if (ta.pid > 0)
+		tp_stop(&ta);
+	if (tb.pid > 0)
+		tp_stop(&tb);
+	ta.pid = tb.pid = -1;
 }
 
 static void start(struct target_proc *t, const char *cfg, uint16_t port, const char *sock)
@@ -285,6 +299,7 @@ static void failover_keeps_reservations(void **state)
 	uint32_t gen;
 
 	(void)state;
+	leftovers();
 	assert_int_equal(ceph_rbd_create("failover", IMG_MB), 0);
 	port_a = tp_free_port();
 	do
@@ -347,6 +362,63 @@ static void failover_keeps_reservations(void **state)
 	tb.pid = -1;
 }
 
+/* ------------------------------------------------------------------ fenced owner */
+
+static void fenced_owner_cannot_change_record(void **state)
+{
+	struct host x = { .id = ID_X, .nqn = HOST_X }, xb = { .id = ID_X, .nqn = HOST_X };
+	struct nvme_resv_status s;
+	char before[4096];
+	const char *rec;
+	uint16_t status;
+
+	(void)state;
+	leftovers();
+	assert_int_equal(ceph_rbd_create("fenced", IMG_MB), 0);
+	port_a = tp_free_port();
+	do
+		port_b = tp_free_port();
+	while (port_b == port_a);
+	write_cfg(cfg_a, port_a, "fenced", true, "optimized", 1, 5, false);
+	write_cfg(cfg_b, port_b, "fenced", true, "inaccessible", 1001, 5, false);
+	start(&ta, cfg_a, port_a, NULL);
+	start(&tb, cfg_b, port_b, sock_b);
+	host_up(&x, port_a);
+	assert_int_equal(do_register(&x, 1, NVME_RREGA_REGISTER, 0, 0, KEY_X), 0);
+	rec = record("fenced");
+	assert_non_null(rec);
+	snprintf(before, sizeof(before), "%s", rec);
+
+	/* B is promoted with A alive: A is fenced (blocklisted) */
+	promote_b();
+	assert_int_equal(tp_log_count(&tb, "fenced the previous lock holder"), 1);
+	/*
+	 * A's Acquire: refused at once if A already saw it lost the image, else its record
+	 * write is refused by the cluster -- the ANA status either way, nothing changed
+	 */
+	status = do_acquire(&x, 1, NVME_RTYPE_WE, KEY_X);
+	assert_int_equal(status, ST_ANA_INACCESSIBLE);
+	fprintf(stderr, "# the fenced owner's Acquire: %s\n",
+		tp_log_count(&ta, "reservation state not saved") ? "its record write was refused"
+								   : "refused before the write");
+	rec = record("fenced");
+	assert_non_null(rec);
+	assert_string_equal(rec, before);
+	/* through B: registered, no reservation; the Acquire goes through there */
+	host_up(&xb, port_b);
+	s = report(&xb, NULL);
+	assert_int_equal(s.regctl[0], 1);
+	assert_int_equal(s.rtype, NVME_RTYPE_NONE);
+	assert_int_equal(do_acquire(&xb, 1, NVME_RTYPE_WE, KEY_X), 0);
+	assert_non_null(strstr(record("fenced"), "\"rtype\":1"));
+	host_down(&xb);
+	host_down(&x);
+	tp_stop(&ta);
+	ta.pid = -1;
+	assert_int_equal(tp_stop(&tb), 0);
+	tb.pid = -1;
+}
+
 /* ------------------------------------------------------------------ PTPL */
 
 static void restart(void)
@@ -362,6 +434,7 @@ static void ptpl_through_restart(void **state)
 	const char *rec;
 
 	(void)state;
+	leftovers();
 	assert_int_equal(ceph_rbd_create("ptpl", IMG_MB), 0);
 	port_a = tp_free_port();
 	write_cfg(cfg_a, port_a, "ptpl", false, "optimized", 1, 10, false);
@@ -431,9 +504,11 @@ static void failed_write_changes_nothing(void **state)
 	const char *rec;
 	uint32_t gen;
 	double t0, took;
+	uint16_t status;
 	pid_t osd;
 
 	(void)state;
+	leftovers();
 	assert_int_equal(ceph_rbd_create("failed", IMG_MB), 0);
 	port_a = tp_free_port();
 	write_cfg(cfg_a, port_a, "failed", false, "optimized", 1, 3, false);
@@ -450,9 +525,10 @@ static void failed_write_changes_nothing(void **state)
 	assert_int_equal(kill(osd, SIGSTOP), 0);
 	t0 = now_s();
 	/* the record cannot be written: the command fails, retryable, after the timeout */
-	assert_int_equal(do_acquire(&x, 1, NVME_RTYPE_WE, KEY_X), ST_INTERNAL);
+	status = do_acquire(&x, 1, NVME_RTYPE_WE, KEY_X);
 	took = now_s() - t0;
 	kill(osd, SIGCONT);
+	assert_int_equal(status, ST_INTERNAL);
 	fprintf(stderr, "# acquire with the OSD frozen failed after %.1f s (timeout=3)\n", took);
 	assert_int_equal(tp_log_count(&ta, "reservation state not saved in the image"), 1);
 	/* nothing changed: no reservation, in memory or in the image */
@@ -489,6 +565,7 @@ static void io_writes_no_record(void **state)
 	int saved;
 
 	(void)state;
+	leftovers();
 	assert_int_equal(ceph_rbd_create("noio", IMG_MB), 0);
 	port_a = tp_free_port();
 	write_cfg(cfg_a, port_a, "noio", false, "optimized", 1, 10, false);
@@ -545,6 +622,7 @@ static void figures(void **state)
 	double rbd_ms, ram_ms;
 
 	(void)state;
+	leftovers();
 	assert_int_equal(ceph_rbd_create("figures", IMG_MB), 0);
 	port_a = tp_free_port();
 	write_cfg(cfg_a, port_a, "figures", false, "optimized", 1, 10, true);
@@ -565,6 +643,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(failover_keeps_reservations),
+		cmocka_unit_test(fenced_owner_cannot_change_record),
 		cmocka_unit_test(ptpl_through_restart),
 		cmocka_unit_test(failed_write_changes_nothing),
 		cmocka_unit_test(io_writes_no_record),
