@@ -419,6 +419,54 @@ static void fenced_owner_cannot_change_record(void **state)
 	tb.pid = -1;
 }
 
+/*
+ * The owner blocklisted behind its back (no other gateway promoted, nothing in the image's
+ * header changed): it finds out on its record write, which the cluster refuses -- the
+ * command fails with the ANA status, the owner reports the group inaccessible, and the
+ * record is as before.
+ */
+static void blocklisted_owner_write_refused(void **state)
+{
+	struct host x = { .id = ID_X, .nqn = HOST_X };
+	char before[4096], addr[128];
+	const char *rec;
+	FILE *f;
+
+	(void)state;
+	leftovers();
+	assert_int_equal(ceph_rbd_create("blocked", IMG_MB), 0);
+	port_a = tp_free_port();
+	write_cfg(cfg_a, port_a, "blocked", true, "optimized", 1, 5, false);
+	start(&ta, cfg_a, port_a, NULL);
+	host_up(&x, port_a);
+	assert_int_equal(do_register(&x, 1, NVME_RREGA_REGISTER, 0, 0, KEY_X), 0);
+	rec = record("blocked");
+	assert_non_null(rec);
+	snprintf(before, sizeof(before), "%s", rec);
+	/* the lock holder's address, as `rbd lock ls` shows it; blocklisted by hand */
+	assert_int_equal(ceph_sh("rbd -c %s lock ls rbd/blocked | awk 'NR > 2 {print $NF}' >%s",
+				 ceph_conf, rec_path), 0);
+	f = fopen(rec_path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(addr, sizeof(addr), f));
+	fclose(f);
+	addr[strcspn(addr, "\n")] = 0;
+	assert_true(strlen(addr) > 0);
+	assert_int_equal(ceph_sh("ceph -c %s osd blocklist add %s >/dev/null 2>&1", ceph_conf,
+				 addr), 0);
+	assert_int_equal(do_acquire(&x, 1, NVME_RTYPE_WE, KEY_X), ST_ANA_INACCESSIBLE);
+	fprintf(stderr, "# the blocklisted owner's Acquire: %s\n",
+		tp_log_count(&ta, "reservation state not saved") ? "its record write was refused"
+								   : "refused before the write");
+	rec = record("blocked");
+	assert_non_null(rec);
+	assert_string_equal(rec, before);
+	host_down(&x);
+	tp_stop(&ta);
+	ta.pid = -1;
+	ceph_sh("ceph -c %s osd blocklist rm %s >/dev/null 2>&1", ceph_conf, addr);
+}
+
 /* ------------------------------------------------------------------ PTPL */
 
 static void restart(void)
@@ -644,6 +692,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(failover_keeps_reservations),
 		cmocka_unit_test(fenced_owner_cannot_change_record),
+		cmocka_unit_test(blocklisted_owner_write_refused),
 		cmocka_unit_test(ptpl_through_restart),
 		cmocka_unit_test(failed_write_changes_nothing),
 		cmocka_unit_test(io_writes_no_record),
