@@ -545,6 +545,36 @@ static void test_ptpl(void **state)
 	unlink(path);
 }
 
+/* A PTPL file that cannot be written fails the change, which then has no effect. */
+static void test_ptpl_file_failure(void **state)
+{
+	char dir[64], path[96];
+	struct nvmf_resv *r;
+	unsigned nregs;
+	uint32_t gen, gen2;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/nvmf-resv-unit-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ns.resv", dir);
+	r = new_resv(path);
+	assert_int_equal(nvmf_resv_register(r, A, reg_cdw10(0, false, NVME_CPTPL_SET), 0, 1,
+					    NULL), 0);
+	report_rtype(r, NULL, &gen);
+	/* the directory gone: the next save cannot even make its temporary file */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(nvmf_resv_register(r, B, reg_cdw10(0, false, 0), 0, 2, NULL),
+			 NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL));
+	assert_int_equal(nvmf_resv_acquire(r, A, acq_cdw10(0, NVME_RTYPE_WE), 1, 0, NULL),
+			 NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL));
+	assert_int_equal(report_rtype(r, &nregs, &gen2), NVME_RTYPE_NONE);
+	assert_int_equal(nregs, 1);
+	assert_int_equal(gen2, gen);
+	assert_int_equal(nvmf_resv_check(r, B, NVMF_RESV_WRITE), 0);
+	nvmf_resv_free(r);
+}
+
 /* ------------------------------------------------------------------ a store */
 
 #define ST_INTERNAL NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL)
@@ -748,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_notify_mask),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_ptpl),
+		cmocka_unit_test(test_ptpl_file_failure),
 		cmocka_unit_test(test_store_saves),
 		cmocka_unit_test(test_store_failure),
 		cmocka_unit_test(test_log),
