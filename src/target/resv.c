@@ -421,6 +421,9 @@ int nvmf_resv_load(struct nvmf_resv *r, const char *rec, char *err, size_t errle
 		s->nr_aborted = r->nr_aborted;
 		atomic_store(&s->abort_seq, atomic_load(&r->abort_seq));
 		txn_install(r, s);
+		/* memory and store agree again: the store's record is what was loaded */
+		if (r->has_store)
+			atomic_store(&r->store_stale, false);
 		pthread_mutex_unlock(&r->cmd_lock);
 	}
 	free(s->regs);

@@ -37,7 +37,7 @@
 #define RESAVE_EVERY_S 1
 
 struct nvmf_resv_worker {
-	struct nvmf_resv *resv;
+	struct nvmf_ns *ns;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -58,7 +58,13 @@ static void *worker_main(void *arg)
 
 			if (w->stop)
 				break;
-			if (!atomic_load(&w->resv->store_stale)) {
+			/*
+			 * Nothing to put right -- or not ours to: a gateway that lost the
+			 * image leaves the record to the new owner, and reads it back when
+			 * it claims the image again (which ends the staleness).
+			 */
+			if (!atomic_load(&w->ns->resv->store_stale) ||
+			    !nvmf_bdev_owned(w->ns->bdev)) {
 				pthread_cond_wait(&w->cond, &w->lock);
 				continue;
 			}
@@ -72,7 +78,9 @@ static void *worker_main(void *arg)
 			if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT &&
 			    !w->head && !w->stop) {
 				pthread_mutex_unlock(&w->lock);
-				nvmf_resv_resave(w->resv);
+				w->ns->resv_resaving = true;
+				nvmf_resv_resave(w->ns->resv);
+				w->ns->resv_resaving = false;
 				pthread_mutex_lock(&w->lock);
 			}
 			continue;
@@ -124,8 +132,10 @@ static uint16_t store_save(void *arg, const char *rec)
 			 (unsigned long long)atomic_fetch_add(&ns->resv_saves, 1) + 1);
 		return 0;
 	}
-	log_err("%s: namespace %u: reservation state not saved in the image: %s; the command "
-		"fails and changes nothing", b->path, ns->nsid, strerror(-rc));
+	/* the worker retrying while the cluster is away: its first failure said it all */
+	if (!ns->resv_resaving)
+		log_err("%s: namespace %u: reservation state not saved in the image: %s; the "
+			"command fails and changes nothing", b->path, ns->nsid, strerror(-rc));
 	if (b->gateway && rc == -ESHUTDOWN)
 		return NVME_STATUS(NVME_SCT_PATH, NVME_SC_ANA_INACCESSIBLE);
 	return NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL);
@@ -230,7 +240,7 @@ int nvmf_resv_store_open(struct nvmf_ns *ns, char *err, size_t errlen)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	w->tail = &w->head;
-	w->resv = ns->resv;
+	w->ns = ns;
 	rc = pthread_create(&w->thread, NULL, worker_main, w);
 	if (rc) {
 		pthread_cond_destroy(&w->cond);

@@ -85,6 +85,7 @@ struct nvmf_ns {
 	/* RBD: the state lives in the image, its commands run here (resv_store.c); NULL: not */
 	struct nvmf_resv_worker *resv_worker;
 	_Atomic uint64_t resv_saves;    /* records written to the image (a log line, tests) */
+	_Atomic bool resv_resaving;     /* the worker puts the record right (resv_store.c) */
 };
 
 /* One reactor's count, alone on its cache line: I/O on two reactors shares no line. */

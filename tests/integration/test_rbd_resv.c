@@ -578,7 +578,7 @@ static void failed_write_changes_nothing(void **state)
 	kill(osd, SIGCONT);
 	assert_int_equal(status, ST_INTERNAL);
 	fprintf(stderr, "# acquire with the OSD frozen failed after %.1f s (timeout=3)\n", took);
-	assert_int_equal(tp_log_count(&ta, "reservation state not saved in the image"), 1);
+	assert_true(tp_log_count(&ta, "reservation state not saved in the image") >= 1);
 	/* nothing changed: no reservation, in memory or in the image */
 	s = report(&x, NULL);
 	assert_int_equal(s.rtype, NVME_RTYPE_NONE);
