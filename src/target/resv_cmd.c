@@ -6,11 +6,13 @@
  * asynchronous event -- plus features 82h (notification mask) and 83h (persistence).
  * The state machine itself is resv.c.
  *
- * Threads: the commands run on their I/O queue's reactor (Register / Acquire / Release of a
- * namespace whose state lives in the cluster: on its worker, resv_store.c); a notification is added to the
+ * Threads: the commands run on their I/O queue's reactor -- Register / Acquire / Release
+ * and feature 83h of a namespace whose state lives in the cluster on its worker thread
+ * (resv_store.c), completing back on the reactor; a notification is added to the
  * controller's log under ctrl->lock and its event raised on the controller's admin
  * reactor (a message, as reload.c's events), where the event state lives.  Lock order:
- * the namespace's reservation lock, then tgt->lock, then ctrl->lock.
+ * the namespace's reservation cmd_lock (notifications are sent under it), then tgt->lock,
+ * then ctrl->lock.
  */
 #include <endian.h>
 #include <stddef.h>
