@@ -92,6 +92,19 @@ struct nvmf_bdev_ops {
 	 */
 	int (*claim)(struct nvmf_bdev *b, char *err, size_t errlen);
 	void (*unclaim)(struct nvmf_bdev *b);
+	/*
+	 * Optional: small named values kept with the backing itself (RBD: the image's
+	 * metadata), for state that must follow the data to whichever process serves it
+	 * next.  Blocking -- a cluster round trip, bounded by the backend's timeout -- so never
+	 * on a reactor.  meta_get: *val malloc'd, -ENOENT when there is none; meta_set with
+	 * val NULL removes.  0 or -errno; on a gateway a failure that means ownership is gone
+	 * (fenced, lock lost, cluster out of reach) is -ESHUTDOWN and ends ownership, as for
+	 * I/O.
+	 */
+	int (*meta_get)(struct nvmf_bdev *b, const char *key, char **val);
+	int (*meta_set)(struct nvmf_bdev *b, const char *key, const char *val);
+	/* Optional: how many other clients have the backing open now (-errno: unknown). */
+	int (*others_open)(struct nvmf_bdev *b);
 };
 
 struct nvmf_bdev {
@@ -127,6 +140,14 @@ struct nvmf_bdev {
 	bool owned;             /* __atomic: nvmf_bdev_owned() */
 	bool fenced;            /* __atomic */
 	void (*on_lost)(struct nvmf_bdev *b, int err, void *arg);
+	/*
+	 * Optional, set by the owner after open: called by claim() once the backing is this
+	 * process's alone and before it counts as owned (so before any I/O is served), on
+	 * claim's thread, with resize_arg; a failure (-errno, reason in err) undoes the claim.
+	 * What must be read from the backing before serving it goes here (the reservation
+	 * state another gateway left in the image).
+	 */
+	int (*on_claim)(struct nvmf_bdev *b, void *arg, char *err, size_t errlen);
 };
 
 /* Whether I/O may reach a gateway backend (always true for the others). */

@@ -29,6 +29,13 @@
  * answers with the ANA inaccessible status: the host sends the command again on the other
  * gateway once it is optimized; we never retry it ourselves.
  *
+ * Image metadata (meta_get / meta_set: rbd_metadata_*) carries the state that must move with
+ * the image between gateways (the reservations, target/resv_store.c).  librbd has no
+ * asynchronous form of these calls: they block for a round trip, bounded like every OSD
+ * operation by the path's timeout, and the caller runs them off the reactors.  On a gateway
+ * a write needs the exclusive lock we hold, so a fenced gateway's write is refused like its
+ * data writes -- the record cannot be changed behind the new owner's back.
+ *
  * Deallocate is not claimed to read back zeroes: librbd skips a discard of part of an
  * object (rbd_skip_partial_discard), so has_discard stays false.
  */
@@ -291,6 +298,14 @@ static int rbd_claim(struct nvmf_bdev *b, char *err, size_t errlen)
 			__atomic_store_n(&b->fenced, true, __ATOMIC_RELEASE);
 		return rc;
 	}
+	/* what must be read before serving (the reservations) is read now, the lock ours */
+	int (*hook)(struct nvmf_bdev *, void *, char *, size_t) =
+		__atomic_load_n(&b->on_claim, __ATOMIC_ACQUIRE);
+
+	if (hook && (rc = hook(b, b->resize_arg, err, errlen)) < 0) {
+		rbd_lock_release(rb->image);
+		return rc;
+	}
 	__atomic_store_n(&b->owned, true, __ATOMIC_RELEASE);
 	log_info("%s: this gateway holds the image's exclusive lock", b->path);
 	return 0;
@@ -315,6 +330,66 @@ static void rbd_unclaim(struct nvmf_bdev *b)
 		log_info("%s: this gateway released the image's exclusive lock", b->path);
 }
 
+static int rbd_meta_get(struct nvmf_bdev *b, const char *key, char **val)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+	size_t len = 4096;
+
+	for (int tries = 0; tries < 4; tries++) {
+		char *buf = malloc(len + 1);
+		int rc;
+
+		if (!buf)
+			return -ENOMEM;
+		/* -ERANGE: len says what is needed (the value may grow between two reads) */
+		rc = rbd_metadata_get(rb->image, key, buf, &len);
+		if (rc == 0) {
+			buf[len] = '\0';
+			*val = buf;
+			return 0;
+		}
+		free(buf);
+		if (rc != -ERANGE)
+			return rc == -ENOENT ? rc : rbd_gateway_res(rb, rc);
+	}
+	return -ERANGE;
+}
+
+static int rbd_meta_set(struct nvmf_bdev *b, const char *key, const char *val)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+	int rc;
+
+	/* a gateway that is not the owner has nothing to write (the owner does) */
+	if (!nvmf_bdev_owned(b))
+		return -ESHUTDOWN;
+	rc = val ? rbd_metadata_set(rb->image, key, val) : rbd_metadata_remove(rb->image, key);
+	if (rc == -ENOENT && !val)
+		rc = 0;
+	return rc < 0 ? rbd_gateway_res(rb, rc) : 0;
+}
+
+/*
+ * Other clients with the image open: its header's watchers but our own (each open handle
+ * watches the header; the watcher's id is its client's global id).
+ */
+static int rbd_others_open(struct nvmf_bdev *b)
+{
+	struct rbd_bdev *rb = container_of(b, struct rbd_bdev, b);
+	rbd_image_watcher_t w[32];
+	size_t n = 32;
+	uint64_t me = rados_get_instance_id(rb->cluster);
+	int rc = rbd_watchers_list(rb->image, w, &n), others = 0;
+
+	if (rc < 0)
+		return rc == -ERANGE ? (int)n : rc;
+	for (size_t i = 0; i < n; i++)
+		if ((uint64_t)w[i].id != me)
+			others++;
+	rbd_watchers_list_cleanup(w, n);
+	return others;
+}
+
 static const struct nvmf_bdev_ops rbd_ops = {
 	.name = "rbd",
 	.submit = rbd_submit,
@@ -322,6 +397,9 @@ static const struct nvmf_bdev_ops rbd_ops = {
 	.close = rbd_bdev_close,
 	.claim = rbd_claim,
 	.unclaim = rbd_unclaim,
+	.meta_get = rbd_meta_get,
+	.meta_set = rbd_meta_set,
+	.others_open = rbd_others_open,
 };
 
 /* librbd's thread: the image header changed (resize, snapshot, features ...). */

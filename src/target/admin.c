@@ -1017,6 +1017,10 @@ static void execute_set_features(struct nvmf_req *req)
 	case NVME_FID_RESV_PERSIST: {
 		uint32_t dw0 = 0;
 
+		/* an RBD namespace's PTPL is a cluster write: not on this reactor */
+		if (fid == NVME_FID_RESV_PERSIST && nvmf_resv_set_ptpl_queued(req, v))
+			return;
+
 		status = nvmf_resv_set_feature(req, fid, v, &dw0);
 		if (!status)
 			req->cqe.dw0 = htole32(dw0);

@@ -13,6 +13,19 @@
  * PTPL: while a host has it on (Register's CPTPL, or feature 83h), every change rewrites
  * the state file (temporary file, fsync, rename: a crash leaves the old or the new state,
  * never a mix); turning it off removes the file.  At start a file left there is loaded.
+ *
+ * A namespace may instead keep its whole state in a store of the caller's (resv.h's
+ * nvmf_resv_store: an RBD image's metadata, resv_store.c), written on every change
+ * whatever PTPL says, so that another process serving the same image can take it over.
+ *
+ * Every change is a transaction: the command runs on a copy of the state (struct txn),
+ * the copy is persisted (PTPL file or store) and only then installed, under the lock, in
+ * one step; its notifications go out after that.  A persistence failure therefore fails
+ * the command and leaves the state, the notifications and the Preempt and Abort count as
+ * they were -- a host that got a success knows the change is durable, and one that got an
+ * error sees nothing of it.  Changes are serialised by cmd_lock, held from the copy to
+ * the install (a store write in between, which may be a cluster round trip); the I/O path
+ * and Report only take lock, which is never held across a write.
  */
 #include <endian.h>
 #include <errno.h>
@@ -40,6 +53,12 @@
 static bool all_registrants(uint8_t rtype)
 {
 	return rtype == NVME_RTYPE_WE_AR || rtype == NVME_RTYPE_EA_AR;
+}
+
+/* Whether PTPL can be turned on: there is a file or a store to keep the state in. */
+static bool ptpl_capable(const struct nvmf_resv *r)
+{
+	return r->ptpl_path || r->has_store;
 }
 
 static int find_reg(const struct nvmf_resv *r, const uint8_t *hostid)
@@ -236,21 +255,6 @@ out:
 	return ret;
 }
 
-/* Persist after a change: a failure is the command's (Internal Error), logged here. */
-static uint16_t ptpl_commit(struct nvmf_resv *r)
-{
-	int ret;
-
-	if (!r->ptpl)
-		return 0;
-	ret = ptpl_save(r);
-	if (ret) {
-		log_err("reservations: cannot save %s: %s", r->ptpl_path, strerror(-ret));
-		return ST_INTERNAL;
-	}
-	return 0;
-}
-
 static int ptpl_load(struct nvmf_resv *r, char *err, size_t errlen)
 {
 	FILE *f = fopen(r->ptpl_path, "re");
@@ -344,6 +348,7 @@ int nvmf_resv_new(const char *ptpl_path, struct nvmf_resv **out, char *err, size
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->cmd_lock, NULL);
 	if (r->ptpl_path) {
 		ret = ptpl_load(r, err, errlen);
 		if (ret) {
@@ -360,17 +365,251 @@ void nvmf_resv_free(struct nvmf_resv *r)
 	if (!r)
 		return;
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->cmd_lock);
 	free(r->regs);
 	free(r->aborted);
 	free(r->ptpl_path);
 	free(r);
 }
 
+void nvmf_resv_set_store(struct nvmf_resv *r, const struct nvmf_resv_store *st)
+{
+	r->store = *st;
+	r->has_store = true;
+}
+
+static uint16_t txn_persist(const struct nvmf_resv *r, const struct nvmf_resv *s);
+
+bool nvmf_resv_resave(struct nvmf_resv *r)
+{
+	pthread_mutex_lock(&r->cmd_lock);
+	if (r->has_store && atomic_load(&r->store_stale) && txn_persist(r, r) == 0) {
+		atomic_store(&r->store_stale, false);
+		log_info("reservations: the state in force is saved again after a failed save");
+	}
+	pthread_mutex_unlock(&r->cmd_lock);
+	return atomic_load(&r->store_stale);
+}
+
+int nvmf_resv_rec_add(struct nvmf_resv *s, const uint8_t *hostid, uint64_t rkey)
+{
+	return add_reg(s, hostid, rkey);
+}
+
+bool nvmf_resv_rec_has(const struct nvmf_resv *s, const uint8_t *hostid)
+{
+	return find_reg(s, hostid) >= 0;
+}
+
+static void txn_install(struct nvmf_resv *r, struct nvmf_resv *s);
+
+int nvmf_resv_load(struct nvmf_resv *r, const char *rec, char *err, size_t errlen)
+{
+	struct nvmf_resv *s = calloc(1, sizeof(*s));
+	int ret = 0;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (rec)
+		ret = nvmf_resv_rec_decode(s, rec, err, errlen);
+	if (!ret) {
+		pthread_mutex_lock(&r->cmd_lock);
+		/* aborts under way stay as they are: they concern commands, not the state */
+		s->aborted = r->aborted;
+		s->nr_aborted = r->nr_aborted;
+		atomic_store(&s->abort_seq, atomic_load(&r->abort_seq));
+		txn_install(r, s);
+		/* memory and store agree again: the store's record is what was loaded */
+		if (r->has_store)
+			atomic_store(&r->store_stale, false);
+		pthread_mutex_unlock(&r->cmd_lock);
+	}
+	free(s->regs);
+	free(s);
+	return ret;
+}
+
 uint8_t nvmf_resv_rescap(const struct nvmf_resv *r)
 {
 	return (uint8_t)(NVME_RESCAP_WE | NVME_RESCAP_EA | NVME_RESCAP_WE_RO | NVME_RESCAP_EA_RO |
 			 NVME_RESCAP_WE_AR | NVME_RESCAP_EA_AR | NVME_RESCAP_IEKEY13 |
-			 (r->ptpl_path ? NVME_RESCAP_PTPL : 0));
+			 (ptpl_capable(r) ? NVME_RESCAP_PTPL : 0));
+}
+
+
+/* ------------------------------------------------------------------ transactions */
+
+/* A notification a change makes, sent once the change is installed. */
+struct note {
+	uint8_t hostid[NVMF_RESV_HOSTID_LEN];
+	uint8_t type;
+};
+
+struct txn {
+	struct nvmf_resv s;             /* the copy the command changes */
+	struct note *notes;
+	unsigned nr_notes;
+	bool notes_lost;                /* out of memory: some notification is not sent */
+	const struct nvmf_resv_notify *out;
+	struct nvmf_resv_notify defer;  /* what the engine calls: collects into notes */
+};
+
+static void defer_note(void *arg, const uint8_t hostid[NVMF_RESV_HOSTID_LEN], uint8_t type)
+{
+	struct txn *t = arg;
+	struct note *n;
+
+	if (!t->out || !t->out->fn)
+		return;
+	n = realloc(t->notes, (t->nr_notes + 1) * sizeof(*n));
+	if (!n) {
+		t->notes_lost = true;
+		return;
+	}
+	t->notes = n;
+	memcpy(n[t->nr_notes].hostid, hostid, NVMF_RESV_HOSTID_LEN);
+	n[t->nr_notes].type = type;
+	t->nr_notes++;
+}
+
+/* Start a change of r: cmd_lock taken, t->s a copy of the state.  0 or ST_INTERNAL. */
+static uint16_t txn_begin(struct nvmf_resv *r, struct txn *t, const struct nvmf_resv_notify *n)
+{
+	struct nvmf_resv *s = &t->s;
+
+	memset(t, 0, sizeof(*t));
+	t->out = n;
+	t->defer.fn = defer_note;
+	t->defer.arg = t;
+	pthread_mutex_lock(&r->cmd_lock);
+	/* only changes write r, and they hold cmd_lock: r can be read without lock here */
+	s->cap_regs = r->nr_regs ? r->nr_regs : 1;
+	s->regs = malloc(s->cap_regs * sizeof(*s->regs));
+	s->aborted = r->nr_aborted ? malloc(r->nr_aborted * sizeof(*s->aborted)) : NULL;
+	if (!s->regs || (r->nr_aborted && !s->aborted)) {
+		free(s->regs);
+		free(s->aborted);
+		pthread_mutex_unlock(&r->cmd_lock);
+		return ST_INTERNAL;
+	}
+	memcpy(s->regs, r->regs, r->nr_regs * sizeof(*s->regs));
+	s->nr_regs = r->nr_regs;
+	if (r->nr_aborted)
+		memcpy(s->aborted, r->aborted, r->nr_aborted * sizeof(*s->aborted));
+	s->nr_aborted = r->nr_aborted;
+	s->rtype = r->rtype;
+	memcpy(s->holder, r->holder, NVMF_RESV_HOSTID_LEN);
+	s->fast_rtype = r->rtype;
+	s->gen = r->gen;
+	s->ptpl = r->ptpl;
+	s->notify_mask = atomic_load(&r->notify_mask);
+	s->ptpl_path = r->ptpl_path;    /* borrowed */
+	s->has_store = r->has_store;
+	s->abort_seq = atomic_load(&r->abort_seq);
+	return 0;
+}
+
+/* Whether the copy differs from r in what persists. */
+static bool txn_changed(const struct nvmf_resv *r, const struct nvmf_resv *s)
+{
+	return s->gen != r->gen || s->rtype != r->rtype || s->ptpl != r->ptpl ||
+	       memcmp(s->holder, r->holder, NVMF_RESV_HOSTID_LEN) != 0 ||
+	       s->nr_regs != r->nr_regs ||
+	       memcmp(s->regs, r->regs, s->nr_regs * sizeof(*s->regs)) != 0;
+}
+
+static int ptpl_save(const struct nvmf_resv *r);
+
+/* Make the copy durable where r keeps its state: 0 or the command's NVMe status. */
+static uint16_t txn_persist(const struct nvmf_resv *r, const struct nvmf_resv *s)
+{
+	char *rec;
+	uint16_t status;
+	int ret;
+
+	if (r->has_store) {
+		rec = nvmf_resv_rec_encode(s);
+		if (!rec)
+			return ST_INTERNAL;
+		status = r->store.save(r->store.arg, rec);
+		free(rec);
+		return status;
+	}
+	if (!r->ptpl_path)
+		return 0;
+	if (s->ptpl) {
+		ret = ptpl_save(s);
+		if (ret) {
+			log_err("reservations: cannot save %s: %s", r->ptpl_path, strerror(-ret));
+			return ST_INTERNAL;
+		}
+	} else if (r->ptpl) {
+		/* PTPL turned off: a restart starts empty */
+		if (unlink(r->ptpl_path) && errno != ENOENT) {
+			log_err("reservations: cannot remove %s: %s", r->ptpl_path,
+				strerror(errno));
+			return ST_INTERNAL;
+		}
+	}
+	return 0;
+}
+
+/* Install the copy in r, in one step for the I/O path and Report. */
+static void txn_install(struct nvmf_resv *r, struct nvmf_resv *s)
+{
+	struct nvmf_resv_reg *regs = r->regs;
+	struct nvmf_resv_aborted *aborted = r->aborted;
+	unsigned cap = r->cap_regs, nr_aborted = r->nr_aborted;
+
+	pthread_mutex_lock(&r->lock);
+	r->regs = s->regs;
+	r->nr_regs = s->nr_regs;
+	r->cap_regs = s->cap_regs;
+	r->aborted = s->aborted;
+	r->nr_aborted = s->nr_aborted;
+	r->gen = s->gen;
+	r->ptpl = s->ptpl;
+	set_rtype(r, s->rtype, s->rtype != NVME_RTYPE_NONE && !all_registrants(s->rtype)
+				       ? s->holder : NULL);
+	/* published last: a command that sees the new count finds its host marked */
+	if (atomic_load(&s->abort_seq) != atomic_load(&r->abort_seq))
+		atomic_store_explicit(&r->abort_seq, atomic_load(&s->abort_seq),
+				      memory_order_release);
+	pthread_mutex_unlock(&r->lock);
+	s->regs = regs;
+	s->cap_regs = cap;
+	s->aborted = aborted;
+	s->nr_aborted = nr_aborted;
+}
+
+/*
+ * End a change: a successful command's copy is persisted (when it changed anything) and
+ * installed, then its notifications go out.  Returns the command's status.
+ */
+static uint16_t txn_end(struct nvmf_resv *r, struct txn *t, uint16_t status)
+{
+	bool stale = atomic_load(&r->store_stale);
+
+	if (!status && (txn_changed(r, &t->s) || stale)) {
+		status = txn_persist(r, &t->s);
+		if (r->has_store)
+			atomic_store(&r->store_stale, status != 0);
+	}
+	if (!status) {
+		txn_install(r, &t->s);
+		if (t->notes_lost)
+			log_err("reservations: out of memory: a reservation notification is "
+				"not sent");
+		for (unsigned i = 0; i < t->nr_notes; i++)
+			t->out->fn(t->out->arg, t->notes[i].hostid, t->notes[i].type);
+	}
+	pthread_mutex_unlock(&r->cmd_lock);
+	free(t->s.regs);
+	free(t->s.aborted);
+	free(t->notes);
+	return status;
 }
 
 /* ------------------------------------------------------------------ Register */
@@ -381,47 +620,47 @@ uint16_t nvmf_resv_register(struct nvmf_resv *r, const uint8_t *hostid, uint32_t
 	unsigned action = cdw10 & NVME_RESV_CDW10_ACTION_MASK;
 	bool iekey = cdw10 & NVME_RESV_CDW10_IEKEY;
 	unsigned cptpl = cdw10 >> NVME_RESV_CDW10_CPTPL_SHIFT;
-	uint16_t status = 0;
+	struct txn t;
+	struct nvmf_resv *s = &t.s;
+	uint16_t status;
 	int idx;
 
-	if (cptpl == 1 || (cptpl == NVME_CPTPL_SET && !r->ptpl_path) ||
+	if (cptpl == 1 || (cptpl == NVME_CPTPL_SET && !ptpl_capable(r)) ||
 	    action > NVME_RREGA_REPLACE)
 		return ST_INVALID;
-	pthread_mutex_lock(&r->lock);
-	idx = find_reg(r, hostid);
+	status = txn_begin(r, &t, n);
+	if (status)
+		return status;
+	idx = find_reg(s, hostid);
 	switch (action) {
 	case NVME_RREGA_REGISTER:
 		/* registering again with the key it has is not an error (nvmet, spec) */
 		if (idx >= 0)
-			status = r->regs[idx].rkey == nrkey ? 0 : ST_CONFLICT;
-		else if (add_reg(r, hostid, nrkey))
+			status = s->regs[idx].rkey == nrkey ? 0 : ST_CONFLICT;
+		else if (add_reg(s, hostid, nrkey))
 			status = ST_INTERNAL;
 		break;
 	case NVME_RREGA_UNREGISTER:
-		if (idx < 0 || (!iekey && r->regs[idx].rkey != crkey))
+		if (idx < 0 || (!iekey && s->regs[idx].rkey != crkey))
 			status = ST_CONFLICT;
 		else
-			remove_reg(r, (unsigned)idx, n);
+			remove_reg(s, (unsigned)idx, &t.defer);
 		break;
 	default: /* NVME_RREGA_REPLACE */
-		if (idx < 0 || (!iekey && r->regs[idx].rkey != crkey))
+		if (idx < 0 || (!iekey && s->regs[idx].rkey != crkey))
 			status = ST_CONFLICT;
 		else
-			r->regs[idx].rkey = nrkey;
+			s->regs[idx].rkey = nrkey;
 		break;
 	}
 	if (!status) {
-		r->gen++;
-		if (cptpl == NVME_CPTPL_SET) {
-			r->ptpl = true;
-		} else if (cptpl == NVME_CPTPL_CLEAR && r->ptpl) {
-			r->ptpl = false;
-			unlink(r->ptpl_path);
-		}
-		status = ptpl_commit(r);
+		s->gen++;
+		if (cptpl == NVME_CPTPL_SET)
+			s->ptpl = true;
+		else if (cptpl == NVME_CPTPL_CLEAR)
+			s->ptpl = false;
 	}
-	pthread_mutex_unlock(&r->lock);
-	return status;
+	return txn_end(r, &t, status);
 }
 
 /* ------------------------------------------------------------------ Acquire */
@@ -503,6 +742,8 @@ uint16_t nvmf_resv_acquire(struct nvmf_resv *r, const uint8_t *hostid, uint32_t 
 {
 	unsigned action = cdw10 & NVME_RESV_CDW10_ACTION_MASK;
 	uint8_t rtype = (uint8_t)(cdw10 >> NVME_RESV_CDW10_RTYPE_SHIFT);
+	struct txn t;
+	struct nvmf_resv *s = &t.s;
 	uint64_t seq = 0;
 	uint16_t status;
 	int idx;
@@ -511,32 +752,27 @@ uint16_t nvmf_resv_acquire(struct nvmf_resv *r, const uint8_t *hostid, uint32_t 
 	if ((cdw10 & NVME_RESV_CDW10_IEKEY) || rtype < NVME_RTYPE_WE || rtype > NVME_RTYPE_EA_AR ||
 	    action > NVME_RACQA_PREEMPT_ABORT)
 		return ST_INVALID;
-	pthread_mutex_lock(&r->lock);
-	idx = find_reg(r, hostid);
-	if (idx < 0 || r->regs[idx].rkey != crkey) {
-		pthread_mutex_unlock(&r->lock);
-		return ST_CONFLICT;
-	}
+	status = txn_begin(r, &t, n);
+	if (status)
+		return status;
+	idx = find_reg(s, hostid);
+	if (idx < 0 || s->regs[idx].rkey != crkey)
+		return txn_end(r, &t, ST_CONFLICT);
 	if (action == NVME_RACQA_ACQUIRE) {
-		if (r->rtype == NVME_RTYPE_NONE)
-			set_rtype(r, rtype, hostid);
-		status = is_holder(r, hostid) && r->rtype == rtype ? 0 : ST_CONFLICT;
+		if (s->rtype == NVME_RTYPE_NONE)
+			set_rtype(s, rtype, hostid);
+		status = is_holder(s, hostid) && s->rtype == rtype ? 0 : ST_CONFLICT;
 	} else {
 		if (action == NVME_RACQA_PREEMPT_ABORT)
-			seq = atomic_load(&r->abort_seq) + 1;
-		status = preempt(r, hostid, rtype, prkey, seq, n);
-		if (!status) {
-			r->gen++;
-			status = ptpl_commit(r);
-		}
-		/* published last: a command that sees the new count finds its host marked */
+			seq = atomic_load(&s->abort_seq) + 1;
+		status = preempt(s, hostid, rtype, prkey, seq, &t.defer);
+		if (!status)
+			s->gen++;
+		/* installed with the rest: the count goes up only if the preempt holds */
 		if (seq)
-			atomic_store_explicit(&r->abort_seq, seq, memory_order_release);
+			atomic_store(&s->abort_seq, seq);
 	}
-	if (action == NVME_RACQA_ACQUIRE && !status)
-		status = ptpl_commit(r);
-	pthread_mutex_unlock(&r->lock);
-	return status;
+	return txn_end(r, &t, status);
 }
 
 /* ------------------------------------------------------------------ Release */
@@ -546,41 +782,42 @@ uint16_t nvmf_resv_release(struct nvmf_resv *r, const uint8_t *hostid, uint32_t 
 {
 	unsigned action = cdw10 & NVME_RESV_CDW10_ACTION_MASK;
 	uint8_t rtype = (uint8_t)(cdw10 >> NVME_RESV_CDW10_RTYPE_SHIFT);
-	uint16_t status = 0;
+	struct txn t;
+	struct nvmf_resv *s = &t.s;
+	uint16_t status;
 	int idx;
 
 	if ((cdw10 & NVME_RESV_CDW10_IEKEY) || action > NVME_RRELA_CLEAR)
 		return ST_INVALID;
-	pthread_mutex_lock(&r->lock);
-	idx = find_reg(r, hostid);
-	if (idx < 0 || r->regs[idx].rkey != crkey) {
+	status = txn_begin(r, &t, n);
+	if (status)
+		return status;
+	idx = find_reg(s, hostid);
+	if (idx < 0 || s->regs[idx].rkey != crkey) {
 		status = ST_CONFLICT;
 	} else if (action == NVME_RRELA_RELEASE) {
-		uint8_t old = r->rtype;
+		uint8_t old = s->rtype;
 
 		/* not the holder, or nothing held: success without effect (spec) */
-		if (is_holder(r, hostid)) {
+		if (is_holder(s, hostid)) {
 			if (old != rtype) {
 				status = ST_INVALID;
 			} else {
-				set_rtype(r, NVME_RTYPE_NONE, NULL);
+				set_rtype(s, NVME_RTYPE_NONE, NULL);
 				if (old != NVME_RTYPE_WE && old != NVME_RTYPE_EA)
-					notify_released(r, n, hostid);
-				status = ptpl_commit(r);
+					notify_released(s, &t.defer, hostid);
 			}
 		}
 	} else {
 		/* Clear: every other registrant hears Reservation Preempted */
-		for (unsigned i = 0; i < r->nr_regs; i++)
-			if (memcmp(r->regs[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) != 0)
-				notify(r, n, r->regs[i].hostid, NVME_RNLPT_RESV_PREEMPTED);
-		set_rtype(r, NVME_RTYPE_NONE, NULL);
-		r->nr_regs = 0;
-		r->gen++;
-		status = ptpl_commit(r);
+		for (unsigned i = 0; i < s->nr_regs; i++)
+			if (memcmp(s->regs[i].hostid, hostid, NVMF_RESV_HOSTID_LEN) != 0)
+				notify(s, &t.defer, s->regs[i].hostid, NVME_RNLPT_RESV_PREEMPTED);
+		set_rtype(s, NVME_RTYPE_NONE, NULL);
+		s->nr_regs = 0;
+		s->gen++;
 	}
-	pthread_mutex_unlock(&r->lock);
-	return status;
+	return txn_end(r, &t, status);
 }
 
 /* ------------------------------------------------------------------ Report */
@@ -683,18 +920,14 @@ bool nvmf_resv_ptpl(struct nvmf_resv *r)
 
 uint16_t nvmf_resv_set_ptpl(struct nvmf_resv *r, bool on)
 {
-	uint16_t status = 0;
+	struct txn t;
+	uint16_t status;
 
-	if (on && !r->ptpl_path)
+	if (on && !ptpl_capable(r))
 		return ST_INVALID;
-	pthread_mutex_lock(&r->lock);
-	if (on) {
-		r->ptpl = true;
-		status = ptpl_commit(r);
-	} else if (r->ptpl) {
-		r->ptpl = false;
-		unlink(r->ptpl_path);
-	}
-	pthread_mutex_unlock(&r->lock);
-	return status;
+	status = txn_begin(r, &t, NULL);
+	if (status)
+		return status;
+	t.s.ptpl = on;
+	return txn_end(r, &t, 0);
 }

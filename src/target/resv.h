@@ -9,10 +9,13 @@
  * fields and a notify callback that reaches the controllers of a host (resv_cmd.c).  That
  * keeps the state machine testable on its own (tests/unit/test_resv.c).
  *
- * Threads: reservation commands run on whatever reactor their I/O queue lives on; one
- * mutex per namespace serialises them.  The I/O path reads an atomic copy of the
- * reservation type first and takes the mutex only while a reservation is held, so a
- * namespace without a reservation costs one load per command.
+ * Threads: reservation commands run on whatever reactor their I/O queue lives on, or, when
+ * the state lives in a store that is a network round trip away (an RBD image), on a worker
+ * thread of the caller's (resv_store.c); cmd_lock serialises them.  Each works on a copy of
+ * the state that is persisted before it is installed (resv.c's transactions).  The I/O
+ * path reads an atomic copy of the reservation type first and takes lock only while a
+ * reservation is held -- never held across a write to the store -- so a namespace without
+ * a reservation costs one load per command, and none waits for the store.
  */
 #ifndef NVMF_TARGET_RESV_H
 #define NVMF_TARGET_RESV_H
@@ -48,8 +51,22 @@ struct nvmf_resv_aborted {
 	uint64_t seq;
 };
 
+/*
+ * Where a namespace's reservation state lives besides memory, when not in a PTPL file:
+ * save() gets the whole state as a record (nvmf_resv_rec_encode) before a change takes
+ * effect, on every change whatever PTPL says; it may block (the caller runs the commands
+ * where that is allowed) and returns 0 or the NVMe status the command then fails with
+ * (having logged why).  The PTPL flag is in the record: what a power loss keeps is the
+ * store's business (resv_store.c).
+ */
+struct nvmf_resv_store {
+	uint16_t (*save)(void *arg, const char *rec);
+	void *arg;
+};
+
 struct nvmf_resv {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;           /* the state, for readers (I/O, Report) and installs */
+	pthread_mutex_t cmd_lock;       /* one change at a time, from copy to install */
 	struct nvmf_resv_reg *regs;     /* registrants, in registration order */
 	unsigned nr_regs, cap_regs;
 	uint8_t rtype;                  /* enum nvme_resv_type; NONE: no reservation */
@@ -59,7 +76,15 @@ struct nvmf_resv {
 	uint32_t gen;                   /* generation: Register, Preempt, Clear */
 	bool ptpl;                      /* persist through power loss is on */
 	_Atomic uint8_t notify_mask;    /* NVME_RESV_MASK_* (feature 82h, per namespace as nvmet) */
-	char *ptpl_path;                /* where the state persists; NULL: no PTPL capability */
+	char *ptpl_path;                /* where the state persists; NULL: no PTPL file */
+	bool has_store;                 /* the state lives in store (then no ptpl_path) */
+	struct nvmf_resv_store store;
+	/*
+	 * A save failed: what the store holds is unknown (a write that timed out may still
+	 * land later), so the next change saves even if it changes nothing of its own, and
+	 * nvmf_resv_resave() puts the state in force back.  Under cmd_lock; atomic for peeks.
+	 */
+	_Atomic bool store_stale;
 	_Atomic uint64_t abort_seq;     /* Preempt and Abort count */
 	/*
 	 * Commands with the backend, by the Preempt and Abort count they started under
@@ -73,8 +98,8 @@ struct nvmf_resv {
 
 /*
  * Tell the controllers of host hostid about a reservation event of type
- * (enum nvme_resv_notif_type).  Called with the namespace's lock held; must not call
- * back into the reservation.
+ * (enum nvme_resv_notif_type).  Called once the change is in force, with the namespace's
+ * cmd_lock held; must not call back into the reservation.
  */
 struct nvmf_resv_notify {
 	void (*fn)(void *arg, const uint8_t hostid[NVMF_RESV_HOSTID_LEN], uint8_t type);
@@ -88,6 +113,40 @@ struct nvmf_resv_notify {
  */
 int nvmf_resv_new(const char *ptpl_path, struct nvmf_resv **out, char *err, size_t errlen);
 void nvmf_resv_free(struct nvmf_resv *r);
+
+/*
+ * Keep r's state in st from now on (before any command; r made without a PTPL file): PTPL
+ * becomes available, and every change is saved there first.
+ */
+void nvmf_resv_set_store(struct nvmf_resv *r, const struct nvmf_resv_store *st);
+
+/*
+ * After a failed save (store_stale): save the state in force again, so the store agrees
+ * with what the hosts were told.  May block as save() does.  Returns whether the store is
+ * still stale.
+ */
+bool nvmf_resv_resave(struct nvmf_resv *r);
+
+/*
+ * Replace r's registrants, reservation, generation and PTPL flag by those of rec (NULL:
+ * none), as a store read them: at open, and when another process may have changed them
+ * (a gateway taking over an image).  Nothing is saved and no one is notified -- the hosts
+ * see the state they built.  0 or -errno with the reason in err (r unchanged).
+ */
+int nvmf_resv_load(struct nvmf_resv *r, const char *rec, char *err, size_t errlen);
+
+/*
+ * The record of a store (resv_rec.c): JSON, versioned -- {"v": 1, "gen": N, "rtype": T,
+ * "holder": "<32 hex>" (Write Exclusive / Exclusive Access and their Registrants Only
+ * types), "ptpl": bool, "regs": [{"hostid": "<32 hex>", "rkey": "<16 hex>"}, ...]}.
+ * encode: malloc'd, NULL when out of memory.  decode: fills s (empty: no registrants, no
+ * reservation) from rec, checking it is consistent; 0 or -EINVAL with the reason in err.
+ */
+char *nvmf_resv_rec_encode(const struct nvmf_resv *s);
+int nvmf_resv_rec_decode(struct nvmf_resv *s, const char *rec, char *err, size_t errlen);
+/* For resv_rec.c: adds a registrant to s (0 or -ENOMEM); whether hostid is one. */
+int nvmf_resv_rec_add(struct nvmf_resv *s, const uint8_t *hostid, uint64_t rkey);
+bool nvmf_resv_rec_has(const struct nvmf_resv *s, const uint8_t *hostid);
 
 /* RESCAP of Identify Namespace. */
 uint8_t nvmf_resv_rescap(const struct nvmf_resv *r);

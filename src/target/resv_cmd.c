@@ -6,12 +6,16 @@
  * asynchronous event -- plus features 82h (notification mask) and 83h (persistence).
  * The state machine itself is resv.c.
  *
- * Threads: the commands run on their I/O queue's reactor; a notification is added to the
+ * Threads: the commands run on their I/O queue's reactor -- Register / Acquire / Release
+ * and feature 83h of a namespace whose state lives in the cluster on its worker thread
+ * (resv_store.c), completing back on the reactor; a notification is added to the
  * controller's log under ctrl->lock and its event raised on the controller's admin
  * reactor (a message, as reload.c's events), where the event state lives.  Lock order:
- * the namespace's reservation lock, then tgt->lock, then ctrl->lock.
+ * the namespace's reservation cmd_lock (notifications are sent under it), then tgt->lock,
+ * then ctrl->lock.
  */
 #include <endian.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,20 +96,6 @@ static void log_resv(const struct nvmf_req *req, const char *what, uint16_t stat
 	log_info("%s: ctrl %u qid %u cid %u: nsid %u reservation %s: status 0x%03x",
 		 sq->ops->peer_name ? sq->ops->peer_name(sq) : "?", sq->ctrl->cntlid, sq->qid,
 		 le16toh(req->cmd.cid), req->ns->nsid, what, status & 0x7FFu);
-}
-
-static void execute_register(struct nvmf_req *req)
-{
-	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
-	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
-	struct nvmf_resv_notify n = { notify_host, &nc };
-	struct nvme_resv_register_data d;
-	uint16_t status;
-
-	nvmf_req_copy_from(req, 0, &d, sizeof(d));
-	status = nvmf_resv_register(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
-				    le64toh(d.nrkey), &n);
-	nvmf_req_complete(req, status);
 }
 
 /* A Preempt and Abort whose completion waits for the commands it cut off (drain_wait). */
@@ -189,42 +179,112 @@ static void drain_wait(struct nvmf_req *req, uint16_t status)
 	nvmf_timer_arm(req->sq->reactor, &d->timer, DRAIN_POLL_NS);
 }
 
-static void execute_acquire(struct nvmf_req *req)
-{
-	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
-	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
-	struct nvmf_resv_notify n = { notify_host, &nc };
-	struct nvme_resv_acquire_data d;
-	uint32_t action = cdw10(req) & NVME_RESV_CDW10_ACTION_MASK;
+/*
+ * Register / Acquire / Release: one job each.  Where the namespace keeps its state in the
+ * cluster (an RBD image, resv_store.c) the job runs on the namespace's worker, as the
+ * record is written before the command completes, and comes back to the command's reactor
+ * to complete; elsewhere it runs here and now.
+ */
+struct resv_job {
+	struct nvmf_resv_job wj;
+	struct nvmf_posted posted;
+	struct nvmf_req *req;
+	struct notify_ctx nc;
+	uint8_t hostid[NVMF_RESV_HOSTID_LEN];
+	uint32_t cdw10;
+	uint64_t k1, k2;
 	uint16_t status;
+};
 
-	nvmf_req_copy_from(req, 0, &d, sizeof(d));
-	status = nvmf_resv_acquire(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
-				   le64toh(d.prkey), &n);
-	/* a preempt changes who may use the namespace: worth a line in the log */
-	if (action != NVME_RACQA_ACQUIRE)
+static void job_run(struct nvmf_resv_job *wj)
+{
+	struct resv_job *j = (struct resv_job *)wj;
+	struct nvmf_resv *r = j->req->ns->resv;
+	struct nvmf_resv_notify n = { notify_host, &j->nc };
+
+	switch (j->req->cmd.opcode) {
+	case NVME_NVM_RESV_REGISTER:
+		j->status = nvmf_resv_register(r, j->hostid, j->cdw10, j->k1, j->k2, &n);
+		break;
+	case NVME_NVM_RESV_ACQUIRE:
+		j->status = nvmf_resv_acquire(r, j->hostid, j->cdw10, j->k1, j->k2, &n);
+		break;
+	default: /* NVME_NVM_RESV_RELEASE */
+		j->status = nvmf_resv_release(r, j->hostid, j->cdw10, j->k1, &n);
+		break;
+	}
+}
+
+/* On the command's reactor. */
+static void job_done(struct nvmf_posted *p)
+{
+	struct resv_job *j = (struct resv_job *)((char *)p - offsetof(struct resv_job, posted));
+	struct nvmf_req *req = j->req;
+	uint32_t action = j->cdw10 & NVME_RESV_CDW10_ACTION_MASK;
+	uint16_t status = j->status;
+	uint8_t opc = req->cmd.opcode;
+
+	free(j);
+	/* a preempt or a clear changes who may use the namespace: worth a line in the log */
+	if (opc == NVME_NVM_RESV_ACQUIRE && action != NVME_RACQA_ACQUIRE)
 		log_resv(req, action == NVME_RACQA_PREEMPT_ABORT ? "preempt and abort" : "preempt",
 			 status);
-	if (action == NVME_RACQA_PREEMPT_ABORT && !status)
+	else if (opc == NVME_NVM_RESV_RELEASE && action == NVME_RRELA_CLEAR)
+		log_resv(req, "clear", status);
+	if (opc == NVME_NVM_RESV_ACQUIRE && action == NVME_RACQA_PREEMPT_ABORT && !status)
 		drain_wait(req, status);
 	else
 		nvmf_req_complete(req, status);
 }
 
-static void execute_release(struct nvmf_req *req)
+/* On the worker: the command is done, its reactor completes it. */
+static void job_run_queued(struct nvmf_resv_job *wj)
+{
+	struct resv_job *j = (struct resv_job *)wj;
+
+	job_run(wj);
+	nvmf_reactor_post(j->req->sq->reactor, &j->posted);
+}
+
+static void execute_resv_change(struct nvmf_req *req)
 {
 	struct nvmf_tgt_ctrl *ctrl = req->sq->ctrl;
-	struct notify_ctx nc = { ctrl->subsys, req->ns->nsid };
-	struct nvmf_resv_notify n = { notify_host, &nc };
-	struct nvme_resv_release_data d;
-	uint16_t status;
+	struct resv_job *j = calloc(1, sizeof(*j));
+	struct nvme_resv_register_data reg;
+	struct nvme_resv_acquire_data acq;
+	struct nvme_resv_release_data rel;
 
-	nvmf_req_copy_from(req, 0, &d, sizeof(d));
-	status = nvmf_resv_release(req->ns->resv, ctrl->hostid, cdw10(req), le64toh(d.crkey),
-				   &n);
-	if ((cdw10(req) & NVME_RESV_CDW10_ACTION_MASK) == NVME_RRELA_CLEAR)
-		log_resv(req, "clear", status);
-	nvmf_req_complete(req, status);
+	if (!j) {
+		nvmf_req_complete(req, NVMF_SC(NVME_SC_INTERNAL));
+		return;
+	}
+	switch (req->cmd.opcode) {
+	case NVME_NVM_RESV_REGISTER:
+		nvmf_req_copy_from(req, 0, &reg, sizeof(reg));
+		j->k1 = le64toh(reg.crkey);
+		j->k2 = le64toh(reg.nrkey);
+		break;
+	case NVME_NVM_RESV_ACQUIRE:
+		nvmf_req_copy_from(req, 0, &acq, sizeof(acq));
+		j->k1 = le64toh(acq.crkey);
+		j->k2 = le64toh(acq.prkey);
+		break;
+	default: /* NVME_NVM_RESV_RELEASE */
+		nvmf_req_copy_from(req, 0, &rel, sizeof(rel));
+		j->k1 = le64toh(rel.crkey);
+		break;
+	}
+	j->req = req;
+	j->nc.subsys = ctrl->subsys;
+	j->nc.nsid = req->ns->nsid;
+	memcpy(j->hostid, ctrl->hostid, NVMF_RESV_HOSTID_LEN);
+	j->cdw10 = cdw10(req);
+	j->posted.fn = job_done;
+	j->wj.run = job_run_queued;
+	if (nvmf_resv_store_queue(req->ns, &j->wj))
+		return;
+	job_run(&j->wj);
+	job_done(&j->posted);
 }
 
 static void execute_report(struct nvmf_req *req)
@@ -271,13 +331,13 @@ uint16_t nvmf_parse_resv(struct nvmf_req *req)
 	switch (req->cmd.opcode) {
 	case NVME_NVM_RESV_REGISTER:
 		return parse_resv_data(req, sizeof(struct nvme_resv_register_data),
-				       execute_register);
+				       execute_resv_change);
 	case NVME_NVM_RESV_ACQUIRE:
 		return parse_resv_data(req, sizeof(struct nvme_resv_acquire_data),
-				       execute_acquire);
+				       execute_resv_change);
 	case NVME_NVM_RESV_RELEASE:
 		return parse_resv_data(req, sizeof(struct nvme_resv_release_data),
-				       execute_release);
+				       execute_resv_change);
 	default: /* NVME_NVM_RESV_REPORT: NUMD is 0's based dwords */
 		len = ((uint64_t)cdw10(req) + 1) * 4;
 		if (len > NVMF_MAX_XFER)
@@ -357,6 +417,50 @@ uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status)
 }
 
 /* ------------------------------------------------------------------ features */
+
+/* Set Features 83h on the worker: PTPL is in the record, a cluster write. */
+static void ptpl_run(struct nvmf_resv_job *wj)
+{
+	struct resv_job *j = (struct resv_job *)wj;
+
+	j->status = nvmf_resv_set_ptpl(j->req->ns->resv, j->cdw10 & 1);
+	nvmf_reactor_post(j->req->sq->reactor, &j->posted);
+}
+
+static void ptpl_done(struct nvmf_posted *p)
+{
+	struct resv_job *j = (struct resv_job *)((char *)p - offsetof(struct resv_job, posted));
+	struct nvmf_req *req = j->req;
+	uint16_t status = j->status;
+
+	if (!status)
+		req->cqe.dw0 = htole32(j->cdw10);
+	free(j);
+	nvmf_req_complete(req, status);
+}
+
+bool nvmf_resv_set_ptpl_queued(struct nvmf_req *req, uint32_t v)
+{
+	struct nvmf_ns *ns;
+	struct resv_job *j;
+
+	/* every namespace at once (FFFFFFFFh) stays on the reactor: see the README */
+	if (le32toh(req->cmd.nsid) == NVME_NSID_ALL || (v & ~1u))
+		return false;
+	ns = nvmf_subsys_find_ns(req->sq->ctrl->subsys, le32toh(req->cmd.nsid));
+	if (!ns || !ns->resv || !ns->resv_worker || !(j = calloc(1, sizeof(*j))))
+		return false;
+	/* the namespace stays open while the command holds it (grace.c) */
+	nvmf_req_set_ns(req, ns);
+	j->req = req;
+	j->cdw10 = v;
+	j->posted.fn = ptpl_done;
+	j->wj.run = ptpl_run;
+	if (nvmf_resv_store_queue(ns, &j->wj))
+		return true;
+	free(j);
+	return false;
+}
 
 /*
  * Set Features 82h / 83h: on the namespace the command names (Invalid Field when it has no

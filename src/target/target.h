@@ -82,6 +82,10 @@ struct nvmf_ns {
 	struct nvmf_io_stats *stats; /* [tgt->nr_reactors]: each reactor writes its own */
 	/* reservations (resv.enable): shared by every controller of the subsystem; NULL: off */
 	struct nvmf_resv *resv;
+	/* RBD: the state lives in the image, its commands run here (resv_store.c); NULL: not */
+	struct nvmf_resv_worker *resv_worker;
+	_Atomic uint64_t resv_saves;    /* records written to the image (a log line, tests) */
+	_Atomic bool resv_resaving;     /* the worker puts the record right (resv_store.c) */
 };
 
 /* One reactor's count, alone on its cache line: I/O on two reactors shares no line. */
@@ -509,11 +513,32 @@ uint16_t nvmf_parse_discovery(struct nvmf_req *req);
  * commands of the hosts it preempted).
  */
 uint16_t nvmf_parse_resv(struct nvmf_req *req);
+
+/*
+ * The reservations of an RBD namespace, kept in the image (resv_store.c).  store_open: after
+ * ns->resv is made, reads the record (dropping it after a power loss without PTPL), keeps
+ * every change there from now on, starts the worker; 0 or -errno with the reason in err.
+ * store_queue: run j->run(j) on the namespace's worker (false: the namespace has none; run
+ * it where you are).  store_close: before the backend closes, the namespace idle.
+ */
+#define NVMF_RESV_META_KEY "nvmf.resv"
+struct nvmf_resv_job {
+	struct nvmf_resv_job *next;
+	void (*run)(struct nvmf_resv_job *j);
+};
+int nvmf_resv_store_open(struct nvmf_ns *ns, char *err, size_t errlen);
+bool nvmf_resv_store_queue(struct nvmf_ns *ns, struct nvmf_resv_job *j);
+void nvmf_resv_store_close(struct nvmf_ns *ns);
 uint16_t nvmf_resv_io(struct nvmf_req *req, enum nvmf_resv_class cls);
 uint16_t nvmf_resv_done(struct nvmf_req *req, uint16_t status);
 /* Get Log Page 80h, features 82h / 83h (admin.c calls them). */
 void nvmf_resv_log_page(struct nvmf_req *req);
 uint16_t nvmf_resv_set_feature(struct nvmf_req *req, uint8_t fid, uint32_t v, uint32_t *dw0);
+/*
+ * Set Features 83h (value v) on one namespace whose state lives in the cluster: queued to
+ * its worker, which completes req (true); false: not such a command, use set_feature.
+ */
+bool nvmf_resv_set_ptpl_queued(struct nvmf_req *req, uint32_t v);
 uint16_t nvmf_resv_get_feature(struct nvmf_req *req, uint8_t fid, uint32_t *dw0);
 
 /*

@@ -118,14 +118,29 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 /*
  * Reservations of a namespace: their PTPL state goes where resv.ptpl_file says, or next to
- * a regular file backing ("<path>.resv"); other backings (RBD images too: "rbd:..." names
- * no local file) have no PTPL unless configured.
+ * a regular file backing ("<path>.resv"); other local backings have no PTPL unless
+ * configured.  An RBD image keeps the whole state in its metadata instead (resv_store.c):
+ * a local file would be one gateway's, and the state must follow the image.
  */
 static int open_resv(struct nvmf_ns *ns, const struct nvmf_cfg_ns *c, char *why, size_t len)
 {
 	char *ptpl = NULL;
 	int rc;
 
+	if (ns->bdev->kind == NVMF_BDEV_RBD) {
+		if (c->resv_ptpl_file && c->resv_ptpl_file[0])
+			log_warn("namespace %u: resv.ptpl_file %s is not used: an RBD image keeps "
+				 "its reservations in its metadata", c->nsid, c->resv_ptpl_file);
+		rc = nvmf_resv_new(NULL, &ns->resv, why, len);
+		if (!rc) {
+			rc = nvmf_resv_store_open(ns, why, len);
+			if (rc) {
+				nvmf_resv_free(ns->resv);
+				ns->resv = NULL;
+			}
+		}
+		return rc;
+	}
 	if (c->resv_ptpl_file && c->resv_ptpl_file[0]) {
 		ptpl = strdup(c->resv_ptpl_file);
 		if (!ptpl)
@@ -296,6 +311,7 @@ int nvmf_tgt_open_ns(struct nvmf_tgt *tgt, struct nvmf_subsys *s, const struct n
 
 void nvmf_tgt_close_ns(struct nvmf_ns *ns)
 {
+	nvmf_resv_store_close(ns);
 	nvmf_bdev_close(ns->bdev);
 	nvmf_resv_free(ns->resv);
 	free(ns->inflight);

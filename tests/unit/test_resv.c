@@ -3,7 +3,8 @@
  * (resv_log.c), on their own: the spec's conflict table for every reservation type and
  * every kind of host, Register / Acquire / Preempt / Release / Clear with the
  * notifications each sends and to whom, Report's structure, Preempt and Abort's cut-off,
- * PTPL's file, and the log's count rules.
+ * PTPL's file, a store's record (what is saved, when, and a failed save changing nothing),
+ * and the log's count rules.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -544,6 +545,185 @@ static void test_ptpl(void **state)
 	unlink(path);
 }
 
+/* A PTPL file that cannot be written fails the change, which then has no effect. */
+static void test_ptpl_file_failure(void **state)
+{
+	char dir[64], path[96];
+	struct nvmf_resv *r;
+	unsigned nregs;
+	uint32_t gen, gen2;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/nvmf-resv-unit-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ns.resv", dir);
+	r = new_resv(path);
+	assert_int_equal(nvmf_resv_register(r, A, reg_cdw10(0, false, NVME_CPTPL_SET), 0, 1,
+					    NULL), 0);
+	report_rtype(r, NULL, &gen);
+	/* the directory gone: the next save cannot even make its temporary file */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(nvmf_resv_register(r, B, reg_cdw10(0, false, 0), 0, 2, NULL),
+			 NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL));
+	assert_int_equal(nvmf_resv_acquire(r, A, acq_cdw10(0, NVME_RTYPE_WE), 1, 0, NULL),
+			 NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL));
+	assert_int_equal(report_rtype(r, &nregs, &gen2), NVME_RTYPE_NONE);
+	assert_int_equal(nregs, 1);
+	assert_int_equal(gen2, gen);
+	assert_int_equal(nvmf_resv_check(r, B, NVMF_RESV_WRITE), 0);
+	nvmf_resv_free(r);
+}
+
+/* ------------------------------------------------------------------ a store */
+
+#define ST_INTERNAL NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_INTERNAL)
+
+/* A store in memory: the last record saved, how many saves, and a failure on demand. */
+struct mem_store {
+	char rec[4096];
+	unsigned saves;
+	uint16_t fail;
+};
+
+static uint16_t mem_save(void *arg, const char *rec)
+{
+	struct mem_store *m = arg;
+
+	if (m->fail)
+		return m->fail;
+	assert_true(strlen(rec) < sizeof(m->rec));
+	strcpy(m->rec, rec);
+	m->saves++;
+	return 0;
+}
+
+static struct nvmf_resv *store_resv(struct mem_store *m)
+{
+	struct nvmf_resv_store st = { mem_save, m };
+	struct nvmf_resv *r = new_resv(NULL);
+
+	nvmf_resv_set_store(r, &st);
+	return r;
+}
+
+/* Every change is saved before it is in force; what does not change is not saved. */
+static void test_store_saves(void **state)
+{
+	struct mem_store m = { .saves = 0 };
+	struct nvmf_resv *r = store_resv(&m), *r2;
+	char err[256];
+	unsigned nregs;
+	uint32_t gen, gen2;
+
+	(void)state;
+	/* a store gives PTPL somewhere to live */
+	assert_int_equal(nvmf_resv_rescap(r) & NVME_RESCAP_PTPL, NVME_RESCAP_PTPL);
+	reg(r, A, 0xA);
+	assert_int_equal(m.saves, 1);
+	assert_non_null(strstr(m.rec, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"));
+	assert_non_null(strstr(m.rec, "\"ptpl\":false"));
+	assert_int_equal(nvmf_resv_register(r, B, reg_cdw10(0, false, NVME_CPTPL_SET), 0,
+					    0xFFFFFFFFFFFFFFF0ull, NULL), 0);
+	assert_int_equal(m.saves, 2);
+	assert_int_equal(nvmf_resv_acquire(r, A, acq_cdw10(0, NVME_RTYPE_WE), 0xA, 0, NULL), 0);
+	assert_int_equal(m.saves, 3);
+	/* the holder acquiring again, a report, a check, a refused command: nothing saved */
+	assert_int_equal(nvmf_resv_acquire(r, A, acq_cdw10(0, NVME_RTYPE_WE), 0xA, 0, NULL), 0);
+	assert_int_equal(report_rtype(r, NULL, &gen), NVME_RTYPE_WE);
+	assert_int_equal(nvmf_resv_check(r, C, NVMF_RESV_WRITE), CONFLICT);
+	assert_int_equal(nvmf_resv_acquire(r, C, acq_cdw10(0, NVME_RTYPE_WE), 1, 0, NULL),
+			 CONFLICT);
+	assert_int_equal(m.saves, 3);
+
+	/* the record is the whole state: a namespace loaded from it is the same */
+	r2 = new_resv(NULL);
+	assert_int_equal(nvmf_resv_load(r2, m.rec, err, sizeof(err)), 0);
+	assert_int_equal(report_rtype(r2, &nregs, &gen2), NVME_RTYPE_WE);
+	assert_int_equal(nregs, 2);
+	assert_int_equal(gen2, gen);
+	assert_true(nvmf_resv_ptpl(r2));
+	assert_int_equal(nvmf_resv_check(r2, A, NVMF_RESV_WRITE), 0);
+	assert_int_equal(nvmf_resv_check(r2, B, NVMF_RESV_WRITE), CONFLICT);
+	/* B's 64-bit key came through */
+	assert_int_equal(nvmf_resv_register(r2, B, reg_cdw10(NVME_RREGA_UNREGISTER, false, 0),
+					    0xFFFFFFFFFFFFFFF0ull, 0, NULL), 0);
+	/* loading nothing empties it */
+	assert_int_equal(nvmf_resv_load(r2, NULL, err, sizeof(err)), 0);
+	assert_int_equal(report_rtype(r2, &nregs, NULL), NVME_RTYPE_NONE);
+	assert_int_equal(nregs, 0);
+	/* records that cannot be ours are refused, and change nothing */
+	reg(r2, C, 3);
+	assert_int_not_equal(nvmf_resv_load(r2, "{\"v\": 2}", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "version"));
+	assert_int_not_equal(nvmf_resv_load(r2, "{\"v\": 1, \"gen\": 1, \"rtype\": 1, "
+				"\"ptpl\": false, \"regs\": []}", err, sizeof(err)), 0);
+	assert_int_not_equal(nvmf_resv_load(r2, "not json", err, sizeof(err)), 0);
+	assert_int_equal(report_rtype(r2, &nregs, NULL), NVME_RTYPE_NONE);
+	assert_int_equal(nregs, 1);
+	nvmf_resv_free(r2);
+	nvmf_resv_free(r);
+}
+
+/*
+ * A save that fails fails the command with the store's status and changes nothing: no
+ * registrant, no reservation, no notification, no Preempt and Abort count.
+ */
+static void test_store_failure(void **state)
+{
+	struct mem_store m = { .saves = 0 };
+	struct nvmf_resv *r = store_resv(&m);
+	struct heard h = { .n = 0 };
+	struct nvmf_resv_notify n = { hear, &h };
+	uint64_t seq;
+	unsigned nregs;
+	uint32_t gen, gen2;
+
+	(void)state;
+	reg(r, A, 0xA);
+	reg(r, B, 0xB);
+	assert_int_equal(nvmf_resv_acquire(r, A, acq_cdw10(0, NVME_RTYPE_WE_RO), 0xA, 0, NULL), 0);
+	report_rtype(r, NULL, &gen);
+	seq = nvmf_resv_seq(r);
+	m.fail = ST_INTERNAL;
+	/* B preempts and aborts A: refused by the store */
+	assert_int_equal(nvmf_resv_acquire(r, B, acq_cdw10(NVME_RACQA_PREEMPT_ABORT,
+							   NVME_RTYPE_EA), 0xB, 0xA, &n),
+			 ST_INTERNAL);
+	assert_int_equal(h.n, 0);
+	assert_int_equal(nvmf_resv_seq(r), seq);
+	assert_false(nvmf_resv_was_aborted(r, A, seq - 1));
+	assert_int_equal(report_rtype(r, &nregs, &gen2), NVME_RTYPE_WE_RO);
+	assert_int_equal(nregs, 2);
+	assert_int_equal(gen2, gen);
+	assert_int_equal(nvmf_resv_check(r, A, NVMF_RESV_WRITE), 0);
+	/* register, unregister, release, clear, PTPL: all refused, all without effect */
+	assert_int_equal(nvmf_resv_register(r, C, reg_cdw10(0, false, 0), 0, 0xC, &n), ST_INTERNAL);
+	assert_int_equal(nvmf_resv_register(r, B, reg_cdw10(NVME_RREGA_UNREGISTER, false, 0), 0xB,
+					    0, &n), ST_INTERNAL);
+	assert_int_equal(nvmf_resv_release(r, A, acq_cdw10(NVME_RRELA_RELEASE, NVME_RTYPE_WE_RO),
+					   0xA, &n), ST_INTERNAL);
+	assert_int_equal(nvmf_resv_release(r, A, acq_cdw10(NVME_RRELA_CLEAR, 0), 0xA, &n),
+			 ST_INTERNAL);
+	assert_int_equal(nvmf_resv_set_ptpl(r, true), ST_INTERNAL);
+	assert_false(nvmf_resv_ptpl(r));
+	assert_int_equal(h.n, 0);
+	assert_int_equal(report_rtype(r, &nregs, &gen2), NVME_RTYPE_WE_RO);
+	assert_int_equal(nregs, 2);
+	assert_int_equal(gen2, gen);
+	assert_int_equal(nvmf_resv_check(r, C, NVMF_RESV_WRITE), CONFLICT);
+	/* the store back: the same preempt goes through, with its notifications */
+	m.fail = 0;
+	assert_int_equal(nvmf_resv_acquire(r, B, acq_cdw10(NVME_RACQA_PREEMPT_ABORT,
+							   NVME_RTYPE_EA), 0xB, 0xA, &n), 0);
+	assert_int_equal(heard_of(&h, A, NVME_RNLPT_REG_PREEMPTED), 1);
+	assert_true(nvmf_resv_seq(r) > seq);
+	assert_true(nvmf_resv_was_aborted(r, A, seq));
+	assert_int_equal(report_rtype(r, &nregs, NULL), NVME_RTYPE_EA);
+	assert_int_equal(nregs, 1);
+	nvmf_resv_free(r);
+}
+
 /* ------------------------------------------------------------------ the log */
 
 static void test_log(void **state)
@@ -598,6 +778,9 @@ int main(void)
 		cmocka_unit_test(test_notify_mask),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_ptpl),
+		cmocka_unit_test(test_ptpl_file_failure),
+		cmocka_unit_test(test_store_saves),
+		cmocka_unit_test(test_store_failure),
 		cmocka_unit_test(test_log),
 	};
 
