@@ -11,6 +11,7 @@
 #include "rpc/rpc_int.h"
 #include "target/config.h"
 #include "target/target.h"
+#include "util/hex.h"
 
 /* ------------------------------------------------------------------ namespaces */
 
@@ -24,16 +25,7 @@ static bool hex_nguid(const char *s, uint8_t out[16])
 		if (*p != '-')
 			tmp[n++] = *p;
 	tmp[n] = '\0';
-	if (n != 32)
-		return false;
-	for (int i = 0; i < 16; i++) {
-		unsigned v;
-
-		if (sscanf(tmp + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = (uint8_t)v;
-	}
-	return true;
+	return nvmf_hex_decode(tmp, out, 16) == 0;
 }
 
 static bool bdev_in_use(const struct nvmf_cfg *cfg, const char *name)

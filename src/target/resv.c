@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "target/resv.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 #define ST_CONFLICT NVME_STATUS_NORETRY(NVME_SCT_GENERIC, NVME_SC_RESERVATION_CONFLICT)
@@ -173,22 +174,10 @@ static int mark_aborted(struct nvmf_resv *r, const uint8_t *hostid, uint64_t seq
 
 static void put_hex(FILE *f, const uint8_t *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		fprintf(f, "%02x", p[i]);
-}
+	char buf[2 * NVMF_RESV_HOSTID_LEN + 1];
 
-static int get_hex(const char *s, uint8_t *p, size_t len)
-{
-	if (strlen(s) != len * 2)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		p[i] = (uint8_t)v;
-	}
-	return 0;
+	nvmf_hex_encode(buf, p, len);
+	fputs(buf, f);
 }
 
 /* Write the state where ptpl_path says, atomically.  0 or -errno. */
@@ -289,7 +278,7 @@ static int ptpl_load(struct nvmf_resv *r, char *err, size_t errlen)
 			   u <= NVME_RTYPE_EA_AR) {
 			r->rtype = (uint8_t)u;
 		} else if (n == 2 && strcmp(key, "holder") == 0) {
-			if (get_hex(a, r->holder, NVMF_RESV_HOSTID_LEN))
+			if (nvmf_hex_decode(a, r->holder, NVMF_RESV_HOSTID_LEN))
 				goto bad;
 			holder = true;
 		} else if (n == 3 && strcmp(key, "reg") == 0) {
@@ -299,7 +288,7 @@ static int ptpl_load(struct nvmf_resv *r, char *err, size_t errlen)
 
 			errno = 0;
 			key64 = strtoull(b, &end, 16);
-			if (get_hex(a, hostid, sizeof(hostid)) || *end || errno ||
+			if (nvmf_hex_decode(a, hostid, sizeof(hostid)) || *end || errno ||
 			    find_reg(r, hostid) >= 0)
 				goto bad;
 			if (add_reg(r, hostid, key64)) {

@@ -13,28 +13,10 @@
 #include <json-c/json.h>
 
 #include "target/resv.h"
+#include "util/hex.h"
 
 #define REC_VERSION 1
 
-static void hex(char *out, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		sprintf(out + 2 * i, "%02x", p[i]);
-}
-
-static int unhex(const char *s, uint8_t *p, size_t len)
-{
-	if (!s || strlen(s) != len * 2)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		p[i] = (uint8_t)v;
-	}
-	return 0;
-}
 
 static bool has_holder(uint8_t rtype)
 {
@@ -53,7 +35,7 @@ char *nvmf_resv_rec_encode(const struct nvmf_resv *s)
 	json_object_object_add(o, "gen", json_object_new_int64(s->gen));
 	json_object_object_add(o, "rtype", json_object_new_int(s->rtype));
 	if (has_holder(s->rtype)) {
-		hex(id, s->holder, NVMF_RESV_HOSTID_LEN);
+		nvmf_hex_encode(id, s->holder, NVMF_RESV_HOSTID_LEN);
 		json_object_object_add(o, "holder", json_object_new_string(id));
 	}
 	json_object_object_add(o, "ptpl", json_object_new_boolean(s->ptpl));
@@ -62,7 +44,7 @@ char *nvmf_resv_rec_encode(const struct nvmf_resv *s)
 
 		if (!r)
 			goto out;
-		hex(id, s->regs[i].hostid, NVMF_RESV_HOSTID_LEN);
+		nvmf_hex_encode(id, s->regs[i].hostid, NVMF_RESV_HOSTID_LEN);
 		snprintf(key, sizeof(key), "%016" PRIx64, s->regs[i].rkey);
 		json_object_object_add(r, "hostid", json_object_new_string(id));
 		json_object_object_add(r, "rkey", json_object_new_string(key));
@@ -126,7 +108,7 @@ int nvmf_resv_rec_decode(struct nvmf_resv *s, const char *rec, char *err, size_t
 		char *end;
 		uint64_t key;
 
-		if (!k || unhex(get_str(r, "hostid"), id, sizeof(id)) || strlen(k) != 16)
+		if (!k || nvmf_hex_decode(get_str(r, "hostid"), id, sizeof(id)) || strlen(k) != 16)
 			goto bad;
 		errno = 0;
 		key = strtoull(k, &end, 16);
@@ -140,7 +122,7 @@ int nvmf_resv_rec_decode(struct nvmf_resv *s, const char *rec, char *err, size_t
 	/* a reservation needs its holder among the registrants (All Registrants: any) */
 	what = "the reservation's holder is not a registrant";
 	if (has_holder(s->rtype)) {
-		if (unhex(get_str(o, "holder"), s->holder, NVMF_RESV_HOSTID_LEN) ||
+		if (nvmf_hex_decode(get_str(o, "holder"), s->holder, NVMF_RESV_HOSTID_LEN) ||
 		    !nvmf_resv_rec_has(s, s->holder))
 			goto bad;
 	} else if (s->rtype != NVME_RTYPE_NONE && s->nr_regs == 0) {
