@@ -52,6 +52,14 @@ struct nvmf_posted {
 	void (*fn)(struct nvmf_posted *p);
 };
 
+/*
+ * Input the loop reads itself while it spins (nvmf_reactor_spin_rx): fn reads what its
+ * connection holds and says whether anything came.
+ */
+struct nvmf_spin_rx {
+	bool (*fn)(struct nvmf_spin_rx *s);
+};
+
 struct nvmf_reactor {
 	struct io_uring ring;
 	unsigned id;
@@ -64,6 +72,13 @@ struct nvmf_reactor {
 	 */
 	uint64_t spin_ns;
 	uint64_t last_event_ns;
+	/*
+	 * The connection that had input last: while the loop spins it reads this one itself
+	 * between two entries into the ring, so a request that follows is taken without its
+	 * readiness first going through the ring (poll task work, a CQE, then the read).
+	 */
+	struct nvmf_spin_rx *spin_rx;
+	bool spin_rx_on;
 	atomic_bool stopping;
 	pthread_t thread;
 	uint64_t now_ns;        /* monotonic time, refreshed each iteration */
@@ -146,6 +161,30 @@ void nvmf_timer_arm(struct nvmf_reactor *r, struct nvmf_timer *t, uint64_t delay
 void nvmf_timer_cancel(struct nvmf_reactor *r, struct nvmf_timer *t);
 
 void nvmf_reactor_defer(struct nvmf_reactor *r, struct nvmf_deferred *d);
+
+/*
+ * Owner's thread: s is the input the loop tries itself while it spins (the last one set
+ * wins; s must stay valid until nvmf_reactor_spin_rx_drop(r, s)).
+ */
+static inline void nvmf_reactor_spin_rx(struct nvmf_reactor *r, struct nvmf_spin_rx *s)
+{
+	if (r->spin_rx_on)
+		r->spin_rx = s;
+}
+
+/* Owner's thread: let the loop read connections itself while it spins (off at init). */
+static inline void nvmf_reactor_spin_rx_enable(struct nvmf_reactor *r, bool on)
+{
+	r->spin_rx_on = on;
+	if (!on)
+		r->spin_rx = NULL;
+}
+
+static inline void nvmf_reactor_spin_rx_drop(struct nvmf_reactor *r, struct nvmf_spin_rx *s)
+{
+	if (r->spin_rx == s)
+		r->spin_rx = NULL;
+}
 
 /* Thread-safe: run fn(arg) on r's thread.  Returns 0 or -ENOMEM. */
 int nvmf_reactor_call(struct nvmf_reactor *r, void (*fn)(void *arg), void *arg);

@@ -408,6 +408,7 @@ struct nvmf_tgt {
 	unsigned nr_started;     /* reactors whose thread runs */
 	atomic_uint next_reactor;
 	uint32_t spin_us;        /* reactors' polling window (reactor.h) */
+	bool no_spin_rx;         /* reactors never read a connection themselves (reactor.h) */
 	atomic_int live_queues;
 	atomic_int live_ctrls;   /* created and not yet released (shutdown waits for 0) */
 	uint64_t start_ns;       /* nvmf_tgt_create() */

@@ -115,6 +115,7 @@ struct tcp_queue {
 	bool tls_optional;     /* the TLS port's treq is "not required": plaintext may stay */
 	struct nvmf_deferred flush_work;
 	struct nvmf_deferred reap_work;
+	struct nvmf_spin_rx spin_rx;   /* the reactor reads this queue itself while it spins */
 	struct nvmf_timer setup_timer; /* the current setup stage's deadline (SETUP_NS) */
 	struct nvmf_pdu_out ctl_out; /* ICResp */
 	struct iovec ctl_iov[NVMF_PDU_OUT_EXTRA_IOV + 1];
@@ -782,9 +783,24 @@ static void on_poll_in(struct nvmf_event *ev, int res, uint32_t flags)
 		tls_step(q);
 	if (q->state == Q_WAIT_IC || q->state == Q_LIVE)
 		read_input(q);
+	if (q->state == Q_LIVE)
+		nvmf_reactor_spin_rx(q->sq.reactor, &q->spin_rx);
 	if (!q->poll_in_armed && (q->state == Q_WAIT_IC || q->state == Q_LIVE ||
 				  q->state == Q_TLS_PEEK || q->state == Q_TLS_HANDSHAKE))
 		arm_poll_in(q);
+}
+
+/* The reactor's own read while it spins: whether input came. */
+static bool spin_read(struct nvmf_spin_rx *s)
+{
+	struct tcp_queue *q = (struct tcp_queue *)((char *)s - offsetof(struct tcp_queue,
+									spin_rx));
+	uint64_t before = q->conn.rx_bytes;
+
+	if (q->state != Q_LIVE || q->reap_work.queued)
+		return false;
+	read_input(q);
+	return q->conn.rx_bytes != before;
 }
 
 static void arm_poll_in(struct tcp_queue *q)
@@ -1007,6 +1023,7 @@ static void queue_close(struct tcp_queue *q, const char *why)
 	else
 		log_info("%s: closing%s: %s", q->conn.peer, paths, why);
 	q->state = Q_CLOSING;
+	nvmf_reactor_spin_rx_drop(q->sq.reactor, &q->spin_rx);
 	nvmf_timer_cancel(q->sq.reactor, &q->setup_timer);
 	nvmf_timer_cancel(q->sq.reactor, &q->idle_timer);
 	nvmf_conn_shutdown(&q->conn);
@@ -1115,6 +1132,7 @@ static void queue_create(void *arg)
 	q->poll_in_ev.fn = on_poll_in;
 	q->poll_out_ev.fn = on_poll_out;
 	q->flush_work.fn = flush_tx;
+	q->spin_rx.fn = spin_read;
 	q->reap_work.fn = reap_work;
 	q->setup_timer.fn = setup_timeout;
 	q->idle_timer.fn = reqs_idle;

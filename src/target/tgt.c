@@ -472,6 +472,11 @@ void nvmf_tgt_warn_unserved(const struct nvmf_cfg *cfg)
 	}
 }
 
+static void spin_rx_enable(void *arg)
+{
+	nvmf_reactor_spin_rx_enable(arg, true);
+}
+
 int nvmf_tgt_create(struct nvmf_cfg *cfg, unsigned nr_reactors, uint32_t spin_us,
 		    struct nvmf_tgt **out, char *err, size_t errlen)
 {
@@ -625,6 +630,10 @@ int nvmf_tgt_start(struct nvmf_tgt *tgt, char *err, size_t errlen)
 			snprintf(err, errlen, "reactor %u: io_uring: %s", i, strerror(-rc));
 			return rc;
 		}
+		/* on the reactor's thread, which alone reads the setting */
+		if (!tgt->no_spin_rx &&
+		    nvmf_reactor_call(&tgt->reactors[i], spin_rx_enable, &tgt->reactors[i]))
+			log_warn("reactor %u: out of memory: spinning without reading", i);
 		tgt->nr_started = i + 1;
 	}
 	for (size_t i = 0; i < tgt->nr_ports; i++)

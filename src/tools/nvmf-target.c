@@ -282,6 +282,7 @@ int main(int argc, char **argv)
 	/* a namespace that does not open: which file said so */
 	in_config = rc && config;
 	if (rc == 0) {
+		tgt->no_spin_rx = o.no_spin_rx;
 		tgt->config_path = config;
 		tgt->tls_keys_path = tls_keys;
 		tgt->tls_compat = tls_compat;
@@ -327,8 +328,8 @@ int main(int argc, char **argv)
 	if (poll)
 		snprintf(mode, sizeof(mode), "busy-polling");
 	else
-		snprintf(mode, sizeof(mode), "polling %u us after activity, asleep when idle",
-			 spin_us);
+		snprintf(mode, sizeof(mode), "polling %u us after activity%s, asleep when idle",
+			 spin_us, o.no_spin_rx ? " (ring only)" : "");
 	log_info("nvmf-target ready: %zu subsystem(s), %zu port(s), %u reactor(s), %s",
 		 nvmf_tgt_subsys(tgt)->nr, tgt->nr_ports, tgt->nr_reactors, mode);
 	if (!config && have_ns) {

@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"  --poll            busy-poll instead of sleeping when idle\n"
 		"  --spin-us N       keep polling N microseconds after the last event before\n"
 		"                    sleeping (default 50; 0: sleep at once)\n"
+		"  --no-spin-rx      while polling, wait for the ring's readiness events only\n"
+		"                    (default: also read the last active connection directly)\n"
 		"  --buf-pool SIZE   data buffer memory per reactor; transfers beyond it wait\n"
 		"                    for buffers (default: no limit; at least 1M)\n"
 		"  --tls-keys FILE   TLS PSKs for ports with tsas \"tls1.3\": lines\n"
@@ -65,7 +67,7 @@ static void usage(FILE *f)
 }
 
 /* long options without a letter of their own */
-enum { OPT_METRICS = 0x100, OPT_RAM_LAZY };
+enum { OPT_METRICS = 0x100, OPT_RAM_LAZY, OPT_NO_SPIN_RX };
 
 int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, FILE *errf)
 {
@@ -85,6 +87,7 @@ int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, F
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "poll", no_argument, NULL, 'p' },
 		{ "spin-us", required_argument, NULL, 'S' },
+		{ "no-spin-rx", no_argument, NULL, OPT_NO_SPIN_RX },
 		{ "prealloc", no_argument, NULL, 'P' },
 		{ "ram-lazy", no_argument, NULL, OPT_RAM_LAZY },
 		{ "buf-pool", required_argument, NULL, 'B' },
@@ -170,6 +173,9 @@ int target_opts_parse(int argc, char **argv, struct target_opts *o, FILE *out, F
 			break;
 		case OPT_RAM_LAZY:
 			o->quick.lazy = true;
+			break;
+		case OPT_NO_SPIN_RX:
+			o->no_spin_rx = true;
 			break;
 		case 'B': {
 			uint64_t v;

@@ -29,6 +29,7 @@ struct target_opts {
 	bool verbose;
 	unsigned cpus;            /* default: the cores online */
 	uint32_t spin_us;
+	bool no_spin_rx;          /* --no-spin-rx */
 	uint64_t buf_pool;        /* 0: no limit */
 };
 

@@ -28,6 +28,7 @@
 #define OPEN_NQN "nqn.2024-01.io.nvmf-tcp.test:open"
 #define CLOSED_NQN "nqn.2024-01.io.nvmf-tcp.test:closed"
 #define OTHER_HOST "nqn.2014-08.org.nvmexpress:uuid:00000000-1111-2222-3333-444444444444"
+#define QUICK_NQN "nqn.2014-08.org.nvmexpress:nvmf-tcp:quickstart"
 #define UNIQUE_DISC "nqn.2024-01.io.nvmf-tcp.test:discovery"
 
 static char cfg_path[128], img_path[128], img2_path[128];
@@ -328,6 +329,49 @@ static void bad_options_refused(void **state)
 	}
 }
 
+/*
+ * --no-spin-rx: the reactors learn of input from the ring only; the ready line says so.
+ * Reads after writes return the data with and without it (by default a spinning reactor
+ * reads the connection itself: the two paths must agree), a thousand in a row so that most
+ * arrive while the reactor spins.
+ */
+static void spin_rx_option(void **state)
+{
+	(void)state;
+	for (int off = 0; off < 2; off++) {
+		uint16_t port = tp_free_port();
+		char listen[64];
+		const char *argv[] = { "--ram", "1M", "--listen", listen,
+				       off ? "--no-spin-rx" : NULL, NULL };
+		struct target_proc t;
+		struct tclient a, io;
+		uint8_t w[4096], r[4096];
+		uint16_t st;
+
+		snprintf(listen, sizeof(listen), ADDR ":%u", port);
+		assert_int_equal(tp_start(&t, port, argv), 0);
+		assert_int_equal(tc_admin_setup(&a, ADDR, port, QUICK_NQN, false, false), 0);
+		assert_int_equal(tc_io_setup(&io, ADDR, port, QUICK_NQN, a.cntlid, 1, false, false),
+				 0);
+		for (int i = 0; i < 1000; i++) {
+			memset(w, i & 0xff, sizeof(w));
+			w[0] = (uint8_t)off;
+			assert_int_equal(tc_rw(&io, true, 1, (uint64_t)(i % 256) * 8, 8, w, sizeof(w),
+					       false, &st), 0);
+			assert_int_equal(st, 0);
+			assert_int_equal(tc_rw(&io, false, 1, (uint64_t)(i % 256) * 8, 8, r,
+					       sizeof(r), false, &st), 0);
+			assert_int_equal(st, 0);
+			assert_memory_equal(w, r, sizeof(w));
+		}
+		tc_close(&io);
+		tc_close(&a);
+		/* logged before the first connection was served */
+		assert_int_equal(tp_log_count(&t, "(ring only)"), off);
+		assert_int_equal(tp_stop(&t), 0);
+	}
+}
+
 /* A RAM namespace that cannot be reserved fails at start, naming the namespace. */
 static void prealloc_too_large_refused(void **state)
 {
@@ -540,6 +584,7 @@ int main(void)
 		cmocka_unit_test(bad_config_refused),
 		cmocka_unit_test(bad_options_refused),
 		cmocka_unit_test(prealloc_too_large_refused),
+		cmocka_unit_test(spin_rx_option),
 		cmocka_unit_test(reload_sends_events),
 		cmocka_unit_test(reloads_leave_nothing_behind),
 	};

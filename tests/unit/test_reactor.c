@@ -2,7 +2,8 @@
  * Reactor: io_uring completions reach their event, timers fire in deadline order and can be
  * cancelled, deferred work runs once per iteration, and other threads' messages arrive;
  * work posted lock-free from several threads at once (nvmf_reactor_post) all runs, on the
- * reactor's thread, each thread's in the order posted.
+ * reactor's thread, each thread's in the order posted; a spinning loop reads the input it
+ * was given itself, and only while it spins.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,6 +337,136 @@ static void busy_idle(void **state)
 	nvmf_reactor_join(&t);
 }
 
+/* ---- the spinning loop's own reads (nvmf_reactor_spin_rx) ---- */
+
+struct probe {
+	struct nvmf_spin_rx s;
+	int fd;                  /* a pipe no io_uring request watches */
+	atomic_int calls, got;   /* bytes read */
+	atomic_bool off_thread;  /* fn ran on another thread than the reactor's */
+	struct nvmf_reactor *r;
+};
+
+static bool probe_read(struct nvmf_spin_rx *s)
+{
+	struct probe *p = (struct probe *)s;
+	char c;
+
+	if (!pthread_equal(pthread_self(), p->r->thread))
+		atomic_store(&p->off_thread, true);
+	atomic_fetch_add(&p->calls, 1);
+	if (read(p->fd, &c, 1) != 1)
+		return false;
+	atomic_fetch_add(&p->got, 1);
+	return true;
+}
+
+static struct probe P;
+
+static void probe_on(void *arg)
+{
+	(void)arg;
+	nvmf_reactor_spin_rx_enable(P.r, true);
+	nvmf_reactor_spin_rx(P.r, &P.s);
+	atomic_store(&call_seen, 1);
+}
+
+static void probe_drop(void *arg)
+{
+	(void)arg;
+	nvmf_reactor_spin_rx_drop(P.r, &P.s);
+	atomic_store(&call_seen, 1);
+}
+
+static void probe_set_disabled(void *arg)
+{
+	(void)arg;
+	nvmf_reactor_spin_rx_enable(P.r, false);
+	nvmf_reactor_spin_rx(P.r, &P.s); /* ignored while off */
+	atomic_store(&call_seen, 1);
+}
+
+static void call_and_wait(struct nvmf_reactor *r, void (*fn)(void *))
+{
+	atomic_store(&call_seen, 0);
+	assert_int_equal(nvmf_reactor_call(r, fn, NULL), 0);
+	while (!atomic_load(&call_seen))
+		usleep(100);
+}
+
+/* Wait (bounded) until the probe read n bytes in all. */
+static void wait_got(int n)
+{
+	for (int i = 0; i < 50000 && atomic_load(&P.got) < n; i++)
+		usleep(100);
+}
+
+/*
+ * While it spins, the loop reads the input it was given itself: a byte on a pipe that no
+ * ring request watches is read, on the reactor's thread.  Dropped or switched off, the
+ * input is no longer read; once the spin window is over the loop sleeps and reads nothing
+ * (an idle target stays at 0 % CPU).
+ */
+static void spin_rx(void **state)
+{
+	static struct nvmf_reactor t;
+	int fds[2];
+	char c;
+	int ncalls;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	memset(&P, 0, sizeof(P));
+	assert_int_equal(pipe2(fds, O_NONBLOCK), 0);
+	P.s.fn = probe_read;
+	P.fd = fds[0];
+	P.r = &t;
+	/* a window of 60 s: the loop spins throughout the first part */
+	assert_int_equal(nvmf_reactor_start(&t, 4, 32, 60000000, -1), 0);
+	assert_false(t.spin_rx_on);  /* off unless the owner turns it on */
+	call_and_wait(&t, probe_on);
+	assert_int_equal(write(fds[1], "a", 1), 1);
+	wait_got(1);
+	assert_int_equal(atomic_load(&P.got), 1);
+	assert_int_equal(write(fds[1], "b", 1), 1);
+	wait_got(2);
+	assert_int_equal(atomic_load(&P.got), 2);
+
+	/* dropped: the byte stays in the pipe (read here after two message round trips) */
+	call_and_wait(&t, probe_drop);
+	assert_int_equal(write(fds[1], "c", 1), 1);
+	call_and_wait(&t, on_spin_call);
+	call_and_wait(&t, on_spin_call);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(c, 'c');
+	assert_int_equal(atomic_load(&P.got), 2);
+
+	/* switched off: setting an input is ignored */
+	call_and_wait(&t, probe_set_disabled);
+	assert_int_equal(write(fds[1], "d", 1), 1);
+	call_and_wait(&t, on_spin_call);
+	call_and_wait(&t, on_spin_call);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	assert_int_equal(c, 'd');
+	assert_false(atomic_load(&P.off_thread));
+	nvmf_reactor_stop(&t);
+	nvmf_reactor_join(&t);
+
+	/* a 1 ms window: once it is over the loop sleeps and tries the input no more */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(nvmf_reactor_start(&t, 5, 32, 1000, -1), 0);
+	call_and_wait(&t, probe_on);
+	assert_ptr_equal(t.spin_rx, &P.s);
+	usleep(50000);                                /* the window is long over: asleep */
+	ncalls = atomic_load(&P.calls);
+	usleep(50000);
+	assert_int_equal(atomic_load(&P.calls), ncalls);
+	nvmf_reactor_stop(&t);
+	nvmf_reactor_join(&t);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +478,7 @@ int main(void)
 		cmocka_unit_test(reactor_thread),
 		cmocka_unit_test(spin_window),
 		cmocka_unit_test(busy_idle),
+		cmocka_unit_test(spin_rx),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
