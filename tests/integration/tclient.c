@@ -483,6 +483,26 @@ int tc_io_setup(struct tclient *c, const char *addr, uint16_t port, const char *
 	return rc;
 }
 
+int tc_host_setup(struct tclient *admin, struct tclient *io, const char *addr, uint16_t port,
+		  const char *subnqn, const char *hostnqn, uint8_t hostid_byte)
+{
+	struct nvme_cqe cqe;
+	int rc = tc_open(admin, addr, port, false, false);
+
+	/* tc_open() clears the client: the host ID goes in after it, before Connect */
+	admin->hostid_byte = hostid_byte;
+	if (!rc)
+		rc = tc_connect(admin, 0, 31, subnqn, hostnqn, 0xFFFF, 30000, 0, &cqe);
+	if (!rc)
+		rc = tc_enable(admin);
+	if (!rc)
+		rc = tc_open(io, addr, port, false, false);
+	io->hostid_byte = hostid_byte;
+	if (!rc)
+		rc = tc_connect(io, 1, 127, subnqn, hostnqn, admin->cntlid, 0, 0, &cqe);
+	return rc;
+}
+
 int tc_rw(struct tclient *c, bool write, uint32_t nsid, uint64_t slba, uint32_t nlb,
 	  void *buf, uint32_t len, bool fua, uint16_t *status)
 {

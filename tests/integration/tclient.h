@@ -111,6 +111,12 @@ int tc_admin_setup(struct tclient *c, const char *addr, uint16_t port, const cha
 		   bool hdgst, bool ddgst);
 int tc_io_setup(struct tclient *c, const char *addr, uint16_t port, const char *subnqn,
 		uint16_t cntlid, uint16_t qid, bool hdgst, bool ddgst);
+/*
+ * One host's admin queue (connected, enabled) and I/O queue 1, as hostnqn with host ID
+ * 16 x hostid_byte (tests with several hosts: reservations); 0 or a status / -errno.
+ */
+int tc_host_setup(struct tclient *admin, struct tclient *io, const char *addr, uint16_t port,
+		  const char *subnqn, const char *hostnqn, uint8_t hostid_byte);
 
 /* Commands built for tests. */
 void tc_sqe(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid);

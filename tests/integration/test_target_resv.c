@@ -111,15 +111,7 @@ static uint16_t submit_aer(struct host *h)
 
 static void host_up(struct host *h)
 {
-	struct nvme_cqe cqe;
-
-	assert_int_equal(tc_open(&h->a, ADDR, port, false, false), 0);
-	h->a.hostid_byte = h->id;
-	assert_int_equal(tc_connect(&h->a, 0, 31, NQN, h->nqn, 0xFFFF, 30000, 0, &cqe), 0);
-	assert_int_equal(tc_enable(&h->a), 0);
-	assert_int_equal(tc_open(&h->io, ADDR, port, false, false), 0);
-	h->io.hostid_byte = h->id;
-	assert_int_equal(tc_connect(&h->io, 1, 127, NQN, h->nqn, h->a.cntlid, 0, 0, &cqe), 0);
+	assert_int_equal(tc_host_setup(&h->a, &h->io, ADDR, port, NQN, h->nqn, h->id), 0);
 	h->io.icd_max = 16384;
 	h->aer = submit_aer(h);
 }
