@@ -172,11 +172,11 @@ static int mark_aborted(struct nvmf_resv *r, const uint8_t *hostid, uint64_t seq
 
 /* ------------------------------------------------------------------ PTPL file */
 
-static void put_hex(FILE *f, const uint8_t *p, size_t len)
+static void put_hostid(FILE *f, const uint8_t *id)
 {
 	char buf[2 * NVMF_RESV_HOSTID_LEN + 1];
 
-	nvmf_hex_encode(buf, p, len);
+	nvmf_hex_encode(buf, id, NVMF_RESV_HOSTID_LEN);
 	fputs(buf, f);
 }
 
@@ -200,12 +200,12 @@ static int ptpl_save(const struct nvmf_resv *r)
 	fprintf(f, "%s\ngen %" PRIu32 "\nrtype %u\n", PTPL_MAGIC, r->gen, r->rtype);
 	if (r->rtype != NVME_RTYPE_NONE && !all_registrants(r->rtype)) {
 		fprintf(f, "holder ");
-		put_hex(f, r->holder, NVMF_RESV_HOSTID_LEN);
+		put_hostid(f, r->holder);
 		fprintf(f, "\n");
 	}
 	for (unsigned i = 0; i < r->nr_regs; i++) {
 		fprintf(f, "reg ");
-		put_hex(f, r->regs[i].hostid, NVMF_RESV_HOSTID_LEN);
+		put_hostid(f, r->regs[i].hostid);
 		fprintf(f, " %016" PRIx64 "\n", r->regs[i].rkey);
 	}
 	if (fflush(f) || fsync(fileno(f))) {
